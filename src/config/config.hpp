@@ -1,0 +1,118 @@
+#pragma once
+// The agent's configuration, /etc/fjord/fjord.toml (DESIGN.md §3), as typed values.
+// Every key is parsed and type-checked, including those of features still to come; an
+// unknown key is an error. Errors read "FILE:LINE:COL: key: reason".
+#include "util/parse.hpp"
+#include "util/result.hpp"
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fjord {
+
+/// [source]: where the desired state comes from.
+struct SourceConfig {
+    std::string url;                 ///< ssh://, https://, file://, git:// or a local path; "" = not configured
+    std::string branch = "main";     ///< followed when tag is empty
+    std::string tag;                 ///< glob; when set, the newest matching tag is followed
+    std::string path = ".";          ///< this host's folder in the repo, %H/%m/%% already expanded
+    std::string path_template = "."; ///< source.path as written
+    Duration poll_interval{60'000};
+    std::string ssh_key = "/var/lib/fjord/ssh/id_ed25519";
+    std::string known_hosts = "/etc/fjord/known_hosts";
+    std::string token_file;
+    std::string allowed_signers;
+    bool accept_history_rewrite = false;
+};
+
+enum class DriftMode { correct, report, ignore };
+
+/// [apply]: how the desired state lands on the host.
+struct ApplyConfig {
+    std::string root = "/";
+    bool prune = true;
+    std::uint32_t max_deletions = 20;
+    DriftMode drift = DriftMode::correct;
+    Duration drift_interval{300'000};
+    std::vector<std::string> protect{"/boot", "/etc/passwd", "/etc/shadow", "/etc/fjord"};
+    std::uint64_t max_files = 100'000;
+    std::uint64_t max_file_size = 64ull << 20;
+};
+
+struct HealthConfig {
+    Duration timeout{120'000};
+    bool require_source_reachable = true;
+};
+
+enum class PrereqMode { off, warn, block };
+
+struct PrereqConfig {
+    PrereqMode mode = PrereqMode::warn;
+    std::vector<std::string> schedulers{"none", "mq-deadline"};
+    Duration max_fdatasync_p99{10};
+    double max_steal = 5.0; ///< percent
+    std::vector<std::string> paths;
+    Duration check_interval{3'600'000};
+    Duration probe_interval{86'400'000};
+    std::uint64_t probe_size = 22ull << 20;
+    Duration steal_window{5'000};
+};
+
+struct SystemdConfig {
+    std::string bus; ///< "" = the system bus
+};
+
+struct PodmanConfig {
+    std::string socket = "/run/podman/podman.sock";
+    Duration registry_poll_interval{300'000};
+};
+
+struct SecretsConfig {
+    std::string identity = "/var/lib/fjord/age/identity";
+};
+
+struct StateConfig {
+    std::string dir = "/var/lib/fjord";
+    std::uint32_t keep_generations = 20;
+};
+
+enum class LogLevel { debug, info, warning, error };
+
+struct NotifyConfig {
+    std::string url;
+    std::vector<std::string> events{"applied", "rolled_back", "failed", "drift"};
+};
+
+/// The whole agent configuration.
+struct Config {
+    std::string file; ///< where it was read from
+    SourceConfig source;
+    ApplyConfig apply;
+    HealthConfig health;
+    PrereqConfig prerequisites;
+    SystemdConfig systemd;
+    PodmanConfig podman;
+    SecretsConfig secrets;
+    StateConfig state;
+    LogLevel log_level = LogLevel::info;
+    std::string metrics_textfile = "/var/lib/prometheus/node-exporter/fjord.prom";
+    std::vector<NotifyConfig> notify;
+};
+
+/// Host facts that source.path may name: %H and %m.
+struct HostFacts {
+    std::string hostname;
+    std::string machine_id;
+};
+
+/// Parses TOML text; `file` names it in errors. A missing key takes its default.
+[[nodiscard]] Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts);
+/// Reads and parses a config file (the file must exist).
+[[nodiscard]] Result<Config> load_config(const std::string &file, const HostFacts &facts);
+/// Expands %H, %m and %% in source.path; any other % sequence is an error.
+[[nodiscard]] Result<std::string> expand_path_template(std::string_view tmpl, const HostFacts &facts);
+
+/// The default config file.
+inline constexpr const char *default_config_file = "/etc/fjord/fjord.toml";
+
+} // namespace fjord

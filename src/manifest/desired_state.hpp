@@ -1,0 +1,80 @@
+#pragma once
+// What one host should look like, rendered from its folder of one commit (DESIGN.md §4).
+// Pure values: no I/O to the host.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace fjord {
+
+enum class FileKind { file, symlink };
+
+/// One path fjord manages under apply.root.
+struct FileSpec {
+    std::string path;        ///< host path, absolute and normalised: "/etc/nginx/nginx.conf"
+    FileKind kind = FileKind::file;
+    std::string id;          ///< Git blob id of the content (files)
+    std::string target;      ///< link target (symlinks), relative, checked to stay inside apply.root
+    unsigned mode = 0644;    ///< permission bits only (no setuid/setgid/sticky)
+    std::string owner = "root";
+    std::string group = "root";
+    std::string origin;      ///< repo path it came from, for messages ("hosts/web1/files/etc/x")
+    std::vector<std::string> validate; ///< argv run on the staged file ("%s" = its path); later issues
+    bool secret = false;     ///< decrypted from .age: content never shown (later issues)
+
+    friend bool operator==(const FileSpec &, const FileSpec &) = default;
+};
+
+/// A `[unit."NAME"]` table, parsed and type-checked; applied by the systemd issue.
+struct UnitSpec {
+    std::string name;
+    std::string id;          ///< blob id of units/NAME when present
+    bool enable = true;
+    std::string state = "started";   ///< started | stopped
+    std::string on_change = "restart"; ///< restart | reload | none
+    std::vector<std::string> watch;
+    std::vector<std::string> pre_restart;
+    std::string memory, cpu;
+};
+
+/// A `[[hook]]`.
+struct HookSpec {
+    std::string when; ///< pre-apply | post-apply | post-rollback
+    std::vector<std::string> exec;
+    std::int64_t timeout_ms = 30'000;
+};
+
+/// A `[[check]]`, parsed and type-checked; run by the health-check issue.
+struct CheckSpec {
+    std::string name;
+    std::string http, tcp, unit, container;
+    std::vector<std::string> exec;
+    std::int64_t expect_status = 200;
+    std::string expect_body;
+    std::int64_t initial_delay_ms = 0, period_ms = 2'000, timeout_ms = 1'000;
+    std::int64_t failure_threshold = 3;
+};
+
+/// A `[container.NAME]` table or containers/NAME.toml, kept as its TOML text until the
+/// containers issue gives it a type.
+struct ContainerSpec {
+    std::string name;
+    std::string toml; ///< the table, re-serialised
+};
+
+/// The whole desired state of a host.
+struct DesiredState {
+    std::string commit;                       ///< the commit rendered ("" for a folder on disk)
+    std::map<std::string, FileSpec> files;    ///< by host path, sorted
+    std::unordered_map<std::string, std::string> blobs; ///< content not in the repo (rendered templates), by id
+    std::map<std::string, std::string> vars;  ///< [vars], flattened ("a.b" = "x"), bundles first, host last
+    std::map<std::string, UnitSpec> units;
+    std::map<std::string, ContainerSpec> containers;
+    std::vector<HookSpec> hooks;
+    std::vector<CheckSpec> checks;
+    std::vector<std::string> includes;        ///< folders merged, in order, host last
+};
+
+} // namespace fjord

@@ -1,0 +1,26 @@
+#pragma once
+// Renders one host folder of a repo tree into a DesiredState, refusing bad input with an error
+// that names the repo path and the reason (DESIGN.md §4, §7.5).
+#include "manifest/desired_state.hpp"
+#include "source/tree.hpp"
+#include "util/result.hpp"
+
+namespace fjord {
+
+/// Limits and facts rendering needs; filled from Config by the caller.
+struct RenderOptions {
+    std::string host_path = ".";            ///< source.path, expanded ("." = the repo root)
+    std::uint64_t max_files = 100'000;
+    std::uint64_t max_file_size = 64ull << 20;
+    std::vector<std::string> protect;       ///< host paths never written (and everything below them)
+    std::map<std::string, std::string> facts; ///< host.name, host.machine_id, fjord.commit, ... for templates
+};
+
+/// Renders the host folder `opts.host_path` of `tree`: its manifest fjord.toml (with includes
+/// merged in order, the host last), files/, units/ and containers/.
+[[nodiscard]] Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts);
+
+/// Normalises a repo-relative path and refuses "..", absolute paths and empty segments.
+[[nodiscard]] Result<std::string> clean_relative_path(std::string_view p);
+
+} // namespace fjord

@@ -1,0 +1,56 @@
+#pragma once
+// The Git side of fjord on libgit2: a cheap poll of the remote head (ls-remote), a fetch of
+// only that ref when it moved, ancestry checks, and commit trees as TreeViews. ssh host keys are
+// verified against source.known_hosts by fjord itself (libgit2 does not).
+#include "config/config.hpp"
+#include "source/tree.hpp"
+#include <memory>
+#include <string>
+
+namespace fjord {
+
+/// What the remote offers now: the ref followed and the commit it names.
+struct RemoteHead {
+    std::string ref;    ///< "refs/heads/main" or "refs/tags/release-7"
+    std::string commit; ///< 40 hex digits
+};
+
+/// What history shows of a commit.
+struct CommitInfo {
+    std::string id;
+    std::string subject;
+    std::string author;
+    std::int64_t time = 0; ///< seconds since the epoch
+};
+
+/// The local Git cache of the remote (state.dir/repo, a bare repository).
+class GitSource : public BlobReader {
+  public:
+    /// Opens (or creates) the cache at cache_dir for the remote in cfg. Does no network I/O.
+    [[nodiscard]] static Result<std::unique_ptr<GitSource>> open(const SourceConfig &cfg, const std::string &cache_dir);
+    ~GitSource() override;
+
+    /// Asks the remote for the followed ref only (branch head, or newest tag matching
+    /// source.tag by version order). Fetches nothing. Errc::network / Errc::auth on failure.
+    [[nodiscard]] Result<RemoteHead> poll();
+    /// Fetches `head` into the cache unless its commit is already there.
+    [[nodiscard]] Status fetch(const RemoteHead &head);
+    /// True when `commit` has `ancestor` in its history (or is it).
+    [[nodiscard]] Result<bool> is_descendant(const std::string &commit, const std::string &ancestor);
+    /// The tree of a fetched commit.
+    [[nodiscard]] Result<std::unique_ptr<TreeView>> tree(const std::string &commit);
+    /// Subject, author and time of a fetched commit.
+    [[nodiscard]] Result<CommitInfo> commit_info(const std::string &commit);
+    /// Keeps `commit` reachable from refs/fjord/keep/NAME, so content of kept generations stays.
+    [[nodiscard]] Status keep(const std::string &name, const std::string &commit);
+    /// Drops refs/fjord/keep/NAME.
+    [[nodiscard]] Status unkeep(const std::string &name);
+    [[nodiscard]] Result<std::string> read_blob(const std::string &id, std::uint64_t max) const override;
+
+  private:
+    struct Impl;
+    explicit GitSource(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace fjord

@@ -1,0 +1,15 @@
+#pragma once
+// Content ids are Git blob ids (SHA-1 of "blob LEN\0DATA", hex), so content from the repo,
+// rendered content and backups of adopted files share one namespace with the Git cache.
+#include "util/result.hpp"
+#include <string>
+#include <string_view>
+
+namespace fjord {
+
+/// The Git blob id of a buffer, as 40 hex digits.
+[[nodiscard]] std::string blob_id(std::string_view data);
+/// The Git blob id of what an open file holds (read from its start).
+[[nodiscard]] Result<std::string> blob_id_fd(int fd);
+
+} // namespace fjord

@@ -1,0 +1,97 @@
+#include "util/parse.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace fjord {
+namespace {
+
+bool read_number(std::string_view &s, double &out) {
+    std::size_t i = 0;
+    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+    if (i == 0) return false;
+    auto r = std::from_chars(s.data(), s.data() + i, out);
+    if (r.ec != std::errc{} || r.ptr != s.data() + i) return false;
+    s.remove_prefix(i);
+    return true;
+}
+
+} // namespace
+
+Result<Duration> parse_duration(std::string_view in) {
+    std::string_view s = in;
+    if (s.empty()) return fail(Errc::invalid, "empty duration");
+    double total_ms = 0;
+    while (!s.empty()) {
+        double n;
+        if (!read_number(s, n)) return fail(Errc::invalid, "bad duration \"" + std::string(in) + "\" (use e.g. 500ms, 30s, 5m, 1h)");
+        std::size_t u = 0;
+        while (u < s.size() && s[u] >= 'a' && s[u] <= 'z') ++u;
+        std::string_view unit = s.substr(0, u);
+        s.remove_prefix(u);
+        double mult;
+        if (unit == "ms") mult = 1;
+        else if (unit == "s") mult = 1000;
+        else if (unit == "m") mult = 60'000;
+        else if (unit == "h") mult = 3'600'000;
+        else if (unit == "d") mult = 86'400'000;
+        else return fail(Errc::invalid, "bad duration \"" + std::string(in) + "\": unit must be ms, s, m, h or d");
+        total_ms += n * mult;
+    }
+    return Duration(static_cast<Duration::rep>(std::llround(total_ms)));
+}
+
+Result<std::uint64_t> parse_size(std::string_view in) {
+    std::string_view s = in;
+    double n;
+    if (!read_number(s, n)) return fail(Errc::invalid, "bad size \"" + std::string(in) + "\" (use e.g. 4096, 512KiB, 64MiB)");
+    double mult;
+    if (s.empty() || s == "B") mult = 1;
+    else if (s == "KiB" || s == "Ki" || s == "K") mult = 1024.0;
+    else if (s == "MiB" || s == "Mi" || s == "M") mult = 1024.0 * 1024;
+    else if (s == "GiB" || s == "Gi" || s == "G") mult = 1024.0 * 1024 * 1024;
+    else if (s == "kB" || s == "KB") mult = 1e3;
+    else if (s == "MB") mult = 1e6;
+    else if (s == "GB") mult = 1e9;
+    else return fail(Errc::invalid, "bad size \"" + std::string(in) + "\": unit must be B, KiB, MiB, GiB, kB, MB or GB");
+    return static_cast<std::uint64_t>(std::llround(n * mult));
+}
+
+Result<double> parse_percent(std::string_view in) {
+    std::string_view s = in;
+    double n;
+    if (!read_number(s, n) || s != "%") return fail(Errc::invalid, "bad percentage \"" + std::string(in) + "\" (use e.g. 5%)");
+    return n;
+}
+
+Result<unsigned> parse_mode(std::string_view s) {
+    unsigned v = 0;
+    if (s.empty() || s.size() > 5) return fail(Errc::invalid, "bad mode \"" + std::string(s) + "\" (use octal, e.g. \"0644\")");
+    for (char c : s) {
+        if (c < '0' || c > '7') return fail(Errc::invalid, "bad mode \"" + std::string(s) + "\" (use octal, e.g. \"0644\")");
+        v = v * 8 + unsigned(c - '0');
+    }
+    if (v > 07777) return fail(Errc::invalid, "bad mode \"" + std::string(s) + "\": larger than 07777");
+    return v;
+}
+
+std::string format_duration(Duration d) {
+    auto ms = d.count();
+    if (ms == 0) return "0s";
+    std::string out;
+    auto part = [&](long long unit, const char *name) {
+        if (ms >= unit) {
+            out += std::to_string(ms / unit) + name;
+            ms %= unit;
+        }
+    };
+    part(86'400'000, "d");
+    part(3'600'000, "h");
+    part(60'000, "m");
+    part(1000, "s");
+    part(1, "ms");
+    return out;
+}
+
+} // namespace fjord

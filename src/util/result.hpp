@@ -1,0 +1,59 @@
+#pragma once
+// Errors are values: every fallible call returns Result<T>. An Error gains context as it
+// rises ("apply generation 7: write /etc/nginx/nginx.conf: No space left on device"), and
+// only daemon/ and cli/ turn it into a log line or a message.
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <tl/expected.hpp>
+#include <utility>
+
+namespace fjord {
+
+/// Broad classes of failure; callers branch on these, humans read the message.
+enum class Errc {
+    ok = 0,
+    io,          ///< a system call failed (errno in the message)
+    invalid,     ///< bad input: config, manifest, repo content
+    refused,     ///< a guardrail refused the operation (deletions, force-push, protect)
+    not_found,
+    network,     ///< the Git remote could not be reached or answered badly
+    auth,        ///< authentication or host key verification failed
+    busy,        ///< another fjord holds the state lock
+    internal,
+};
+
+/// An error: a class and a message that reads as one line.
+struct Error {
+    Errc code = Errc::internal;
+    std::string message;
+
+    /// Prefix the message with what the caller was doing ("apply generation 7: ...").
+    [[nodiscard]] Error context(const std::string &what) const & { return {code, what + ": " + message}; }
+    [[nodiscard]] Error context(const std::string &what) && {
+        return {code, what + ": " + std::move(message)};
+    }
+};
+
+template <class T> using Result = tl::expected<T, Error>;
+using Status = tl::expected<void, Error>;
+
+/// Builds the unexpected value of a Result from a class and a message.
+[[nodiscard]] inline tl::unexpected<Error> fail(Errc code, std::string message) {
+    return tl::make_unexpected(Error{code, std::move(message)});
+}
+/// Forwards an Error as the unexpected value of a Result.
+[[nodiscard]] inline tl::unexpected<Error> fail(Error e) { return tl::make_unexpected(std::move(e)); }
+/// An io error from errno: "WHAT: strerror(errno)".
+[[nodiscard]] inline tl::unexpected<Error> fail_errno(const std::string &what, int err = errno) {
+    return fail(Errc::io, what + ": " + std::strerror(err));
+}
+
+} // namespace fjord
+
+/// Propagates the error of an expression returning Result/Status, with optional context.
+#define FJORD_TRY(expr)                                                                            \
+    do {                                                                                           \
+        auto fjord_try_r_ = (expr);                                                                \
+        if (!fjord_try_r_) return ::fjord::fail(std::move(fjord_try_r_.error()));                 \
+    } while (0)
