@@ -1,1 +1,80 @@
-// placeholder
+#include "apply/drift.hpp"
+
+#include "apply/transaction.hpp"
+#include <cstdio>
+
+namespace fjord {
+namespace {
+
+std::string octal(unsigned m) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", m);
+    return buf;
+}
+
+const char *kind_name(LiveKind k) {
+    switch (k) {
+    case LiveKind::absent: return "missing";
+    case LiveKind::file: return "a file";
+    case LiveKind::symlink: return "a symlink";
+    case LiveKind::dir: return "a folder";
+    case LiveKind::other: return "a device, socket or fifo";
+    }
+    return "?";
+}
+
+} // namespace
+
+Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache) {
+    std::vector<DriftEvent> events;
+    for (const auto &[path, af] : gen.files) {
+        const FileSpec &spec = af.spec;
+        auto st = fs.stat(path);
+        if (!st) {
+            events.push_back({path, st.error().message});
+            continue;
+        }
+        LiveKind want = spec.kind == FileKind::symlink ? LiveKind::symlink : LiveKind::file;
+        if (st->kind == LiveKind::absent) {
+            events.push_back({path, "missing"});
+            continue;
+        }
+        if (st->kind != want) {
+            events.push_back({path, std::string("replaced by ") + kind_name(st->kind)});
+            continue;
+        }
+        auto owner = resolve_owner(spec.owner, spec.group);
+        if (owner && (st->uid != owner->first || st->gid != owner->second)) {
+            events.push_back({path, "owner " + std::to_string(st->uid) + ":" + std::to_string(st->gid) + ", want " +
+                                        spec.owner + ":" + spec.group});
+            continue;
+        }
+        if (spec.kind == FileKind::symlink) {
+            auto t = fs.read_link(path);
+            if (!t || *t != spec.target) events.push_back({path, "symlink target changed"});
+            continue;
+        }
+        if (st->mode != spec.mode) {
+            events.push_back({path, "mode " + octal(st->mode) + ", want " + octal(spec.mode)});
+            continue;
+        }
+        StatStamp now{st->ino, st->size, st->mtime_ns, st->ctime_ns};
+        auto c = cache.find(path);
+        if (c != cache.end() && c->second.ino == now.ino && c->second.size == now.size &&
+            c->second.mtime_ns == now.mtime_ns && c->second.ctime_ns == now.ctime_ns)
+            continue;
+        auto id = fs.content_id(path);
+        if (!id) {
+            events.push_back({path, id.error().message});
+            continue;
+        }
+        if (*id != spec.id) {
+            events.push_back({path, "content changed"});
+            continue;
+        }
+        cache[path] = now;
+    }
+    return events;
+}
+
+} // namespace fjord

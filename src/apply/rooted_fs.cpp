@@ -1,1 +1,282 @@
-// placeholder
+#include "apply/rooted_fs.hpp"
+
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fjord {
+namespace {
+
+LiveStat to_live(const struct stat &st) {
+    LiveStat l;
+    if (S_ISREG(st.st_mode)) l.kind = LiveKind::file;
+    else if (S_ISLNK(st.st_mode)) l.kind = LiveKind::symlink;
+    else if (S_ISDIR(st.st_mode)) l.kind = LiveKind::dir;
+    else l.kind = LiveKind::other;
+    l.mode = st.st_mode & 07777;
+    l.uid = st.st_uid;
+    l.gid = st.st_gid;
+    l.size = static_cast<std::uint64_t>(st.st_size);
+    l.ino = st.st_ino;
+    l.mtime_ns = std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    l.ctime_ns = std::int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+    return l;
+}
+
+Status write_all(int fd, std::string_view data, const std::string &what) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("write " + what);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+} // namespace
+
+Result<RootedFs> RootedFs::open(const std::string &root) {
+    if (root.empty() || root[0] != '/') return fail(Errc::invalid, "apply.root " + root + ": must be an absolute path");
+    unique_fd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return fail_errno("apply.root " + root);
+    std::string r = root;
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    return RootedFs(r, std::move(fd));
+}
+
+std::string RootedFs::temp_name(const std::string &name) { return "." + name + ".fjord-tmp"; }
+
+Result<int> RootedFs::parent(const std::string &path, std::string &name, bool create) const {
+    if (path.size() < 2 || path[0] != '/' || path.back() == '/')
+        return fail(Errc::invalid, path + ": not an absolute file path");
+    auto slash = path.find_last_of('/');
+    name = path.substr(slash + 1);
+    std::string dir = path.substr(0, slash); // "" for the root
+    if (dir.empty()) return root_fd_.get();
+    if (cached_fd_ && cached_dir_ == dir) return cached_fd_.get();
+
+    unique_fd cur;
+    int at = root_fd_.get();
+    std::size_t pos = 1;
+    while (pos <= dir.size()) {
+        auto next = dir.find('/', pos);
+        if (next == std::string::npos) next = dir.size();
+        std::string comp = dir.substr(pos, next - pos);
+        if (comp.empty() || comp == "." || comp == "..") return fail(Errc::invalid, path + ": bad path component");
+        int fd = ::openat(at, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && create) {
+            if (::mkdirat(at, comp.c_str(), 0755) < 0 && errno != EEXIST)
+                return fail_errno("mkdir " + root_ + dir.substr(0, next));
+            fd = ::openat(at, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0) {
+            if (errno == ENOENT) return -1;
+            if (errno == ELOOP || errno == ENOTDIR)
+                return fail(Errc::refused, path + ": " + dir.substr(0, next) +
+                                               " is a symlink or not a folder on the host; fjord does not write through it");
+            return fail_errno(root_ + dir.substr(0, next));
+        }
+        cur.reset(fd);
+        at = fd;
+        pos = next + 1;
+    }
+    cached_dir_ = dir;
+    cached_fd_ = std::move(cur);
+    return cached_fd_.get();
+}
+
+Result<LiveStat> RootedFs::stat(const std::string &path) const {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return LiveStat{};
+    struct stat st;
+    if (::fstatat(*dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) return LiveStat{};
+        return fail_errno(root_ + path);
+    }
+    return to_live(st);
+}
+
+Result<LiveKind> RootedFs::kind(const std::string &path) const {
+    auto st = stat(path);
+    if (!st) return fail(std::move(st.error()));
+    return st->kind;
+}
+
+Result<std::string> RootedFs::read_file(const std::string &path, std::uint64_t max) const {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return fail(Errc::not_found, path + ": does not exist");
+    unique_fd fd(::openat(*dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) return fail_errno(root_ + path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return fail_errno(root_ + path);
+    if (!S_ISREG(st.st_mode)) return fail(Errc::refused, path + ": not a regular file");
+    if (static_cast<std::uint64_t>(st.st_size) > max)
+        return fail(Errc::refused, path + ": larger than " + std::to_string(max) + " bytes");
+    std::string out(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < out.size()) {
+        ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno("read " + root_ + path);
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
+Result<std::string> RootedFs::read_link(const std::string &path) const {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return fail(Errc::not_found, path + ": does not exist");
+    char buf[4096];
+    ssize_t n = ::readlinkat(*dfd, name.c_str(), buf, sizeof buf);
+    if (n < 0) return fail_errno("readlink " + root_ + path);
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+Result<std::string> RootedFs::content_id(const std::string &path) const {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return fail(Errc::not_found, path + ": does not exist");
+    unique_fd fd(::openat(*dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) return fail_errno(root_ + path);
+    return blob_id_fd(fd.get());
+}
+
+Result<LiveStat> RootedFs::write_file(const std::string &path, std::string_view content, unsigned mode, uid_t uid,
+                                      gid_t gid) {
+    std::string name;
+    auto dfd = parent(path, name, true);
+    if (!dfd) return fail(std::move(dfd.error()));
+    std::string tmp = temp_name(name);
+    if (::unlinkat(*dfd, tmp.c_str(), 0) < 0 && errno != ENOENT) return fail_errno("unlink " + root_ + path + " (temp)");
+    unique_fd fd(::openat(*dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return fail_errno("create temp for " + root_ + path);
+    auto cleanup = [&] { ::unlinkat(*dfd, tmp.c_str(), 0); };
+    if (auto r = write_all(fd.get(), content, root_ + path); !r) {
+        cleanup();
+        return fail(std::move(r.error()));
+    }
+    // Owner before mode: fchown clears setuid bits, and mode must be what the spec says.
+    if ((::geteuid() == 0 || uid != ::geteuid() || gid != ::getegid()) && ::fchown(fd.get(), uid, gid) < 0) {
+        cleanup();
+        return fail_errno("chown " + root_ + path);
+    }
+    if (::fchmod(fd.get(), mode) < 0 || ::fsync(fd.get()) < 0) {
+        cleanup();
+        return fail_errno("fsync " + root_ + path);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) {
+        cleanup();
+        return fail_errno(root_ + path);
+    }
+    if (::renameat(*dfd, tmp.c_str(), *dfd, name.c_str()) < 0) {
+        cleanup();
+        return fail_errno("rename into " + root_ + path);
+    }
+    dirty_dirs_.insert(dirname_of(path));
+    return to_live(st);
+}
+
+Status RootedFs::write_symlink(const std::string &path, const std::string &target, uid_t uid, gid_t gid) {
+    std::string name;
+    auto dfd = parent(path, name, true);
+    if (!dfd) return fail(std::move(dfd.error()));
+    std::string tmp = temp_name(name);
+    if (::unlinkat(*dfd, tmp.c_str(), 0) < 0 && errno != ENOENT) return fail_errno("unlink " + root_ + path + " (temp)");
+    if (::symlinkat(target.c_str(), *dfd, tmp.c_str()) < 0) return fail_errno("symlink " + root_ + path);
+    if (::geteuid() == 0 && ::fchownat(*dfd, tmp.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+        ::unlinkat(*dfd, tmp.c_str(), 0);
+        return fail_errno("chown " + root_ + path);
+    }
+    if (::renameat(*dfd, tmp.c_str(), *dfd, name.c_str()) < 0) {
+        ::unlinkat(*dfd, tmp.c_str(), 0);
+        return fail_errno("rename into " + root_ + path);
+    }
+    dirty_dirs_.insert(dirname_of(path));
+    return {};
+}
+
+Status RootedFs::remove(const std::string &path) {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return {};
+    if (::unlinkat(*dfd, name.c_str(), 0) < 0 && errno != ENOENT) return fail_errno("unlink " + root_ + path);
+    dirty_dirs_.insert(dirname_of(path));
+    return {};
+}
+
+Status RootedFs::remove_temp(const std::string &path) {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return {};
+    if (::unlinkat(*dfd, temp_name(name).c_str(), 0) == 0) dirty_dirs_.insert(dirname_of(path));
+    else if (errno != ENOENT) return fail_errno("unlink temp of " + root_ + path);
+    return {};
+}
+
+Status RootedFs::make_dir(const std::string &path) {
+    std::string name;
+    auto dfd = parent(path, name, true);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (::mkdirat(*dfd, name.c_str(), 0755) < 0) {
+        if (errno != EEXIST) return fail_errno("mkdir " + root_ + path);
+        struct stat st;
+        if (::fstatat(*dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            return fail(Errc::refused, path + ": exists on the host and is not a folder");
+        return {};
+    }
+    dirty_dirs_.insert(dirname_of(path));
+    return {};
+}
+
+Result<bool> RootedFs::remove_dir_if_empty(const std::string &path) {
+    std::string name;
+    auto dfd = parent(path, name, false);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return false;
+    if (cached_dir_ == path || cached_dir_.rfind(path + "/", 0) == 0) {
+        cached_fd_.reset();
+        cached_dir_.clear();
+    }
+    if (::unlinkat(*dfd, name.c_str(), AT_REMOVEDIR) < 0) {
+        if (errno == ENOENT || errno == ENOTEMPTY || errno == EEXIST) return false;
+        return fail_errno("rmdir " + root_ + path);
+    }
+    dirty_dirs_.insert(dirname_of(path));
+    return true;
+}
+
+Status RootedFs::sync() {
+    for (const auto &dir : dirty_dirs_) {
+        std::string name;
+        // parent() of "dir/x" opens dir itself; the root is its own case.
+        int fd = root_fd_.get();
+        if (dir != "/") {
+            auto dfd = parent(dir + "/x", name, false);
+            if (!dfd) return fail(std::move(dfd.error()));
+            if (*dfd < 0) continue; // removed since
+            fd = *dfd;
+        }
+        if (::fsync(fd) < 0) return fail_errno("fsync " + root_ + dir);
+    }
+    dirty_dirs_.clear();
+    return {};
+}
+
+} // namespace fjord

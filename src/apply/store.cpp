@@ -1,1 +1,300 @@
-// placeholder
+#include "apply/store.hpp"
+
+#include "util/fs.hpp"
+#include <algorithm>
+#include <charconv>
+#include <dirent.h>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fjord {
+namespace {
+
+bool valid_id(const std::string &id) {
+    return id.size() == 40 && std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+} // namespace
+
+Result<Store> Store::open(const std::string &dir) {
+    if (dir.empty() || dir[0] != '/') return fail(Errc::invalid, "state.dir " + dir + ": must be an absolute path");
+    for (const char *sub : {"", "/generations", "/objects"}) {
+        if (auto r = mkdir_p(dir + sub, 0700); !r) return fail(r.error().context("state.dir"));
+    }
+    ::chmod(dir.c_str(), 0700);
+    return Store(dir);
+}
+
+Result<Store> Store::open_existing(const std::string &dir) {
+    struct stat st;
+    if (::stat((dir + "/generations").c_str(), &st) < 0)
+        return fail(Errc::not_found, "state.dir " + dir + ": no fjord state here (fjord never ran with this config)");
+    return Store(dir);
+}
+
+Result<unique_fd> Store::lock() const { return lock_file(path("lock")); }
+
+std::string Store::gen_dir(std::uint64_t n) const { return dir_ + "/generations/" + std::to_string(n); }
+
+std::string Store::object_path(const std::string &id) const {
+    return dir_ + "/objects/" + id.substr(0, 2) + "/" + id.substr(2);
+}
+
+Result<std::uint64_t> Store::current() const {
+    auto text = read_file(path("current"), 64);
+    if (!text) {
+        if (::access(path("current").c_str(), F_OK) < 0 && errno == ENOENT) return 0;
+        return fail(std::move(text.error()));
+    }
+    std::string s = trim(*text);
+    std::uint64_t n = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (r.ec != std::errc{} || r.ptr != s.data() + s.size())
+        return fail(Errc::invalid, path("current") + ": not a generation number");
+    return n;
+}
+
+Status Store::set_current(std::uint64_t n) { return write_file_atomic(path("current"), std::to_string(n) + "\n", 0600); }
+
+Result<std::uint64_t> Store::next_number() const {
+    std::uint64_t max = 0;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(dir_ + "/generations", ec)) {
+        std::string name = e.path().filename();
+        std::uint64_t n = 0;
+        auto r = std::from_chars(name.data(), name.data() + name.size(), n);
+        if (r.ec == std::errc{} && r.ptr == name.data() + name.size()) max = std::max(max, n);
+    }
+    if (ec) return fail_errno(dir_ + "/generations", ec.value());
+    auto cur = current();
+    if (!cur) return fail(std::move(cur.error()));
+    return std::max(max, *cur) + 1;
+}
+
+Result<GenerationInfo> Store::load_info(std::uint64_t n) const {
+    std::string p = gen_dir(n) + "/info";
+    auto text = read_file(p, 1 << 20);
+    if (!text) return fail(std::move(text.error()));
+    return parse_info(*text, p);
+}
+
+Result<Generation> Store::load(std::uint64_t n) const {
+    Generation g;
+    if (n == 0) return g;
+    auto info = load_info(n);
+    if (!info) return fail(std::move(info.error()));
+    g.info = *info;
+    std::string p = gen_dir(n) + "/files";
+    auto text = read_file(p, 1ull << 32);
+    if (!text) return fail(std::move(text.error()));
+    if (auto r = parse_files(*text, g, p); !r) return fail(std::move(r.error()));
+    return g;
+}
+
+Result<std::vector<GenerationInfo>> Store::history() const {
+    std::vector<GenerationInfo> out;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(dir_ + "/generations", ec)) {
+        std::string name = e.path().filename();
+        std::uint64_t n = 0;
+        auto r = std::from_chars(name.data(), name.data() + name.size(), n);
+        if (r.ec != std::errc{} || r.ptr != name.data() + name.size()) continue;
+        auto info = load_info(n);
+        if (info) out.push_back(*info); // a generation whose info is unreadable is skipped, not fatal
+    }
+    if (ec) return fail_errno(dir_ + "/generations", ec.value());
+    std::sort(out.begin(), out.end(), [](const auto &a, const auto &b) { return a.number < b.number; });
+    return out;
+}
+
+Status Store::save(const Generation &g) {
+    std::string d = gen_dir(g.info.number);
+    if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
+    FJORD_TRY(write_file_atomic(d + "/files", serialize_files(g), 0600));
+    FJORD_TRY(save_info(g.info));
+    return fsync_dir(dir_ + "/generations");
+}
+
+Status Store::save_info(const GenerationInfo &info) {
+    return write_file_atomic(gen_dir(info.number) + "/info", serialize_info(info), 0600);
+}
+
+Status Store::prune(std::uint32_t keep) {
+    auto hist = history();
+    if (!hist) return fail(std::move(hist.error()));
+    auto cur = current();
+    if (!cur) return fail(std::move(cur.error()));
+    std::string pinned = flag("pinned");
+    std::vector<std::uint64_t> drop;
+    std::size_t excess = hist->size() > keep ? hist->size() - keep : 0;
+    for (const auto &info : *hist) {
+        if (drop.size() >= excess) break;
+        if (info.number == *cur || std::to_string(info.number) == pinned) continue;
+        drop.push_back(info.number);
+    }
+    if (drop.empty()) return {};
+    std::error_code ec;
+    for (auto n : drop) std::filesystem::remove_all(gen_dir(n), ec);
+    // Objects that no kept generation refers to go too.
+    std::set<std::string> live;
+    for (const auto &info : *hist) {
+        if (std::find(drop.begin(), drop.end(), info.number) != drop.end()) continue;
+        auto g = load(info.number);
+        if (!g) return {}; // keep every object when a generation cannot be read
+        for (const auto &[p, af] : g->files) {
+            live.insert(af.spec.id);
+            live.insert(af.orig.id);
+        }
+    }
+    for (const auto &sub : std::filesystem::directory_iterator(dir_ + "/objects", ec)) {
+        for (const auto &obj : std::filesystem::directory_iterator(sub.path(), ec)) {
+            std::string id = sub.path().filename().string() + obj.path().filename().string();
+            if (!live.count(id)) std::filesystem::remove(obj.path(), ec);
+        }
+    }
+    return fsync_dir(dir_ + "/generations");
+}
+
+Status Store::put_object(const std::string &id, std::string_view data) {
+    if (!valid_id(id)) return fail(Errc::internal, "bad object id " + id);
+    std::string p = object_path(id);
+    if (::access(p.c_str(), F_OK) == 0) return {};
+    std::string d = dirname_of(p);
+    if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
+    return write_file_atomic(p, data, 0600);
+}
+
+Result<std::string> Store::get_object(const std::string &id, std::uint64_t max) const {
+    if (!valid_id(id)) return fail(Errc::not_found, "bad object id " + id);
+    auto r = read_file(object_path(id), max);
+    if (!r) return fail(Errc::not_found, "object " + id + " missing from " + dir_ + "/objects");
+    return r;
+}
+
+bool Store::has_object(const std::string &id) const {
+    return valid_id(id) && ::access(object_path(id).c_str(), F_OK) == 0;
+}
+
+Result<std::optional<Journal>> Store::journal() const {
+    auto text = read_file(path("journal"), 1ull << 32);
+    if (!text) {
+        if (errno == ENOENT || ::access(path("journal").c_str(), F_OK) < 0) return std::optional<Journal>{};
+        return fail(std::move(text.error()));
+    }
+    Journal j;
+    bool header = false;
+    for (auto line : split(*text, '\n')) {
+        if (line.empty()) continue;
+        if (!header) {
+            if (line != "fjord-journal 1") return fail(Errc::invalid, path("journal") + ": not a fjord journal");
+            header = true;
+            continue;
+        }
+        auto sp = line.find(' ');
+        auto key = line.substr(0, sp);
+        std::string val;
+        if (sp == std::string_view::npos || !unesc(line.substr(sp + 1), val))
+            return fail(Errc::invalid, path("journal") + ": malformed line");
+        auto number = [&](std::uint64_t &out) {
+            auto r = std::from_chars(val.data(), val.data() + val.size(), out);
+            return r.ec == std::errc{} && r.ptr == val.data() + val.size();
+        };
+        if (key == "from" || key == "to") {
+            if (!number(key == "from" ? j.from : j.to)) return fail(Errc::invalid, path("journal") + ": bad generation number");
+        }
+        else if (key == "purpose") j.purpose = val;
+        else if (key == "p") j.paths.push_back(val);
+    }
+    // A journal without its end marker was torn while being written: it never became the
+    // intent of a transaction, so nothing was changed under it.
+    if (!header || text->find("\nend\n") == std::string::npos) return std::optional<Journal>{};
+    return std::optional<Journal>{j};
+}
+
+Status Store::write_journal(const Journal &j) {
+    std::string out = "fjord-journal 1\nfrom " + std::to_string(j.from) + "\nto " + std::to_string(j.to) + "\npurpose " +
+                      esc(j.purpose) + "\n";
+    for (const auto &p : j.paths) out += "p " + esc(p) + "\n";
+    out += "end\n";
+    return write_file_atomic(path("journal"), out, 0600);
+}
+
+Status Store::remove_journal() {
+    if (::unlink(path("journal").c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path("journal"));
+    return fsync_dir(dir_);
+}
+
+std::set<std::string> Store::bad_commits() const {
+    std::set<std::string> out;
+    auto text = read_file(path("bad"), 1 << 20);
+    if (!text) return out;
+    for (auto line : split(*text, '\n'))
+        if (!line.empty()) out.insert(std::string(line));
+    return out;
+}
+
+Status Store::mark_bad(const std::string &commit) {
+    auto bad = bad_commits();
+    if (!bad.insert(commit).second) return {};
+    std::string out;
+    for (const auto &c : bad) out += c + "\n";
+    return write_file_atomic(path("bad"), out, 0600);
+}
+
+Status Store::clear_bad(const std::string &commit) {
+    auto bad = bad_commits();
+    if (!bad.erase(commit)) return {};
+    std::string out;
+    for (const auto &c : bad) out += c + "\n";
+    return write_file_atomic(path("bad"), out, 0600);
+}
+
+std::string Store::flag(const std::string &name) const {
+    auto text = read_file(path(name), 4096);
+    return text ? trim(*text) : std::string{};
+}
+
+Status Store::set_flag(const std::string &name, const std::string &value) {
+    return write_file_atomic(path(name), value + "\n", 0600);
+}
+
+Status Store::clear_flag(const std::string &name) {
+    if (::unlink(path(name).c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path(name));
+    return fsync_dir(dir_);
+}
+
+StatCache Store::load_stat_cache() const {
+    StatCache cache;
+    auto text = read_file(path("statcache"), 1ull << 32);
+    if (!text) return cache; // a lost cache only costs a hash of every file on the next drift pass
+    for (auto line : split(*text, '\n')) {
+        auto f = split(line, ' ');
+        if (f.size() != 5) continue;
+        StatStamp s;
+        std::string p;
+        auto n = [](std::string_view v, auto &out) {
+            return std::from_chars(v.data(), v.data() + v.size(), out).ec == std::errc{};
+        };
+        if (!n(f[0], s.ino) || !n(f[1], s.size) || !n(f[2], s.mtime_ns) || !n(f[3], s.ctime_ns) || !unesc(f[4], p)) continue;
+        cache.emplace(std::move(p), s);
+    }
+    return cache;
+}
+
+Status Store::save_stat_cache(const StatCache &cache) {
+    std::string out;
+    out.reserve(cache.size() * 80);
+    for (const auto &[p, s] : cache)
+        out += std::to_string(s.ino) + " " + std::to_string(s.size) + " " + std::to_string(s.mtime_ns) + " " +
+               std::to_string(s.ctime_ns) + " " + esc(p) + "\n";
+    return write_file_atomic(path("statcache"), out, 0600);
+}
+
+} // namespace fjord

@@ -1,1 +1,246 @@
-// placeholder
+#include "apply/transaction.hpp"
+
+#include "util/hash.hpp"
+#include <ctime>
+#include <grp.h>
+#include <map>
+#include <pwd.h>
+#include <vector>
+
+namespace fjord {
+namespace {
+
+// Originals of adopted files are kept whatever their size, within reason.
+constexpr std::uint64_t max_original_size = 1ull << 30;
+
+
+StatStamp to_stamp(const LiveStat &st) { return {st.ino, st.size, st.mtime_ns, st.ctime_ns}; }
+
+Result<std::string> content(ApplyContext &ctx, const std::string &id, const DesiredState *desired) {
+    if (desired) {
+        auto it = desired->blobs.find(id);
+        if (it != desired->blobs.end()) return it->second;
+    }
+    if (ctx.store.has_object(id)) return ctx.store.get_object(id, max_original_size);
+    return ctx.repo.read_blob(id, max_original_size);
+}
+
+// Writes one spec onto the host; returns its stat for files.
+Result<std::optional<LiveStat>> put(ApplyContext &ctx, const FileSpec &spec, const DesiredState *desired) {
+    auto owner = resolve_owner(spec.owner, spec.group);
+    if (!owner) return fail(owner.error().context(spec.path));
+    if (spec.kind == FileKind::symlink) {
+        FJORD_TRY(ctx.fs.write_symlink(spec.path, spec.target, owner->first, owner->second));
+        return std::optional<LiveStat>{};
+    }
+    auto data = content(ctx, spec.id, desired);
+    if (!data) return fail(data.error().context(spec.path));
+    auto st = ctx.fs.write_file(spec.path, *data, spec.mode, owner->first, owner->second);
+    if (!st) return fail(std::move(st.error()));
+    return std::optional<LiveStat>{*st};
+}
+
+Status put_original(ApplyContext &ctx, const std::string &path, const Original &o) {
+    if (o.kind == FileKind::symlink) return ctx.fs.write_symlink(path, o.target, o.uid, o.gid);
+    auto data = ctx.store.get_object(o.id, max_original_size);
+    if (!data) return fail(data.error().context(path + ": original"));
+    auto st = ctx.fs.write_file(path, *data, o.mode, o.uid, o.gid);
+    if (!st) return fail(std::move(st.error()));
+    return {};
+}
+
+// Keeps what a path held before fjord first writes it, so that it can come back.
+Status adopt(ApplyContext &ctx, const std::string &path, Original &orig) {
+    auto st = ctx.fs.stat(path);
+    if (!st) return fail(std::move(st.error()));
+    orig = Original{};
+    if (st->kind == LiveKind::absent) return {};
+    orig.existed = true;
+    orig.mode = st->mode;
+    orig.uid = st->uid;
+    orig.gid = st->gid;
+    if (st->kind == LiveKind::symlink) {
+        orig.kind = FileKind::symlink;
+        auto t = ctx.fs.read_link(path);
+        if (!t) return fail(std::move(t.error()));
+        orig.target = *t;
+        return {};
+    }
+    if (st->kind != LiveKind::file) return fail(Errc::refused, path + ": not a regular file or symlink on the host");
+    auto data = ctx.fs.read_file(path, max_original_size);
+    if (!data) return fail(std::move(data.error()));
+    orig.kind = FileKind::file;
+    orig.id = blob_id(*data);
+    return ctx.store.put_object(orig.id, *data);
+}
+
+// Runs the plan's actions; stamps collect the stat of each written file.
+Status run_actions(ApplyContext &ctx, const Generation &prev, const Plan &plan, const DesiredState &desired,
+                   ApplyReport &report) {
+    for (const auto &a : plan.actions) {
+        switch (a.kind) {
+        case ActionKind::remove:
+            FJORD_TRY(ctx.fs.remove(a.path));
+            ++report.removed;
+            break;
+        case ActionKind::restore:
+            FJORD_TRY(put_original(ctx, a.path, prev.files.at(a.path).orig));
+            ++report.restored;
+            break;
+        case ActionKind::rmdir: {
+            auto r = ctx.fs.remove_dir_if_empty(a.path);
+            if (!r) return fail(std::move(r.error()));
+            break;
+        }
+        case ActionKind::mkdir:
+            FJORD_TRY(ctx.fs.make_dir(a.path));
+            break;
+        case ActionKind::write: {
+            auto st = put(ctx, plan.next.files.at(a.path).spec, &desired);
+            if (!st) return fail(std::move(st.error()));
+            if (*st) report.stamps[a.path] = to_stamp(**st);
+            ++report.written;
+            break;
+        }
+        }
+    }
+    return ctx.fs.sync();
+}
+
+} // namespace
+
+Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string &owner, const std::string &group) {
+    // A small cache: a 10,000-file host names a handful of owners.
+    static std::map<std::string, uid_t> users;
+    static std::map<std::string, gid_t> groups;
+    auto u = users.find(owner);
+    if (u == users.end()) {
+        char buf[4096];
+        struct passwd pw, *res = nullptr;
+        if (::getpwnam_r(owner.c_str(), &pw, buf, sizeof buf, &res) != 0 || !res)
+            return fail(Errc::invalid, "owner \"" + owner + "\": no such user on this host");
+        u = users.emplace(owner, pw.pw_uid).first;
+    }
+    auto g = groups.find(group);
+    if (g == groups.end()) {
+        char buf[4096];
+        struct group gr, *res = nullptr;
+        if (::getgrnam_r(group.c_str(), &gr, buf, sizeof buf, &res) != 0 || !res)
+            return fail(Errc::invalid, "group \"" + group + "\": no such group on this host");
+        g = groups.emplace(group, gr.gr_gid).first;
+    }
+    return std::pair{u->second, g->second};
+}
+
+Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &plan, const DesiredState &desired,
+                               const std::function<Status()> &verify) {
+    Generation &next = plan.next;
+    ApplyReport report;
+    report.generation = next.info.number;
+
+    // Everything that can fail without touching the host fails here: owners, content, originals.
+    for (const auto &[path, af] : next.files) {
+        auto o = resolve_owner(af.spec.owner, af.spec.group);
+        if (!o) return fail(o.error().context(af.spec.origin.empty() ? path : af.spec.origin));
+    }
+    for (const auto &a : plan.actions) {
+        if (a.kind != ActionKind::write) continue;
+        const auto &spec = next.files.at(a.path).spec;
+        if (spec.kind != FileKind::file) continue;
+        auto it = desired.blobs.find(spec.id);
+        if (it != desired.blobs.end()) FJORD_TRY(ctx.store.put_object(spec.id, it->second));
+        if (a.adopt) FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig));
+    }
+    for (const auto &a : plan.actions)
+        if (a.kind == ActionKind::write && a.adopt && next.files.at(a.path).spec.kind == FileKind::symlink)
+            FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig));
+
+    next.info.time = std::time(nullptr);
+    next.info.outcome = Outcome::pending;
+    FJORD_TRY(ctx.store.save(next));
+
+    Journal j{prev.info.number, next.info.number, "apply", {}};
+    j.paths.reserve(plan.actions.size());
+    for (const auto &a : plan.actions) j.paths.push_back(a.path);
+    FJORD_TRY(ctx.store.write_journal(j));
+
+    Status done = run_actions(ctx, prev, plan, desired, report);
+    if (done && verify) done = verify();
+    if (!done) {
+        Error err = done.error();
+        next.info.outcome = Outcome::rolled_back;
+        next.info.message = err.message;
+        (void)ctx.store.save_info(next.info); // best effort: recovery below records the outcome anyway
+        if (auto r = recover(ctx, j); !r) return fail(r.error().context("roll back after: " + err.message));
+        return fail(std::move(err));
+    }
+    next.info.outcome = Outcome::good;
+    FJORD_TRY(ctx.store.save_info(next.info));
+    FJORD_TRY(ctx.store.set_current(next.info.number));
+    FJORD_TRY(ctx.store.remove_journal());
+    return report;
+}
+
+Status recover(ApplyContext &ctx, const Journal &j) {
+    auto cur = ctx.store.current();
+    if (!cur) return fail(std::move(cur.error()));
+    if (*cur == j.to && j.to != j.from) return ctx.store.remove_journal(); // committed just before the crash
+
+    auto from = ctx.store.load(j.from);
+    if (!from) return fail(from.error().context("recover to generation " + std::to_string(j.from)));
+    Generation to;
+    if (j.to != j.from) {
+        auto t = ctx.store.load(j.to);
+        if (!t) return fail(t.error().context("recover from generation " + std::to_string(j.to)));
+        to = std::move(*t);
+    }
+    std::vector<std::string> made_dirs;
+    for (const auto &path : j.paths) {
+        FJORD_TRY(ctx.fs.remove_temp(path));
+        if (auto it = from->files.find(path); it != from->files.end()) {
+            auto st = put(ctx, it->second.spec, nullptr);
+            if (!st) return fail(std::move(st.error()));
+        } else if (from->dirs.count(path)) {
+            FJORD_TRY(ctx.fs.make_dir(path));
+        } else if (auto t = to.files.find(path); t != to.files.end()) {
+            if (t->second.orig.existed) FJORD_TRY(put_original(ctx, path, t->second.orig));
+            else FJORD_TRY(ctx.fs.remove(path));
+        } else if (to.dirs.count(path)) {
+            made_dirs.push_back(path);
+        } else {
+            // A folder this transaction removed and generation `from` did not own: it was
+            // an empty folder fjord made; the paths written into it bring it back if needed.
+        }
+    }
+    for (auto it = made_dirs.rbegin(); it != made_dirs.rend(); ++it) {
+        auto r = ctx.fs.remove_dir_if_empty(*it);
+        if (!r) return fail(std::move(r.error()));
+    }
+    FJORD_TRY(ctx.fs.sync());
+    if (j.to != j.from) {
+        to.info.outcome = Outcome::rolled_back;
+        if (to.info.message.empty()) to.info.message = "interrupted; rolled back at start-up";
+        FJORD_TRY(ctx.store.save_info(to.info));
+    }
+    return ctx.store.remove_journal();
+}
+
+Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen, const std::vector<std::string> &paths) {
+    Journal j{gen.info.number, gen.info.number, "drift", paths};
+    FJORD_TRY(ctx.store.write_journal(j));
+    StatCache stamps;
+    for (const auto &path : paths) {
+        auto st = put(ctx, gen.files.at(path).spec, nullptr);
+        if (!st) {
+            Error err = st.error();
+            (void)recover(ctx, j);
+            return fail(std::move(err));
+        }
+        if (*st) stamps[path] = to_stamp(**st);
+    }
+    FJORD_TRY(ctx.fs.sync());
+    FJORD_TRY(ctx.store.remove_journal());
+    return stamps;
+}
+
+} // namespace fjord

@@ -1,1 +1,540 @@
-// placeholder
+#include "config/config.hpp"
+
+#include "util/fs.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <utility>
+
+// Debian's tomlplusplus.pc sets TOML_SHARED_LIB=1, but its libtomlplusplus.so exports only the
+// exception-throwing ABI (toml::v3::ex); with TOML_EXCEPTIONS=0 the parser must be compiled in,
+// header-only. Inline definitions, so another layer doing the same cannot clash at link time.
+#undef TOML_SHARED_LIB
+#define TOML_SHARED_LIB 0
+#undef TOML_HEADER_ONLY
+#define TOML_HEADER_ONLY 1
+#include <toml++/toml.h>
+
+namespace fjord {
+namespace {
+
+constexpr std::uint64_t max_config_bytes = 1u << 20; // a config this big is a mistake, not a config
+
+/// Problems found while checking a config, reported as one: the earliest in the file.
+class Problems {
+  public:
+    void add(const toml::source_region &where, std::string key, std::string_view reason) {
+        list_.push_back({where.begin, std::move(key) + ": " + std::string(reason)});
+    }
+
+    /// toml++ tables iterate in key order, not file order, so the earliest problem is chosen
+    /// here: the operator reads the file top to bottom and so does the message.
+    [[nodiscard]] Status status(const std::string &file) const {
+        if (list_.empty()) return {};
+        auto first = std::min_element(list_.begin(), list_.end(),
+                                      [](const Problem &a, const Problem &b) { return a.at < b.at; });
+        return fail(Errc::invalid, file + ":" + std::to_string(first->at.line) + ":" +
+                                       std::to_string(first->at.column) + ": " + first->text);
+    }
+
+  private:
+    struct Problem {
+        toml::source_position at;
+        std::string text;
+    };
+    std::vector<Problem> list_;
+};
+
+// ---- value rules: each returns "" when the value is fine, or the reason it is not ----
+
+std::string absolute_path_rule(std::string_view p) {
+    if (p.empty() || p.front() != '/') return "must be an absolute path";
+    if (p.find('\0') != std::string_view::npos) return "must not contain a NUL byte";
+    return {};
+}
+
+std::string optional_path_rule(std::string_view p) { return p.empty() ? std::string{} : absolute_path_rule(p); }
+
+/// "/etc//x/" -> "/etc/x", so apply/ can compare prefixes of protect and root directly.
+std::string normal_path(const std::string &p) {
+    std::string out = std::filesystem::path(p).lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+}
+
+bool has_control_or_space(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f;
+    });
+}
+
+/// A branch name or tag glob in the spirit of git-check-ref-format; a leading '-' is refused
+/// too, so the name can never be taken for an option by a tool it is handed to.
+std::string ref_rule(std::string_view name, bool glob) {
+    if (name.empty()) return "must not be empty";
+    bool ok = !has_control_or_space(name) && name.front() != '-' && name.front() != '/' &&
+              name.back() != '/' && name.back() != '.' && name.find("..") == std::string_view::npos &&
+              name.find("@{") == std::string_view::npos && name.find("//") == std::string_view::npos &&
+              !name.ends_with(".lock") && name.find_first_of(glob ? "~^:\\" : "~^:\\?*[") == std::string_view::npos;
+    if (ok) return {};
+    return glob ? "\"" + std::string(name) + "\" is not a valid tag pattern"
+                : "\"" + std::string(name) + "\" is not a valid branch name";
+}
+
+/// The part of a URL between "scheme://" and the next '/'.
+std::string_view authority_of(std::string_view rest) { return rest.substr(0, rest.find('/')); }
+
+/// scp-like "user@host:path", which git reads as ssh.
+bool is_scp_like(std::string_view url) {
+    auto at = url.find('@');
+    auto colon = url.find(':');
+    auto slash = url.find('/');
+    return at != std::string_view::npos && at > 0 && colon != std::string_view::npos && colon > at + 1 &&
+           colon + 1 < url.size() && (slash == std::string_view::npos || slash > colon);
+}
+
+std::string source_url_rule(std::string_view url) {
+    if (url.empty()) return {};
+    if (has_control_or_space(url)) return "must not contain spaces or control characters";
+    Transport t = url_transport(url);
+    if (t == Transport::none)
+        return "must be an ssh://, https://, http://, file:// or git:// URL, user@host:path, or an "
+               "absolute path";
+    if (t == Transport::local || (t == Transport::ssh && url.find("://") == std::string_view::npos)) return {};
+    std::string_view rest = url.substr(url.find("://") + 3);
+    if (t == Transport::file) return rest.starts_with('/') ? std::string{} : "file:// must be followed by an absolute path";
+    std::string_view auth = authority_of(rest);
+    auto at = auth.rfind('@');
+    if (auth.empty() || at + 1 == auth.size()) return "names no host";
+    // Anything in the URL reaches logs and status output; credentials belong in files.
+    if (at != std::string_view::npos && auth.substr(0, at).find(':') != std::string_view::npos)
+        return "must not carry a password (use source.token_file or source.ssh_key)";
+    return {};
+}
+
+std::string notify_url_rule(std::string_view url) {
+    if (has_control_or_space(url)) return "must not contain spaces or control characters";
+    std::string_view rest;
+    if (url.starts_with("https://")) rest = url.substr(8);
+    else if (url.starts_with("http://")) rest = url.substr(7);
+    else return "must start with http:// or https://";
+    if (authority_of(rest).empty()) return "names no host";
+    return {};
+}
+
+std::string bus_rule(std::string_view bus) {
+    // A D-Bus address is "transport:key=value,..." (several may be joined by ';').
+    auto colon = bus.find(':');
+    bool ok = bus.empty() || (colon != std::string_view::npos && colon > 0 &&
+                              std::all_of(bus.begin(), bus.begin() + static_cast<std::ptrdiff_t>(colon),
+                                          [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; }));
+    return ok ? std::string{}
+              : "must be \"\" (the system bus) or a D-Bus address such as \"unix:path=/run/dbus/system_bus_socket\"";
+}
+
+std::string scheduler_rule(std::string_view s) {
+    bool ok = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+    return ok ? std::string{} : "\"" + std::string(s) + "\" is not an I/O scheduler name";
+}
+
+constexpr std::string_view notify_events[] = {"applied", "rolled_back", "failed", "drift", "refused"};
+
+std::string event_rule(std::string_view e) {
+    if (std::find(std::begin(notify_events), std::end(notify_events), e) != std::end(notify_events)) return {};
+    return "unknown event \"" + std::string(e) + "\" (use applied, rolled_back, failed, drift or refused)";
+}
+
+/// source.path after expansion: relative, inside the repo. Returns "" when fine.
+std::string repo_path_rule(std::string_view p) {
+    if (p.empty()) return "must not be empty (\".\" is the repo's root)";
+    if (p.front() == '/') return "must be relative to the repo's root";
+    if (p.find('\0') != std::string_view::npos) return "must not contain a NUL byte";
+    std::size_t start = 0;
+    while (start <= p.size()) {
+        auto end = std::min(p.find('/', start), p.size());
+        if (p.substr(start, end - start) == "..") return "must not contain \"..\"";
+        start = end + 1;
+    }
+    return {};
+}
+
+/// "./hosts//web1/" -> "hosts/web1"; "" and "./" -> ".".
+std::string normal_repo_path(std::string_view p) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= p.size()) {
+        auto end = std::min(p.find('/', start), p.size());
+        auto seg = p.substr(start, end - start);
+        if (!seg.empty() && seg != ".") {
+            if (!out.empty()) out += '/';
+            out += seg;
+        }
+        start = end + 1;
+    }
+    return out.empty() ? "." : out;
+}
+
+using Rule = std::string (*)(std::string_view);
+
+/// One table of the config: typed readers that record problems, and afterwards a check that
+/// every key in the table was one the readers asked for.
+class Section {
+  public:
+    Section(Problems &problems, const toml::table *table, std::string name)
+        : problems_(problems), table_(table), name_(std::move(name)) {}
+
+    /// The node of `key`, or nullptr when absent; either way `key` counts as known.
+    const toml::node *get(std::string_view key) {
+        known_.push_back(key);
+        return table_ ? table_->get(key) : nullptr;
+    }
+
+    /// Records a problem with `key` at the position of `n`.
+    void bad(const toml::node &n, std::string_view key, std::string_view reason) {
+        problems_.add(n.source(), name_ + "." + std::string(key), reason);
+    }
+
+    const toml::node *string(std::string_view key, std::string &out, Rule rule = nullptr) {
+        const toml::node *n = get(key);
+        if (!n) return nullptr;
+        const auto *v = n->as_string();
+        std::string why = !v ? "must be a string" : rule ? rule(v->get()) : std::string{};
+        if (!why.empty()) {
+            bad(*n, key, why);
+            return nullptr;
+        }
+        out = v->get();
+        return n;
+    }
+
+    void boolean(std::string_view key, bool &out) {
+        const toml::node *n = get(key);
+        if (!n) return;
+        if (const auto *v = n->as_boolean()) out = v->get();
+        else bad(*n, key, "must be true or false");
+    }
+
+    template <class Int> void integer(std::string_view key, Int &out, std::int64_t min) {
+        const toml::node *n = get(key);
+        if (!n) return;
+        const auto *v = n->as_integer();
+        if (!v || v->get() < min) return bad(*n, key, min > 0 ? "must be a positive integer" : "must be a non-negative integer");
+        constexpr auto max = std::numeric_limits<Int>::max();
+        if constexpr (max < std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+            if (static_cast<std::uint64_t>(v->get()) > max) return bad(*n, key, "must be at most " + std::to_string(max));
+        out = static_cast<Int>(v->get());
+    }
+
+    template <class E> void choice(std::string_view key, E &out, std::initializer_list<std::pair<std::string_view, E>> options) {
+        std::string s;
+        const toml::node *n = string(key, s);
+        if (!n) return;
+        for (const auto &[name, value] : options) {
+            if (name == s) {
+                out = value;
+                return;
+            }
+        }
+        std::string why = "must be";
+        std::size_t i = 0;
+        for (const auto &o : options) {
+            why += (i == 0 ? " \"" : i + 1 == options.size() ? " or \"" : ", \"") + std::string(o.first) + "\"";
+            ++i;
+        }
+        bad(*n, key, why);
+    }
+
+    /// Durations are strings; every one must be positive, and at least `min`.
+    void duration(std::string_view key, Duration &out, Duration min = Duration{1}) {
+        const toml::node *n = get(key);
+        if (!n) return;
+        const auto *v = n->as_string();
+        if (!v) return bad(*n, key, "must be a duration string such as \"30s\"");
+        auto d = parse_duration(v->get());
+        if (!d) return bad(*n, key, d.error().message);
+        if (*d < min)
+            return bad(*n, key, min == Duration{1} ? "must be longer than 0s" : "must be at least " + format_duration(min));
+        out = *d;
+    }
+
+    /// Sizes are strings ("64MiB"); every one must be positive.
+    void size(std::string_view key, std::uint64_t &out) {
+        const toml::node *n = get(key);
+        if (!n) return;
+        const auto *v = n->as_string();
+        if (!v) return bad(*n, key, "must be a size string such as \"64MiB\"");
+        auto s = parse_size(v->get());
+        if (!s) return bad(*n, key, s.error().message);
+        if (*s == 0) return bad(*n, key, "must be larger than 0");
+        out = *s;
+    }
+
+    void percent(std::string_view key, double &out) {
+        const toml::node *n = get(key);
+        if (!n) return;
+        const auto *v = n->as_string();
+        if (!v) return bad(*n, key, "must be a percentage string such as \"5%\"");
+        auto p = parse_percent(v->get());
+        if (!p) return bad(*n, key, p.error().message);
+        if (*p > 100.0) return bad(*n, key, "must be between 0% and 100%");
+        out = *p;
+    }
+
+    /// An array of strings, each passing `rule`. `out` is replaced only when all are good.
+    const toml::node *strings(std::string_view key, std::vector<std::string> &out, Rule rule = nullptr) {
+        const toml::node *n = get(key);
+        if (!n) return nullptr;
+        const auto *arr = n->as_array();
+        if (!arr) {
+            bad(*n, key, "must be an array of strings");
+            return nullptr;
+        }
+        std::vector<std::string> got;
+        bool good = true;
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+            const toml::node &e = *arr->get(i);
+            std::string at = std::string(key) + "[" + std::to_string(i) + "]";
+            const auto *v = e.as_string();
+            std::string why = !v ? "must be a string" : rule ? rule(v->get()) : std::string{};
+            if (!why.empty()) {
+                bad(e, at, why);
+                good = false;
+            } else {
+                got.push_back(v->get());
+            }
+        }
+        if (!good) return nullptr;
+        out = std::move(got);
+        return n;
+    }
+
+    /// Reports every key of the table that no reader asked for.
+    void finish() {
+        if (!table_) return;
+        for (auto &&[k, v] : *table_) {
+            if (std::find(known_.begin(), known_.end(), k.str()) != known_.end()) continue;
+            bool table = v.is_table();
+            problems_.add(table ? v.source() : k.source(), name_ + "." + std::string(k.str()),
+                          table ? "unknown table" : "unknown key");
+        }
+    }
+
+  private:
+    Problems &problems_;
+    const toml::table *table_;
+    std::string name_;
+    std::vector<std::string_view> known_;
+};
+
+void read_source(Section s, SourceConfig &c, const HostFacts &facts) {
+    s.string("url", c.url, source_url_rule);
+    s.string("branch", c.branch, [](std::string_view b) { return ref_rule(b, false); });
+    std::string tag;
+    const toml::node *tag_node = s.string("tag", tag, [](std::string_view t) {
+        return t.empty() ? std::string{} : ref_rule(t, true);
+    });
+    if (tag_node && !tag.empty()) {
+        // A tag replaces the branch; naming both is ambiguous, so it is refused.
+        if (s.get("branch")) s.bad(*tag_node, "tag", "cannot be set together with source.branch (keep one)");
+        c.tag = tag;
+        c.branch.clear();
+    }
+    std::string tmpl;
+    if (const toml::node *n = s.string("path", tmpl)) {
+        auto path = expand_path_template(tmpl, facts);
+        std::string why = path ? repo_path_rule(*path) : path.error().message;
+        if (!why.empty()) {
+            s.bad(*n, "path", why);
+        } else {
+            c.path_template = tmpl;
+            c.path = normal_repo_path(*path);
+        }
+    }
+    s.duration("poll_interval", c.poll_interval, Duration{1000});
+    s.string("ssh_key", c.ssh_key, absolute_path_rule);
+    s.string("known_hosts", c.known_hosts, absolute_path_rule);
+    s.string("token_file", c.token_file, optional_path_rule);
+    s.string("allowed_signers", c.allowed_signers, optional_path_rule);
+    s.boolean("accept_history_rewrite", c.accept_history_rewrite);
+    s.finish();
+}
+
+void read_apply(Section s, ApplyConfig &c) {
+    if (s.string("root", c.root, absolute_path_rule)) c.root = normal_path(c.root);
+    s.boolean("prune", c.prune);
+    s.integer("max_deletions", c.max_deletions, 0);
+    s.choice("drift", c.drift, {{"correct", DriftMode::correct}, {"report", DriftMode::report}, {"ignore", DriftMode::ignore}});
+    s.duration("drift_interval", c.drift_interval);
+    if (s.strings("protect", c.protect, absolute_path_rule))
+        for (auto &p : c.protect) p = normal_path(p);
+    s.integer("max_files", c.max_files, 1);
+    s.size("max_file_size", c.max_file_size);
+    s.finish();
+}
+
+void read_health(Section s, HealthConfig &c) {
+    s.duration("timeout", c.timeout);
+    s.boolean("require_source_reachable", c.require_source_reachable);
+    s.finish();
+}
+
+void read_prerequisites(Section s, PrereqConfig &c) {
+    s.choice("mode", c.mode, {{"off", PrereqMode::off}, {"warn", PrereqMode::warn}, {"block", PrereqMode::block}});
+    // An empty list would fail every disk or pass every disk depending on the reader; refuse it.
+    if (const toml::node *n = s.strings("schedulers", c.schedulers, scheduler_rule); n && c.schedulers.empty())
+        s.bad(*n, "schedulers", "must name at least one scheduler");
+    s.duration("max_fdatasync_p99", c.max_fdatasync_p99);
+    s.percent("max_steal", c.max_steal);
+    s.strings("paths", c.paths, absolute_path_rule);
+    s.duration("check_interval", c.check_interval);
+    s.duration("probe_interval", c.probe_interval);
+    s.size("probe_size", c.probe_size);
+    s.duration("steal_window", c.steal_window);
+    s.finish();
+}
+
+void read_notify(Problems &problems, const toml::node &node, std::vector<NotifyConfig> &out) {
+    const auto *arr = node.as_array();
+    if (!arr) return problems.add(node.source(), "notify", "must be an array of tables ([[notify]])");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        const toml::node &e = *arr->get(i);
+        std::string name = "notify[" + std::to_string(i) + "]";
+        const auto *t = e.as_table();
+        if (!t) {
+            problems.add(e.source(), name, "must be a table");
+            continue;
+        }
+        Section s(problems, t, name);
+        NotifyConfig n;
+        if (!s.get("url")) problems.add(e.source(), name + ".url", "missing (every [[notify]] needs a url)");
+        s.string("url", n.url, notify_url_rule);
+        if (const toml::node *ev = s.strings("events", n.events, event_rule); ev && n.events.empty())
+            s.bad(*ev, "events", "must name at least one event");
+        s.finish();
+        out.push_back(std::move(n));
+    }
+}
+
+} // namespace
+
+Transport url_transport(std::string_view url) {
+    if (url.empty()) return Transport::none;
+    static constexpr std::pair<std::string_view, Transport> schemes[] = {
+        {"ssh://", Transport::ssh},   {"https://", Transport::https}, {"http://", Transport::http},
+        {"file://", Transport::file}, {"git://", Transport::git},
+    };
+    for (const auto &[prefix, t] : schemes)
+        if (url.starts_with(prefix)) return t;
+    if (url.find("://") != std::string_view::npos) return Transport::none;
+    if (url.front() == '/') return Transport::local;
+    if (is_scp_like(url)) return Transport::ssh;
+    return Transport::none;
+}
+
+Result<std::string> expand_path_template(std::string_view tmpl, const HostFacts &facts) {
+    std::string out;
+    for (std::size_t i = 0; i < tmpl.size(); ++i) {
+        if (tmpl[i] != '%') {
+            out += tmpl[i];
+            continue;
+        }
+        char c = i + 1 < tmpl.size() ? tmpl[++i] : '\0';
+        if (c == '%') {
+            out += '%';
+        } else if (c == 'H') {
+            if (facts.hostname.empty()) return fail(Errc::invalid, "%H: this host's name is unknown");
+            out += facts.hostname;
+        } else if (c == 'm') {
+            if (facts.machine_id.empty()) return fail(Errc::invalid, "%m: this host has no machine-id (/etc/machine-id)");
+            out += facts.machine_id;
+        } else {
+            bool printable = c > 0x20 && c < 0x7f;
+            return fail(Errc::invalid, (printable ? "unknown \"%" + std::string(1, c) + "\"" : std::string("a lone \"%\"")) +
+                                           " in \"" + std::string(tmpl) + "\" (use %H, %m or %%)");
+        }
+    }
+    return out;
+}
+
+Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts) {
+    toml::parse_result parsed = toml::parse(text, std::string_view(file));
+    if (parsed.failed()) {
+        const auto &e = parsed.error();
+        return fail(Errc::invalid, file + ":" + std::to_string(e.source().begin.line) + ":" +
+                                       std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+    }
+    const toml::table &root = parsed.table();
+    Config c;
+    c.file = file;
+    Problems problems;
+
+    // The node of a top-level table, checked to be one; nullptr when absent or not a table.
+    auto section = [&](std::string_view name) -> Section {
+        const toml::node *n = root.get(name);
+        const toml::table *t = n ? n->as_table() : nullptr;
+        if (n && !t) problems.add(n->source(), std::string(name), "must be a table");
+        return Section(problems, t, std::string(name));
+    };
+    read_source(section("source"), c.source, facts);
+    read_apply(section("apply"), c.apply);
+    read_health(section("health"), c.health);
+    read_prerequisites(section("prerequisites"), c.prerequisites);
+    {
+        Section s = section("systemd");
+        s.string("bus", c.systemd.bus, bus_rule);
+        s.finish();
+    }
+    {
+        Section s = section("podman");
+        s.string("socket", c.podman.socket, absolute_path_rule);
+        s.duration("registry_poll_interval", c.podman.registry_poll_interval);
+        s.finish();
+    }
+    {
+        Section s = section("secrets");
+        s.string("identity", c.secrets.identity, absolute_path_rule);
+        s.finish();
+    }
+    {
+        Section s = section("state");
+        if (s.string("dir", c.state.dir, absolute_path_rule)) c.state.dir = normal_path(c.state.dir);
+        s.integer("keep_generations", c.state.keep_generations, 1);
+        s.finish();
+    }
+    {
+        Section s = section("log");
+        s.choice("level", c.log_level,
+                 {{"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warning", LogLevel::warning}, {"error", LogLevel::error}});
+        s.finish();
+    }
+    {
+        Section s = section("metrics");
+        s.string("textfile", c.metrics_textfile, optional_path_rule);
+        s.finish();
+    }
+    if (const toml::node *n = root.get("notify")) read_notify(problems, *n, c.notify);
+
+    static constexpr std::string_view known[] = {"source",  "apply",  "health",  "prerequisites", "systemd", "podman",
+                                                 "secrets", "state",  "log",     "metrics",       "notify"};
+    for (auto &&[k, v] : root) {
+        if (std::find(std::begin(known), std::end(known), k.str()) != std::end(known)) continue;
+        bool table = v.is_table();
+        problems.add(table ? v.source() : k.source(), std::string(k.str()), table ? "unknown table" : "unknown key");
+    }
+    FJORD_TRY(problems.status(file));
+    return c;
+}
+
+Result<Config> load_config(const std::string &file, const HostFacts &facts) {
+    auto text = read_file(file, max_config_bytes);
+    if (!text) return fail(std::move(text.error()).context("read config"));
+    return parse_config(*text, file, facts);
+}
+
+} // namespace fjord

@@ -6,6 +6,7 @@
 #include "util/result.hpp"
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fjord {
@@ -23,8 +24,11 @@ struct SourceConfig {
     std::string token_file;
     std::string allowed_signers;
     bool accept_history_rewrite = false;
+
+    friend bool operator==(const SourceConfig &, const SourceConfig &) = default;
 };
 
+/// apply.drift: what to do about live edits to managed files.
 enum class DriftMode { correct, report, ignore };
 
 /// [apply]: how the desired state lands on the host.
@@ -37,15 +41,22 @@ struct ApplyConfig {
     std::vector<std::string> protect{"/boot", "/etc/passwd", "/etc/shadow", "/etc/fjord"};
     std::uint64_t max_files = 100'000;
     std::uint64_t max_file_size = 64ull << 20;
+
+    friend bool operator==(const ApplyConfig &, const ApplyConfig &) = default;
 };
 
+/// [health]: what a new generation must pass to be kept.
 struct HealthConfig {
     Duration timeout{120'000};
     bool require_source_reachable = true;
+
+    friend bool operator==(const HealthConfig &, const HealthConfig &) = default;
 };
 
+/// prerequisites.mode: whether a failing host check only warns or also blocks applying.
 enum class PrereqMode { off, warn, block };
 
+/// [prerequisites]: the host checks of `fjordctl check` and their thresholds.
 struct PrereqConfig {
     PrereqMode mode = PrereqMode::warn;
     std::vector<std::string> schedulers{"none", "mq-deadline"};
@@ -56,31 +67,49 @@ struct PrereqConfig {
     Duration probe_interval{86'400'000};
     std::uint64_t probe_size = 22ull << 20;
     Duration steal_window{5'000};
+
+    friend bool operator==(const PrereqConfig &, const PrereqConfig &) = default;
 };
 
+/// [systemd]: how units are activated.
 struct SystemdConfig {
     std::string bus; ///< "" = the system bus
+
+    friend bool operator==(const SystemdConfig &, const SystemdConfig &) = default;
 };
 
+/// [podman]: where containers are run.
 struct PodmanConfig {
     std::string socket = "/run/podman/podman.sock";
     Duration registry_poll_interval{300'000};
+
+    friend bool operator==(const PodmanConfig &, const PodmanConfig &) = default;
 };
 
+/// [secrets]: the host's age identity for *.age files.
 struct SecretsConfig {
     std::string identity = "/var/lib/fjord/age/identity";
+
+    friend bool operator==(const SecretsConfig &, const SecretsConfig &) = default;
 };
 
+/// [state]: fjord's own state directory and history.
 struct StateConfig {
     std::string dir = "/var/lib/fjord";
     std::uint32_t keep_generations = 20;
+
+    friend bool operator==(const StateConfig &, const StateConfig &) = default;
 };
 
+/// log.level: the lowest level logged.
 enum class LogLevel { debug, info, warning, error };
 
+/// One [[notify]] webhook.
 struct NotifyConfig {
     std::string url;
     std::vector<std::string> events{"applied", "rolled_back", "failed", "drift"};
+
+    friend bool operator==(const NotifyConfig &, const NotifyConfig &) = default;
 };
 
 /// The whole agent configuration.
@@ -97,12 +126,16 @@ struct Config {
     LogLevel log_level = LogLevel::info;
     std::string metrics_textfile = "/var/lib/prometheus/node-exporter/fjord.prom";
     std::vector<NotifyConfig> notify;
+
+    friend bool operator==(const Config &, const Config &) = default;
 };
 
 /// Host facts that source.path may name: %H and %m.
 struct HostFacts {
     std::string hostname;
     std::string machine_id;
+
+    friend bool operator==(const HostFacts &, const HostFacts &) = default;
 };
 
 /// Parses TOML text; `file` names it in errors. A missing key takes its default.
@@ -111,6 +144,12 @@ struct HostFacts {
 [[nodiscard]] Result<Config> load_config(const std::string &file, const HostFacts &facts);
 /// Expands %H, %m and %% in source.path; any other % sequence is an error.
 [[nodiscard]] Result<std::string> expand_path_template(std::string_view tmpl, const HostFacts &facts);
+
+/// How source.url is reached, so callers need not re-parse it.
+enum class Transport { none, ssh, https, http, file, git, local };
+/// The transport of a source.url that parse_config accepted; scp-like "user@host:path" is ssh,
+/// an absolute path is local, "" is none.
+[[nodiscard]] Transport url_transport(std::string_view url);
 
 /// The default config file.
 inline constexpr const char *default_config_file = "/etc/fjord/fjord.toml";

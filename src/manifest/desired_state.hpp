@@ -31,6 +31,8 @@ struct FileSpec {
 struct UnitSpec {
     std::string name;
     std::string id;          ///< blob id of units/NAME when present
+    std::map<std::string, std::string> dropins; ///< units/NAME.d/X.conf: "X.conf" -> blob id
+    std::string origin;      ///< repo path of units/NAME ("" when only a [unit] table names it)
     bool enable = true;
     std::string state = "started";   ///< started | stopped
     std::string on_change = "restart"; ///< restart | reload | none
@@ -61,7 +63,8 @@ struct CheckSpec {
 /// containers issue gives it a type.
 struct ContainerSpec {
     std::string name;
-    std::string toml; ///< the table, re-serialised
+    std::string toml; ///< the table, re-serialised; or containers/NAME.toml as written
+    std::string origin; ///< where it was defined: "hosts/web1/containers/web.toml", "hosts/web1/fjord.toml:12:1"
 };
 
 /// The whole desired state of a host.

@@ -1,1 +1,212 @@
-// placeholder
+#include "plan/generation.hpp"
+
+#include <charconv>
+#include <string>
+#include <vector>
+
+namespace fjord {
+
+// Fields are separated by spaces; a field escapes '%', space, tab, CR, LF and ',' as %XX so
+// that any path or link target survives a round trip.
+std::string esc(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    static const char *hex = "0123456789ABCDEF";
+    for (unsigned char c : s) {
+        if (c == '%' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c < 0x20) {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out.empty() ? "%00" : out; // an empty field must still be a field; "%00" decodes to ""
+}
+
+bool unesc(std::string_view s, std::string &out) {
+    out.clear();
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out += s[i];
+            continue;
+        }
+        if (i + 2 >= s.size()) return false;
+        unsigned v = 0;
+        auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+        if (r.ec != std::errc{}) return false;
+        if (v != 0) out += static_cast<char>(v);
+        i += 2;
+    }
+    return true;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    for (;;) {
+        auto p = s.find(sep, start);
+        out.push_back(s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
+        if (p == std::string_view::npos) break;
+        start = p + 1;
+    }
+    return out;
+}
+
+namespace {
+
+template <class T> bool num(std::string_view s, T &out, int base = 10) {
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out, base);
+    return r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
+std::string mode_str(unsigned m) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", m);
+    return buf;
+}
+
+std::string orig_str(const Original &o) {
+    if (!o.existed) return "-";
+    if (o.kind == FileKind::symlink)
+        return "l," + esc(o.target) + "," + std::to_string(o.uid) + "," + std::to_string(o.gid);
+    return "f," + o.id + "," + mode_str(o.mode) + "," + std::to_string(o.uid) + "," + std::to_string(o.gid);
+}
+
+bool parse_orig(std::string_view s, Original &o) {
+    o = Original{};
+    if (s == "-") return true;
+    auto f = split(s, ',');
+    o.existed = true;
+    if (f[0] == "l" && f.size() == 4) {
+        o.kind = FileKind::symlink;
+        return unesc(f[1], o.target) && num(f[2], o.uid) && num(f[3], o.gid);
+    }
+    if (f[0] == "f" && f.size() == 5) {
+        o.kind = FileKind::file;
+        o.id = std::string(f[1]);
+        return num(f[2], o.mode, 8) && num(f[3], o.uid) && num(f[4], o.gid);
+    }
+    return false;
+}
+
+} // namespace
+
+const char *outcome_name(Outcome o) {
+    switch (o) {
+    case Outcome::pending: return "pending";
+    case Outcome::good: return "good";
+    case Outcome::failed: return "failed";
+    case Outcome::rolled_back: return "rolled-back";
+    case Outcome::superseded: return "superseded";
+    }
+    return "?";
+}
+
+Result<Outcome> parse_outcome(std::string_view s) {
+    for (auto o : {Outcome::pending, Outcome::good, Outcome::failed, Outcome::rolled_back, Outcome::superseded})
+        if (s == outcome_name(o)) return o;
+    return fail(Errc::invalid, "unknown outcome \"" + std::string(s) + "\"");
+}
+
+bool same_on_host(const FileSpec &a, const FileSpec &b) {
+    return a.path == b.path && a.kind == b.kind && a.id == b.id && a.target == b.target && a.mode == b.mode &&
+           a.owner == b.owner && a.group == b.group;
+}
+
+// Line forms:
+//   f PATH ID MODE OWNER GROUP SECRET ORIG ORIGIN
+//   l PATH TARGET OWNER GROUP ORIG ORIGIN
+//   d PATH
+std::string serialize_files(const Generation &g) {
+    std::string out = "fjord-files 1\n";
+    for (const auto &[path, af] : g.files) {
+        const FileSpec &s = af.spec;
+        if (s.kind == FileKind::file)
+            out += "f " + esc(path) + " " + s.id + " " + mode_str(s.mode) + " " + esc(s.owner) + " " + esc(s.group) +
+                   " " + (s.secret ? "1" : "0") + " " + orig_str(af.orig) + " " + esc(s.origin) + "\n";
+        else
+            out += "l " + esc(path) + " " + esc(s.target) + " " + esc(s.owner) + " " + esc(s.group) + " " +
+                   orig_str(af.orig) + " " + esc(s.origin) + "\n";
+    }
+    for (const auto &d : g.dirs) out += "d " + esc(d) + "\n";
+    return out;
+}
+
+Status parse_files(std::string_view text, Generation &g, const std::string &where) {
+    g.files.clear();
+    g.dirs.clear();
+    std::size_t lineno = 0;
+    bool header = false;
+    for (auto line : split(text, '\n')) {
+        ++lineno;
+        if (line.empty()) continue;
+        auto bad = [&] { return fail(Errc::invalid, where + ":" + std::to_string(lineno) + ": malformed entry"); };
+        if (!header) {
+            if (line != "fjord-files 1") return fail(Errc::invalid, where + ": not a fjord generation file");
+            header = true;
+            continue;
+        }
+        auto f = split(line, ' ');
+        std::string path;
+        if (f.size() < 2 || !unesc(f[1], path) || path.empty() || path[0] != '/') return bad();
+        if (f[0] == "d" && f.size() == 2) {
+            g.dirs.insert(path);
+            continue;
+        }
+        AppliedFile af;
+        FileSpec &s = af.spec;
+        s.path = path;
+        if (f[0] == "f" && f.size() == 9) {
+            s.kind = FileKind::file;
+            s.id = std::string(f[2]);
+            if (!num(f[3], s.mode, 8) || !unesc(f[4], s.owner) || !unesc(f[5], s.group) || !parse_orig(f[7], af.orig) ||
+                !unesc(f[8], s.origin))
+                return bad();
+            s.secret = f[6] == "1";
+        } else if (f[0] == "l" && f.size() == 7) {
+            s.kind = FileKind::symlink;
+            s.mode = 0777;
+            if (!unesc(f[2], s.target) || !unesc(f[3], s.owner) || !unesc(f[4], s.group) || !parse_orig(f[5], af.orig) ||
+                !unesc(f[6], s.origin))
+                return bad();
+        } else {
+            return bad();
+        }
+        g.files.emplace(path, std::move(af));
+    }
+    if (!header) return fail(Errc::invalid, where + ": empty generation file");
+    return {};
+}
+
+std::string serialize_info(const GenerationInfo &info) {
+    std::string msg = info.message;
+    for (auto &c : msg)
+        if (c == '\n') c = ' ';
+    return "number " + std::to_string(info.number) + "\ncommit " + (info.commit.empty() ? "-" : info.commit) +
+           "\ntime " + std::to_string(info.time) + "\noutcome " + outcome_name(info.outcome) + "\nmessage " + msg + "\n";
+}
+
+Result<GenerationInfo> parse_info(std::string_view text, const std::string &where) {
+    GenerationInfo info;
+    for (auto line : split(text, '\n')) {
+        if (line.empty()) continue;
+        auto sp = line.find(' ');
+        auto key = line.substr(0, sp);
+        auto val = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+        bool ok = true;
+        if (key == "number") ok = num(val, info.number);
+        else if (key == "commit") info.commit = val == "-" ? "" : std::string(val);
+        else if (key == "time") ok = num(val, info.time);
+        else if (key == "outcome") {
+            auto o = parse_outcome(val);
+            ok = o.has_value();
+            if (ok) info.outcome = *o;
+        } else if (key == "message") info.message = std::string(val);
+        if (!ok) return fail(Errc::invalid, where + ": bad value for " + std::string(key));
+    }
+    if (info.number == 0) return fail(Errc::invalid, where + ": no generation number");
+    return info;
+}
+
+} // namespace fjord

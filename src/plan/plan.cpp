@@ -1,1 +1,117 @@
-// placeholder
+#include "plan/plan.hpp"
+
+#include <algorithm>
+
+namespace fjord {
+namespace {
+
+// Every folder above a host path, outermost first, "/" excluded: "/a/b/c" -> "/a", "/a/b".
+void add_parents(const std::string &path, std::set<std::string> &out) {
+    for (auto pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1))
+        out.insert(path.substr(0, pos));
+}
+
+} // namespace
+
+Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, const HostProbe &host,
+                       const PlanOptions &opts) {
+    Plan plan;
+    plan.next.info.commit = desired.commit;
+    std::vector<Action> removes, writes;
+
+    // Paths Git dropped: delete what fjord created, give adopted paths their original back.
+    for (const auto &[path, af] : prev.files) {
+        if (desired.files.count(path)) continue;
+        if (!opts.prune) continue; // left on the host, no longer managed
+        if (af.orig.existed) {
+            removes.push_back({ActionKind::restore, path});
+            ++plan.restores;
+        } else {
+            removes.push_back({ActionKind::remove, path});
+            ++plan.deletions;
+        }
+    }
+
+    std::set<std::string> needed_dirs;
+    for (const auto &[path, spec] : desired.files) {
+        add_parents(path, needed_dirs);
+        auto it = prev.files.find(path);
+        if (it != prev.files.end()) {
+            plan.next.files.emplace(path, AppliedFile{spec, it->second.orig});
+            if (!same_on_host(it->second.spec, spec)) {
+                writes.push_back({ActionKind::write, path});
+                ++plan.writes;
+            }
+            continue;
+        }
+        auto live = host.kind(path);
+        if (!live) return fail(std::move(live.error()));
+        switch (*live) {
+        case LiveKind::absent:
+            writes.push_back({ActionKind::write, path});
+            break;
+        case LiveKind::file:
+        case LiveKind::symlink:
+            writes.push_back({ActionKind::write, path, true});
+            break;
+        case LiveKind::dir:
+            return fail(Errc::refused, path + ": is a folder on the host; fjord does not replace folders with files");
+        case LiveKind::other:
+            return fail(Errc::refused, path + ": is a device, socket or fifo on the host; fjord leaves it alone");
+        }
+        ++plan.writes;
+        plan.next.files.emplace(path, AppliedFile{spec, Original{}});
+    }
+
+    // Folders: keep the ones fjord made that are still needed, make the missing ones, and
+    // remove (when empty) the ones fjord made that nothing needs any more.
+    std::vector<Action> mkdirs, rmdirs;
+    for (const auto &dir : needed_dirs) {
+        if (prev.dirs.count(dir)) {
+            plan.next.dirs.insert(dir);
+            continue;
+        }
+        if (desired.files.count(dir))
+            return fail(Errc::invalid, dir + ": is both a file and a folder in the desired state");
+        bool removed_file = prev.files.count(dir) && !desired.files.count(dir) && opts.prune;
+        auto live = removed_file ? Result<LiveKind>(LiveKind::absent) : host.kind(dir);
+        if (!live) return fail(std::move(live.error()));
+        if (*live == LiveKind::dir) continue;
+        if (*live != LiveKind::absent)
+            return fail(Errc::refused, dir + ": is not a folder on the host (a file or symlink); fjord does not write through it");
+        mkdirs.push_back({ActionKind::mkdir, dir});
+        plan.next.dirs.insert(dir);
+    }
+    for (auto it = prev.dirs.rbegin(); it != prev.dirs.rend(); ++it) {
+        if (needed_dirs.count(*it)) continue;
+        if (opts.prune) rmdirs.push_back({ActionKind::rmdir, *it});
+        else plan.next.dirs.insert(*it);
+    }
+
+    for (auto *part : {&removes, &rmdirs, &mkdirs, &writes})
+        plan.actions.insert(plan.actions.end(), part->begin(), part->end());
+    return plan;
+}
+
+std::string describe(const Plan &plan, const Generation &prev) {
+    std::string out;
+    for (const auto &a : plan.actions) {
+        switch (a.kind) {
+        case ActionKind::remove: out += "- " + a.path + "\n"; break;
+        case ActionKind::restore: out += "< " + a.path + " (original restored)\n"; break;
+        case ActionKind::rmdir: out += "- " + a.path + "/\n"; break;
+        case ActionKind::mkdir: out += "+ " + a.path + "/\n"; break;
+        case ActionKind::write: {
+            const auto &spec = plan.next.files.at(a.path).spec;
+            auto it = prev.files.find(a.path);
+            std::string note = spec.secret ? " (secret changed)" : "";
+            if (it == prev.files.end()) out += "+ " + a.path + (a.adopt ? " (adopted: original kept)" : "") + note + "\n";
+            else out += "~ " + a.path + note + "\n";
+            break;
+        }
+        }
+    }
+    return out;
+}
+
+} // namespace fjord

@@ -1,0 +1,20 @@
+#pragma once
+// The drift pass: live managed files compared with the last good generation, at the cost of
+// one lstat per file; content is hashed only where the stat differs from what fjord last saw.
+#include "apply/rooted_fs.hpp"
+#include "apply/store.hpp"
+#include <vector>
+
+namespace fjord {
+
+/// One managed path that no longer matches its generation.
+struct DriftEvent {
+    std::string path;
+    std::string what; ///< "content changed", "missing", "mode 0600, want 0644", ...
+};
+
+/// Compares every file of `gen` with the host. `cache` holds the stat fjord last saw of each
+/// file; it is refreshed for files whose content was hashed and found unchanged.
+[[nodiscard]] Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache);
+
+} // namespace fjord

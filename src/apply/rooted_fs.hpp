@@ -1,0 +1,81 @@
+#pragma once
+// Every read and write fjord makes under apply.root. Paths are walked one component at a time
+// from a directory fd of the root with O_NOFOLLOW, so no symlink on the host — planted before or
+// during an apply — can lead a write outside the root. Writes are tmp -> fsync -> rename.
+#include "plan/plan.hpp"
+#include "util/unique_fd.hpp"
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <sys/types.h>
+
+namespace fjord {
+
+/// What lstat says of a host path, as far as fjord cares.
+struct LiveStat {
+    LiveKind kind = LiveKind::absent;
+    unsigned mode = 0; ///< permission bits
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::uint64_t size = 0;
+    std::uint64_t ino = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+};
+
+/// The host filesystem below apply.root.
+class RootedFs : public HostProbe {
+  public:
+    /// Opens apply.root (which must exist and be a folder).
+    [[nodiscard]] static Result<RootedFs> open(const std::string &root);
+
+    [[nodiscard]] Result<LiveKind> kind(const std::string &path) const override;
+    /// lstat of a host path; kind absent when it does not exist.
+    [[nodiscard]] Result<LiveStat> stat(const std::string &path) const;
+    /// A regular file's content (never through a symlink); refuses more than max bytes.
+    [[nodiscard]] Result<std::string> read_file(const std::string &path, std::uint64_t max) const;
+    /// A symlink's target.
+    [[nodiscard]] Result<std::string> read_link(const std::string &path) const;
+    /// The Git blob id of a regular file's content.
+    [[nodiscard]] Result<std::string> content_id(const std::string &path) const;
+
+    /// Atomically replaces `path` with a file (tmp in the same folder, owner and mode set, fsync,
+    /// rename). Missing parents are created. Returns the new file's stat.
+    [[nodiscard]] Result<LiveStat> write_file(const std::string &path, std::string_view content, unsigned mode,
+                                              uid_t uid, gid_t gid);
+    /// Atomically replaces `path` with a symlink.
+    [[nodiscard]] Status write_symlink(const std::string &path, const std::string &target, uid_t uid, gid_t gid);
+    /// Unlinks a file or symlink; absent is fine.
+    [[nodiscard]] Status remove(const std::string &path);
+    /// Creates a folder (0755, root); existing is fine.
+    [[nodiscard]] Status make_dir(const std::string &path);
+    /// Removes a folder when it is empty; absent or not empty is fine (returns false then).
+    [[nodiscard]] Result<bool> remove_dir_if_empty(const std::string &path);
+    /// Removes the temporary file a crashed write of `path` may have left.
+    [[nodiscard]] Status remove_temp(const std::string &path);
+    /// fsyncs every folder changed since the last call, making renames and unlinks durable.
+    [[nodiscard]] Status sync();
+
+    /// The name of the temporary file for `name` in the same folder.
+    [[nodiscard]] static std::string temp_name(const std::string &name);
+    [[nodiscard]] const std::string &root() const { return root_; }
+
+    RootedFs(RootedFs &&) = default;
+    RootedFs &operator=(RootedFs &&) = default;
+
+  private:
+    RootedFs(std::string root, unique_fd fd) : root_(std::move(root)), root_fd_(std::move(fd)) {}
+    /// The fd of the folder holding `path` and the last component; absent parent -> fd -1
+    /// unless create is set.
+    [[nodiscard]] Result<int> parent(const std::string &path, std::string &name, bool create) const;
+
+    std::string root_;
+    unique_fd root_fd_;
+    // The last parent folder opened: plans run in path order, so consecutive paths share it.
+    mutable std::string cached_dir_;
+    mutable unique_fd cached_fd_;
+    std::set<std::string> dirty_dirs_;
+};
+
+} // namespace fjord

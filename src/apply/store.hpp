@@ -1,0 +1,93 @@
+#pragma once
+// The state directory (DESIGN.md §6): generations, the object store of adopted originals and
+// rendered content, the intent journal, `current`, the state lock and small flags. Every write
+// is tmp -> fsync -> rename -> fsync(dir).
+#include "plan/generation.hpp"
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace fjord {
+
+/// The intent of the transaction in flight: enough for recovery to put every path it may have
+/// touched back as generation `from` had it.
+struct Journal {
+    std::uint64_t from = 0; ///< last good generation (0 = none)
+    std::uint64_t to = 0;   ///< the generation being applied
+    std::string purpose;    ///< "apply", "drift", "rollback"
+    std::vector<std::string> paths; ///< every path the transaction may touch, in order
+};
+
+/// What fjord last saw of a managed file, so a drift pass hashes only files whose metadata moved.
+struct StatStamp {
+    std::uint64_t ino = 0, size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+};
+using StatCache = std::unordered_map<std::string, StatStamp>;
+
+/// The state directory.
+class Store {
+  public:
+    /// Opens state.dir, creating it (0700) and its folders when missing.
+    [[nodiscard]] static Result<Store> open(const std::string &dir);
+    /// Opens an existing state.dir read-only (fjordctl history/status without the daemon).
+    [[nodiscard]] static Result<Store> open_existing(const std::string &dir);
+
+    /// The exclusive lock that keeps two fjord processes from applying at once.
+    [[nodiscard]] Result<unique_fd> lock() const;
+
+    /// The last good generation number; 0 when fjord never applied anything.
+    [[nodiscard]] Result<std::uint64_t> current() const;
+    [[nodiscard]] Status set_current(std::uint64_t n);
+    /// The number the next generation gets.
+    [[nodiscard]] Result<std::uint64_t> next_number() const;
+    /// A whole generation; number 0 gives the empty generation.
+    [[nodiscard]] Result<Generation> load(std::uint64_t n) const;
+    [[nodiscard]] Result<GenerationInfo> load_info(std::uint64_t n) const;
+    /// Every generation's header, oldest first.
+    [[nodiscard]] Result<std::vector<GenerationInfo>> history() const;
+    /// Writes generation N's files and header.
+    [[nodiscard]] Status save(const Generation &g);
+    [[nodiscard]] Status save_info(const GenerationInfo &info);
+    /// Removes the oldest generations beyond `keep` (never `current` or `pinned`) and the
+    /// objects no kept generation refers to.
+    [[nodiscard]] Status prune(std::uint32_t keep);
+
+    /// Stores content under its id (0600, fsynced); a present object is not rewritten.
+    [[nodiscard]] Status put_object(const std::string &id, std::string_view data);
+    [[nodiscard]] Result<std::string> get_object(const std::string &id, std::uint64_t max) const;
+    [[nodiscard]] bool has_object(const std::string &id) const;
+
+    /// The journal of an unfinished transaction, if any.
+    [[nodiscard]] Result<std::optional<Journal>> journal() const;
+    [[nodiscard]] Status write_journal(const Journal &j);
+    [[nodiscard]] Status remove_journal();
+
+    /// Commits that failed and are not retried until a newer commit arrives.
+    [[nodiscard]] std::set<std::string> bad_commits() const;
+    [[nodiscard]] Status mark_bad(const std::string &commit);
+    [[nodiscard]] Status clear_bad(const std::string &commit);
+
+    /// A small flag file's text ("" when absent): suspended, pinned.
+    [[nodiscard]] std::string flag(const std::string &name) const;
+    [[nodiscard]] Status set_flag(const std::string &name, const std::string &value);
+    [[nodiscard]] Status clear_flag(const std::string &name);
+
+    [[nodiscard]] StatCache load_stat_cache() const;
+    [[nodiscard]] Status save_stat_cache(const StatCache &cache);
+
+    [[nodiscard]] const std::string &dir() const { return dir_; }
+    [[nodiscard]] std::string path(const std::string &name) const { return dir_ + "/" + name; }
+
+  private:
+    explicit Store(std::string dir) : dir_(std::move(dir)) {}
+    [[nodiscard]] std::string gen_dir(std::uint64_t n) const;
+    [[nodiscard]] std::string object_path(const std::string &id) const;
+    std::string dir_;
+};
+
+} // namespace fjord

@@ -1,0 +1,48 @@
+#pragma once
+// One transaction: the host goes from generation N to N+1 completely, or stays at N. The new
+// generation and the originals it adopts are stored and an intent journal is made durable before
+// the first change; any failure (or a crash, at the next start) reverses every path the journal
+// names to generation N.
+#include "apply/rooted_fs.hpp"
+#include "apply/store.hpp"
+#include "plan/plan.hpp"
+#include "source/tree.hpp"
+#include <functional>
+
+namespace fjord {
+
+/// What a transaction works with.
+struct ApplyContext {
+    Store &store;
+    RootedFs &fs;
+    const BlobReader &repo;              ///< the Git cache: content by blob id
+    std::uint64_t max_file_size = 64ull << 20;
+};
+
+/// What an apply did.
+struct ApplyReport {
+    std::uint64_t generation = 0;
+    std::size_t written = 0, removed = 0, restored = 0;
+    StatCache stamps; ///< stat of every file written, for the drift pass
+};
+
+/// Runs `plan` (made against `prev`) as generation plan.next.info.number. `desired` supplies
+/// rendered content; `verify` (health checks) runs after the changes and before the commit —
+/// its failure reverses the transaction like any other. On failure the generation is recorded
+/// as rolled back with the reason, and the error is returned.
+[[nodiscard]] Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &plan,
+                                             const DesiredState &desired, const std::function<Status()> &verify = {});
+
+/// Puts every path the journal names back as generation j.from had it, removes temp files and
+/// the folders the transaction made, records generation j.to as rolled back (unless it was
+/// already committed) and removes the journal.
+[[nodiscard]] Status recover(ApplyContext &ctx, const Journal &j);
+
+/// Makes `paths` match generation `gen` again (drift correction), as its own small transaction.
+[[nodiscard]] Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen,
+                                              const std::vector<std::string> &paths);
+
+/// uid and gid of user and group names (from this host's user database).
+[[nodiscard]] Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string &owner, const std::string &group);
+
+} // namespace fjord

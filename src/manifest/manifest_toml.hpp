@@ -1,0 +1,61 @@
+#pragma once
+// One folder's manifest fjord.toml, parsed and type-checked but not yet merged with the other
+// folders of its include chain (render.cpp merges them, in order, the host last).
+#include "manifest/desired_state.hpp"
+#include "util/result.hpp"
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fjord {
+
+/// One entry of `include`, as written, with where it was written ("f.toml:1:12").
+struct IncludeRef {
+    std::string path;
+    std::string where;
+};
+
+/// A `[file."PATH"]` table: only the fields it sets, so later folders override field by field.
+struct FilePatch {
+    std::optional<unsigned> mode;
+    std::string mode_text;   ///< as written, for messages
+    std::string mode_where;  ///< "ORIGIN:LINE:COL" of the mode, for messages
+    std::optional<std::string> owner, group;
+    std::optional<std::vector<std::string>> validate;
+    std::string where;       ///< "ORIGIN:LINE:COL: file."PATH"", the prefix of errors about it
+};
+
+/// A `[unit."NAME"]` table: only the fields it sets.
+struct UnitPatch {
+    std::optional<bool> enable;
+    std::optional<std::string> state, on_change, memory, cpu;
+    std::optional<std::vector<std::string>> watch, pre_restart;
+};
+
+/// A parsed fjord.toml of one folder.
+struct Manifest {
+    std::vector<IncludeRef> includes;
+    std::map<std::string, std::string> vars;      ///< flattened: "a.b" = "x"
+    std::map<std::string, FilePatch> files;       ///< by normalised host path
+    std::map<std::string, UnitPatch> units;
+    std::map<std::string, ContainerSpec> containers;
+    std::vector<HookSpec> hooks;
+    std::vector<CheckSpec> checks;
+};
+
+/// Parses manifest `text`; `origin` is its repo path, the prefix of every error
+/// ("hosts/web1/fjord.toml:3:1: file."/etc/a": mode: bad mode "0999"").
+[[nodiscard]] Result<Manifest> parse_manifest(std::string_view text, const std::string &origin);
+
+/// Checks that containers/NAME.toml parses as TOML; the spec keeps the text as written.
+[[nodiscard]] Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name,
+                                                         const std::string &origin);
+
+/// True for a systemd unit name fjord accepts ("nginx.service", "getty@tty1.service").
+[[nodiscard]] bool valid_unit_name(std::string_view name);
+/// True for a podman container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*).
+[[nodiscard]] bool valid_container_name(std::string_view name);
+
+} // namespace fjord

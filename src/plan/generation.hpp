@@ -1,0 +1,76 @@
+#pragma once
+// A generation: what fjord applied for one commit, path by path, with the record of what each
+// path held before fjord first wrote it. Generations are the unit of history and rollback.
+#include "manifest/desired_state.hpp"
+#include "util/result.hpp"
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace fjord {
+
+/// What a host path held before fjord first wrote it. `existed == false` means fjord created
+/// the path, so fjord may delete it; otherwise the original comes back when Git drops the path.
+struct Original {
+    bool existed = false;
+    FileKind kind = FileKind::file;
+    std::string id;      ///< content id in the object store (files)
+    std::string target;  ///< link target (symlinks)
+    unsigned mode = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+
+    friend bool operator==(const Original &, const Original &) = default;
+};
+
+/// One managed path of a generation.
+struct AppliedFile {
+    FileSpec spec;
+    Original orig;
+};
+
+/// How a generation ended.
+enum class Outcome { pending, good, failed, rolled_back, superseded };
+
+/// A generation's header: the part history lists.
+struct GenerationInfo {
+    std::uint64_t number = 0;
+    std::string commit;
+    std::int64_t time = 0;          ///< seconds since the epoch, when it was applied
+    Outcome outcome = Outcome::pending;
+    std::string message;            ///< error, or a note ("rollback to 3", "drift correction")
+};
+
+/// A whole generation: its header, its files and the folders fjord created for them.
+struct Generation {
+    GenerationInfo info;
+    std::map<std::string, AppliedFile> files;
+    std::set<std::string> dirs;     ///< folders fjord created (removed again when empty and unused)
+};
+
+/// Escapes a field of fjord's line formats ('%', blanks, ',' and control characters as %XX).
+[[nodiscard]] std::string esc(std::string_view s);
+/// Undoes esc(); false on a malformed escape.
+[[nodiscard]] bool unesc(std::string_view s, std::string &out);
+/// Splits on one character, keeping empty fields.
+[[nodiscard]] std::vector<std::string_view> split(std::string_view s, char sep);
+
+/// "good", "failed", "rolled-back", "pending", "superseded".
+[[nodiscard]] const char *outcome_name(Outcome o);
+[[nodiscard]] Result<Outcome> parse_outcome(std::string_view s);
+
+/// True when two specs put the same bytes, kind, mode and ownership on the host.
+[[nodiscard]] bool same_on_host(const FileSpec &a, const FileSpec &b);
+
+/// The manifest part of a generation (files and dirs) as text, one path a line.
+[[nodiscard]] std::string serialize_files(const Generation &g);
+/// Parses serialize_files' text into g.files and g.dirs; `where` names the file in errors.
+[[nodiscard]] Status parse_files(std::string_view text, Generation &g, const std::string &where);
+/// The header as "key value" lines.
+[[nodiscard]] std::string serialize_info(const GenerationInfo &info);
+[[nodiscard]] Result<GenerationInfo> parse_info(std::string_view text, const std::string &where);
+
+} // namespace fjord

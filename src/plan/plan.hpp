@@ -1,0 +1,61 @@
+#pragma once
+// The plan: what must change on the host to go from the last applied generation to a desired
+// state. Pure: the live host is seen only through HostProbe, so tests use a fake.
+#include "manifest/desired_state.hpp"
+#include "plan/generation.hpp"
+#include "util/result.hpp"
+#include <string>
+#include <vector>
+
+namespace fjord {
+
+/// What a host path is now.
+enum class LiveKind { absent, file, symlink, dir, other };
+
+/// Looks at the live host (under apply.root) without changing it.
+class HostProbe {
+  public:
+    virtual ~HostProbe() = default;
+    /// What `path` is on the host; an error when it cannot be looked at (a symlinked parent).
+    [[nodiscard]] virtual Result<LiveKind> kind(const std::string &path) const = 0;
+};
+
+enum class ActionKind {
+    remove,  ///< delete a file fjord created and Git dropped
+    restore, ///< put back the original of an adopted file Git dropped
+    rmdir,   ///< remove a folder fjord created that nothing needs now (when empty)
+    mkdir,   ///< create a missing folder
+    write,   ///< write a file or symlink (adopting the live original first when `adopt`)
+};
+
+/// One step of a plan.
+struct Action {
+    ActionKind kind;
+    std::string path;
+    bool adopt = false; ///< write: a path fjord did not create exists; keep its original first
+};
+
+/// A plan and the generation it leads to.
+struct Plan {
+    Generation next;              ///< files and dirs after the plan ran (originals of adoptions filled by apply)
+    std::vector<Action> actions;  ///< in the order they run
+    std::size_t deletions = 0;    ///< files that disappear from the host
+    std::size_t writes = 0, restores = 0;
+
+    /// Nothing to do on the host.
+    [[nodiscard]] bool empty() const { return actions.empty(); }
+};
+
+struct PlanOptions {
+    bool prune = true; ///< apply.prune: remove what fjord created and Git no longer has
+};
+
+/// Diffs `desired` against the last applied generation `prev` and the live host. Only paths
+/// new to fjord are probed on the host; unchanged paths cost a map lookup.
+[[nodiscard]] Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, const HostProbe &host,
+                                     const PlanOptions &opts);
+
+/// One line per action, as `fjordctl diff` shows it ("+ /etc/x", "~ /etc/y", "- /etc/z").
+[[nodiscard]] std::string describe(const Plan &plan, const Generation &prev);
+
+} // namespace fjord
