@@ -1,1 +1,105 @@
-// placeholder
+#include "daemon/control.hpp"
+
+#include "util/fs.hpp"
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace fjord {
+namespace {
+
+Result<sockaddr_un> address(const std::string &path) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) return fail(Errc::invalid, path + ": socket path too long");
+    std::copy(path.begin(), path.end(), sa.sun_path);
+    return sa;
+}
+
+// Reads up to a newline, within a deadline and 1 MiB.
+Result<std::string> read_line(int fd, int timeout_ms) {
+    std::string buf;
+    char chunk[4096];
+    while (buf.find('\n') == std::string::npos) {
+        pollfd p{fd, POLLIN, 0};
+        int n = ::poll(&p, 1, timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return fail(Errc::io, "control socket: no answer in time");
+        ssize_t got = ::read(fd, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fail_errno("control socket");
+        if (got == 0) break;
+        buf.append(chunk, static_cast<std::size_t>(got));
+        if (buf.size() > (1u << 20)) return fail(Errc::invalid, "control socket: message too long");
+    }
+    return buf.substr(0, buf.find('\n'));
+}
+
+void write_all(int fd, const std::string &s) {
+    std::size_t off = 0;
+    while (off < s.size()) {
+        ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        off += static_cast<std::size_t>(n);
+    }
+}
+
+} // namespace
+
+std::string control_socket_path(const Config &cfg) {
+    if (cfg.state.dir == "/var/lib/fjord") return "/run/fjord/control.sock";
+    return cfg.state.dir + "/control.sock";
+}
+
+Result<unique_fd> control_listen(const std::string &path) {
+    auto sa = address(path);
+    if (!sa) return fail(std::move(sa.error()));
+    FJORD_TRY(mkdir_p(dirname_of(path), 0755));
+    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return fail_errno("socket");
+    ::unlink(path.c_str());
+    mode_t old = ::umask(0077); // the socket is born 0600: root only
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr *>(&*sa), sizeof *sa);
+    ::umask(old);
+    if (rc < 0) return fail_errno("bind " + path);
+    if (::listen(fd.get(), 16) < 0) return fail_errno("listen " + path);
+    return fd;
+}
+
+Result<nlohmann::json> control_read(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return fail_errno("SO_PEERCRED");
+    if (cred.uid != 0 && cred.uid != ::geteuid())
+        return fail(Errc::refused, "control socket: uid " + std::to_string(cred.uid) + " is not allowed");
+    auto line = read_line(fd, 5000);
+    if (!line) return fail(std::move(line.error()));
+    auto j = nlohmann::json::parse(*line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("cmd") || !j["cmd"].is_string())
+        return fail(Errc::invalid, "control socket: malformed request");
+    return j;
+}
+
+void control_reply(int fd, const nlohmann::json &reply) { write_all(fd, reply.dump() + "\n"); }
+
+Result<nlohmann::json> control_call(const std::string &path, const nlohmann::json &req, int timeout_ms) {
+    auto sa = address(path);
+    if (!sa) return fail(std::move(sa.error()));
+    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket");
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&*sa), sizeof *sa) < 0) {
+        if (errno == ENOENT || errno == ECONNREFUSED) return fail(Errc::not_found, "fjordd is not running (no " + path + ")");
+        return fail_errno("connect " + path);
+    }
+    write_all(fd.get(), req.dump() + "\n");
+    auto line = read_line(fd.get(), timeout_ms);
+    if (!line) return fail(std::move(line.error()));
+    auto j = nlohmann::json::parse(*line, nullptr, false);
+    if (j.is_discarded()) return fail(Errc::invalid, "fjordd sent a malformed reply");
+    return j;
+}
+
+} // namespace fjord

@@ -1,1 +1,264 @@
-// placeholder
+#include "daemon/daemon.hpp"
+
+#include "daemon/control.hpp"
+#include "daemon/log.hpp"
+#include "daemon/reconciler.hpp"
+#include "util/host.hpp"
+#include <csignal>
+#include <ctime>
+#include <random>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+namespace fjord {
+namespace {
+
+using sd_event_ptr = std::unique_ptr<sd_event, decltype(&sd_event_unref)>;
+
+HostFacts facts() { return {host_name(), machine_id()}; }
+
+std::uint64_t usec(Duration d) { return static_cast<std::uint64_t>(d.count()) * 1000; }
+
+class Daemon {
+  public:
+    Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Reconciler> rec)
+        : opts_(std::move(opts)), rec_(std::move(rec)), rng_(std::random_device{}()) {
+        (void)cfg;
+    }
+
+    int run() {
+        sd_event *raw = nullptr;
+        if (sd_event_new(&raw) < 0) {
+            log_error("sd_event_new failed");
+            return 1;
+        }
+        event_.reset(raw);
+        sigset_t mask;
+        sigemptyset(&mask);
+        for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+        sigprocmask(SIG_BLOCK, &mask, nullptr);
+        sd_event_add_signal(event_.get(), nullptr, SIGTERM, on_exit_signal, this);
+        sd_event_add_signal(event_.get(), nullptr, SIGINT, on_exit_signal, this);
+        sd_event_add_signal(event_.get(), nullptr, SIGHUP, on_hup, this);
+        sd_event_set_watchdog(event_.get(), true);
+
+        auto sock = control_listen(control_socket_path(rec_->config()));
+        if (!sock) {
+            log_error("control socket: " + sock.error().message);
+            return 1;
+        }
+        listen_fd_ = std::move(*sock);
+        sd_event_add_io(event_.get(), nullptr, listen_fd_.get(), EPOLLIN, on_control, this);
+
+        std::uint64_t now = 0;
+        sd_event_now(event_.get(), CLOCK_MONOTONIC, &now);
+        sd_event_add_time(event_.get(), &poll_timer_, CLOCK_MONOTONIC, now, 1000, on_poll_timer, this);
+        sd_event_add_time(event_.get(), &drift_timer_, CLOCK_MONOTONIC,
+                          now + usec(rec_->config().apply.drift_interval), 1'000'000, on_drift_timer, this);
+        sd_notify(0, "READY=1\nSTATUS=started");
+        log_info("started; following " + describe_source());
+        int r = sd_event_loop(event_.get());
+        sd_notify(0, "STOPPING=1");
+        ::unlink(control_socket_path(rec_->config()).c_str());
+        log_info("stopped");
+        return r < 0 ? 1 : 0;
+    }
+
+  private:
+    std::string describe_source() const {
+        const auto &s = rec_->config().source;
+        if (s.url.empty()) return "nothing (source.url is not set)";
+        return s.url + " " + (s.tag.empty() ? "branch " + s.branch : "tags " + s.tag) + ", path " + s.path;
+    }
+
+    void notify_status() {
+        const auto &st = rec_->status();
+        std::string text = "generation " + std::to_string(st.generation) + (st.commit.empty() ? "" : " at " + st.commit.substr(0, 12));
+        if (!st.suspended.empty()) text += "; " + st.suspended;
+        else if (st.last_result == "not-configured") text = "inactive: source.url is not set in " + rec_->config().file;
+        else if (!st.last_error.empty()) text += "; last error: " + st.last_error;
+        sd_notify(0, ("STATUS=" + text).c_str());
+    }
+
+    SyncResult do_sync(const SyncOptions &o) {
+        SyncOptions so = o;
+        so.dry_run = so.dry_run || opts_.dry_run;
+        auto r = rec_->sync(so);
+        if (r.state == SyncState::failed || r.state == SyncState::refused) log_error(r.message);
+        else if (r.state != SyncState::up_to_date) log_info(r.message);
+        else log_debug(r.message);
+        if (r.state == SyncState::dry_run && !r.plan.empty()) log_info("plan:\n" + r.plan);
+        notify_status();
+        return r;
+    }
+
+    void schedule_poll() {
+        auto interval = usec(rec_->config().source.poll_interval);
+        // Up to a tenth of the interval at random, so a fleet does not poll in lockstep.
+        std::uniform_int_distribution<std::uint64_t> jitter(0, interval / 10);
+        std::uint64_t now = 0;
+        sd_event_now(event_.get(), CLOCK_MONOTONIC, &now);
+        std::uint64_t delay = interval + jitter(rng_);
+        sd_event_source_set_time(poll_timer_, now + delay);
+        sd_event_source_set_enabled(poll_timer_, SD_EVENT_ONESHOT);
+        rec_->set_next_poll(std::time(nullptr) + static_cast<std::int64_t>(delay / 1'000'000));
+    }
+
+    static int on_poll_timer(sd_event_source *, std::uint64_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        d->do_sync({});
+        d->schedule_poll();
+        return 0;
+    }
+
+    static int on_drift_timer(sd_event_source *s, std::uint64_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        auto r = d->rec_->drift_pass();
+        if (!r) log_error("drift pass: " + r.error().message);
+        std::uint64_t now = 0;
+        sd_event_now(d->event_.get(), CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(s, now + usec(d->rec_->config().apply.drift_interval));
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+    }
+
+    static int on_exit_signal(sd_event_source *, const struct signalfd_siginfo *si, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        log_info(std::string("received ") + (si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+        sd_event_exit(d->event_.get(), 0);
+        return 0;
+    }
+
+    static int on_hup(sd_event_source *, const struct signalfd_siginfo *, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        sd_notify(0, "RELOADING=1");
+        auto cfg = load_config(d->opts_.config_file, facts());
+        if (!cfg) {
+            log_error("reload: " + cfg.error().message + "; keeping the running configuration");
+        } else if (auto s = d->rec_->reconfigure(*cfg); !s) {
+            log_error("reload: " + s.error().message + "; keeping the running configuration");
+        } else {
+            log_init(cfg->log_level);
+            log_info("configuration reloaded from " + d->opts_.config_file);
+        }
+        sd_notify(0, "READY=1");
+        d->notify_status();
+        return 0;
+    }
+
+    static int on_control(sd_event_source *, int fd, std::uint32_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        unique_fd conn(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) return 0;
+        auto req = control_read(conn.get());
+        if (!req) {
+            control_reply(conn.get(), {{"ok", false}, {"message", req.error().message}});
+            return 0;
+        }
+        control_reply(conn.get(), d->handle(*req));
+        return 0;
+    }
+
+    nlohmann::json handle(const nlohmann::json &req) {
+        const std::string cmd = req["cmd"];
+        auto sync_reply = [](const SyncResult &r, bool ok) {
+            return nlohmann::json{{"ok", ok},          {"state", sync_state_name(r.state)}, {"message", r.message},
+                                  {"commit", r.commit}, {"generation", r.generation},       {"plan", r.plan}};
+        };
+        if (cmd == "status") {
+            auto j = nlohmann::json::parse(status_to_json(rec_->status()));
+            j["ok"] = true;
+            j["running"] = true;
+            return j;
+        }
+        if (cmd == "sync" || cmd == "diff") {
+            SyncOptions o;
+            o.dry_run = cmd == "diff" || req.value("dry_run", false);
+            o.accept_rewrite = req.value("accept_rewrite", false);
+            o.retry = req.value("retry", false);
+            if (req.contains("allow_deletions") && req["allow_deletions"].is_number_unsigned())
+                o.allow_deletions = req["allow_deletions"].get<std::uint32_t>();
+            if (!o.dry_run) {
+                auto drift = rec_->drift_pass();
+                if (!drift) log_error("drift pass: " + drift.error().message);
+            }
+            auto r = do_sync(o);
+            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date || r.state == SyncState::dry_run;
+            return sync_reply(r, ok);
+        }
+        if (cmd == "rollback") {
+            auto r = rec_->rollback(req.value("generation", std::uint64_t{0}));
+            notify_status();
+            return sync_reply(r, r.state == SyncState::applied);
+        }
+        if (cmd == "suspend" || cmd == "resume") {
+            auto s = cmd == "suspend" ? rec_->suspend() : rec_->resume();
+            notify_status();
+            if (!s) return {{"ok", false}, {"message", s.error().message}};
+            return {{"ok", true}, {"message", cmd == "suspend" ? "suspended: polling goes on, nothing is applied" : "resumed"}};
+        }
+        return {{"ok", false}, {"message", "unknown command " + cmd}};
+    }
+
+    DaemonOptions opts_;
+    std::unique_ptr<Reconciler> rec_;
+    sd_event_ptr event_{nullptr, sd_event_unref};
+    sd_event_source *poll_timer_ = nullptr;
+    sd_event_source *drift_timer_ = nullptr;
+    unique_fd listen_fd_;
+    std::mt19937_64 rng_;
+};
+
+} // namespace
+
+std::string daemon_usage() {
+    return "usage: fjordd [--config FILE] [--once] [--dry-run] [--recover]\n"
+           "  --config FILE  agent configuration (default /etc/fjord/fjord.toml)\n"
+           "  --once         one full reconcile (drift pass, poll, apply), then exit:\n"
+           "                 0 when the host ends on the newest good state, 1 otherwise\n"
+           "  --dry-run      show what would change; change nothing\n"
+           "  --recover      roll back an interrupted transaction, then exit\n"
+           "  --version      print the version\n";
+}
+
+int run_daemon(const DaemonOptions &opts) {
+    auto cfg = load_config(opts.config_file, facts());
+    if (!cfg) {
+        log_init(LogLevel::info);
+        log_error(cfg.error().message);
+        return 2;
+    }
+    log_init(cfg->log_level);
+
+    // SIGTERM during a transaction must not abandon it: signals wait until it is done.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+
+    auto rec = Reconciler::open(*cfg);
+    if (!rec) {
+        log_error(rec.error().message);
+        return rec.error().code == Errc::invalid ? 2 : 1;
+    }
+    if (opts.recover_only) return 0;
+    if (opts.once) {
+        Reconciler &r = **rec;
+        if (!opts.dry_run) {
+            auto drift = r.drift_pass();
+            if (!drift) log_error("drift pass: " + drift.error().message);
+        }
+        SyncOptions so;
+        so.dry_run = opts.dry_run;
+        auto res = r.sync(so);
+        bool ok = res.state == SyncState::applied || res.state == SyncState::up_to_date || res.state == SyncState::dry_run;
+        (ok ? log_info : log_error)(res.message, {});
+        if (res.state == SyncState::dry_run || (opts.dry_run && !res.plan.empty())) std::fputs(res.plan.c_str(), stdout);
+        return ok ? 0 : 1;
+    }
+    Daemon d(opts, *cfg, std::move(*rec));
+    return d.run();
+}
+
+} // namespace fjord

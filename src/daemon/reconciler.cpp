@@ -1,1 +1,436 @@
-// placeholder
+#include "daemon/reconciler.hpp"
+
+#include "apply/transaction.hpp"
+#include "daemon/log.hpp"
+#include "manifest/render.hpp"
+#include "util/fs.hpp"
+#include "util/host.hpp"
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace fjord {
+namespace {
+
+std::string short_id(const std::string &c) { return c.substr(0, 12); }
+
+DesiredState desired_from(const Generation &g) {
+    DesiredState d;
+    d.commit = g.info.commit;
+    for (const auto &[p, af] : g.files) d.files.emplace(p, af.spec);
+    return d;
+}
+
+} // namespace
+
+const char *sync_state_name(SyncState s) {
+    switch (s) {
+    case SyncState::up_to_date: return "up-to-date";
+    case SyncState::applied: return "applied";
+    case SyncState::dry_run: return "dry-run";
+    case SyncState::refused: return "refused";
+    case SyncState::failed: return "failed";
+    case SyncState::suspended: return "suspended";
+    case SyncState::not_configured: return "not-configured";
+    }
+    return "?";
+}
+
+Reconciler::Reconciler(Config cfg, Store store, unique_fd lock, RootedFs fs)
+    : cfg_(std::move(cfg)), store_(std::move(store)), lock_(std::move(lock)), fs_(std::move(fs)) {}
+
+Reconciler::~Reconciler() = default;
+
+Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
+    auto store = Store::open(cfg.state.dir);
+    if (!store) return fail(std::move(store.error()));
+    auto lock = store->lock();
+    if (!lock) return fail(std::move(lock.error()));
+    auto fs = RootedFs::open(cfg.apply.root);
+    if (!fs) return fail(std::move(fs.error()));
+    std::unique_ptr<Reconciler> r(new Reconciler(cfg, std::move(*store), std::move(*lock), std::move(*fs)));
+    if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
+    r->stamps_ = r->store_.load_stat_cache();
+
+    auto journal = r->store_.journal();
+    if (!journal) return fail(journal.error().context("read the intent journal"));
+    if (*journal) {
+        const Journal &j = **journal;
+        log_msg(LogLevel::warning, msgid::rolled_back,
+                "unfinished transaction found (generation " + std::to_string(j.from) + " -> " + std::to_string(j.to) +
+                    "), rolling back to generation " + std::to_string(j.from),
+                {{"GENERATION", std::to_string(j.to)}});
+        // Content comes from the Git cache, so recovery needs it open (no network is used).
+        if (auto s = r->ensure_source(); !s) return fail(s.error().context("recover"));
+        ApplyContext ctx{r->store_, r->fs_, *r->source_, cfg.apply.max_file_size};
+        if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
+        auto cur = r->store_.current();
+        r->status_.generation = cur ? *cur : 0;
+        r->save_status();
+    }
+    r->status_.suspended.clear();
+    if (!r->store_.flag("pinned").empty()) r->status_.suspended = "pinned to generation " + r->store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
+    else if (!r->store_.flag("suspended").empty()) r->status_.suspended = "suspended by fjordctl suspend";
+    return r;
+}
+
+Status Reconciler::ensure_source() {
+    if (source_) return {};
+    auto s = GitSource::open(cfg_.source, store_.path("repo"));
+    if (!s) return fail(std::move(s.error()));
+    source_ = std::move(*s);
+    return {};
+}
+
+Status Reconciler::reconfigure(const Config &cfg) {
+    if (cfg.state.dir != cfg_.state.dir)
+        return fail(Errc::invalid, "state.dir cannot change while fjordd runs (restart it instead)");
+    if (cfg.apply.root != cfg_.apply.root) {
+        auto fs = RootedFs::open(cfg.apply.root);
+        if (!fs) return fail(std::move(fs.error()));
+        fs_ = std::move(*fs);
+    }
+    bool source_changed = cfg.source.url != cfg_.source.url || cfg.source.branch != cfg_.source.branch ||
+                          cfg.source.tag != cfg_.source.tag || cfg.source.ssh_key != cfg_.source.ssh_key ||
+                          cfg.source.known_hosts != cfg_.source.known_hosts || cfg.source.token_file != cfg_.source.token_file;
+    cfg_ = cfg;
+    if (source_changed) source_.reset();
+    refused_commit_.clear();
+    return {};
+}
+
+void Reconciler::set_next_poll(std::int64_t t) {
+    status_.next_poll = t;
+    save_status();
+}
+
+void Reconciler::save_status() {
+    auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600);
+    if (!r) log_warning("save status: " + r.error().message + ", ignoring");
+}
+
+SyncResult Reconciler::finish(SyncResult r) {
+    status_.last_sync = std::time(nullptr);
+    status_.last_result = sync_state_name(r.state);
+    if (r.state == SyncState::failed || r.state == SyncState::refused) status_.last_error = r.message;
+    else if (r.state == SyncState::applied || r.state == SyncState::up_to_date) status_.last_error.clear();
+    save_status();
+    return r;
+}
+
+Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const Generation &cur,
+                                              const SyncOptions &opts, const std::string &message,
+                                              std::string *plan_text) {
+    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune});
+    if (!plan) return fail(std::move(plan.error()));
+    if (plan_text) *plan_text = describe(*plan, cur);
+    std::uint32_t limit = opts.allow_deletions.value_or(cfg_.apply.max_deletions);
+    if (plan->deletions > limit)
+        return fail(Errc::refused, "the plan deletes " + std::to_string(plan->deletions) + " files, more than apply.max_deletions = " +
+                                       std::to_string(cfg_.apply.max_deletions) + "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " +
+                                       std::to_string(plan->deletions));
+    if (opts.dry_run || (plan->empty() && cur.info.number != 0)) return ApplyReport{};
+    auto next = store_.next_number();
+    if (!next) return fail(std::move(next.error()));
+    plan->next.info.number = *next;
+    plan->next.info.commit = desired.commit;
+    plan->next.info.message = message;
+    ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+    auto report = apply_plan(ctx, cur, *plan, desired);
+    if (!report) return fail(report.error().context("apply generation " + std::to_string(*next)));
+    // Keep the generation's commit reachable in the cache, then forget what is no longer kept.
+    if (!desired.commit.empty()) (void)source_->keep(std::to_string(*next), desired.commit);
+    for (auto &[p, st] : report->stamps) stamps_[p] = st;
+    for (auto it = stamps_.begin(); it != stamps_.end();)
+        it = plan->next.files.count(it->first) ? std::next(it) : stamps_.erase(it);
+    if (auto s = store_.save_stat_cache(stamps_); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    auto before = store_.history();
+    if (auto s = store_.prune(cfg_.state.keep_generations); !s) log_warning("prune generations: " + s.error().message + ", ignoring");
+    if (before) {
+        auto after = store_.history();
+        for (const auto &g : *before) {
+            bool kept = false;
+            if (after)
+                for (const auto &a : *after) kept = kept || a.number == g.number;
+            if (!kept) (void)source_->unkeep(std::to_string(g.number));
+        }
+    }
+    return report;
+}
+
+SyncResult Reconciler::sync(const SyncOptions &opts) {
+    SyncResult r;
+    if (cfg_.source.url.empty()) {
+        r.state = SyncState::not_configured;
+        r.message = "source.url is not set in " + cfg_.file + "; nothing to follow";
+        return finish(r);
+    }
+    if (auto s = ensure_source(); !s) {
+        r.message = s.error().message;
+        return finish(r);
+    }
+    auto head = source_->poll();
+    if (!head) {
+        r.message = head.error().message;
+        log_msg(LogLevel::error, msgid::failed, "poll: " + r.message);
+        return finish(r);
+    }
+    r.commit = head->commit;
+    auto cur_n = store_.current();
+    if (!cur_n) {
+        r.message = cur_n.error().message;
+        return finish(r);
+    }
+    r.generation = *cur_n;
+    if (!status_.suspended.empty() && !opts.dry_run) {
+        r.state = SyncState::suspended;
+        r.message = status_.suspended;
+        return finish(r);
+    }
+    // The idle path: nothing new means nothing fetched, rendered or touched.
+    bool seen = head->commit == status_.synced_commit || head->commit == status_.commit;
+    if (seen && !opts.dry_run && *cur_n != 0) {
+        r.state = SyncState::up_to_date;
+        r.message = "up to date at " + short_id(head->commit);
+        return finish(r);
+    }
+    if (!opts.retry && store_.bad_commits().count(head->commit)) {
+        r.state = SyncState::failed;
+        r.message = "commit " + short_id(head->commit) + " failed before and is not retried until a newer commit arrives (fjordctl sync --retry forces it)";
+        return finish(r);
+    }
+    if (head->commit == refused_commit_ && !opts.accept_rewrite && !opts.allow_deletions && !opts.dry_run) {
+        r.state = SyncState::refused;
+        r.message = status_.last_error;
+        return finish(r);
+    }
+    if (auto s = source_->fetch(*head); !s) {
+        r.message = s.error().message;
+        log_msg(LogLevel::error, msgid::failed, "fetch: " + r.message, {{"COMMIT", head->commit}});
+        return finish(r);
+    }
+    log_msg(LogLevel::debug, msgid::fetched, "fetched " + head->ref + " at " + short_id(head->commit), {{"COMMIT", head->commit}});
+
+    auto cur = store_.load(*cur_n);
+    if (!cur) {
+        r.message = cur.error().message;
+        return finish(r);
+    }
+    std::string base = status_.synced_commit.empty() ? cur->info.commit : status_.synced_commit;
+    if (!base.empty() && base != head->commit) {
+        auto desc = source_->is_descendant(head->commit, base);
+        if (!desc || !*desc) {
+            if (!cfg_.source.accept_history_rewrite && !opts.accept_rewrite) {
+                r.state = SyncState::refused;
+                r.message = "history rewritten: " + head->ref + " at " + short_id(head->commit) + " does not contain the applied commit " +
+                            short_id(base) + " (a force-push?); refused until source.accept_history_rewrite = true or fjordctl sync --accept-rewrite";
+                refused_commit_ = head->commit;
+                log_msg(LogLevel::error, msgid::refused, r.message, {{"COMMIT", head->commit}});
+                return finish(r);
+            }
+            log_warning("history rewritten at " + short_id(head->commit) + ", accepted", {{"COMMIT", head->commit}});
+        }
+    }
+
+    auto tree = source_->tree(head->commit);
+    if (!tree) {
+        r.message = tree.error().message;
+        return finish(r);
+    }
+    RenderOptions ro;
+    ro.host_path = cfg_.source.path;
+    ro.max_files = cfg_.apply.max_files;
+    ro.max_file_size = cfg_.apply.max_file_size;
+    ro.protect = cfg_.apply.protect;
+    ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", head->commit}};
+    auto desired = render(**tree, ro);
+    if (!desired) {
+        r.state = SyncState::failed;
+        r.message = "commit " + short_id(head->commit) + ": " + desired.error().message;
+        if (!opts.dry_run) (void)store_.mark_bad(head->commit);
+        log_msg(LogLevel::error, msgid::failed, r.message, {{"COMMIT", head->commit}});
+        return finish(r);
+    }
+    status_.note = desired->units.empty() && desired->containers.empty() && desired->checks.empty() && desired->hooks.empty()
+                       ? ""
+                       : "units, containers, checks and hooks in the repo are not applied by this version";
+
+    std::string plan_text;
+    auto report = apply_desired(*desired, *cur, opts, "", &plan_text);
+    r.plan = plan_text;
+    if (!report) {
+        bool refused = report.error().code == Errc::refused;
+        r.state = refused ? SyncState::refused : SyncState::failed;
+        r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
+        if (refused && !opts.dry_run) refused_commit_ = head->commit;
+        else if (!opts.dry_run) (void)store_.mark_bad(head->commit);
+        log_msg(LogLevel::error, refused ? msgid::refused : msgid::rolled_back, r.message, {{"COMMIT", head->commit}});
+        return finish(r);
+    }
+    refused_commit_.clear();
+    if (opts.dry_run) {
+        r.state = SyncState::dry_run;
+        r.message = plan_text.empty() ? "dry run: nothing would change" : "dry run: the plan for " + short_id(head->commit);
+        return finish(r);
+    }
+    status_.synced_commit = head->commit;
+    if (report->generation == 0) {
+        r.state = SyncState::up_to_date;
+        r.message = "commit " + short_id(head->commit) + " changes nothing on this host";
+        return finish(r);
+    }
+    (void)store_.clear_bad(head->commit);
+    status_.generation = report->generation;
+    status_.commit = head->commit;
+    r.state = SyncState::applied;
+    r.generation = report->generation;
+    r.message = "applied " + short_id(head->commit) + " as generation " + std::to_string(report->generation) + " (" +
+                std::to_string(report->written) + " written, " + std::to_string(report->removed) + " removed, " +
+                std::to_string(report->restored) + " restored)";
+    log_msg(LogLevel::info, msgid::applied, r.message,
+            {{"COMMIT", head->commit}, {"GENERATION", std::to_string(report->generation)}});
+    return finish(r);
+}
+
+Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
+    status_.last_drift = std::time(nullptr);
+    auto cur_n = store_.current();
+    if (!cur_n) return fail(std::move(cur_n.error()));
+    if (*cur_n == 0 || cfg_.apply.drift == DriftMode::ignore) return std::vector<DriftEvent>{};
+    auto cur = store_.load(*cur_n);
+    if (!cur) return fail(std::move(cur.error()));
+    std::size_t cached = stamps_.size();
+    auto events = find_drift(fs_, *cur, stamps_);
+    if (!events) return fail(std::move(events.error()));
+    status_.drifted = events->size();
+    bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
+    for (const auto &e : *events)
+        log_msg(LogLevel::warning, msgid::drift,
+                "drift: " + e.path + ": " + e.what + (correct ? ", correcting" : ", reported (apply.drift = report)"),
+                {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
+    if (correct && !events->empty()) {
+        std::vector<std::string> paths;
+        for (const auto &e : *events) paths.push_back(e.path);
+        if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
+        ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+        auto stamps = restore_paths(ctx, *cur, paths);
+        if (!stamps) return fail(stamps.error().context("drift correction"));
+        for (auto &[p, st] : *stamps) stamps_[p] = st;
+        status_.drifted = 0;
+    }
+    if (!events->empty() || stamps_.size() != cached) {
+        if (auto s = store_.save_stat_cache(stamps_); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    }
+    save_status();
+    return events;
+}
+
+SyncResult Reconciler::rollback(std::uint64_t gen) {
+    SyncResult r;
+    auto cur_n = store_.current();
+    if (!cur_n) {
+        r.message = cur_n.error().message;
+        return finish(r);
+    }
+    auto hist = store_.history();
+    if (!hist) {
+        r.message = hist.error().message;
+        return finish(r);
+    }
+    if (gen == 0) {
+        // The newest good generation before the current one.
+        for (auto it = hist->rbegin(); it != hist->rend(); ++it)
+            if (it->number < *cur_n && it->outcome == Outcome::good) {
+                gen = it->number;
+                break;
+            }
+        if (gen == 0) {
+            r.message = "no good generation before the current one (" + std::to_string(*cur_n) + ") to roll back to";
+            return finish(r);
+        }
+    }
+    auto target = store_.load(gen);
+    if (!target) {
+        r.message = "generation " + std::to_string(gen) + ": " + target.error().message;
+        return finish(r);
+    }
+    if (target->info.outcome != Outcome::good && target->info.outcome != Outcome::superseded) {
+        r.message = "generation " + std::to_string(gen) + " is " + outcome_name(target->info.outcome) + ", not a good generation";
+        return finish(r);
+    }
+    auto cur = store_.load(*cur_n);
+    if (!cur) {
+        r.message = cur.error().message;
+        return finish(r);
+    }
+    if (auto s = ensure_source(); !s) {
+        r.message = s.error().message;
+        return finish(r);
+    }
+    SyncOptions opts;
+    opts.allow_deletions = UINT32_MAX; // the operator asked for exactly this state
+    auto report = apply_desired(desired_from(*target), *cur, opts, "rollback to generation " + std::to_string(gen), nullptr);
+    if (!report) {
+        r.message = report.error().message;
+        log_msg(LogLevel::error, msgid::failed, "rollback: " + r.message);
+        return finish(r);
+    }
+    std::uint64_t now = report->generation ? report->generation : *cur_n;
+    (void)store_.set_flag("pinned", std::to_string(now));
+    status_.suspended = "pinned to generation " + std::to_string(now) + " by fjordctl rollback; fjordctl resume to follow Git again";
+    status_.generation = now;
+    status_.commit = target->info.commit;
+    r.state = SyncState::applied;
+    r.generation = now;
+    r.commit = target->info.commit;
+    r.message = "rolled back to generation " + std::to_string(gen) + " (now generation " + std::to_string(now) +
+                "); automatic applies paused until fjordctl resume";
+    log_msg(LogLevel::info, msgid::rolled_back, r.message, {{"GENERATION", std::to_string(now)}});
+    return finish(r);
+}
+
+Status Reconciler::suspend() {
+    FJORD_TRY(store_.set_flag("suspended", "1"));
+    if (status_.suspended.empty()) status_.suspended = "suspended by fjordctl suspend";
+    save_status();
+    return {};
+}
+
+Status Reconciler::resume() {
+    FJORD_TRY(store_.clear_flag("suspended"));
+    FJORD_TRY(store_.clear_flag("pinned"));
+    status_.suspended.clear();
+    // A resumed host re-evaluates the newest commit even if it saw it while pinned.
+    status_.synced_commit = status_.commit;
+    save_status();
+    return {};
+}
+
+std::string status_to_json(const AgentStatus &s) {
+    nlohmann::json j = {{"generation", s.generation}, {"commit", s.commit},     {"synced_commit", s.synced_commit},
+                        {"last_sync", s.last_sync},   {"next_poll", s.next_poll}, {"last_drift", s.last_drift},
+                        {"last_result", s.last_result}, {"last_error", s.last_error}, {"suspended", s.suspended},
+                        {"drifted", s.drifted},       {"note", s.note}};
+    return j.dump(2);
+}
+
+Result<AgentStatus> read_status(const std::string &state_dir) {
+    auto text = read_file(state_dir + "/status.json", 1 << 20);
+    if (!text) return fail(std::move(text.error()));
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid, state_dir + "/status.json: not valid JSON");
+    AgentStatus s;
+    s.generation = j.value("generation", std::uint64_t{0});
+    s.commit = j.value("commit", "");
+    s.synced_commit = j.value("synced_commit", "");
+    s.last_sync = j.value("last_sync", std::int64_t{0});
+    s.next_poll = j.value("next_poll", std::int64_t{0});
+    s.last_drift = j.value("last_drift", std::int64_t{0});
+    s.last_result = j.value("last_result", "");
+    s.last_error = j.value("last_error", "");
+    s.suspended = j.value("suspended", "");
+    s.drifted = j.value("drifted", std::size_t{0});
+    s.note = j.value("note", "");
+    return s;
+}
+
+} // namespace fjord

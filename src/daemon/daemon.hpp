@@ -1,0 +1,22 @@
+#pragma once
+// fjordd: the event loop (poll timer with jitter, drift timer, signals, control socket,
+// sd_notify READY/STATUS/WATCHDOG) around a Reconciler.
+#include "config/config.hpp"
+
+namespace fjord {
+
+/// How fjordd was started.
+struct DaemonOptions {
+    std::string config_file = default_config_file;
+    bool once = false;    ///< one full reconcile, then exit
+    bool dry_run = false; ///< plan and report, change nothing
+    bool recover_only = false; ///< finish or roll back an interrupted transaction, then exit
+};
+
+/// Runs fjordd; returns the process exit status (0 ok, 1 failed, 2 usage or config error).
+[[nodiscard]] int run_daemon(const DaemonOptions &opts);
+
+/// A JSON reply to one control request, produced by the daemon (exposed for tests).
+[[nodiscard]] std::string daemon_usage();
+
+} // namespace fjord

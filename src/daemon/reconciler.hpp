@@ -1,0 +1,99 @@
+#pragma once
+// One reconcile, end to end: poll the remote, fetch when it moved, refuse rewritten history,
+// render, plan, apply the plan as one transaction; plus the drift pass, manual rollback and the
+// persisted status that fjordctl reads. Used by fjordd's loop and by `fjordd --once`.
+#include "apply/drift.hpp"
+#include "apply/rooted_fs.hpp"
+#include "apply/store.hpp"
+#include "apply/transaction.hpp"
+#include "config/config.hpp"
+#include "source/git_source.hpp"
+#include <memory>
+#include <optional>
+
+namespace fjord {
+
+/// How one sync may deviate from the configured behaviour.
+struct SyncOptions {
+    bool dry_run = false;
+    bool accept_rewrite = false;                 ///< fjordctl sync --accept-rewrite
+    std::optional<std::uint32_t> allow_deletions; ///< fjordctl sync --allow-deletions N
+    bool retry = false;                          ///< apply a commit marked bad again
+};
+
+/// What a sync ended with.
+enum class SyncState { up_to_date, applied, dry_run, refused, failed, suspended, not_configured };
+
+struct SyncResult {
+    SyncState state = SyncState::failed;
+    std::string commit;
+    std::uint64_t generation = 0;
+    std::string message; ///< one line for humans
+    std::string plan;    ///< dry runs: the plan, a line a path
+};
+
+[[nodiscard]] const char *sync_state_name(SyncState s);
+
+/// The status fjordctl shows; persisted in state.dir/status.json after every change.
+struct AgentStatus {
+    std::uint64_t generation = 0;
+    std::string commit;        ///< commit of the current generation
+    std::string synced_commit; ///< the newest commit this host has dealt with
+    std::int64_t last_sync = 0, next_poll = 0, last_drift = 0;
+    std::string last_result;   ///< sync_state_name
+    std::string last_error;
+    std::string suspended;     ///< "" or why (suspended, pinned to generation N)
+    std::size_t drifted = 0;   ///< paths found drifted by the last pass
+    std::string note;          ///< e.g. units/containers present but not applied by this version
+};
+
+/// The reconcile engine. Holds the state lock for its whole life.
+class Reconciler {
+  public:
+    /// Opens state.dir, takes its lock (Errc::busy when another fjord holds it), opens apply.root
+    /// and the Git cache. Recovers an unfinished transaction first.
+    [[nodiscard]] static Result<std::unique_ptr<Reconciler>> open(const Config &cfg);
+
+    /// Polls, and applies the newest commit when it is new, good and allowed.
+    [[nodiscard]] SyncResult sync(const SyncOptions &opts);
+    /// Compares managed files with the current generation; corrects, reports or ignores drift
+    /// per apply.drift. Returns the events found.
+    [[nodiscard]] Result<std::vector<DriftEvent>> drift_pass();
+    /// Back to generation `gen` (0 = the good generation before the current one), then pinned.
+    [[nodiscard]] SyncResult rollback(std::uint64_t gen);
+    /// Stops / restarts automatic applies (persisted).
+    [[nodiscard]] Status suspend();
+    [[nodiscard]] Status resume();
+    /// Replaces the config (SIGHUP); the state dir must stay the same.
+    [[nodiscard]] Status reconfigure(const Config &cfg);
+
+    [[nodiscard]] const AgentStatus &status() const { return status_; }
+    void set_next_poll(std::int64_t t);
+    [[nodiscard]] const Config &config() const { return cfg_; }
+
+    ~Reconciler();
+
+  private:
+    Reconciler(Config cfg, Store store, unique_fd lock, RootedFs fs);
+    SyncResult finish(SyncResult r);
+    void save_status();
+    [[nodiscard]] Status ensure_source();
+    [[nodiscard]] Result<ApplyReport> apply_desired(const DesiredState &desired, const Generation &cur,
+                                                    const SyncOptions &opts, const std::string &message,
+                                                    std::string *plan_text);
+
+    Config cfg_;
+    Store store_;
+    unique_fd lock_;
+    RootedFs fs_;
+    std::unique_ptr<GitSource> source_;
+    StatCache stamps_;
+    AgentStatus status_;
+    std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
+};
+
+/// Reads the status a running or stopped fjordd last saved.
+[[nodiscard]] Result<AgentStatus> read_status(const std::string &state_dir);
+[[nodiscard]] std::string status_to_json(const AgentStatus &s);
+
+} // namespace fjord
