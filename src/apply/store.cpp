@@ -197,6 +197,7 @@ Result<std::optional<Journal>> Store::journal() const {
             header = true;
             continue;
         }
+        if (line == "end") continue;
         auto sp = line.find(' ');
         auto key = line.substr(0, sp);
         std::string val;

@@ -1,1 +1,66 @@
+#include "apply/store.hpp"
+#include "test_support.hpp"
+#include "util/hash.hpp"
+
 #include <doctest/doctest.h>
+
+using namespace fjord;
+using namespace fjord::test;
+
+TEST_CASE("store: generations, current, history and pruning") {
+    TempDir t;
+    auto s = Store::open(t.path + "/state");
+    REQUIRE(s);
+    CHECK(*s->current() == 0);
+    CHECK(*s->next_number() == 1);
+    for (std::uint64_t n = 1; n <= 5; ++n) {
+        Generation g;
+        g.info = {n, "c" + std::to_string(n), 100 + std::int64_t(n), Outcome::good, ""};
+        REQUIRE(s->save(g));
+    }
+    REQUIRE(s->set_current(2));
+    CHECK(*s->current() == 2);
+    CHECK(*s->next_number() == 6);
+    REQUIRE(s->prune(2));
+    auto h = s->history();
+    REQUIRE(h);
+    std::vector<std::uint64_t> left;
+    for (auto &g : *h) left.push_back(g.number);
+    CHECK(left == std::vector<std::uint64_t>{2, 5}); // current survives pruning
+}
+
+TEST_CASE("store: objects and a torn journal") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto id = blob_id("hello");
+    REQUIRE(s.put_object(id, "hello"));
+    CHECK(*s.get_object(id, 100) == "hello");
+    CHECK_FALSE(s.get_object(blob_id("nope"), 100));
+
+    Journal j{1, 2, "apply", {"/a b", "/c"}};
+    REQUIRE(s.write_journal(j));
+    auto back = s.journal();
+    REQUIRE(back);
+    REQUIRE(*back);
+    CHECK((*back)->paths == j.paths);
+    CHECK((*back)->to == 2);
+    // A journal cut short before its end marker never described a transaction that began.
+    spit(t.path + "/journal", "fjord-journal 1\nfrom 1\nto 2\np /a\n");
+    back = s.journal();
+    REQUIRE(back);
+    CHECK_FALSE(*back);
+}
+
+TEST_CASE("store: flags and bad commits") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    CHECK(s.flag("suspended").empty());
+    REQUIRE(s.set_flag("suspended", "1"));
+    CHECK(s.flag("suspended") == "1");
+    REQUIRE(s.clear_flag("suspended"));
+    CHECK(s.flag("suspended").empty());
+    REQUIRE(s.mark_bad("abc"));
+    CHECK(s.bad_commits().count("abc"));
+    REQUIRE(s.clear_bad("abc"));
+    CHECK(s.bad_commits().empty());
+}

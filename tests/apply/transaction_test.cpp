@@ -1,1 +1,156 @@
+#include "apply/drift.hpp"
+#include "apply/transaction.hpp"
+#include "test_support.hpp"
+
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace fjord;
+using namespace fjord::test;
+
+namespace {
+
+struct Host {
+    TempDir root, state;
+    Blobs blobs;
+    Store store = *Store::open(state.path + "/s");
+    RootedFs fs = *RootedFs::open(root.path);
+    ApplyContext ctx{store, fs, blobs, 1 << 20};
+
+    FileSpec spec(const std::string &path, const std::string &content, unsigned mode = 0644) {
+        FileSpec s;
+        s.path = path;
+        s.id = blobs.add(content);
+        s.mode = mode;
+        return s;
+    }
+    Result<ApplyReport> apply(const DesiredState &d, const std::function<Status()> &verify = {}) {
+        auto cur = store.current();
+        auto prev = store.load(*cur);
+        auto plan = make_plan(*prev, d, fs, {});
+        if (!plan) return fail(plan.error());
+        plan->next.info.number = *store.next_number();
+        return apply_plan(ctx, *prev, *plan, d, verify);
+    }
+};
+
+DesiredState state_of(std::initializer_list<FileSpec> files) {
+    DesiredState d;
+    for (const auto &f : files) d.files.emplace(f.path, f);
+    return d;
+}
+
+} // namespace
+
+TEST_CASE("an apply writes files with their modes and commits the generation") {
+    Host h;
+    auto r = h.apply(state_of({h.spec("/etc/app/app.conf", "port=80\n", 0640), h.spec("/usr/local/bin/x", "#!/bin/sh\n", 0755)}));
+    REQUIRE(r);
+    CHECK(r->generation == 1);
+    CHECK(slurp(h.root.path + "/etc/app/app.conf") == "port=80\n");
+    struct stat st;
+    REQUIRE(::stat((h.root.path + "/etc/app/app.conf").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    REQUIRE(::stat((h.root.path + "/usr/local/bin/x").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    CHECK(*h.store.current() == 1);
+    CHECK_FALSE(*h.store.journal());
+    CHECK(h.store.load_info(1)->outcome == Outcome::good);
+}
+
+TEST_CASE("an adopted file gets its original back when Git drops it") {
+    Host h;
+    spit(h.root.path + "/etc/motd", "the original\n");
+    ::chmod((h.root.path + "/etc/motd").c_str(), 0600);
+    auto before = snapshot(h.root.path);
+    REQUIRE(h.apply(state_of({h.spec("/etc/motd", "managed\n")})));
+    CHECK(slurp(h.root.path + "/etc/motd") == "managed\n");
+    REQUIRE(h.apply(state_of({h.spec("/etc/other", "x")})));
+    REQUIRE(h.apply(state_of({})));
+    CHECK(snapshot(h.root.path) == before);
+}
+
+TEST_CASE("a failure after changes reverses the whole transaction") {
+    Host h;
+    spit(h.root.path + "/etc/keep", "host file\n");
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1"), h.spec("/etc/b", "b1")})));
+    auto before = snapshot(h.root.path);
+    auto r = h.apply(state_of({h.spec("/etc/a", "a2"), h.spec("/etc/keep", "taken"), h.spec("/opt/new/c", "c")}),
+                     [] { return Status(fail(Errc::invalid, "health check web failed")); });
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "health check web failed");
+    CHECK(snapshot(h.root.path) == before);
+    CHECK(*h.store.current() == 1);
+    auto info = h.store.load_info(2);
+    REQUIRE(info);
+    CHECK(info->outcome == Outcome::rolled_back);
+    CHECK(info->message == "health check web failed");
+}
+
+TEST_CASE("recovery after a crash mid-transaction restores the last good generation") {
+    Host h;
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1"), h.spec("/etc/b", "b1")})));
+    auto before = snapshot(h.root.path);
+    // Simulate a crash: generation 2 and its journal are durable, half the steps ran, and a
+    // temp file was left behind.
+    auto prev = *h.store.load(1);
+    auto d = state_of({h.spec("/etc/a", "a2"), h.spec("/srv/n/new", "n")});
+    auto plan = *make_plan(prev, d, h.fs, {});
+    plan.next.info.number = 2;
+    REQUIRE(h.store.save(plan.next));
+    Journal j{1, 2, "apply", {}};
+    for (const auto &a : plan.actions) j.paths.push_back(a.path);
+    REQUIRE(h.store.write_journal(j));
+    spit(h.root.path + "/etc/a", "a2");
+    spit(h.root.path + "/srv/n/new", "n");
+    spit(h.root.path + "/etc/.b.fjord-tmp", "half");
+    ::unlink((h.root.path + "/etc/b").c_str());
+
+    auto jj = h.store.journal();
+    REQUIRE(jj);
+    REQUIRE(*jj);
+    REQUIRE(recover(h.ctx, **jj));
+    CHECK(snapshot(h.root.path) == before);
+    CHECK_FALSE(*h.store.journal());
+    CHECK(h.store.load_info(2)->outcome == Outcome::rolled_back);
+}
+
+TEST_CASE("a symlink planted on the host never leads a write outside the root") {
+    Host h;
+    TempDir outside;
+    REQUIRE(::symlink(outside.path.c_str(), (h.root.path + "/etc").c_str()) == 0);
+    auto r = h.apply(state_of({h.spec("/etc/passwd-like", "evil")}));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("/etc") != std::string::npos);
+    CHECK(std::filesystem::is_empty(outside.path));
+}
+
+TEST_CASE("drift: detected by stat, confirmed by content, corrected") {
+    Host h;
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1"), h.spec("/etc/b", "b1"), h.spec("/etc/c", "c1")})));
+    auto gen = *h.store.load(1);
+    StatCache cache;
+    auto none = find_drift(h.fs, gen, cache);
+    REQUIRE(none);
+    CHECK(none->empty());
+    CHECK(cache.size() == 3);
+
+    spit(h.root.path + "/etc/a", "edited by hand");
+    ::chmod((h.root.path + "/etc/b").c_str(), 0666);
+    ::unlink((h.root.path + "/etc/c").c_str());
+    auto ev = find_drift(h.fs, gen, cache);
+    REQUIRE(ev);
+    REQUIRE(ev->size() == 3);
+    CHECK(ev->at(0).path == "/etc/a");
+    CHECK(ev->at(0).what == "content changed");
+    CHECK(ev->at(1).what == "mode 0666, want 0644");
+    CHECK(ev->at(2).what == "missing");
+
+    auto fixed = restore_paths(h.ctx, gen, {"/etc/a", "/etc/b", "/etc/c"});
+    REQUIRE(fixed);
+    CHECK(slurp(h.root.path + "/etc/a") == "a1");
+    auto after = find_drift(h.fs, gen, cache);
+    REQUIRE(after);
+    CHECK(after->empty());
+}

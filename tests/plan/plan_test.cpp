@@ -1,1 +1,164 @@
+#include "plan/plan.hpp"
+
 #include <doctest/doctest.h>
+#include <map>
+
+using namespace fjord;
+
+namespace {
+
+struct FakeHost : HostProbe {
+    std::map<std::string, LiveKind> live;
+    Result<LiveKind> kind(const std::string &p) const override {
+        auto it = live.find(p);
+        return it == live.end() ? LiveKind::absent : it->second;
+    }
+};
+
+FileSpec file(const std::string &path, const std::string &id, unsigned mode = 0644) {
+    FileSpec s;
+    s.path = path;
+    s.id = id;
+    s.mode = mode;
+    return s;
+}
+
+DesiredState desired(std::initializer_list<FileSpec> files) {
+    DesiredState d;
+    for (const auto &f : files) d.files.emplace(f.path, f);
+    return d;
+}
+
+std::vector<std::pair<ActionKind, std::string>> steps(const Plan &p) {
+    std::vector<std::pair<ActionKind, std::string>> out;
+    for (const auto &a : p.actions) out.emplace_back(a.kind, a.path);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("first apply creates folders and files, adopting what exists") {
+    FakeHost host;
+    host.live = {{"/etc", LiveKind::dir}, {"/etc/motd", LiveKind::file}};
+    Generation prev;
+    auto plan = make_plan(prev, desired({file("/etc/motd", "a"), file("/etc/app/app.conf", "b")}), host, {});
+    REQUIRE(plan);
+    using A = ActionKind;
+    std::vector<std::pair<ActionKind, std::string>> want{
+        {A::mkdir, "/etc/app"}, {A::write, "/etc/app/app.conf"}, {A::write, "/etc/motd"}};
+    CHECK(steps(*plan) == want);
+    CHECK(plan->actions[2].adopt);
+    CHECK_FALSE(plan->actions[1].adopt);
+    CHECK(plan->next.dirs == std::set<std::string>{"/etc/app"});
+    CHECK(plan->deletions == 0);
+    CHECK(plan->writes == 2);
+}
+
+TEST_CASE("unchanged paths cost nothing; changed ones are written; dropped ones removed or restored") {
+    FakeHost host;
+    Generation prev;
+    prev.info.number = 4;
+    prev.files["/a"] = {file("/a", "1"), {}};
+    prev.files["/b"] = {file("/b", "2"), {}};
+    Original orig;
+    orig.existed = true;
+    orig.id = "9";
+    prev.files["/c"] = {file("/c", "3"), orig};
+    prev.files["/d"] = {file("/d", "4"), {}};
+    auto plan = make_plan(prev, desired({file("/a", "1"), file("/b", "2", 0600)}), host, {});
+    REQUIRE(plan);
+    using A = ActionKind;
+    std::vector<std::pair<ActionKind, std::string>> want{{A::restore, "/c"}, {A::remove, "/d"}, {A::write, "/b"}};
+    CHECK(steps(*plan) == want);
+    CHECK(plan->deletions == 1);
+    CHECK(plan->restores == 1);
+    CHECK(plan->next.files.size() == 2);
+
+    auto keep = make_plan(prev, desired({file("/a", "1")}), host, PlanOptions{false});
+    REQUIRE(keep);
+    CHECK(keep->actions.empty());
+    CHECK(keep->deletions == 0);
+}
+
+TEST_CASE("originals travel with later generations") {
+    FakeHost host;
+    Generation prev;
+    Original orig;
+    orig.existed = true;
+    orig.id = "abc";
+    prev.files["/etc/motd"] = {file("/etc/motd", "1"), orig};
+    auto plan = make_plan(prev, desired({file("/etc/motd", "2")}), host, {});
+    REQUIRE(plan);
+    CHECK(plan->next.files.at("/etc/motd").orig == orig);
+    CHECK_FALSE(plan->actions.at(0).adopt);
+}
+
+TEST_CASE("folders fjord made are removed when nothing needs them") {
+    FakeHost host;
+    Generation prev;
+    prev.files["/opt/x/y/f"] = {file("/opt/x/y/f", "1"), {}};
+    prev.dirs = {"/opt/x", "/opt/x/y"};
+    auto plan = make_plan(prev, desired({}), host, {});
+    REQUIRE(plan);
+    using A = ActionKind;
+    std::vector<std::pair<ActionKind, std::string>> want{{A::remove, "/opt/x/y/f"}, {A::rmdir, "/opt/x/y"}, {A::rmdir, "/opt/x"}};
+    CHECK(steps(*plan) == want);
+    CHECK(plan->next.dirs.empty());
+}
+
+TEST_CASE("a folder or device on the host is never replaced") {
+    FakeHost host;
+    host.live = {{"/srv", LiveKind::dir}, {"/srv/data", LiveKind::dir}, {"/dev", LiveKind::dir}, {"/dev/sda", LiveKind::other}};
+    auto a = make_plan(Generation{}, desired({file("/srv/data", "1")}), host, {});
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message.find("/srv/data: is a folder on the host") == 0);
+    auto b = make_plan(Generation{}, desired({file("/dev/sda", "1")}), host, {});
+    REQUIRE_FALSE(b);
+    CHECK(b.error().message.find("/dev/sda") == 0);
+    host.live["/lnk"] = LiveKind::symlink;
+    auto c = make_plan(Generation{}, desired({file("/lnk/x", "1")}), host, {});
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("/lnk: is not a folder") == 0);
+}
+
+TEST_CASE("generation files round-trip, with awkward paths") {
+    Generation g;
+    g.info.number = 3;
+    FileSpec s = file("/etc/with space/a,b%c", "0123456789012345678901234567890123456789", 0640);
+    s.owner = "www-data";
+    s.origin = "hosts/web1/files/etc/with space/a,b%c";
+    Original o;
+    o.existed = true;
+    o.id = "abababababababababababababababababababab";
+    o.mode = 0600;
+    o.uid = 33;
+    g.files[s.path] = {s, o};
+    FileSpec l;
+    l.path = "/etc/link";
+    l.kind = FileKind::symlink;
+    l.target = "../x y";
+    l.mode = 0777;
+    Original lo;
+    lo.existed = true;
+    lo.kind = FileKind::symlink;
+    lo.target = "old target";
+    g.files[l.path] = {l, lo};
+    g.dirs = {"/etc/with space"};
+    Generation back;
+    REQUIRE(parse_files(serialize_files(g), back, "x"));
+    CHECK(back.dirs == g.dirs);
+    REQUIRE(back.files.size() == 2);
+    CHECK(same_on_host(back.files.at(s.path).spec, s));
+    CHECK(back.files.at(s.path).spec.origin == s.origin);
+    CHECK(back.files.at(s.path).orig == o);
+    CHECK(same_on_host(back.files.at(l.path).spec, l));
+    CHECK(back.files.at(l.path).orig == lo);
+    CHECK_FALSE(parse_files("fjord-files 1\nf /x\n", back, "x"));
+
+    GenerationInfo info{7, "abc", 1700000000, Outcome::rolled_back, "health check web failed"};
+    auto i2 = parse_info(serialize_info(info), "x");
+    REQUIRE(i2);
+    CHECK(i2->number == 7);
+    CHECK(i2->outcome == Outcome::rolled_back);
+    CHECK(i2->message == info.message);
+}
