@@ -9,13 +9,6 @@
 #include <limits>
 #include <utility>
 
-// Debian's tomlplusplus.pc sets TOML_SHARED_LIB=1, but its libtomlplusplus.so exports only the
-// exception-throwing ABI (toml::v3::ex); with TOML_EXCEPTIONS=0 the parser must be compiled in,
-// header-only. Inline definitions, so another layer doing the same cannot clash at link time.
-#undef TOML_SHARED_LIB
-#define TOML_SHARED_LIB 0
-#undef TOML_HEADER_ONLY
-#define TOML_HEADER_ONLY 1
 #include <toml++/toml.h>
 
 namespace fjord {
@@ -99,12 +92,16 @@ bool is_scp_like(std::string_view url) {
 
 std::string source_url_rule(std::string_view url) {
     if (url.empty()) return {};
-    if (has_control_or_space(url)) return "must not contain spaces or control characters";
     Transport t = url_transport(url);
+    if (t == Transport::local) // a folder may well have a space in its name; a URL may not
+        return std::any_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })
+                   ? "must not contain control characters"
+                   : "";
+    if (has_control_or_space(url)) return "must not contain spaces or control characters";
     if (t == Transport::none)
         return "must be an ssh://, https://, http://, file:// or git:// URL, user@host:path, or an "
                "absolute path";
-    if (t == Transport::local || (t == Transport::ssh && url.find("://") == std::string_view::npos)) return {};
+    if (t == Transport::ssh && url.find("://") == std::string_view::npos) return {}; // scp-like
     std::string_view rest = url.substr(url.find("://") + 3);
     if (t == Transport::file) return rest.starts_with('/') ? std::string{} : "file:// must be followed by an absolute path";
     std::string_view auth = authority_of(rest);
@@ -200,6 +197,7 @@ class Section {
         problems_.add(n.source(), name_ + "." + std::string(key), reason);
     }
 
+    /// A string passing `rule`; returns its node when `out` was set, so callers can check more.
     const toml::node *string(std::string_view key, std::string &out, Rule rule = nullptr) {
         const toml::node *n = get(key);
         if (!n) return nullptr;
@@ -213,6 +211,7 @@ class Section {
         return n;
     }
 
+    /// true or false, nothing TOML would have to convert.
     void boolean(std::string_view key, bool &out) {
         const toml::node *n = get(key);
         if (!n) return;
@@ -220,6 +219,7 @@ class Section {
         else bad(*n, key, "must be true or false");
     }
 
+    /// An integer of at least `min` that fits `Int`.
     template <class Int> void integer(std::string_view key, Int &out, std::int64_t min) {
         const toml::node *n = get(key);
         if (!n) return;
@@ -231,6 +231,7 @@ class Section {
         out = static_cast<Int>(v->get());
     }
 
+    /// One of a fixed set of strings; the reason lists them all.
     template <class E> void choice(std::string_view key, E &out, std::initializer_list<std::pair<std::string_view, E>> options) {
         std::string s;
         const toml::node *n = string(key, s);
@@ -275,6 +276,7 @@ class Section {
         out = *s;
     }
 
+    /// "5%": a percentage string between 0% and 100%.
     void percent(std::string_view key, double &out) {
         const toml::node *n = get(key);
         if (!n) return;

@@ -4,6 +4,7 @@
 #include "daemon/log.hpp"
 #include "manifest/render.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 #include "util/host.hpp"
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,16 @@ namespace fjord {
 namespace {
 
 std::string short_id(const std::string &c) { return c.substr(0, 12); }
+
+// The settings that shape what a commit renders to; when they change, the same commit must be
+// rendered and planned again (a new source.path, a lifted limit, another root).
+std::string render_key(const Config &c) {
+    std::string k = c.source.url + "\n" + c.source.branch + "\n" + c.source.tag + "\n" + c.source.path + "\n" + c.apply.root +
+                    "\n" + (c.apply.prune ? "1" : "0") + "\n" + std::to_string(c.apply.max_deletions) + "\n" +
+                    std::to_string(c.apply.max_files) + "\n" + std::to_string(c.apply.max_file_size);
+    for (const auto &p : c.apply.protect) k += "\n" + p;
+    return blob_id(k);
+}
 
 DesiredState desired_from(const Generation &g) {
     DesiredState d;
@@ -187,7 +198,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     // The idle path: nothing new means nothing fetched, rendered or touched.
-    bool seen = head->commit == status_.synced_commit || head->commit == status_.commit;
+    bool seen = (head->commit == status_.synced_commit || head->commit == status_.commit) &&
+                status_.render_key == render_key(cfg_);
     if (seen && !opts.dry_run && *cur_n != 0) {
         r.state = SyncState::up_to_date;
         r.message = "up to date at " + short_id(head->commit);
@@ -273,6 +285,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     status_.synced_commit = head->commit;
+    status_.render_key = render_key(cfg_);
     if (report->generation == 0) {
         r.state = SyncState::up_to_date;
         r.message = "commit " + short_id(head->commit) + " changes nothing on this host";
@@ -376,6 +389,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     }
     std::uint64_t now = report->generation ? report->generation : *cur_n;
     (void)store_.set_flag("pinned", std::to_string(now));
+    status_.render_key = render_key(cfg_);
     status_.suspended = "pinned to generation " + std::to_string(now) + " by fjordctl rollback; fjordctl resume to follow Git again";
     status_.generation = now;
     status_.commit = target->info.commit;
@@ -409,7 +423,7 @@ std::string status_to_json(const AgentStatus &s) {
     nlohmann::json j = {{"generation", s.generation}, {"commit", s.commit},     {"synced_commit", s.synced_commit},
                         {"last_sync", s.last_sync},   {"next_poll", s.next_poll}, {"last_drift", s.last_drift},
                         {"last_result", s.last_result}, {"last_error", s.last_error}, {"suspended", s.suspended},
-                        {"drifted", s.drifted},       {"note", s.note}};
+                        {"drifted", s.drifted},       {"note", s.note}, {"render_key", s.render_key}};
     return j.dump(2);
 }
 
@@ -430,6 +444,7 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     s.suspended = j.value("suspended", "");
     s.drifted = j.value("drifted", std::size_t{0});
     s.note = j.value("note", "");
+    s.render_key = j.value("render_key", "");
     return s;
 }
 

@@ -77,7 +77,7 @@ struct DesiredState {
     std::map<std::string, ContainerSpec> containers;
     std::vector<HookSpec> hooks;
     std::vector<CheckSpec> checks;
-    std::vector<std::string> includes;        ///< folders merged, in order, host last
+    std::vector<std::string> includes;        ///< folders merged, in order, host last ("." = the repo root)
 };
 
 } // namespace fjord

@@ -1,1 +1,496 @@
-// placeholder
+#include "manifest/render.hpp"
+
+#include "manifest/manifest_toml.hpp"
+#include "manifest/template.hpp"
+#include "util/hash.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace fjord {
+namespace {
+
+constexpr int max_include_depth = 8;
+constexpr std::uint64_t max_link_target = 4095; // PATH_MAX less its NUL: longer targets cannot be made
+
+std::string join(const std::string &dir, std::string_view name) {
+    return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
+}
+
+/// A repo folder as messages show it: the root is ".".
+std::string shown(const std::string &folder) { return folder.empty() ? "." : folder; }
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+/// Escapes control characters, so a hostile name cannot split or forge a one-line message.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (u < 0x20 || u == 0x7f) out += "\\x" + std::string(1, "0123456789abcdef"[u >> 4]) + "0123456789abcdef"[u & 15];
+        else out += c;
+    }
+    return out;
+}
+
+Status check_name(const std::string &dir, const std::string &name) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name.find('\0') != std::string::npos)
+        return fail(Errc::invalid, join(dir, printable(name)) + ": not a valid file name");
+    if (name.find_first_of("\n\r") != std::string::npos)
+        return fail(Errc::invalid, join(dir, printable(name)) + ": names with line breaks are refused");
+    return {};
+}
+
+/// Joins an include path onto the folder of its manifest, lexically, refusing to leave the repo.
+Result<std::string> resolve_include(const std::string &base, std::string_view inc) {
+    if (inc.front() == '/') return fail(Errc::invalid, "absolute; includes are relative to their fjord.toml's folder");
+    std::vector<std::string> parts;
+    for (std::size_t i = 0, j; i <= base.size() && !base.empty(); i = j + 1) {
+        j = std::min(base.find('/', i), base.size());
+        parts.emplace_back(base.substr(i, j - i));
+    }
+    for (std::size_t i = 0, j; i <= inc.size(); i = j + 1) {
+        j = std::min(inc.find('/', i), inc.size());
+        std::string_view seg = inc.substr(i, j - i);
+        if (seg.empty() || seg == ".") continue;
+        if (seg.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos)
+            return fail(Errc::invalid, "control characters in the path");
+        if (seg != "..") parts.emplace_back(seg);
+        else if (parts.empty()) return fail(Errc::invalid, "leaves the repo");
+        else parts.pop_back();
+    }
+    std::string out;
+    for (const auto &p : parts) out = join(out, p);
+    return out;
+}
+
+/// One folder of the include chain: its listing and its manifest.
+struct Folder {
+    std::string path; ///< repo path, "" = the root
+    std::vector<TreeEntry> entries;
+    Manifest manifest;
+
+    const TreeEntry *entry(std::string_view name) const {
+        for (const auto &e : entries)
+            if (e.name == name) return &e;
+        return nullptr;
+    }
+};
+
+/// A file of some files/ before the merge: what merging needs, without reading content.
+struct Candidate {
+    std::string origin;
+    EntryKind kind = EntryKind::file;
+    std::string id;
+    bool executable = false;
+    bool tmpl = false;
+};
+
+class Renderer {
+  public:
+    Renderer(const TreeView &tree, const RenderOptions &opts) : tree_(tree), opts_(opts) {}
+    Result<DesiredState> run();
+
+  private:
+    Result<std::vector<TreeEntry>> list(const std::string &dir) const;
+    Status check_size(const std::string &origin, const std::string &id) const;
+    Status expand(const std::string &folder, int depth, const std::string &via);
+    Status walk_files(const Folder &f, std::map<std::string, Candidate> &out) const;
+    Status collect_units(const Folder &f, DesiredState &ds) const;
+    Status collect_containers(const Folder &f, DesiredState &ds) const;
+    Status check_protect(const std::string &path, const std::string &origin) const;
+    Result<FileSpec> build(const std::string &path, const Candidate &c, const FilePatch *patch, DesiredState &ds) const;
+
+    const TreeView &tree_;
+    const RenderOptions &opts_;
+    std::vector<Folder> folders_;    ///< in merge order, the host last
+    std::vector<std::string> stack_; ///< includes being expanded, to name a cycle
+    std::set<std::string> done_;
+    std::map<std::string, std::string> facts_;
+};
+
+Result<std::vector<TreeEntry>> Renderer::list(const std::string &dir) const {
+    auto entries = tree_.list(dir);
+    if (!entries) return fail(std::move(entries.error()).context(shown(dir)));
+    // Sorted, so the first error reported does not depend on the TreeView's order.
+    std::sort(entries->begin(), entries->end(), [](const auto &a, const auto &b) { return a.name < b.name; });
+    return entries;
+}
+
+Status Renderer::check_size(const std::string &origin, const std::string &id) const {
+    auto size = tree_.blob_size(id);
+    if (!size) return fail(std::move(size.error()).context(origin));
+    if (*size > opts_.max_file_size)
+        return fail(Errc::refused, origin + ": " + std::to_string(*size) + " bytes, larger than apply.max_file_size (" +
+                                       std::to_string(opts_.max_file_size) + " bytes)");
+    return {};
+}
+
+Status Renderer::expand(const std::string &folder, int depth, const std::string &via) {
+    if (auto it = std::find(stack_.begin(), stack_.end(), folder); it != stack_.end()) {
+        std::string chain;
+        for (; it != stack_.end(); ++it) chain += shown(*it) + " -> ";
+        return fail(Errc::invalid, via + ": include cycle: " + chain + shown(folder));
+    }
+    // A folder reached twice without a cycle (base included by both web and the host) merges
+    // once, at its first place, so the host still comes last.
+    if (done_.count(folder)) return {};
+    if (depth > max_include_depth)
+        return fail(Errc::invalid, via + ": includes nest deeper than " + std::to_string(max_include_depth) + " folders");
+
+    auto entries = list(folder);
+    if (!entries && entries.error().code == Errc::not_found) {
+        if (depth > 0) return fail(Errc::invalid, via + ": no folder " + shown(folder) + " in the repo");
+        std::string at = tree_.commit().empty() ? "" : " at commit " + tree_.commit();
+        return fail(Errc::not_found, "host folder " + shown(folder) + " is not in the repo" + at + " (source.path)");
+    }
+    if (!entries) return fail(entries.error());
+    Folder f{folder, std::move(*entries), {}};
+
+    if (const TreeEntry *m = f.entry("fjord.toml")) {
+        std::string origin = join(folder, "fjord.toml");
+        if (m->kind != EntryKind::file) return fail(Errc::invalid, origin + ": not a regular file");
+        FJORD_TRY(check_size(origin, m->id));
+        auto text = tree_.read_blob(m->id, opts_.max_file_size);
+        if (!text) return fail(std::move(text.error()).context(origin));
+        auto manifest = parse_manifest(*text, origin);
+        if (!manifest) return fail(manifest.error());
+        f.manifest = std::move(*manifest);
+    }
+
+    stack_.push_back(folder);
+    for (const auto &inc : f.manifest.includes) {
+        std::string what = inc.where + ": include \"" + printable(inc.path) + "\"";
+        auto child = resolve_include(folder, inc.path);
+        if (!child) return fail(std::move(child.error()).context(what));
+        FJORD_TRY(expand(*child, depth + 1, what));
+    }
+    stack_.pop_back();
+    done_.insert(folder);
+    folders_.push_back(std::move(f));
+    return {};
+}
+
+Status Renderer::walk_files(const Folder &f, std::map<std::string, Candidate> &out) const {
+    const TreeEntry *top = f.entry("files");
+    if (!top) return {};
+    std::string root = join(f.path, "files");
+    if (top->kind != EntryKind::dir) return fail(Errc::invalid, root + ": not a folder");
+
+    std::uint64_t count = 0;
+    std::vector<std::pair<std::string, std::string>> todo{{root, ""}}; // repo folder, host path
+    while (!todo.empty()) {
+        auto [dir, host_dir] = std::move(todo.back());
+        todo.pop_back();
+        auto entries = list(dir);
+        if (!entries) return fail(entries.error());
+        for (const auto &e : *entries) {
+            FJORD_TRY(check_name(dir, e.name));
+            std::string origin = join(dir, e.name);
+            std::string host = host_dir + "/" + e.name;
+            switch (e.kind) {
+            case EntryKind::dir: todo.emplace_back(origin, host); continue;
+            case EntryKind::submodule: return fail(Errc::invalid, origin + ": submodules are refused");
+            case EntryKind::other: return fail(Errc::invalid, origin + ": not a regular file or symlink");
+            case EntryKind::file: case EntryKind::symlink: break;
+            }
+            // Past the limit keep counting, to report the real number, but record nothing more.
+            if (++count > opts_.max_files) continue;
+            Candidate c{origin, e.kind, e.id, e.executable, false};
+            if (e.kind == EntryKind::file) {
+                if (ends_with(e.name, ".age"))
+                    return fail(Errc::invalid, origin + ": age-encrypted files need the secrets support (not built yet)");
+                if (ends_with(e.name, ".tmpl")) {
+                    if (e.name == ".tmpl") return fail(Errc::invalid, origin + ": a template needs a name before .tmpl");
+                    host.resize(host.size() - 5);
+                    c.tmpl = true;
+                }
+                FJORD_TRY(check_size(origin, e.id));
+            }
+            auto [it, fresh] = out.emplace(host, c);
+            if (!fresh)
+                return fail(Errc::invalid, origin + ": gives " + host + ", which " + it->second.origin + " gives too");
+        }
+    }
+    if (count > opts_.max_files)
+        return fail(Errc::refused, root + ": " + std::to_string(count) + " files, more than apply.max_files (" +
+                                       std::to_string(opts_.max_files) + ")");
+    return {};
+}
+
+Status Renderer::collect_units(const Folder &f, DesiredState &ds) const {
+    const TreeEntry *top = f.entry("units");
+    if (!top) return {};
+    std::string dir = join(f.path, "units");
+    if (top->kind != EntryKind::dir) return fail(Errc::invalid, dir + ": not a folder");
+    auto entries = list(dir);
+    if (!entries) return fail(entries.error());
+    auto unit = [&](const std::string &name) -> UnitSpec & {
+        auto &u = ds.units[name];
+        u.name = name;
+        return u;
+    };
+    for (const auto &e : *entries) {
+        FJORD_TRY(check_name(dir, e.name));
+        std::string origin = join(dir, e.name);
+        if (e.kind == EntryKind::file) {
+            if (!valid_unit_name(e.name))
+                return fail(Errc::invalid, origin + ": not a systemd unit name (e.g. nginx.service)");
+            FJORD_TRY(check_size(origin, e.id));
+            auto &u = unit(e.name);
+            u.id = e.id;
+            u.origin = origin;
+        } else if (e.kind == EntryKind::dir && ends_with(e.name, ".d") &&
+                   valid_unit_name(std::string_view(e.name).substr(0, e.name.size() - 2))) {
+            auto dropins = list(origin);
+            if (!dropins) return fail(dropins.error());
+            auto &u = unit(e.name.substr(0, e.name.size() - 2));
+            for (const auto &d : *dropins) {
+                FJORD_TRY(check_name(origin, d.name));
+                std::string dorigin = join(origin, d.name);
+                if (d.kind != EntryKind::file || !ends_with(d.name, ".conf") || d.name == ".conf")
+                    return fail(Errc::invalid, dorigin + ": only NAME.conf drop-in files go in " + e.name + "/");
+                FJORD_TRY(check_size(dorigin, d.id));
+                u.dropins[d.name] = d.id;
+            }
+        } else {
+            return fail(Errc::invalid, origin + ": not a unit file or a NAME.d folder of drop-ins");
+        }
+    }
+    return {};
+}
+
+Status Renderer::collect_containers(const Folder &f, DesiredState &ds) const {
+    std::map<std::string, std::string> here; // name -> origin, to refuse one folder defining one twice
+    if (const TreeEntry *top = f.entry("containers")) {
+        std::string dir = join(f.path, "containers");
+        if (top->kind != EntryKind::dir) return fail(Errc::invalid, dir + ": not a folder");
+        auto entries = list(dir);
+        if (!entries) return fail(entries.error());
+        for (const auto &e : *entries) {
+            FJORD_TRY(check_name(dir, e.name));
+            std::string origin = join(dir, e.name);
+            std::string name = e.name.substr(0, e.name.size() - std::min<std::size_t>(5, e.name.size()));
+            if (e.kind != EntryKind::file || !ends_with(e.name, ".toml") || !valid_container_name(name))
+                return fail(Errc::invalid, origin + ": only NAME.toml files, one container each, go in containers/");
+            FJORD_TRY(check_size(origin, e.id));
+            auto text = tree_.read_blob(e.id, opts_.max_file_size);
+            if (!text) return fail(std::move(text.error()).context(origin));
+            auto spec = parse_container_file(*text, name, origin);
+            if (!spec) return fail(spec.error());
+            ds.containers[name] = std::move(*spec);
+            here[name] = origin;
+        }
+    }
+    for (const auto &[name, spec] : f.manifest.containers) {
+        if (auto it = here.find(name); it != here.end())
+            return fail(Errc::invalid, spec.origin + ": container." + name + ": also defined by " + it->second);
+        ds.containers[name] = spec;
+    }
+    return {};
+}
+
+Status Renderer::check_protect(const std::string &path, const std::string &origin) const {
+    for (const auto &entry : opts_.protect) {
+        std::string p = entry;
+        while (p.size() > 1 && p.back() == '/') p.pop_back();
+        if (p.empty()) continue;
+        if (p == "/" || path == p || starts_with(path, p + "/"))
+            return fail(Errc::refused, origin + ": " + path + " is protected (apply.protect has " + entry + ")");
+        // Writing a file or link where a protected folder lies would remove what it protects.
+        if (starts_with(p, path + "/"))
+            return fail(Errc::refused, origin + ": " + path + " would replace the protected " + entry + " (apply.protect)");
+    }
+    return {};
+}
+
+/// Refuses a link target that is absolute or, taken lexically from the link's folder, leaves "/".
+Status check_link(const std::string &path, const std::string &target, const std::string &origin) {
+    if (target.empty()) return fail(Errc::invalid, origin + ": empty symlink target");
+    if (target.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos)
+        return fail(Errc::invalid, origin + ": symlink target \"" + printable(target) + "\" has control characters");
+    if (target.front() == '/')
+        return fail(Errc::invalid, origin + ": symlink escapes apply.root (target \"" + target + "\" is absolute)");
+    std::size_t depth = std::size_t(std::count(path.begin(), path.end(), '/')) - 1; // folders above the link
+    for (std::size_t i = 0, j; i <= target.size(); i = j + 1) {
+        j = std::min(target.find('/', i), target.size());
+        std::string_view seg = std::string_view(target).substr(i, j - i);
+        if (seg.empty() || seg == ".") continue;
+        if (seg != "..") ++depth;
+        else if (depth == 0)
+            return fail(Errc::invalid, origin + ": symlink escapes apply.root (target \"" + target + "\" leaves /)");
+        else --depth;
+    }
+    return {};
+}
+
+void merge_patch(FilePatch &acc, const FilePatch &p) {
+    if (p.mode) {
+        acc.mode = p.mode;
+        acc.mode_text = p.mode_text;
+        acc.mode_where = p.mode_where;
+    }
+    if (p.owner) acc.owner = p.owner;
+    if (p.group) acc.group = p.group;
+    if (p.validate) acc.validate = p.validate;
+    acc.where = p.where;
+}
+
+void merge_unit(UnitSpec &u, const UnitPatch &p) {
+    if (p.enable) u.enable = *p.enable;
+    if (p.state) u.state = *p.state;
+    if (p.on_change) u.on_change = *p.on_change;
+    if (p.memory) u.memory = *p.memory;
+    if (p.cpu) u.cpu = *p.cpu;
+    if (p.watch) u.watch = *p.watch;
+    if (p.pre_restart) u.pre_restart = *p.pre_restart;
+}
+
+Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, const FilePatch *patch,
+                                 DesiredState &ds) const {
+    FJORD_TRY(check_protect(path, c.origin));
+    FileSpec f;
+    f.path = path;
+    f.origin = c.origin;
+    if (patch && patch->owner) f.owner = *patch->owner;
+    if (patch && patch->group) f.group = *patch->group;
+
+    if (c.kind == EntryKind::symlink) {
+        if (patch && patch->mode) return fail(Errc::invalid, patch->where + ": mode: a symlink has no mode of its own");
+        if (patch && patch->validate) return fail(Errc::invalid, patch->where + ": validate: applies to regular files only");
+        auto target = tree_.read_blob(c.id, max_link_target);
+        if (!target) return fail(std::move(target.error()).context(c.origin));
+        FJORD_TRY(check_link(path, *target, c.origin));
+        f.kind = FileKind::symlink;
+        f.target = std::move(*target);
+        f.mode = 0777; // what lstat shows for every link on Linux
+        return f;
+    }
+
+    f.mode = c.executable ? 0755 : 0644;
+    if (patch && patch->mode) {
+        if (*patch->mode & 07000)
+            return fail(Errc::invalid, c.origin + ": setuid/setgid/sticky bits are refused (mode \"" + patch->mode_text +
+                                           "\" at " + patch->mode_where + ")");
+        f.mode = *patch->mode;
+    }
+    if (patch && patch->validate) f.validate = *patch->validate;
+    if (!c.tmpl) {
+        f.id = c.id;
+        return f;
+    }
+    auto text = tree_.read_blob(c.id, opts_.max_file_size);
+    if (!text) return fail(std::move(text.error()).context(c.origin));
+    TemplateLookup lookup = [&](std::string_view name) -> const std::string * {
+        std::string key(name);
+        if (auto it = facts_.find(key); it != facts_.end()) return &it->second;
+        if (auto it = ds.vars.find(key); it != ds.vars.end()) return &it->second;
+        return nullptr;
+    };
+    auto rendered = render_template(*text, lookup, c.origin, opts_.max_file_size);
+    if (!rendered) return fail(rendered.error());
+    f.id = blob_id(*rendered);
+    ds.blobs.emplace(f.id, std::move(*rendered));
+    return f;
+}
+
+/// Refuses a path that one folder makes a file (or link) while another puts files below it.
+Status check_parents(const std::map<std::string, FileSpec> &files) {
+    for (const auto &[path, f] : files) {
+        auto below = files.lower_bound(path + "/");
+        if (below != files.end() && starts_with(below->first, path + "/"))
+            return fail(Errc::invalid, below->second.origin + ": needs " + path + " to be a folder, but " + f.origin +
+                                           " makes it a " + (f.kind == FileKind::symlink ? "symlink" : "file"));
+    }
+    return {};
+}
+
+Result<DesiredState> Renderer::run() {
+    std::string host;
+    if (!opts_.host_path.empty() && opts_.host_path != ".") {
+        auto clean = clean_relative_path(opts_.host_path);
+        if (!clean) return fail(std::move(clean.error()).context("source.path"));
+        host = *clean;
+    }
+    FJORD_TRY(expand(host, 0, shown(host)));
+
+    DesiredState ds;
+    ds.commit = tree_.commit();
+    facts_ = opts_.facts;
+    facts_.emplace("fjord.commit", ds.commit); // the caller's value, when it gave one, stays
+
+    std::map<std::string, Candidate> merged;
+    for (const auto &f : folders_) {
+        ds.includes.push_back(shown(f.path));
+        for (const auto &[k, v] : f.manifest.vars) ds.vars[k] = v;
+        std::map<std::string, Candidate> mine;
+        FJORD_TRY(walk_files(f, mine));
+        for (auto &[path, c] : mine) merged[path] = std::move(c);
+        FJORD_TRY(collect_units(f, ds));
+        FJORD_TRY(collect_containers(f, ds));
+        for (const auto &[name, patch] : f.manifest.units) {
+            auto &u = ds.units[name];
+            u.name = name;
+            merge_unit(u, patch);
+        }
+        ds.hooks.insert(ds.hooks.end(), f.manifest.hooks.begin(), f.manifest.hooks.end());
+        // A check named like an earlier folder's replaces it where it stood: the host wins.
+        for (const auto &c : f.manifest.checks) {
+            auto it = std::find_if(ds.checks.begin(), ds.checks.end(), [&](const auto &o) { return o.name == c.name; });
+            if (it != ds.checks.end()) *it = c;
+            else ds.checks.push_back(c);
+        }
+    }
+
+    // Unit files and drop-ins are written to the host too, so they count against the limit.
+    std::uint64_t count = merged.size();
+    for (const auto &[name, u] : ds.units) count += (u.id.empty() ? 0 : 1) + u.dropins.size();
+    if (count > opts_.max_files)
+        return fail(Errc::refused, shown(host) + ": " + std::to_string(count) +
+                                       " files with its includes, more than apply.max_files (" +
+                                       std::to_string(opts_.max_files) + ")");
+
+    std::map<std::string, FilePatch> patches;
+    for (const auto &f : folders_)
+        for (const auto &[path, patch] : f.manifest.files) {
+            if (!merged.count(path))
+                return fail(Errc::invalid, patch.where + ": no files/ of the merged folders provides " + path);
+            merge_patch(patches[path], patch);
+        }
+    for (const auto &[path, c] : merged) {
+        auto p = patches.find(path);
+        auto spec = build(path, c, p == patches.end() ? nullptr : &p->second, ds);
+        if (!spec) return fail(spec.error());
+        ds.files.emplace(path, std::move(*spec));
+    }
+    FJORD_TRY(check_parents(ds.files));
+    return ds;
+}
+
+} // namespace
+
+Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts) { return Renderer(tree, opts).run(); }
+
+Result<std::string> clean_relative_path(std::string_view p) {
+    if (p.empty()) return fail(Errc::invalid, "empty path");
+    if (p.front() == '/') return fail(Errc::invalid, "\"" + printable(p) + "\": absolute (repo paths are relative)");
+    std::string out;
+    for (std::size_t i = 0, j; i <= p.size(); i = j + 1) {
+        j = std::min(p.find('/', i), p.size());
+        std::string_view seg = p.substr(i, j - i);
+        if (seg == "..") return fail(Errc::invalid, "\"" + printable(p) + "\": \"..\" is not allowed");
+        if (seg.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos)
+            return fail(Errc::invalid, "\"" + printable(p) + "\": control characters are not allowed");
+        if (!seg.empty() && seg != ".") out = join(out, seg);
+    }
+    return out;
+}
+
+} // namespace fjord

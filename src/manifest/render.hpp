@@ -13,14 +13,15 @@ struct RenderOptions {
     std::uint64_t max_files = 100'000;
     std::uint64_t max_file_size = 64ull << 20;
     std::vector<std::string> protect;       ///< host paths never written (and everything below them)
-    std::map<std::string, std::string> facts; ///< host.name, host.machine_id, fjord.commit, ... for templates
+    std::map<std::string, std::string> facts; ///< host.name, host.machine_id, ... for templates; fjord.commit defaults to tree.commit()
 };
 
 /// Renders the host folder `opts.host_path` of `tree`: its manifest fjord.toml (with includes
 /// merged in order, the host last), files/, units/ and containers/.
 [[nodiscard]] Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts);
 
-/// Normalises a repo-relative path and refuses "..", absolute paths and empty segments.
+/// Normalises a repo-relative path ("a//b/./c" -> "a/b/c", "." -> "" the root); refuses "", "..",
+/// absolute paths and line breaks.
 [[nodiscard]] Result<std::string> clean_relative_path(std::string_view p);
 
 } // namespace fjord

@@ -1,1 +1,433 @@
+#include "config/config.hpp"
+
 #include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace fjord;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string file = "/etc/fjord/fjord.toml";
+const HostFacts facts{"web1", "0123456789abcdef0123456789abcdef"};
+
+Result<Config> parse(std::string_view text) { return parse_config(text, file, facts); }
+
+/// The error message of a config that must be refused.
+std::string error_of(std::string_view text) {
+    auto r = parse(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::invalid);
+    return r.error().message;
+}
+
+Config defaults() {
+    Config c;
+    c.file = file;
+    return c;
+}
+
+std::string read_text(const std::string &path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+TEST_CASE("an empty file is all defaults, and the defaults are DESIGN's") {
+    auto c = parse("");
+    REQUIRE(c);
+    CHECK(*c == defaults());
+    CHECK(*parse("# only a comment\n\n") == defaults());
+    CHECK(c->file == file);
+    CHECK(c->source.url.empty());
+    CHECK(c->source.branch == "main");
+    CHECK(c->source.tag.empty());
+    CHECK(c->source.path == ".");
+    CHECK(c->source.poll_interval == 60s);
+    CHECK(c->apply.max_deletions == 20);
+    CHECK(c->apply.drift == DriftMode::correct);
+    CHECK(c->apply.drift_interval == 5min);
+    CHECK(c->apply.max_file_size == 64ull << 20);
+    CHECK(c->health.timeout == 120s);
+    CHECK(c->prerequisites.mode == PrereqMode::warn);
+    CHECK(c->prerequisites.max_fdatasync_p99 == 10ms);
+    CHECK(c->prerequisites.probe_interval == 24h);
+    CHECK(c->prerequisites.probe_size == 22ull << 20);
+    CHECK(c->podman.registry_poll_interval == 5min);
+    CHECK(c->state.keep_generations == 20);
+    CHECK(c->log_level == LogLevel::info);
+    CHECK(c->notify.empty());
+    // An empty section is the same as an absent one.
+    CHECK(*parse("[source]\n[apply]\n[log]\n") == defaults());
+}
+
+TEST_CASE("[source] round-trips") {
+    auto c = parse(R"([source]
+url = "ssh://git@git.example.net/ops/fleet.git"
+branch = "prod"
+path = "hosts/%H"
+poll_interval = "1m30s"
+ssh_key = "/k/id"
+known_hosts = "/k/known"
+token_file = "/k/token"
+allowed_signers = "/k/signers"
+accept_history_rewrite = true
+)");
+    REQUIRE(c);
+    CHECK(c->source.url == "ssh://git@git.example.net/ops/fleet.git");
+    CHECK(c->source.branch == "prod");
+    CHECK(c->source.tag.empty());
+    CHECK(c->source.path == "hosts/web1");
+    CHECK(c->source.path_template == "hosts/%H");
+    CHECK(c->source.poll_interval == 90s);
+    CHECK(c->source.ssh_key == "/k/id");
+    CHECK(c->source.known_hosts == "/k/known");
+    CHECK(c->source.token_file == "/k/token");
+    CHECK(c->source.allowed_signers == "/k/signers");
+    CHECK(c->source.accept_history_rewrite);
+    // Everything else stays at its default.
+    Config rest = *c;
+    rest.source = defaults().source;
+    CHECK(rest == defaults());
+}
+
+TEST_CASE("[apply], [health] and [prerequisites] round-trip") {
+    auto c = parse(R"([apply]
+root = "/tmp/demo/"
+prune = false
+max_deletions = 0
+drift = "report"
+drift_interval = "10m"
+protect = ["/boot", "/srv//data/"]
+max_files = 5000
+max_file_size = "1GiB"
+
+[health]
+timeout = "30s"
+require_source_reachable = false
+
+[prerequisites]
+mode = "block"
+schedulers = ["bfq"]
+max_fdatasync_p99 = "20ms"
+max_steal = "2.5%"
+paths = ["/var/lib/etcd"]
+check_interval = "30m"
+probe_interval = "12h"
+probe_size = "8MiB"
+steal_window = "10s"
+)");
+    REQUIRE(c);
+    CHECK(c->apply.root == "/tmp/demo"); // normalized, so prefixes compare directly
+    CHECK_FALSE(c->apply.prune);
+    CHECK(c->apply.max_deletions == 0);
+    CHECK(c->apply.drift == DriftMode::report);
+    CHECK(c->apply.drift_interval == 10min);
+    CHECK(c->apply.protect == std::vector<std::string>{"/boot", "/srv/data"});
+    CHECK(c->apply.max_files == 5000);
+    CHECK(c->apply.max_file_size == 1ull << 30);
+    CHECK(c->health.timeout == 30s);
+    CHECK_FALSE(c->health.require_source_reachable);
+    CHECK(c->prerequisites.mode == PrereqMode::block);
+    CHECK(c->prerequisites.schedulers == std::vector<std::string>{"bfq"});
+    CHECK(c->prerequisites.max_fdatasync_p99 == 20ms);
+    CHECK(c->prerequisites.max_steal == doctest::Approx(2.5));
+    CHECK(c->prerequisites.paths == std::vector<std::string>{"/var/lib/etcd"});
+    CHECK(c->prerequisites.check_interval == 30min);
+    CHECK(c->prerequisites.probe_interval == 12h);
+    CHECK(c->prerequisites.probe_size == 8ull << 20);
+    CHECK(c->prerequisites.steal_window == 10s);
+    CHECK(*parse("[apply]\ndrift = \"ignore\"\n[prerequisites]\nmode = \"off\"") !=
+          defaults()); // the other choices parse too
+    CHECK(parse("[apply]\nprotect = []")->apply.protect.empty());
+}
+
+TEST_CASE("[systemd] to [[notify]] round-trip") {
+    auto c = parse(R"([systemd]
+bus = "unix:path=/proc/1/root/run/dbus/system_bus_socket"
+[podman]
+socket = "/run/user/1000/podman/podman.sock"
+registry_poll_interval = "1h"
+[secrets]
+identity = "/etc/fjord/age"
+[state]
+dir = "/srv/fjord/"
+keep_generations = 1
+[log]
+level = "debug"
+[metrics]
+textfile = ""
+
+[[notify]]
+url = "https://hooks.example.net/fjord"
+
+[[notify]]
+url = "http://127.0.0.1:9000/x"
+events = ["failed", "refused"]
+)");
+    REQUIRE(c);
+    CHECK(c->systemd.bus == "unix:path=/proc/1/root/run/dbus/system_bus_socket");
+    CHECK(c->podman.socket == "/run/user/1000/podman/podman.sock");
+    CHECK(c->podman.registry_poll_interval == 1h);
+    CHECK(c->secrets.identity == "/etc/fjord/age");
+    CHECK(c->state.dir == "/srv/fjord");
+    CHECK(c->state.keep_generations == 1);
+    CHECK(c->log_level == LogLevel::debug);
+    CHECK(c->metrics_textfile.empty());
+    REQUIRE(c->notify.size() == 2);
+    CHECK(c->notify[0].url == "https://hooks.example.net/fjord");
+    CHECK(c->notify[0].events == std::vector<std::string>{"applied", "rolled_back", "failed", "drift"});
+    CHECK(c->notify[1].url == "http://127.0.0.1:9000/x");
+    CHECK(c->notify[1].events == std::vector<std::string>{"failed", "refused"});
+    CHECK(parse("[log]\nlevel = \"warning\"")->log_level == LogLevel::warning);
+    CHECK(parse("[log]\nlevel = \"error\"")->log_level == LogLevel::error);
+    // Inline tables and dotted keys are the same TOML.
+    CHECK(parse("notify = [{ url = \"https://h/x\" }]")->notify.size() == 1);
+    CHECK(parse("log.level = \"debug\"")->log_level == LogLevel::debug);
+}
+
+TEST_CASE("errors name FILE:LINE:COL: key: reason") {
+    // Line and column are those of the value (or of the key, for an unknown key).
+    CHECK(error_of("[source]\nurl = \"/srv/fleet\"\n\n[apply]\nmax_deletions   = -1\n") ==
+          "/etc/fjord/fjord.toml:5:19: apply.max_deletions: must be a non-negative integer");
+    CHECK(error_of("[apply]\n# comment\n\n\n\n\ncolour = \"red\"\n") == "/etc/fjord/fjord.toml:7:1: apply.colour: unknown key");
+    CHECK(error_of("[apply]\n  colour = 1") == "/etc/fjord/fjord.toml:2:3: apply.colour: unknown key");
+    CHECK(error_of("[log]\nlevel = \"info\"\n\n[colour]\nx = 1\n") == "/etc/fjord/fjord.toml:4:1: colour: unknown table");
+    CHECK(error_of("[apply.extra]\nx = 1") == "/etc/fjord/fjord.toml:1:1: apply.extra: unknown table");
+    CHECK(error_of("\nfoo = 1") == "/etc/fjord/fjord.toml:2:1: foo: unknown key");
+    CHECK(error_of("[[notify]]\nurl = \"https://h/\"\nevent = []") ==
+          "/etc/fjord/fjord.toml:3:1: notify[0].event: unknown key");
+}
+
+TEST_CASE("wrong types are errors") {
+    CHECK(error_of("[apply]\nprune = \"yes\"") == file + ":2:9: apply.prune: must be true or false");
+    CHECK(error_of("[source]\nurl = 5") == file + ":2:7: source.url: must be a string");
+    CHECK(error_of("[apply]\nmax_deletions = 1.5") == file + ":2:17: apply.max_deletions: must be a non-negative integer");
+    CHECK(error_of("[apply]\nmax_deletions = 4294967296") == file + ":2:17: apply.max_deletions: must be at most 4294967295");
+    CHECK(error_of("[apply]\nprotect = \"/boot\"") == file + ":2:11: apply.protect: must be an array of strings");
+    CHECK(error_of("[apply]\nprotect = [\"/boot\", 7]") == file + ":2:21: apply.protect[1]: must be a string");
+    CHECK(error_of("[apply]\nmax_file_size = 4096") == file + ":2:17: apply.max_file_size: must be a size string such as \"64MiB\"");
+    CHECK(error_of("[prerequisites]\nmax_steal = 5") == file + ":2:13: prerequisites.max_steal: must be a percentage string such as \"5%\"");
+    CHECK(error_of("apply = 3") == file + ":1:9: apply: must be a table");
+    CHECK(error_of("[[apply]]") == file + ":1:1: apply: must be a table");
+    CHECK(error_of("[notify]\nurl = \"https://h/\"") == file + ":1:1: notify: must be an array of tables ([[notify]])");
+    CHECK(error_of("notify = [1]") == file + ":1:11: notify[0]: must be a table");
+}
+
+TEST_CASE("bad durations, sizes and percentages") {
+    CHECK(error_of("[source]\npoll_interval = \"60\"") ==
+          file + ":2:17: source.poll_interval: bad duration \"60\": unit must be ms, s, m, h or d");
+    CHECK(error_of("[source]\npoll_interval = 60") == file + ":2:17: source.poll_interval: must be a duration string such as \"30s\"");
+    CHECK(error_of("[source]\npoll_interval = \"500ms\"") == file + ":2:17: source.poll_interval: must be at least 1s");
+    CHECK(error_of("[health]\ntimeout = \"0s\"") == file + ":2:11: health.timeout: must be longer than 0s");
+    CHECK(error_of("[podman]\nregistry_poll_interval = \"5 min\"").starts_with(file + ":2:26: podman.registry_poll_interval: bad duration"));
+    CHECK(error_of("[apply]\nmax_file_size = \"64 apples\"").starts_with(file + ":2:17: apply.max_file_size: bad size"));
+    CHECK(error_of("[prerequisites]\nprobe_size = \"0MiB\"") == file + ":2:14: prerequisites.probe_size: must be larger than 0");
+    CHECK(error_of("[prerequisites]\nmax_steal = \"150%\"") == file + ":2:13: prerequisites.max_steal: must be between 0% and 100%");
+    CHECK(error_of("[prerequisites]\nmax_steal = \"5\"").starts_with(file + ":2:13: prerequisites.max_steal: bad percentage"));
+}
+
+TEST_CASE("values out of their sets are errors") {
+    CHECK(error_of("[apply]\ndrift = \"fix\"") == file + ":2:9: apply.drift: must be \"correct\", \"report\" or \"ignore\"");
+    CHECK(error_of("[prerequisites]\nmode = \"on\"") == file + ":2:8: prerequisites.mode: must be \"off\", \"warn\" or \"block\"");
+    CHECK(error_of("[log]\nlevel = \"warn\"") == file + ":2:9: log.level: must be \"debug\", \"info\", \"warning\" or \"error\"");
+    CHECK(error_of("[state]\nkeep_generations = 0") == file + ":2:20: state.keep_generations: must be a positive integer");
+    CHECK(error_of("[apply]\nmax_files = 0") == file + ":2:13: apply.max_files: must be a positive integer");
+    CHECK(error_of("[apply]\nroot = \"srv/demo\"") == file + ":2:8: apply.root: must be an absolute path");
+    CHECK(error_of("[apply]\nprotect = [\"/boot\", \"etc\"]") == file + ":2:21: apply.protect[1]: must be an absolute path");
+    CHECK(error_of("[state]\ndir = \"\"") == file + ":2:7: state.dir: must be an absolute path");
+    CHECK(error_of("[source]\nssh_key = \"id\"") == file + ":2:11: source.ssh_key: must be an absolute path");
+    CHECK(error_of("[metrics]\ntextfile = \"fjord.prom\"") == file + ":2:12: metrics.textfile: must be an absolute path");
+    CHECK(error_of("[prerequisites]\nschedulers = []") == file + ":2:14: prerequisites.schedulers: must name at least one scheduler");
+    CHECK(error_of("[prerequisites]\npaths = [\"data\"]") == file + ":2:10: prerequisites.paths[0]: must be an absolute path");
+    CHECK(error_of("[systemd]\nbus = \"/run/dbus/system_bus_socket\"").starts_with(file + ":2:7: systemd.bus: must be \"\" (the system bus)"));
+}
+
+TEST_CASE("source.url: schemes, scp-like, local paths") {
+    for (const char *ok : {"ssh://git@h/ops/fleet.git", "https://git.example.net/fleet.git", "http://h/x", "file:///srv/fleet",
+                           "git://h/fleet", "/srv/fleet", "/srv/my fleet", "git@github.com:ops/fleet.git"}) {
+        CAPTURE(ok);
+        auto c = parse(std::string("[source]\nurl = \"") + ok + "\"");
+        REQUIRE(c);
+        CHECK(c->source.url == ok);
+    }
+    CHECK(url_transport("git@github.com:ops/fleet.git") == Transport::ssh);
+    CHECK(url_transport("ssh://h/x") == Transport::ssh);
+    CHECK(url_transport("https://h/x") == Transport::https);
+    CHECK(url_transport("file:///x") == Transport::file);
+    CHECK(url_transport("/srv/fleet") == Transport::local);
+    CHECK(url_transport("") == Transport::none);
+
+    const std::string bad_scheme = "must be an ssh://, https://, http://, file:// or git:// URL, user@host:path, or an absolute path";
+    CHECK(error_of("[source]\nurl = \"fleet.git\"") == file + ":2:7: source.url: " + bad_scheme);
+    CHECK(error_of("[source]\nurl = \"ftp://h/fleet\"") == file + ":2:7: source.url: " + bad_scheme);
+    CHECK(error_of("[source]\nurl = \"host:fleet\"") == file + ":2:7: source.url: " + bad_scheme);
+    CHECK(error_of("[source]\nurl = \"https://\"") == file + ":2:7: source.url: names no host");
+    CHECK(error_of("[source]\nurl = \"file://srv/x\"") == file + ":2:7: source.url: file:// must be followed by an absolute path");
+    CHECK(error_of("[source]\nurl = \"https://me:hunter2@h/x\"") ==
+          file + ":2:7: source.url: must not carry a password (use source.token_file or source.ssh_key)");
+    CHECK(error_of("[source]\nurl = \"https://h/a b\"") == file + ":2:7: source.url: must not contain spaces or control characters");
+}
+
+TEST_CASE("source.branch and source.tag") {
+    auto tag = parse("[source]\ntag = \"release-*\"");
+    REQUIRE(tag);
+    CHECK(tag->source.tag == "release-*");
+    CHECK(tag->source.branch.empty()); // the tag is followed; no stale branch left to misuse
+    auto empty_tag = parse("[source]\nbranch = \"prod\"\ntag = \"\"");
+    REQUIRE(empty_tag);
+    CHECK(empty_tag->source.branch == "prod");
+    CHECK(empty_tag->source.tag.empty());
+    CHECK(error_of("[source]\nbranch = \"main\"\ntag = \"v*\"") ==
+          file + ":3:7: source.tag: cannot be set together with source.branch (keep one)");
+    CHECK(error_of("[source]\nbranch = \"\"") == file + ":2:10: source.branch: must not be empty");
+    CHECK(error_of("[source]\nbranch = \"-main\"") == file + ":2:10: source.branch: \"-main\" is not a valid branch name");
+    CHECK(error_of("[source]\nbranch = \"a..b\"") == file + ":2:10: source.branch: \"a..b\" is not a valid branch name");
+    CHECK(error_of("[source]\nbranch = \"ma*n\"") == file + ":2:10: source.branch: \"ma*n\" is not a valid branch name");
+    CHECK(error_of("[source]\ntag = \"v 1\"") == file + ":2:7: source.tag: \"v 1\" is not a valid tag pattern");
+}
+
+TEST_CASE("source.path: %H, %m, %% and nothing else") {
+    CHECK(*expand_path_template("hosts/%H", facts) == "hosts/web1");
+    CHECK(*expand_path_template("by-id/%m", facts) == "by-id/0123456789abcdef0123456789abcdef");
+    CHECK(*expand_path_template("100%%/%H-%m", facts) == "100%/web1-0123456789abcdef0123456789abcdef");
+    CHECK(*expand_path_template("plain", facts) == "plain");
+    CHECK(expand_path_template("hosts/%x", facts).error().message == "unknown \"%x\" in \"hosts/%x\" (use %H, %m or %%)");
+    CHECK(expand_path_template("hosts/%", facts).error().message == "a lone \"%\" in \"hosts/%\" (use %H, %m or %%)");
+    CHECK_FALSE(expand_path_template("%H", HostFacts{"", "id"}));
+    CHECK_FALSE(expand_path_template("%m", HostFacts{"h", ""}));
+
+    auto c = parse("[source]\npath = \"./hosts//%H/\"");
+    REQUIRE(c);
+    CHECK(c->source.path == "hosts/web1");
+    CHECK(c->source.path_template == "./hosts//%H/");
+    CHECK(parse("[source]\npath = \"./\"")->source.path == ".");
+    CHECK(parse("[source]\npath = \"%%\"")->source.path == "%");
+
+    CHECK(error_of("[source]\n\npath = \"hosts/%x\"") == file + ":3:8: source.path: unknown \"%x\" in \"hosts/%x\" (use %H, %m or %%)");
+    CHECK(error_of("[source]\npath = \"/hosts/%H\"") == file + ":2:8: source.path: must be relative to the repo's root");
+    CHECK(error_of("[source]\npath = \"hosts/../../etc\"") == file + ":2:8: source.path: must not contain \"..\"");
+    CHECK(error_of("[source]\npath = \"\"") == file + ":2:8: source.path: must not be empty (\".\" is the repo's root)");
+}
+
+TEST_CASE("[[notify]] is checked") {
+    CHECK(error_of("[[notify]]\nevents = [\"failed\"]") == file + ":1:1: notify[0].url: missing (every [[notify]] needs a url)");
+    CHECK(error_of("[[notify]]\nurl = \"ftp://h/\"") == file + ":2:7: notify[0].url: must start with http:// or https://");
+    CHECK(error_of("[[notify]]\nurl = \"https://\"") == file + ":2:7: notify[0].url: names no host");
+    CHECK(error_of("[[notify]]\nurl = \"https://h/\"\n[[notify]]\nurl = \"https://h/\"\nevents = [\"failed\", \"deploy\"]") ==
+          file + ":5:21: notify[1].events[1]: unknown event \"deploy\" (use applied, rolled_back, failed, drift or refused)");
+    CHECK(error_of("[[notify]]\nurl = \"https://h/\"\nevents = []") == file + ":3:10: notify[0].events: must name at least one event");
+}
+
+TEST_CASE("TOML syntax errors carry the position") {
+    auto msg = error_of("[source]\nurl = \"ssh://h/x\n");
+    CHECK(msg.starts_with(file + ":2:"));
+    CHECK(error_of("[apply]\nprune = true\nprune = false") ==
+          file + ":3:9: Error while parsing key-value pair: cannot redefine existing boolean 'prune'");
+    CHECK(error_of("[apply]\n[apply]") == file + ":2:1: Error while parsing table header: cannot redefine existing table 'apply'");
+}
+
+TEST_CASE("with several problems, the earliest in the file is reported") {
+    // toml++ iterates keys alphabetically; the report must follow the file instead.
+    CHECK(error_of("[source]\nurl = \"x\"\n[apply]\nmax_deletions = -1\n") == file + ":2:7: source.url: must be an ssh://, "
+                                                                                   "https://, http://, file:// or git:// URL, "
+                                                                                   "user@host:path, or an absolute path");
+    CHECK(error_of("[state]\nzz = 1\naa = 2\n").starts_with(file + ":2:1: state.zz"));
+}
+
+TEST_CASE("load_config reads the file, or says which one it could not") {
+    auto missing = load_config("/nonexistent/fjord.toml", facts);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message == "read config: /nonexistent/fjord.toml: No such file or directory");
+
+    char tmpl[] = "/tmp/fjord-config-test-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::string path = tmpl;
+    {
+        std::ofstream out(path);
+        out << "[log]\nlevel = \"debug\"\n[state]\nkeep_generations = -3\n";
+    }
+    auto bad = load_config(path, facts);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message == path + ":4:20: state.keep_generations: must be a positive integer");
+    {
+        std::ofstream out(path);
+        out << "[log]\nlevel = \"debug\"\n";
+    }
+    auto good = load_config(path, facts);
+    ::unlink(path.c_str());
+    REQUIRE(good);
+    CHECK(good->file == path);
+    CHECK(good->log_level == LogLevel::debug);
+}
+
+TEST_CASE("the packaged config/fjord.toml parses to the defaults") {
+    const std::string path = std::string(FJORD_SOURCE_DIR) + "/config/fjord.toml";
+    auto c = load_config(path, facts);
+    REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+    Config want = defaults();
+    want.file = path;
+    CHECK(c->source == want.source);
+    CHECK(c->apply == want.apply);
+    CHECK(c->health == want.health);
+    CHECK(c->prerequisites == want.prerequisites);
+    CHECK(*c == want);
+
+    // Every key of DESIGN §3 is documented, in a section of its own name.
+    const std::string text_all = read_text(path);
+    const std::vector<std::pair<std::string, std::vector<std::string>>> sections = {
+        {"[source]", {"url", "branch", "tag", "path", "poll_interval", "ssh_key", "known_hosts", "token_file",
+                      "allowed_signers", "accept_history_rewrite"}},
+        {"[apply]", {"root", "prune", "max_deletions", "drift", "drift_interval", "protect", "max_files", "max_file_size"}},
+        {"[health]", {"timeout", "require_source_reachable"}},
+        {"[prerequisites]", {"mode", "schedulers", "max_fdatasync_p99", "max_steal", "paths", "check_interval",
+                             "probe_interval", "probe_size", "steal_window"}},
+        {"[systemd]", {"bus"}},
+        {"[podman]", {"socket", "registry_poll_interval"}},
+        {"[secrets]", {"identity"}},
+        {"[state]", {"dir", "keep_generations"}},
+        {"[log]", {"level"}},
+        {"[metrics]", {"textfile"}},
+        {"[[notify]]", {"url", "events"}},
+    };
+    std::size_t last = 0;
+    for (const auto &[header, keys] : sections) {
+        CAPTURE(header);
+        auto at = text_all.find("\n" + header + "\n");
+        if (at == std::string::npos) at = text_all.find("\n#" + header + "\n");
+        REQUIRE(at != std::string::npos);
+        CHECK(at > last); // in DESIGN's order
+        last = at;
+        auto end = text_all.find("\n[", at + 2);
+        std::string body = text_all.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        for (const auto &k : keys) {
+            CAPTURE(k);
+            CHECK((body.find("\n" + k + " = ") != std::string::npos || body.find("\n#" + k + " = ") != std::string::npos));
+        }
+    }
+
+    // Its commented-out examples are valid too: uncomment them (tag replaces branch).
+    std::istringstream in(read_text(path));
+    std::string text, line;
+    while (std::getline(in, line)) {
+        if (line.starts_with("branch =")) continue;
+        if (line.size() > 1 && line[0] == '#' && line[1] != ' ') line.erase(0, 1);
+        text += line + "\n";
+    }
+    auto examples = parse(text);
+    REQUIRE_MESSAGE(examples, (examples ? "" : examples.error().message));
+    CHECK(examples->source.url == "ssh://git@git.example.net/ops/fleet.git");
+    CHECK(examples->source.tag == "release-*");
+    REQUIRE(examples->notify.size() == 1);
+    CHECK(examples->notify[0].url == "https://hooks.example.net/fjord");
+}

@@ -1,1 +1,519 @@
+// Rendering is pure logic over a TreeView, so these tests use an in-memory tree; the real
+// Git and on-disk trees are tested in tests/source/.
+#include "manifest/render.hpp"
+#include "util/hash.hpp"
+
 #include <doctest/doctest.h>
+#include <map>
+#include <optional>
+#include <set>
+
+using namespace fjord;
+
+namespace {
+
+/// A repo tree held in a map: path -> content and kind; folders are implied by the paths.
+class FakeTree : public TreeView {
+  public:
+    FakeTree &file(const std::string &path, const std::string &content, bool exec = false) {
+        return put(path, {content, EntryKind::file, exec});
+    }
+    FakeTree &link(const std::string &path, const std::string &target) {
+        return put(path, {target, EntryKind::symlink, false});
+    }
+    FakeTree &special(const std::string &path, EntryKind kind) { return put(path, {path, kind, false}); }
+    /// A file whose blob_size claims `size` bytes, without holding them.
+    FakeTree &big(const std::string &path, std::uint64_t size) {
+        file(path, "big:" + path);
+        sizes_[blob_id("big:" + path)] = size;
+        return *this;
+    }
+
+    Result<std::vector<TreeEntry>> list(const std::string &dir) const override {
+        std::vector<TreeEntry> out;
+        std::set<std::string> dirs;
+        std::string prefix = dir.empty() ? "" : dir + "/";
+        for (const auto &[path, n] : nodes_) {
+            if (path.compare(0, prefix.size(), prefix) != 0) continue;
+            std::string rest = path.substr(prefix.size());
+            auto slash = rest.find('/');
+            if (slash != std::string::npos) {
+                if (dirs.insert(rest.substr(0, slash)).second)
+                    out.push_back({rest.substr(0, slash), EntryKind::dir, false, "tree"});
+                continue;
+            }
+            out.push_back({rest, n.kind, n.exec, blob_id(n.content)});
+        }
+        if (out.empty() && !dir.empty()) return fail(Errc::not_found, "no folder " + dir);
+        return out;
+    }
+    Result<std::string> read_blob(const std::string &id, std::uint64_t max) const override {
+        reads.insert(id);
+        for (const auto &[path, n] : nodes_)
+            if (blob_id(n.content) == id) {
+                if (n.content.size() > max) return fail(Errc::invalid, "blob too large");
+                return n.content;
+            }
+        return fail(Errc::not_found, "no blob " + id);
+    }
+    Result<std::uint64_t> blob_size(const std::string &id) const override {
+        if (auto it = sizes_.find(id); it != sizes_.end()) return it->second;
+        for (const auto &[path, n] : nodes_)
+            if (blob_id(n.content) == id) return n.content.size();
+        return fail(Errc::not_found, "no blob " + id);
+    }
+    std::string commit() const override { return "c0ffee"; }
+
+    mutable std::set<std::string> reads; ///< blob ids read, to prove render reads little
+
+  private:
+    struct Node {
+        std::string content;
+        EntryKind kind;
+        bool exec;
+    };
+    FakeTree &put(const std::string &path, Node n) {
+        nodes_[path] = std::move(n);
+        return *this;
+    }
+    std::map<std::string, Node> nodes_;
+    std::map<std::string, std::uint64_t> sizes_;
+};
+
+RenderOptions web1() {
+    RenderOptions o;
+    o.host_path = "hosts/web1";
+    o.protect = {"/boot", "/etc/fjord"};
+    o.facts = {{"host.name", "web1"}};
+    return o;
+}
+
+/// The error message of a render expected to fail.
+std::string error_of(const FakeTree &t, const RenderOptions &o = web1()) {
+    auto r = render(t, o);
+    REQUIRE_FALSE(r.has_value());
+    return r.error().message;
+}
+
+DesiredState ok(const FakeTree &t, const RenderOptions &o = web1()) {
+    auto r = render(t, o);
+    if (!r) FAIL(r.error().message);
+    return *r;
+}
+
+} // namespace
+
+TEST_CASE("files/ mirrors onto the host with default modes, reading no file content") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/nginx/nginx.conf", "worker_processes 1;\n")
+        .file("hosts/web1/files/usr/local/bin/tool", "#!/bin/sh\n", true)
+        .file("hosts/web1/README.md", "ignored");
+    auto ds = ok(t);
+    CHECK(ds.commit == "c0ffee");
+    CHECK(ds.includes == std::vector<std::string>{"hosts/web1"});
+    REQUIRE(ds.files.size() == 2);
+    const FileSpec &f = ds.files.at("/etc/nginx/nginx.conf");
+    CHECK(f.kind == FileKind::file);
+    CHECK(f.id == blob_id("worker_processes 1;\n"));
+    CHECK(f.mode == 0644);
+    CHECK(f.owner == "root");
+    CHECK(f.group == "root");
+    CHECK(f.origin == "hosts/web1/files/etc/nginx/nginx.conf");
+    CHECK(ds.files.at("/usr/local/bin/tool").mode == 0755);
+    CHECK(t.reads.empty());
+    CHECK(ds.blobs.empty());
+}
+
+TEST_CASE("the repo root is a host folder too") {
+    FakeTree t;
+    t.file("files/etc/motd", "hi\n");
+    RenderOptions o = web1();
+    o.host_path = ".";
+    auto ds = ok(t, o);
+    CHECK(ds.includes == std::vector<std::string>{"."});
+    CHECK(ds.files.at("/etc/motd").origin == "files/etc/motd");
+}
+
+TEST_CASE("a missing host folder is named") {
+    FakeTree t;
+    t.file("hosts/web2/files/a", "x");
+    auto r = render(t, web1());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::not_found);
+    CHECK(r.error().message == "host folder hosts/web1 is not in the repo at commit c0ffee (source.path)");
+}
+
+TEST_CASE("[file] sets mode, owner, group and validate") {
+    FakeTree t;
+    std::string manifest = "[file.\"/etc/app/app.env\"]\nmode = \"0640\"\nowner = \"app\"\ngroup = \"app\"\n"
+                           "validate = [\"check\", \"%s\"]\n";
+    t.file("hosts/web1/files/etc/app/app.env", "K=V\n").file("hosts/web1/fjord.toml", manifest);
+    auto ds = ok(t);
+    const FileSpec &f = ds.files.at("/etc/app/app.env");
+    CHECK(f.mode == 0640);
+    CHECK(f.owner == "app");
+    CHECK(f.group == "app");
+    CHECK(f.validate == std::vector<std::string>{"check", "%s"});
+    CHECK(t.reads == std::set<std::string>{blob_id(manifest)});
+}
+
+TEST_CASE("includes merge in order, the host last and winning, files and vars") {
+    FakeTree t;
+    t.file("bundles/base/fjord.toml", "[vars]\ndomain = \"base.example\"\nworkers = 2\n[vars.db]\nport = 5432\n")
+        .file("bundles/base/files/etc/a", "base a")
+        .file("bundles/base/files/etc/b", "base b")
+        .file("bundles/web/fjord.toml", "[vars]\nworkers = 8\n[file.\"/etc/a\"]\nmode = \"0600\"\n")
+        .file("bundles/web/files/etc/b", "web b")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\", \"../../bundles/web\"]\n"
+                                       "[vars]\ndomain = \"shop.example.no\"\nflag = true\nlist = [\"x\", \"y\"]\n")
+        .file("hosts/web1/files/etc/a", "host a");
+    auto ds = ok(t);
+    CHECK(ds.includes == std::vector<std::string>{"bundles/base", "bundles/web", "hosts/web1"});
+    CHECK(ds.files.at("/etc/a").id == blob_id("host a"));
+    CHECK(ds.files.at("/etc/a").origin == "hosts/web1/files/etc/a");
+    CHECK(ds.files.at("/etc/a").mode == 0600); // a bundle's [file] still applies to the host's copy
+    CHECK(ds.files.at("/etc/b").id == blob_id("web b"));
+    CHECK(ds.vars == std::map<std::string, std::string>{{"domain", "shop.example.no"}, {"workers", "8"},
+                                                        {"db.port", "5432"}, {"flag", "true"},
+                                                        {"list.0", "x"}, {"list.1", "y"}});
+}
+
+TEST_CASE("nested includes merge once each; cycles and deep nesting are refused") {
+    FakeTree t;
+    t.file("bundles/base/files/etc/base", "1")
+        .file("bundles/web/fjord.toml", "include = [\"../base\"]\n")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\", \"../../bundles/web\"]\n");
+    CHECK(ok(t).includes == std::vector<std::string>{"bundles/base", "bundles/web", "hosts/web1"});
+
+    FakeTree c;
+    c.file("bundles/a/fjord.toml", "include = [\"../b\"]\n")
+        .file("bundles/b/fjord.toml", "\ninclude = [\"../a\"]\n")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/a\"]\n");
+    CHECK(error_of(c) == "bundles/b/fjord.toml:2:12: include \"../a\": include cycle: bundles/a -> bundles/b -> bundles/a");
+
+    FakeTree self;
+    self.file("hosts/web1/fjord.toml", "include = [\".\"]\n");
+    CHECK(error_of(self) == "hosts/web1/fjord.toml:1:12: include \".\": include cycle: hosts/web1 -> hosts/web1");
+
+    FakeTree deep;
+    for (int i = 0; i < 9; ++i)
+        deep.file("b/" + std::to_string(i) + "/fjord.toml", "include = [\"../" + std::to_string(i + 1) + "\"]\n");
+    deep.file("b/9/files/x", "x");
+    deep.file("hosts/web1/fjord.toml", "include = [\"../../b/0\"]\n");
+    // The host includes b/0 (depth 1) ... b/7 (depth 8): one more level is refused.
+    CHECK(error_of(deep) == "b/7/fjord.toml:1:12: include \"../8\": includes nest deeper than 8 folders");
+    deep.file("b/7/fjord.toml", "");
+    CHECK(ok(deep).includes.size() == 9);
+}
+
+TEST_CASE("includes stay inside the repo and must exist") {
+    FakeTree t;
+    t.file("hosts/web1/fjord.toml", "include = [\"../../../etc\"]\n");
+    CHECK(error_of(t) == "hosts/web1/fjord.toml:1:12: include \"../../../etc\": leaves the repo");
+    t.file("hosts/web1/fjord.toml", "include = [\"/bundles/base\"]\n");
+    CHECK(error_of(t).find("hosts/web1/fjord.toml:1:12: include \"/bundles/base\": absolute") == 0);
+    t.file("hosts/web1/fjord.toml", "include = [\"../../bundles/nope\"]\n");
+    CHECK(error_of(t) == "hosts/web1/fjord.toml:1:12: include \"../../bundles/nope\": no folder bundles/nope in the repo");
+}
+
+TEST_CASE("manifest errors carry file:line:col, the table and the key") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/a", "a");
+    auto err = [&](const std::string &toml) {
+        t.file("hosts/web1/fjord.toml", toml);
+        return error_of(t);
+    };
+    CHECK(err("include = []\ncolour = 1\n") == "hosts/web1/fjord.toml:2:1: colour: unknown key");
+    CHECK(err("\n\n[file.\"/etc/a\"]\nmode = \"0999\"\n") ==
+          "hosts/web1/fjord.toml:4:8: file.\"/etc/a\": mode: bad mode \"0999\" (use octal, e.g. \"0644\")");
+    CHECK(err("[file.\"/etc/a\"]\ncolour = \"red\"\n") == "hosts/web1/fjord.toml:2:1: file.\"/etc/a\": colour: unknown key");
+    CHECK(err("[file.\"/etc/a\"]\nmode = 644\n") ==
+          "hosts/web1/fjord.toml:2:8: file.\"/etc/a\": mode: expected an octal string like \"0644\", got an integer");
+    CHECK(err("[file.\"etc/a\"]\n") == "hosts/web1/fjord.toml:1:7: file.\"etc/a\": must be an absolute host path (\"/etc/...\")");
+    CHECK(err("[file.\"/etc/b\"]\nowner = \"x\"\n") ==
+          "hosts/web1/fjord.toml:1:1: file.\"/etc/b\": no files/ of the merged folders provides /etc/b");
+    CHECK(err("include = \"x\"\n") == "hosts/web1/fjord.toml:1:11: include: expected an array of folder paths, got a string");
+    CHECK(err("[unit.\"nginx.service\"]\nstate = \"running\"\n") ==
+          "hosts/web1/fjord.toml:2:9: unit.\"nginx.service\": state: \"running\" is not one of started, stopped");
+    CHECK(err("[unit.\"nginx.service\"]\nlimits = { memory = \"lots\" }\n").find(
+              "hosts/web1/fjord.toml:2:21: unit.\"nginx.service\".limits: memory: bad size \"lots\"") == 0);
+    CHECK(err("[unit.nginx]\n") == "hosts/web1/fjord.toml:1:7: unit.nginx: not a systemd unit name (e.g. \"nginx.service\")");
+    CHECK(err("[container]\nweb = \"nginx\"\n") == "hosts/web1/fjord.toml:2:7: container: web: expected a table, got a string");
+    CHECK(err("[[hook]]\nwhen = \"later\"\nexec = [\"x\"]\n") ==
+          "hosts/web1/fjord.toml:2:8: hook[1]: when: \"later\" is not one of pre-apply, post-apply, post-rollback");
+    CHECK(err("[[hook]]\nwhen = \"post-apply\"\nexec = [\"x\"]\ntimeout = \"soon\"\n").find(
+              "hosts/web1/fjord.toml:4:11: hook[1]: timeout: bad duration \"soon\"") == 0);
+    CHECK(err("[[check]]\nname = \"web\"\nhttp = \"http://x/\"\ntcp = \"a:1\"\n") ==
+          "hosts/web1/fjord.toml:1:1: check[1]: needs exactly one of http, tcp, exec, unit, container");
+    CHECK(err("[[check]]\nname = \"db\"\ntcp = \"a:1\"\nexpect_status = 200\n") ==
+          "hosts/web1/fjord.toml:4:17: check[1]: expect_status: applies to http checks only");
+    CHECK(err("[vars.host]\nname = \"x\"\n") ==
+          "hosts/web1/fjord.toml:1:7: vars: host: the names host.* and fjord.* are reserved for host facts");
+    CHECK(err("[vars\n").find("hosts/web1/fjord.toml:1:6: ") == 0);
+}
+
+TEST_CASE("setuid, setgid and sticky modes are refused, naming the file") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/x", "x").file("hosts/web1/fjord.toml", "[file.\"/etc/x\"]\nmode = \"4755\"\n");
+    CHECK(error_of(t) == "hosts/web1/files/etc/x: setuid/setgid/sticky bits are refused (mode \"4755\" at hosts/web1/fjord.toml:2:8)");
+    t.file("hosts/web1/fjord.toml", "[file.\"/etc/x\"]\nmode = \"1777\"\n");
+    CHECK(error_of(t).find("hosts/web1/files/etc/x: setuid/setgid/sticky bits are refused") == 0);
+}
+
+TEST_CASE("submodules, special files and names with line breaks are refused") {
+    FakeTree t;
+    t.special("hosts/web1/files/opt/lib", EntryKind::submodule);
+    CHECK(error_of(t) == "hosts/web1/files/opt/lib: submodules are refused");
+    FakeTree dev;
+    dev.special("hosts/web1/files/dev/sda", EntryKind::other);
+    CHECK(error_of(dev) == "hosts/web1/files/dev/sda: not a regular file or symlink");
+    FakeTree nl;
+    nl.file("hosts/web1/files/etc/a\nb", "x");
+    CHECK(error_of(nl) == "hosts/web1/files/etc/a\\nb: names with line breaks are refused");
+    FakeTree cr;
+    cr.file("hosts/web1/files/etc\r/b", "x");
+    CHECK(error_of(cr) == "hosts/web1/files/etc\\r: names with line breaks are refused");
+}
+
+TEST_CASE("protected paths are refused, and so is replacing a folder holding one") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/fjord/fjord.toml", "x");
+    auto r = render(t, web1());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::refused);
+    CHECK(r.error().message == "hosts/web1/files/etc/fjord/fjord.toml: /etc/fjord/fjord.toml is protected (apply.protect has /etc/fjord)");
+    FakeTree exact;
+    exact.file("hosts/web1/files/boot", "x");
+    CHECK(error_of(exact) == "hosts/web1/files/boot: /boot is protected (apply.protect has /boot)");
+    FakeTree above;
+    above.link("hosts/web1/files/etc", "srv");
+    CHECK(error_of(above) == "hosts/web1/files/etc: /etc would replace the protected /etc/fjord (apply.protect)");
+    FakeTree sibling;
+    sibling.file("hosts/web1/files/etc/fjordish", "x");
+    CHECK(ok(sibling).files.count("/etc/fjordish") == 1);
+}
+
+TEST_CASE("apply.max_files counts the merged result, units included") {
+    FakeTree t;
+    t.file("bundles/base/files/a", "1").file("bundles/base/files/b", "2")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\n")
+        .file("hosts/web1/files/a", "3").file("hosts/web1/units/x.service", "[Service]\n");
+    RenderOptions o = web1();
+    o.max_files = 3;
+    CHECK(ok(t, o).files.size() == 2); // a overrides a: 2 files + 1 unit
+    t.file("hosts/web1/units/x.service.d/10-limits.conf", "[Service]\n");
+    auto r = render(t, o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::refused);
+    CHECK(r.error().message == "hosts/web1: 4 files with its includes, more than apply.max_files (3)");
+    o.max_files = 1;
+    CHECK(error_of(t, o) == "bundles/base/files: 2 files, more than apply.max_files (1)");
+}
+
+TEST_CASE("apply.max_file_size is judged by blob size, without reading") {
+    FakeTree t;
+    t.big("hosts/web1/files/var/big.img", 2000).file("hosts/web1/files/etc/small", "s");
+    RenderOptions o = web1();
+    o.max_file_size = 1999;
+    auto r = render(t, o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::refused);
+    CHECK(r.error().message == "hosts/web1/files/var/big.img: 2000 bytes, larger than apply.max_file_size (1999 bytes)");
+    CHECK(t.reads.empty());
+    o.max_file_size = 2000;
+    CHECK(ok(t, o).files.size() == 2);
+}
+
+TEST_CASE("symlinks stay inside apply.root") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/nginx/sites-available/default", "server {}\n")
+        .link("hosts/web1/files/etc/nginx/sites-enabled/default", "../sites-available/default")
+        .link("hosts/web1/files/srv/www", "../var/www"); // a link to a folder is kept as a link
+    auto ds = ok(t);
+    const FileSpec &l = ds.files.at("/etc/nginx/sites-enabled/default");
+    CHECK(l.kind == FileKind::symlink);
+    CHECK(l.target == "../sites-available/default");
+    CHECK(l.id.empty());
+    CHECK(ds.files.at("/srv/www").target == "../var/www");
+
+    FakeTree abs;
+    abs.link("hosts/web1/files/etc/passwd-link", "/etc/passwd");
+    CHECK(error_of(abs) == "hosts/web1/files/etc/passwd-link: symlink escapes apply.root (target \"/etc/passwd\" is absolute)");
+    FakeTree up;
+    up.link("hosts/web1/files/etc/x/y", "../../../outside");
+    CHECK(error_of(up) == "hosts/web1/files/etc/x/y: symlink escapes apply.root (target \"../../../outside\" leaves /)");
+    FakeTree edge;
+    edge.link("hosts/web1/files/etc/x/y", "../../srv/./a/../b");
+    CHECK(ok(edge).files.at("/etc/x/y").target == "../../srv/./a/../b");
+    FakeTree mode;
+    mode.link("hosts/web1/files/etc/l", "a").file("hosts/web1/fjord.toml", "[file.\"/etc/l\"]\nmode = \"0600\"\n");
+    CHECK(error_of(mode) == "hosts/web1/fjord.toml:1:1: file.\"/etc/l\": mode: a symlink has no mode of its own");
+}
+
+TEST_CASE("a path cannot be a file in one folder and a folder in another") {
+    FakeTree t;
+    t.file("bundles/base/files/etc/app", "file")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\n")
+        .file("hosts/web1/files/etc/app/conf", "x");
+    CHECK(error_of(t) == "hosts/web1/files/etc/app/conf: needs /etc/app to be a folder, but bundles/base/files/etc/app makes it a file");
+    FakeTree same;
+    same.file("hosts/web1/files/etc/a", "1").file("hosts/web1/files/etc/a.tmpl", "2");
+    CHECK(error_of(same) == "hosts/web1/files/etc/a.tmpl: gives /etc/a, which hosts/web1/files/etc/a gives too");
+}
+
+TEST_CASE(".tmpl files render with vars and host facts") {
+    FakeTree t;
+    t.file("hosts/web1/fjord.toml", "[vars]\ndomain = \"shop.example.no\"\nworkers = 4\n[vars.db]\nhost = \"db1\"\n")
+        .file("hosts/web1/files/etc/app.conf.tmpl",
+              "{{! rendered by fjord }}\nserver_name {{domain}};\n  {{! standalone }}\nworkers={{ workers }} db={{{db.host}}} "
+              "on {{&host.name}}@{{fjord.commit}}{{! inline }}.\n",
+              true)
+        .file("hosts/web1/files/etc/plain", "{{not a template}}");
+    auto ds = ok(t);
+    const FileSpec &f = ds.files.at("/etc/app.conf");
+    std::string want = "server_name shop.example.no;\nworkers=4 db=db1 on web1@c0ffee.\n";
+    CHECK(f.id == blob_id(want));
+    CHECK(f.mode == 0755);
+    CHECK(f.origin == "hosts/web1/files/etc/app.conf.tmpl");
+    REQUIRE(ds.blobs.count(f.id) == 1);
+    CHECK(ds.blobs.at(f.id) == want);
+    CHECK(ds.files.at("/etc/plain").id == blob_id("{{not a template}}"));
+    // Only the manifest and the template were read.
+    CHECK(t.reads.size() == 2);
+    CHECK(t.reads.count(blob_id("{{not a template}}")) == 0);
+}
+
+TEST_CASE("templates refuse unknown variables, sections and oversized output") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/a.tmpl", "line one\nx={{domian}}\n");
+    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:2: unknown variable \"domian\" (not in [vars] nor a host fact)");
+    t.file("hosts/web1/files/etc/a.tmpl", "{{#servers}}\n{{name}}\n{{/servers}}\n");
+    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:1: {{#servers}}: sections are not supported (only {{name}} and {{! comments}})");
+    t.file("hosts/web1/files/etc/a.tmpl", "{{^x}}{{/x}}");
+    CHECK(error_of(t).find("hosts/web1/files/etc/a.tmpl:1: {{^x}}: sections are not supported") == 0);
+    t.file("hosts/web1/files/etc/a.tmpl", "{{> part}}");
+    CHECK(error_of(t).find("hosts/web1/files/etc/a.tmpl:1: {{> part}}: partials are not supported") == 0);
+    t.file("hosts/web1/files/etc/a.tmpl", "\n\nopen {{x");
+    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:3: \"{{\" is not closed");
+    t.file("hosts/web1/files/etc/a.tmpl", "{{host.name}}");
+    RenderOptions o = web1();
+    o.facts["host.name"] = "web1.shop.example.no";
+    o.max_file_size = 20;
+    CHECK(ok(t, o).blobs.size() == 1);
+    o.max_file_size = 19; // the 13-byte template passes; its 20-byte output does not
+    CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl: rendered content is larger than apply.max_file_size (19 bytes)");
+}
+
+TEST_CASE(".age files are refused until secrets are built") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/app/secret.env.age", "age-encryption.org/v1\n");
+    CHECK(error_of(t) == "hosts/web1/files/etc/app/secret.env.age: age-encrypted files need the secrets support (not built yet)");
+}
+
+TEST_CASE("units, drop-ins and containers are recorded and merged") {
+    FakeTree t;
+    t.file("bundles/base/units/node-exporter.service", "[Service]\nExecStart=/bin/ne\n")
+        .file("bundles/base/fjord.toml", "[unit.\"nginx.service\"]\npre_restart = [\"nginx\", \"-t\"]\non_change = \"reload\"\n"
+                                         "[container.cache]\nimage = \"redis:7\"\n")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\n"
+                                       "[unit.\"nginx.service\"]\nstate = \"stopped\"\nlimits = { memory = \"256Mi\", cpu = \"50%\" }\n"
+                                       "watch = [\"/etc/nginx/**\"]\n"
+                                       "[container.cache]\nimage = \"redis:7.2\"\n"
+                                       "[[hook]]\nwhen = \"post-apply\"\nexec = [\"/usr/local/bin/notify\"]\ntimeout = \"1m\"\n"
+                                       "[[check]]\nname = \"web\"\nhttp = \"http://127.0.0.1:8080/\"\nexpect_status = 204\n"
+                                       "period = \"500ms\"\n")
+        .file("hosts/web1/units/nginx.service.d/10-env.conf", "[Service]\nEnvironment=A=1\n")
+        .file("hosts/web1/containers/web.toml", "image = \"nginx:1.25\"\n");
+    auto ds = ok(t);
+    REQUIRE(ds.units.size() == 2);
+    const UnitSpec &ne = ds.units.at("node-exporter.service");
+    CHECK(ne.id == blob_id("[Service]\nExecStart=/bin/ne\n"));
+    CHECK(ne.origin == "bundles/base/units/node-exporter.service");
+    CHECK(ne.enable);
+    CHECK(ne.state == "started");
+    const UnitSpec &ng = ds.units.at("nginx.service");
+    CHECK(ng.name == "nginx.service");
+    CHECK(ng.id.empty()); // shipped by a package; only configured here
+    CHECK(ng.dropins == std::map<std::string, std::string>{{"10-env.conf", blob_id("[Service]\nEnvironment=A=1\n")}});
+    CHECK(ng.pre_restart == std::vector<std::string>{"nginx", "-t"});
+    CHECK(ng.on_change == "reload");
+    CHECK(ng.state == "stopped");
+    CHECK(ng.memory == "256Mi");
+    CHECK(ng.cpu == "50%");
+    CHECK(ng.watch == std::vector<std::string>{"/etc/nginx/**"});
+
+    REQUIRE(ds.containers.size() == 2);
+    CHECK(ds.containers.at("web").toml == "image = \"nginx:1.25\"\n");
+    CHECK(ds.containers.at("web").origin == "hosts/web1/containers/web.toml");
+    CHECK(ds.containers.at("cache").toml == "image = 'redis:7.2'");
+    CHECK(ds.containers.at("cache").origin == "hosts/web1/fjord.toml:6:1");
+
+    REQUIRE(ds.hooks.size() == 1);
+    CHECK(ds.hooks[0].when == "post-apply");
+    CHECK(ds.hooks[0].exec == std::vector<std::string>{"/usr/local/bin/notify"});
+    CHECK(ds.hooks[0].timeout_ms == 60'000);
+    REQUIRE(ds.checks.size() == 1);
+    CHECK(ds.checks[0].name == "web");
+    CHECK(ds.checks[0].expect_status == 204);
+    CHECK(ds.checks[0].period_ms == 500);
+    CHECK(ds.checks[0].timeout_ms == 1'000);
+    CHECK(ds.files.empty());
+}
+
+TEST_CASE("units/ and containers/ refuse what they cannot hold") {
+    FakeTree t;
+    t.file("hosts/web1/units/README", "x");
+    CHECK(error_of(t) == "hosts/web1/units/README: not a systemd unit name (e.g. nginx.service)");
+    FakeTree d;
+    d.file("hosts/web1/units/a.service.d/notes.txt", "x");
+    CHECK(error_of(d) == "hosts/web1/units/a.service.d/notes.txt: only NAME.conf drop-in files go in a.service.d/");
+    FakeTree c;
+    c.file("hosts/web1/containers/web.yaml", "x");
+    CHECK(error_of(c) == "hosts/web1/containers/web.yaml: only NAME.toml files, one container each, go in containers/");
+    FakeTree twice;
+    twice.file("hosts/web1/containers/web.toml", "image = \"a\"\n").file("hosts/web1/fjord.toml", "[container.web]\nimage = \"b\"\n");
+    CHECK(error_of(twice) == "hosts/web1/fjord.toml:1:1: container.web: also defined by hosts/web1/containers/web.toml");
+    FakeTree bad;
+    bad.file("hosts/web1/containers/web.toml", "image = \n");
+    CHECK(error_of(bad).find("hosts/web1/containers/web.toml:1:") == 0);
+}
+
+TEST_CASE("clean_relative_path normalises and refuses escapes") {
+    CHECK(*clean_relative_path("a//b/./c") == "a/b/c");
+    CHECK(*clean_relative_path("hosts/web1/") == "hosts/web1");
+    CHECK(*clean_relative_path("./") == "");
+    CHECK_FALSE(clean_relative_path(""));
+    CHECK_FALSE(clean_relative_path("/etc"));
+    CHECK_FALSE(clean_relative_path("a/../b"));
+    CHECK_FALSE(clean_relative_path(".."));
+    CHECK_FALSE(clean_relative_path("a\nb"));
+    CHECK(clean_relative_path("a/../b").error().message == "\"a/../b\": \"..\" is not allowed");
+    RenderOptions o = web1();
+    o.host_path = "../etc";
+    CHECK(error_of(FakeTree{}, o) == "source.path: \"../etc\": \"..\" is not allowed");
+}
+
+TEST_CASE("hooks add up, bundles first; a check named again is replaced where it stood") {
+    FakeTree t;
+    t.file("bundles/base/fjord.toml", "[[hook]]\nwhen = \"pre-apply\"\nexec = [\"base\"]\n"
+                                      "[[check]]\nname = \"sshd\"\nunit = \"ssh.service\"\n"
+                                      "[[check]]\nname = \"web\"\ntcp = \"127.0.0.1:80\"\n")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\n"
+                                       "[[hook]]\nwhen = \"post-rollback\"\nexec = [\"host\"]\n"
+                                       "[[check]]\nname = \"web\"\nexec = [\"/usr/bin/true\"]\nfailure_threshold = 5\n"
+                                       "[[check]]\nname = \"app\"\ncontainer = \"app\"\n");
+    auto ds = ok(t);
+    REQUIRE(ds.hooks.size() == 2);
+    CHECK(ds.hooks[0].exec == std::vector<std::string>{"base"});
+    CHECK(ds.hooks[0].timeout_ms == 30'000);
+    CHECK(ds.hooks[1].when == "post-rollback");
+    REQUIRE(ds.checks.size() == 3);
+    CHECK(ds.checks[0].unit == "ssh.service");
+    CHECK(ds.checks[1].name == "web");
+    CHECK(ds.checks[1].tcp.empty());
+    CHECK(ds.checks[1].exec == std::vector<std::string>{"/usr/bin/true"});
+    CHECK(ds.checks[1].failure_threshold == 5);
+    CHECK(ds.checks[2].container == "app");
+    t.file("hosts/web1/fjord.toml", "[[check]]\nname = \"a\"\nunit = \"a.service\"\n[[check]]\nname = \"a\"\nunit = \"b.service\"\n");
+    CHECK(error_of(t) == "hosts/web1/fjord.toml:5:8: check[2]: name: \"a\" is used by another check");
+}
