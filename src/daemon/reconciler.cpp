@@ -88,6 +88,8 @@ Status Reconciler::ensure_source() {
     if (source_) return {};
     auto s = GitSource::open(cfg_.source, store_.path("repo"));
     if (!s) return fail(std::move(s.error()));
+    // We hold the state lock, so a ref lock in the cache is left over from a killed fetch.
+    if (auto c = (*s)->clear_stale_locks(); !c) log_warning("clear stale Git locks: " + c.error().message + ", ignoring");
     source_ = std::move(*s);
     return {};
 }

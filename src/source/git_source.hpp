@@ -6,6 +6,7 @@
 #include "source/tree.hpp"
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace fjord {
 
@@ -45,6 +46,9 @@ class GitSource : public BlobReader {
     [[nodiscard]] Status keep(const std::string &name, const std::string &commit);
     /// Drops refs/fjord/keep/NAME.
     [[nodiscard]] Status unkeep(const std::string &name);
+    /// Removes the lock files a fetch or keep killed mid-way leaves (refs/fjord/*.lock,
+    /// packed-refs.lock), which would fail every later fetch. Only while holding the state lock.
+    [[nodiscard]] Status clear_stale_locks();
     [[nodiscard]] Result<std::string> read_blob(const std::string &id, std::uint64_t max) const override;
 
   private:
@@ -52,5 +56,8 @@ class GitSource : public BlobReader {
     explicit GitSource(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+/// Orders tag names as `sort -V` does: digit runs compare as numbers (release-10 > release-9).
+[[nodiscard]] int compare_versions(std::string_view a, std::string_view b);
 
 } // namespace fjord

@@ -250,10 +250,15 @@ Status verify_host_key(const std::string &file, std::string_view host, int port,
         return {};
     case HostKeyMatch::revoked:
         return fail(Errc::auth, "host key for " + name + " is marked @revoked in " + file);
-    case HostKeyMatch::mismatch:
-        return fail(Errc::auth, "host key for " + name + " does not match " + file + " (the server offers " +
-                                    blob_key_type(key_blob) + ", the file lists " + join(v.known_types) +
-                                    "); if the server's key changed on purpose, replace its entry");
+    case HostKeyMatch::mismatch: {
+        // Types that differ mean the file lacks the type the server chose, which need not be
+        // a changed key: say so. Same types mean the key itself changed.
+        std::string offered = blob_key_type(key_blob), types;
+        if (std::find(v.known_types.begin(), v.known_types.end(), offered) == v.known_types.end())
+            types = " (the server offers " + offered + ", the file lists " + join(v.known_types) + ")";
+        return fail(Errc::auth, "host key for " + name + " does not match " + file + types +
+                                    "; if the server's key changed on purpose, replace its entry");
+    }
     case HostKeyMatch::no_entry:
         break;
     }
