@@ -85,10 +85,7 @@ class Daemon {
         SyncOptions so = o;
         so.dry_run = so.dry_run || opts_.dry_run;
         auto r = rec_->sync(so);
-        if (r.state == SyncState::failed || r.state == SyncState::refused) log_error(r.message);
-        else if (r.state != SyncState::up_to_date) log_info(r.message);
-        else log_debug(r.message);
-        if (r.state == SyncState::dry_run && !r.plan.empty()) log_info("plan:\n" + r.plan);
+        log_sync_result(r);
         notify_status();
         return r;
     }
@@ -189,6 +186,7 @@ class Daemon {
         }
         if (cmd == "rollback") {
             auto r = rec_->rollback(req.value("generation", std::uint64_t{0}));
+            log_sync_result(r);
             notify_status();
             return sync_reply(r, r.state == SyncState::applied);
         }
@@ -253,8 +251,8 @@ int run_daemon(const DaemonOptions &opts) {
         so.dry_run = opts.dry_run;
         auto res = r.sync(so);
         bool ok = res.state == SyncState::applied || res.state == SyncState::up_to_date || res.state == SyncState::dry_run;
-        (ok ? log_info : log_error)(res.message, {});
-        if (res.state == SyncState::dry_run || (opts.dry_run && !res.plan.empty())) std::fputs(res.plan.c_str(), stdout);
+        if (res.state == SyncState::up_to_date) log_info(res.message);
+        else log_sync_result(res);
         return ok ? 0 : 1;
     }
     Daemon d(opts, *cfg, std::move(*rec));

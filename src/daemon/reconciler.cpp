@@ -46,6 +46,15 @@ const char *sync_state_name(SyncState s) {
     return "?";
 }
 
+void log_sync_result(const SyncResult &r) {
+    LogLevel level = r.state == SyncState::failed || r.state == SyncState::refused ? LogLevel::error
+                     : r.state == SyncState::up_to_date                            ? LogLevel::debug
+                                                                                   : LogLevel::info;
+    std::string gen = r.generation ? std::to_string(r.generation) : "";
+    log_msg(level, r.msgid, r.message, {{"COMMIT", r.commit}, {"GENERATION", gen}, {"FJORD_RESULT", sync_state_name(r.state)}});
+    if (r.state == SyncState::dry_run && !r.plan.empty()) log_msg(LogLevel::info, nullptr, "plan:\n" + r.plan);
+}
+
 Reconciler::Reconciler(Config cfg, Store store, unique_fd lock, RootedFs fs)
     : cfg_(std::move(cfg)), store_(std::move(store)), lock_(std::move(lock)), fs_(std::move(fs)) {}
 
@@ -184,7 +193,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     auto head = source_->poll();
     if (!head) {
         r.message = head.error().message;
-        log_msg(LogLevel::error, msgid::failed, "poll: " + r.message);
+        r.msgid = msgid::failed;
         return finish(r);
     }
     r.commit = head->commit;
@@ -219,7 +228,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     }
     if (auto s = source_->fetch(*head); !s) {
         r.message = s.error().message;
-        log_msg(LogLevel::error, msgid::failed, "fetch: " + r.message, {{"COMMIT", head->commit}});
+        r.msgid = msgid::failed;
         return finish(r);
     }
     log_msg(LogLevel::debug, msgid::fetched, "fetched " + head->ref + " at " + short_id(head->commit), {{"COMMIT", head->commit}});
@@ -238,7 +247,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
                 r.message = "history rewritten: " + head->ref + " at " + short_id(head->commit) + " does not contain the applied commit " +
                             short_id(base) + " (a force-push?); refused until source.accept_history_rewrite = true or fjordctl sync --accept-rewrite";
                 refused_commit_ = head->commit;
-                log_msg(LogLevel::error, msgid::refused, r.message, {{"COMMIT", head->commit}});
+                r.msgid = msgid::refused;
                 return finish(r);
             }
             log_warning("history rewritten at " + short_id(head->commit) + ", accepted", {{"COMMIT", head->commit}});
@@ -261,7 +270,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.state = SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + desired.error().message;
         if (!opts.dry_run) (void)store_.mark_bad(head->commit);
-        log_msg(LogLevel::error, msgid::failed, r.message, {{"COMMIT", head->commit}});
+        r.msgid = msgid::failed;
         return finish(r);
     }
     status_.note = desired->units.empty() && desired->containers.empty() && desired->checks.empty() && desired->hooks.empty()
@@ -277,7 +286,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
         if (refused && !opts.dry_run) refused_commit_ = head->commit;
         else if (!opts.dry_run) (void)store_.mark_bad(head->commit);
-        log_msg(LogLevel::error, refused ? msgid::refused : msgid::rolled_back, r.message, {{"COMMIT", head->commit}});
+        r.msgid = refused ? msgid::refused : msgid::rolled_back;
         return finish(r);
     }
     refused_commit_.clear();
@@ -301,8 +310,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     r.message = "applied " + short_id(head->commit) + " as generation " + std::to_string(report->generation) + " (" +
                 std::to_string(report->written) + " written, " + std::to_string(report->removed) + " removed, " +
                 std::to_string(report->restored) + " restored)";
-    log_msg(LogLevel::info, msgid::applied, r.message,
-            {{"COMMIT", head->commit}, {"GENERATION", std::to_string(report->generation)}});
+    r.msgid = msgid::applied;
     return finish(r);
 }
 
@@ -386,7 +394,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     auto report = apply_desired(desired_from(*target), *cur, opts, "rollback to generation " + std::to_string(gen), nullptr);
     if (!report) {
         r.message = report.error().message;
-        log_msg(LogLevel::error, msgid::failed, "rollback: " + r.message);
+        r.msgid = msgid::failed;
         return finish(r);
     }
     std::uint64_t now = report->generation ? report->generation : *cur_n;
@@ -400,7 +408,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     r.commit = target->info.commit;
     r.message = "rolled back to generation " + std::to_string(gen) + " (now generation " + std::to_string(now) +
                 "); automatic applies paused until fjordctl resume";
-    log_msg(LogLevel::info, msgid::rolled_back, r.message, {{"GENERATION", std::to_string(now)}});
+    r.msgid = msgid::rolled_back;
     return finish(r);
 }
 

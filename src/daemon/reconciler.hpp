@@ -30,7 +30,11 @@ struct SyncResult {
     std::uint64_t generation = 0;
     std::string message; ///< one line for humans
     std::string plan;    ///< dry runs: the plan, a line a path
+    const char *msgid = nullptr; ///< the journal MESSAGE_ID of the transition, if any
 };
+
+/// Logs a sync's outcome once, with MESSAGE_ID, COMMIT= and GENERATION= for the journal.
+void log_sync_result(const SyncResult &r);
 
 [[nodiscard]] const char *sync_state_name(SyncState s);
 
