@@ -43,36 +43,32 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
             events.push_back({path, std::string("replaced by ") + kind_name(st->kind)});
             continue;
         }
+        // Every difference of one path goes into one event: "content changed; mode 0666, want 0640".
+        std::vector<std::string> what;
         auto owner = resolve_owner(spec.owner, spec.group);
-        if (owner && (st->uid != owner->first || st->gid != owner->second)) {
-            events.push_back({path, "owner " + std::to_string(st->uid) + ":" + std::to_string(st->gid) + ", want " +
-                                        spec.owner + ":" + spec.group});
-            continue;
-        }
+        if (owner && (st->uid != owner->first || st->gid != owner->second))
+            what.push_back("owner " + std::to_string(st->uid) + ":" + std::to_string(st->gid) + ", want " + spec.owner +
+                           ":" + spec.group);
         if (spec.kind == FileKind::symlink) {
             auto t = fs.read_link(path);
-            if (!t || *t != spec.target) events.push_back({path, "symlink target changed"});
-            continue;
+            if (!t || *t != spec.target) what.push_back("symlink target changed");
+        } else {
+            StatStamp now{st->ino, st->size, st->mtime_ns, st->ctime_ns};
+            auto c = cache.find(path);
+            bool same_stat = c != cache.end() && c->second.ino == now.ino && c->second.size == now.size &&
+                             c->second.mtime_ns == now.mtime_ns && c->second.ctime_ns == now.ctime_ns;
+            if (!same_stat) {
+                auto id = fs.content_id(path);
+                if (!id) what.push_back(id.error().message);
+                else if (*id != spec.id) what.insert(what.begin(), "content changed");
+            }
+            if (st->mode != spec.mode) what.push_back("mode " + octal(st->mode) + ", want " + octal(spec.mode));
+            if (what.empty()) cache[path] = now;
         }
-        if (st->mode != spec.mode) {
-            events.push_back({path, "mode " + octal(st->mode) + ", want " + octal(spec.mode)});
-            continue;
-        }
-        StatStamp now{st->ino, st->size, st->mtime_ns, st->ctime_ns};
-        auto c = cache.find(path);
-        if (c != cache.end() && c->second.ino == now.ino && c->second.size == now.size &&
-            c->second.mtime_ns == now.mtime_ns && c->second.ctime_ns == now.ctime_ns)
-            continue;
-        auto id = fs.content_id(path);
-        if (!id) {
-            events.push_back({path, id.error().message});
-            continue;
-        }
-        if (*id != spec.id) {
-            events.push_back({path, "content changed"});
-            continue;
-        }
-        cache[path] = now;
+        if (what.empty()) continue;
+        std::string joined;
+        for (const auto &w : what) joined += (joined.empty() ? "" : "; ") + w;
+        events.push_back({path, joined});
     }
     return events;
 }

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Installs the Debian packages fjord needs to build (and, with --test, to run its test suite).
+# Idempotent: apt-get skips what is installed.
+set -euo pipefail
+build_pkgs=(meson ninja-build pkg-config g++ git ca-certificates libgit2-dev libsystemd-dev libtomlplusplus-dev
+  libspdlog-dev libseccomp-dev doctest-dev libexpected-dev nlohmann-json3-dev libsodium-dev)
+test_pkgs=(rsync openssh-server openssh-client procps psmisc time python3)
+pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
+fi

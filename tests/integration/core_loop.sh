@@ -1,0 +1,191 @@
+#!/bin/bash
+# The core loop end to end with the real fjordd and fjordctl against real Git repositories:
+# apply, prune, adoption and restore of originals, the max_deletions guardrail, drift
+# correct/report, force-push refusal, the daemon's control socket verbs, SIGHUP with a bad
+# config, SIGTERM, and the idle poll that touches nothing.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib.sh" "$1"
+
+DAEMON_PID=""
+GITD_PID=""
+stop_all() {
+  [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+  [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
+  cleanup_dirs
+}
+trap stop_all EXIT
+
+R=$T/repo; ROOT=$T/root; STATE=$T/state; CFG=$T/fjord.toml; LOG=$T/fjordd.log
+H=$R/hosts/web1
+new_repo "$R"
+mkdir -p "$H/files/etc/app" "$H/files/etc/nginx" "$R/bundles/base/files/etc" "$ROOT/etc"
+echo "base motd" >"$R/bundles/base/files/etc/issue.net"
+printf 'include = ["../../bundles/base"]\n[file."/etc/app/app.env"]\nmode = "0640"\n' >"$H/fjord.toml"
+echo "A=1" >"$H/files/etc/app/app.env"
+for i in 1 2 3 4; do echo "server $i" >"$H/files/etc/nginx/site$i.conf"; done
+commit_all "$R" "first"
+echo "the host's own motd" >"$ROOT/etc/motd"
+chmod 0600 "$ROOT/etc/motd"
+write_config "$CFG" "$R" "$ROOT" "$STATE" '[apply]' 'max_deletions = 2' 'drift = "correct"'
+# write_config already wrote an [apply] table: merge by rewriting with the extra keys inside it.
+write_config "$CFG" "$R" "$ROOT" "$STATE"
+sed -i 's|^\[apply\]$|[apply]\nmax_deletions = 2\ndrift = "correct"|' "$CFG"
+
+once() { "$FJORDD" --config "$CFG" --once >"$LOG" 2>&1; }
+
+# 1. First apply.
+if once && [ "$(cat "$ROOT/etc/app/app.env")" = "A=1" ] && [ "$(stat -c %a "$ROOT/etc/app/app.env")" = 640 ] &&
+  [ -f "$ROOT/etc/issue.net" ] && [ "$(cat "$STATE/current")" = 1 ]; then
+  pass "first apply writes the host's files and the bundle's, with manifest modes"
+else
+  fail "first apply" "$(cat "$LOG")"
+fi
+"$FJORDCTL" --config "$CFG" history >"$T/h" 2>&1
+grep -qE '^1 +[0-9a-f]{12} .* good +\(current\)' "$T/h" && pass "history lists generation 1 as good and current" || fail "history" "$(cat "$T/h")"
+
+# 2. Idle: a poll that finds no new commit touches no managed file and fetches nothing.
+before=$(stat -c '%n %Z %Y' "$ROOT/etc/app/app.env" "$ROOT/etc/nginx/site1.conf"; find "$STATE/repo/objects" -type f | wc -l)
+sleep 1.1
+once
+after=$(stat -c '%n %Z %Y' "$ROOT/etc/app/app.env" "$ROOT/etc/nginx/site1.conf"; find "$STATE/repo/objects" -type f | wc -l)
+[ "$before" = "$after" ] && grep -q "up to date" "$LOG" && pass "idle poll touches nothing" || fail "idle poll" "$before / $after / $(cat "$LOG")"
+
+# 3. Adopt a pre-existing file, then give its original back when Git drops it.
+echo "managed motd" >"$H/files/etc/motd"
+commit_all "$R" "manage motd"
+once && [ "$(cat "$ROOT/etc/motd")" = "managed motd" ] && pass "a pre-existing file is adopted and overwritten" || fail "adopt" "$(cat "$LOG")"
+git -C "$R" rm -q "$H/files/etc/motd" && commit_all "$R" "drop motd"
+once
+if [ "$(cat "$ROOT/etc/motd")" = "the host's own motd" ] && [ "$(stat -c %a "$ROOT/etc/motd")" = 600 ]; then
+  pass "the adopted file's original comes back, content and mode"
+else
+  fail "restore original" "$(cat "$ROOT/etc/motd" 2>&1) $(cat "$LOG")"
+fi
+
+# 4. Prune: a file Git dropped that fjord created is removed.
+git -C "$R" rm -q "$H/files/etc/nginx/site4.conf" && commit_all "$R" "drop site4"
+once && [ ! -e "$ROOT/etc/nginx/site4.conf" ] && pass "prune removes a file fjord created" || fail "prune" "$(cat "$LOG")"
+
+# 5. Guardrail: deleting more than max_deletions is refused and changes nothing.
+git -C "$R" rm -q "$H/files/etc/nginx/site1.conf" "$H/files/etc/nginx/site2.conf" "$H/files/etc/nginx/site3.conf"
+commit_all "$R" "drop three"
+fp=$(fingerprint "$ROOT")
+cur=$(cat "$STATE/current")
+if ! once && grep -q "deletes 3 files, more than apply.max_deletions = 2" "$LOG" && grep -q "allow-deletions 3" "$LOG" &&
+  [ "$fp" = "$(fingerprint "$ROOT")" ] && [ "$cur" = "$(cat "$STATE/current")" ]; then
+  pass "max_deletions refuses the plan, names the count and the override, changes nothing"
+else
+  fail "max_deletions" "$(cat "$LOG")"
+fi
+
+# 6. The daemon and its control socket.
+"$FJORDD" --config "$CFG" >"$T/daemon.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 50); do [ -S "$STATE/control.sock" ] && break; sleep 0.1; done
+"$FJORDCTL" --config "$CFG" status --json >"$T/st" 2>&1
+grep -q '"running": true' "$T/st" && pass "status --json reaches the running daemon" || fail "status" "$(cat "$T/st")"
+"$FJORDCTL" --config "$CFG" diff >"$T/diff" 2>&1
+grep -q '^- /etc/nginx/site1.conf' "$T/diff" && [ -e "$ROOT/etc/nginx/site1.conf" ] && pass "diff shows the plan and applies nothing" || fail "diff" "$(cat "$T/diff")"
+if "$FJORDCTL" --config "$CFG" sync --allow-deletions 3 >"$T/sync" 2>&1 && [ ! -e "$ROOT/etc/nginx/site1.conf" ]; then
+  pass "sync --allow-deletions N lets the refused plan through"
+else
+  fail "allow-deletions" "$(cat "$T/sync")"
+fi
+
+# 7. Drift: a hand edit is put right by the next sync (apply.drift = correct).
+echo "edited at 3 AM" >"$ROOT/etc/app/app.env"
+chmod 0666 "$ROOT/etc/app/app.env"
+"$FJORDCTL" --config "$CFG" sync >"$T/sync" 2>&1
+if [ "$(cat "$ROOT/etc/app/app.env")" = "A=1" ] && [ "$(stat -c %a "$ROOT/etc/app/app.env")" = 640 ] &&
+  grep -q "drift: /etc/app/app.env: content changed; mode 0666, want 0640, correcting" "$T/daemon.log"; then
+  pass "drift is corrected and logged with the path"
+else
+  fail "drift correct" "$(tail -5 "$T/daemon.log")"
+fi
+
+# 8. suspend / resume / rollback.
+"$FJORDCTL" --config "$CFG" suspend >/dev/null 2>&1
+echo "A=2" >"$H/files/etc/app/app.env" && commit_all "$R" "A=2"
+"$FJORDCTL" --config "$CFG" sync >"$T/sync" 2>&1
+[ "$(cat "$ROOT/etc/app/app.env")" = "A=1" ] && grep -q suspended "$T/sync" && pass "a suspended host polls but applies nothing" || fail "suspend" "$(cat "$T/sync")"
+"$FJORDCTL" --config "$CFG" resume >/dev/null 2>&1
+"$FJORDCTL" --config "$CFG" sync >"$T/sync" 2>&1
+[ "$(cat "$ROOT/etc/app/app.env")" = "A=2" ] && pass "resume applies the waiting commit" || fail "resume" "$(cat "$T/sync")"
+target=$(cat "$STATE/current")
+target=$((target - 1))
+"$FJORDCTL" --config "$CFG" rollback "$target" >"$T/rb" 2>&1
+"$FJORDCTL" --config "$CFG" status >"$T/st" 2>&1
+if [ "$(cat "$ROOT/etc/app/app.env")" = "A=1" ] && grep -q "paused: pinned to generation" "$T/st"; then
+  pass "rollback GEN restores that generation's files and pins the host"
+else
+  fail "rollback" "$(cat "$T/rb") $(cat "$T/st")"
+fi
+"$FJORDCTL" --config "$CFG" resume >/dev/null 2>&1
+"$FJORDCTL" --config "$CFG" sync >/dev/null 2>&1
+[ "$(cat "$ROOT/etc/app/app.env")" = "A=2" ] && pass "resume after rollback follows Git again" || fail "resume after rollback" "$(cat "$ROOT/etc/app/app.env")"
+
+# 9. SIGHUP with a bad config keeps the running one.
+cp "$CFG" "$CFG.good"
+printf '[apply]\nmax_deletions = "many"\n' >>"$CFG"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+if kill -0 "$DAEMON_PID" 2>/dev/null && grep -q "keeping the running configuration" "$T/daemon.log" &&
+  "$FJORDCTL" --config "$CFG.good" status >/dev/null 2>&1; then
+  pass "SIGHUP with a bad config logs the error and keeps running on the old one"
+else
+  fail "sighup" "$(tail -3 "$T/daemon.log")"
+fi
+cp "$CFG.good" "$CFG"
+sed -i 's|^drift = "correct"|drift = "report"|' "$CFG"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+grep -q "configuration reloaded" "$T/daemon.log" && pass "SIGHUP with a good config reloads it" || fail "sighup good" "$(tail -3 "$T/daemon.log")"
+
+# 10. Drift report mode: the edit stays, the event is logged.
+echo "hand edit" >"$ROOT/etc/issue.net"
+"$FJORDCTL" --config "$CFG" sync >/dev/null 2>&1
+if [ "$(cat "$ROOT/etc/issue.net")" = "hand edit" ] && grep -q "drift: /etc/issue.net: content changed, reported" "$T/daemon.log"; then
+  pass "apply.drift = report logs the drift and leaves the file"
+else
+  fail "drift report" "$(tail -3 "$T/daemon.log")"
+fi
+
+# 11. SIGTERM ends the daemon cleanly.
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"
+rc=$?
+DAEMON_PID=""
+[ "$rc" = 0 ] && [ ! -e "$STATE/control.sock" ] && pass "SIGTERM stops fjordd cleanly" || fail "sigterm" "rc=$rc"
+"$FJORDCTL" --config "$CFG" sync >"$T/sync" 2>&1
+[ $? = 1 ] && grep -q "fjordd is not running" "$T/sync" && pass "verbs that need the daemon say so" || fail "not running" "$(cat "$T/sync")"
+"$FJORDCTL" --config "$CFG" history >/dev/null 2>&1 && pass "history works with the daemon stopped" || fail "history offline" ""
+
+# 12. A force-push is refused until accepted.
+sed -i 's|^drift = "report"|drift = "correct"|' "$CFG"
+once
+git -C "$R" reset -q --hard HEAD~1
+echo "rewritten" >"$H/files/etc/app/app.env" && commit_all "$R" "rewritten history"
+fp=$(fingerprint "$ROOT")
+if ! once && grep -q "history rewritten" "$LOG" && grep -q "accept_history_rewrite" "$LOG" && [ "$fp" = "$(fingerprint "$ROOT")" ]; then
+  pass "a force-pushed branch is refused and nothing changes"
+else
+  fail "force-push" "$(cat "$LOG")"
+fi
+sed -i 's|^\[source\]$|[source]\naccept_history_rewrite = true|' "$CFG"
+once && [ "$(cat "$ROOT/etc/app/app.env")" = "rewritten" ] && pass "accept_history_rewrite lets it through" || fail "accept rewrite" "$(cat "$LOG")"
+
+# 13. The same loop over git:// from a real git daemon.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
+GITD_PID=$!
+for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+write_config "$T/g.toml" "git://127.0.0.1:$port/repo" "$T/groot" "$T/gstate"
+mkdir -p "$T/groot"
+if "$FJORDD" --config "$T/g.toml" --once >"$LOG" 2>&1 && [ "$(cat "$T/groot/etc/app/app.env")" = "rewritten" ]; then
+  pass "fjordd --once over git:// from git daemon"
+else
+  fail "git://" "$(cat "$LOG")"
+fi
+
+finish

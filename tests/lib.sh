@@ -1,0 +1,40 @@
+# Sourced by the integration tests: counting, temp folders, a fjord config writer, git helpers.
+# Each test prints "PASS name" / "FAIL name: why" and ends with "RESULT passed=N failed=M".
+PASSED=0
+FAILED=0
+BUILD=${BUILD:-${1:-build}}
+BUILD=$(cd "$BUILD" && pwd)
+FJORDD=$BUILD/fjordd
+FJORDCTL=$BUILD/fjordctl
+export GIT_AUTHOR_NAME=fjord-test GIT_AUTHOR_EMAIL=t@fjord.invalid GIT_COMMITTER_NAME=fjord-test GIT_COMMITTER_EMAIL=t@fjord.invalid
+
+pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+finish() { echo "RESULT passed=$PASSED failed=$FAILED"; [ "$FAILED" -eq 0 ]; }
+
+# A scratch folder removed when the test exits.
+T=$(mktemp -d /tmp/fjord-it-XXXXXX)
+cleanup_dirs() { rm -rf "$T"; }
+trap cleanup_dirs EXIT
+
+# write_config FILE URL ROOT STATE [extra TOML lines...]
+write_config() {
+  local file=$1 url=$2 root=$3 state=$4
+  shift 4
+  {
+    printf '[source]\nurl = "%s"\nbranch = "main"\npath = "hosts/web1"\npoll_interval = "1s"\n' "$url"
+    printf '[apply]\nroot = "%s"\n' "$root"
+    printf '[state]\ndir = "%s"\n' "$state"
+    printf '[metrics]\ntextfile = ""\n'
+    for l in "$@"; do printf '%s\n' "$l"; done
+  } >"$file"
+}
+
+# A tree fingerprint: every path with its kind, mode and content hash (ignores times).
+fingerprint() {
+  (cd "$1" && find . -mindepth 1 -printf '%y %m %p %l\n' | sort && find . -type f -print0 | sort -z | xargs -0r sha1sum)
+}
+
+# new_repo DIR: a Git repo with branch main.
+new_repo() { git init -q -b main "$1"; }
+commit_all() { git -C "$1" add -A && git -C "$1" commit -qm "${2:-change}" --allow-empty; }
