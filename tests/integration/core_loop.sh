@@ -27,8 +27,6 @@ for i in 1 2 3 4; do echo "server $i" >"$H/files/etc/nginx/site$i.conf"; done
 commit_all "$R" "first"
 echo "the host's own motd" >"$ROOT/etc/motd"
 chmod 0600 "$ROOT/etc/motd"
-write_config "$CFG" "$R" "$ROOT" "$STATE" '[apply]' 'max_deletions = 2' 'drift = "correct"'
-# write_config already wrote an [apply] table: merge by rewriting with the extra keys inside it.
 write_config "$CFG" "$R" "$ROOT" "$STATE"
 sed -i 's|^\[apply\]$|[apply]\nmax_deletions = 2\ndrift = "correct"|' "$CFG"
 
@@ -175,7 +173,24 @@ fi
 sed -i 's|^\[source\]$|[source]\naccept_history_rewrite = true|' "$CFG"
 once && [ "$(cat "$ROOT/etc/app/app.env")" = "rewritten" ] && pass "accept_history_rewrite lets it through" || fail "accept rewrite" "$(cat "$LOG")"
 
-# 13. The same loop over git:// from a real git daemon.
+# 13. SIGTERM while a transaction is in flight: it is finished (or rolled back), never abandoned.
+for d in $(seq 40); do mkdir -p "$H/files/srv/bulk/$d"; for f in $(seq 50); do echo "$d/$f" >"$H/files/srv/bulk/$d/$f"; done; done
+commit_all "$R" "bulk"
+sed -i 's|^max_deletions = 2|max_deletions = 5000|' "$CFG"
+"$FJORDD" --config "$CFG" --once >"$LOG" 2>&1 &
+pid=$!
+for _ in $(seq 200); do [ -e "$STATE/journal" ] && break; sleep 0.01; done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+n=$(find "$ROOT/srv/bulk" -type f 2>/dev/null | wc -l)
+if [ ! -e "$STATE/journal" ] && [ -z "$(find "$ROOT" -name '*.fjord-tmp')" ] && { [ "$n" = 2000 ] || [ "$n" = 0 ]; }; then
+  pass "SIGTERM during an apply: the transaction ends whole (rc=$rc, $n of 2000 files, no journal, no temp files)"
+else
+  fail "sigterm in flight" "rc=$rc files=$n journal=$(ls "$STATE/journal" 2>&1)"
+fi
+
+# 14. The same loop over git:// from a real git daemon.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
 GITD_PID=$!
