@@ -99,8 +99,8 @@ int cmd_status(const Config &cfg, const Args &a) {
         return 0;
     }
     std::printf("fjordd:      %s\n", running ? "running" : "not running (systemctl start fjord)");
-    std::printf("generation:  %llu (commit %s)\n", static_cast<unsigned long long>(j.value("generation", 0ull)),
-                short_id(j.value("commit", "")).c_str());
+    std::printf("generation:  %llu (commit %s, %zu paths)\n", static_cast<unsigned long long>(j.value("generation", 0ull)),
+                short_id(j.value("commit", "")).c_str(), j.value("managed", std::size_t{0}));
     std::printf("last sync:   %s (%s)\n", when(j.value("last_sync", std::int64_t{0})).c_str(), j.value("last_result", "-").c_str());
     if (running) std::printf("next poll:   %s\n", when(j.value("next_poll", std::int64_t{0})).c_str());
     std::printf("last drift:  %s (%zu drifted)\n", when(j.value("last_drift", std::int64_t{0})).c_str(), j.value("drifted", std::size_t{0}));

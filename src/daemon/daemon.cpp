@@ -252,7 +252,8 @@ int run_daemon(const DaemonOptions &opts) {
         auto res = r.sync(so);
         bool ok = res.state == SyncState::applied || res.state == SyncState::up_to_date || res.state == SyncState::dry_run;
         if (res.state == SyncState::up_to_date) log_info(res.message);
-        else log_sync_result(res);
+        else log_sync_result(res, false);
+        if (opts.dry_run) std::fputs(res.plan.c_str(), stdout); // the plan is the output of a dry run
         return ok ? 0 : 1;
     }
     Daemon d(opts, *cfg, std::move(*rec));

@@ -2,6 +2,7 @@
 
 #include "apply/transaction.hpp"
 #include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
 #include "manifest/render.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -46,13 +47,13 @@ const char *sync_state_name(SyncState s) {
     return "?";
 }
 
-void log_sync_result(const SyncResult &r) {
+void log_sync_result(const SyncResult &r, bool with_plan) {
     LogLevel level = r.state == SyncState::failed || r.state == SyncState::refused ? LogLevel::error
                      : r.state == SyncState::up_to_date                            ? LogLevel::debug
                                                                                    : LogLevel::info;
     std::string gen = r.generation ? std::to_string(r.generation) : "";
     log_msg(level, r.msgid, r.message, {{"COMMIT", r.commit}, {"GENERATION", gen}, {"FJORD_RESULT", sync_state_name(r.state)}});
-    if (r.state == SyncState::dry_run && !r.plan.empty()) log_msg(LogLevel::info, nullptr, "plan:\n" + r.plan);
+    if (with_plan && r.state == SyncState::dry_run && !r.plan.empty()) log_msg(LogLevel::info, nullptr, "plan:\n" + r.plan);
 }
 
 Reconciler::Reconciler(Config cfg, Store store, unique_fd lock, RootedFs fs)
@@ -128,6 +129,8 @@ void Reconciler::set_next_poll(std::int64_t t) {
 void Reconciler::save_status() {
     auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600);
     if (!r) log_warning("save status: " + r.error().message + ", ignoring");
+    if (auto m = write_metrics(cfg_.metrics_textfile, status_, status_.managed); !m)
+        log_warning("metrics: " + m.error().message + ", ignoring");
 }
 
 SyncResult Reconciler::finish(SyncResult r) {
@@ -161,6 +164,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     if (!report) return fail(report.error().context("apply generation " + std::to_string(*next)));
     // Keep the generation's commit reachable in the cache, then forget what is no longer kept.
     if (!desired.commit.empty()) (void)source_->keep(std::to_string(*next), desired.commit);
+    status_.managed = plan->next.files.size();
     for (auto &[p, st] : report->stamps) stamps_[p] = st;
     for (auto it = stamps_.begin(); it != stamps_.end();)
         it = plan->next.files.count(it->first) ? std::next(it) : stamps_.erase(it);
@@ -433,7 +437,7 @@ std::string status_to_json(const AgentStatus &s) {
     nlohmann::json j = {{"generation", s.generation}, {"commit", s.commit},     {"synced_commit", s.synced_commit},
                         {"last_sync", s.last_sync},   {"next_poll", s.next_poll}, {"last_drift", s.last_drift},
                         {"last_result", s.last_result}, {"last_error", s.last_error}, {"suspended", s.suspended},
-                        {"drifted", s.drifted},       {"note", s.note}, {"render_key", s.render_key}};
+                        {"drifted", s.drifted}, {"managed", s.managed}, {"note", s.note}, {"render_key", s.render_key}};
     return j.dump(2);
 }
 
@@ -453,6 +457,7 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     s.last_error = j.value("last_error", "");
     s.suspended = j.value("suspended", "");
     s.drifted = j.value("drifted", std::size_t{0});
+    s.managed = j.value("managed", std::size_t{0});
     s.note = j.value("note", "");
     s.render_key = j.value("render_key", "");
     return s;

@@ -34,7 +34,7 @@ struct SyncResult {
 };
 
 /// Logs a sync's outcome once, with MESSAGE_ID, COMMIT= and GENERATION= for the journal.
-void log_sync_result(const SyncResult &r);
+void log_sync_result(const SyncResult &r, bool with_plan = true);
 
 [[nodiscard]] const char *sync_state_name(SyncState s);
 
@@ -47,6 +47,7 @@ struct AgentStatus {
     std::string last_result;   ///< sync_state_name
     std::string last_error;
     std::string suspended;     ///< "" or why (suspended, pinned to generation N)
+    std::size_t managed = 0;   ///< paths the current generation manages
     std::size_t drifted = 0;   ///< paths found drifted by the last pass
     std::string note;          ///< e.g. units/containers present but not applied by this version
     std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders

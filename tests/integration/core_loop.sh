@@ -42,6 +42,14 @@ fi
 "$FJORDCTL" --config "$CFG" history >"$T/h" 2>&1
 grep -qE '^1 +[0-9a-f]{12} .* good +\(current\)' "$T/h" && pass "history lists generation 1 as good and current" || fail "history" "$(cat "$T/h")"
 
+# Metrics for node_exporter's textfile collector.
+mkdir -p "$T/prom"
+sed -i "s|^textfile = \"\"|textfile = \"$T/prom/fjord.prom\"|" "$CFG"
+once
+grep -q '^fjord_generation 1$' "$T/prom/fjord.prom" && grep -q '^fjord_managed_files 6$' "$T/prom/fjord.prom" &&
+  grep -q '^fjord_last_sync_result{result="up-to-date"} 1$' "$T/prom/fjord.prom" &&
+  pass "metrics textfile shows generation, managed files and the last result" || fail "metrics" "$(cat "$T/prom/fjord.prom" 2>&1)"
+
 # 2. Idle: a poll that finds no new commit touches no managed file and fetches nothing.
 before=$(stat -c '%n %Z %Y' "$ROOT/etc/app/app.env" "$ROOT/etc/nginx/site1.conf"; find "$STATE/repo/objects" -type f | wc -l)
 sleep 1.1
