@@ -145,7 +145,7 @@ SyncResult Reconciler::finish(SyncResult r) {
 Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const Generation &cur,
                                               const SyncOptions &opts, const std::string &message,
                                               std::string *plan_text) {
-    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune});
+    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect});
     if (!plan) return fail(std::move(plan.error()));
     if (plan_text) *plan_text = describe(*plan, cur);
     std::uint32_t limit = opts.allow_deletions.value_or(cfg_.apply.max_deletions);

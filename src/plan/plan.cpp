@@ -11,6 +11,11 @@ void add_parents(const std::string &path, std::set<std::string> &out) {
         out.insert(path.substr(0, pos));
 }
 
+bool under(const std::string &path, const std::string &top) {
+    return path == top || (path.size() > top.size() && path.compare(0, top.size(), top) == 0 &&
+                           (top == "/" || path[top.size()] == '/'));
+}
+
 } // namespace
 
 Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, const HostProbe &host,
@@ -88,6 +93,13 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
         else plan.next.dirs.insert(*it);
     }
 
+    // Checked again here, not only at render: a rollback replays an older generation, and the
+    // protect list may have grown since it was made.
+    for (const auto *part : {&writes, &removes, &rmdirs, &mkdirs})
+        for (const auto &a : *part)
+            for (const auto &p : opts.protect)
+                if (under(a.path, p))
+                    return fail(Errc::refused, a.path + ": under apply.protect entry " + p + "; fjord never changes it");
     for (auto *part : {&removes, &rmdirs, &mkdirs, &writes})
         plan.actions.insert(plan.actions.end(), part->begin(), part->end());
     return plan;

@@ -48,6 +48,7 @@ struct Plan {
 
 struct PlanOptions {
     bool prune = true; ///< apply.prune: remove what fjord created and Git no longer has
+    std::vector<std::string> protect; ///< apply.protect: never written or removed (also checked at render)
 };
 
 /// Diffs `desired` against the last applied generation `prev` and the live host. Only paths

@@ -162,3 +162,13 @@ TEST_CASE("generation files round-trip, with awkward paths") {
     CHECK(i2->outcome == Outcome::rolled_back);
     CHECK(i2->message == info.message);
 }
+
+TEST_CASE("protected paths are refused by the plan too (a rollback replays old generations)") {
+    FakeHost host;
+    PlanOptions o;
+    o.protect = {"/etc/fjord", "/boot"};
+    auto r = make_plan(Generation{}, desired({file("/etc/fjord/fjord.toml", "1")}), host, o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "/etc/fjord/fjord.toml: under apply.protect entry /etc/fjord; fjord never changes it");
+    CHECK(make_plan(Generation{}, desired({file("/etc/fjordx", "1"), file("/bootloader", "2")}), host, o));
+}
