@@ -74,7 +74,7 @@ TEST_CASE("unchanged paths cost nothing; changed ones are written; dropped ones 
     CHECK(plan->restores == 1);
     CHECK(plan->next.files.size() == 2);
 
-    auto keep = make_plan(prev, desired({file("/a", "1")}), host, PlanOptions{false});
+    auto keep = make_plan(prev, desired({file("/a", "1")}), host, PlanOptions{false, {}});
     REQUIRE(keep);
     CHECK(keep->actions.empty());
     CHECK(keep->deletions == 0);
