@@ -20,7 +20,7 @@ passed=0
 failed=0
 log=$(mktemp -d /tmp/fjord-tests-XXXXXX)
 for t in "$build"/tests/test_*; do
-  [ -x "$t" ] || continue
+  [ -f "$t" ] && [ -x "$t" ] || continue
   name=$(basename "$t")
   "$t" >"$log/$name.out" 2>&1
   line=$(grep -E '^\[doctest\] test cases:' "$log/$name.out" | tail -1)

@@ -23,6 +23,11 @@ const char *kind_name(LiveKind k) {
     return "?";
 }
 
+// Errors from the filesystem layer start with the path; the event carries it already.
+std::string unprefixed(const std::string &msg, const std::string &path) {
+    return msg.rfind(path + ": ", 0) == 0 ? msg.substr(path.size() + 2) : msg;
+}
+
 } // namespace
 
 Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache) {
@@ -31,7 +36,7 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
         const FileSpec &spec = af.spec;
         auto st = fs.stat(path);
         if (!st) {
-            events.push_back({path, st.error().message});
+            events.push_back({path, unprefixed(st.error().message, path), false});
             continue;
         }
         LiveKind want = spec.kind == FileKind::symlink ? LiveKind::symlink : LiveKind::file;
@@ -59,7 +64,10 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
                              c->second.mtime_ns == now.mtime_ns && c->second.ctime_ns == now.ctime_ns;
             if (!same_stat) {
                 auto id = fs.content_id(path);
-                if (!id) what.push_back(id.error().message);
+                if (!id) {
+                    events.push_back({path, unprefixed(id.error().message, path), false});
+                    continue;
+                }
                 else if (*id != spec.id) what.insert(what.begin(), "content changed");
             }
             if (st->mode != spec.mode) what.push_back("mode " + octal(st->mode) + ", want " + octal(spec.mode));

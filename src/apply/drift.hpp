@@ -11,6 +11,7 @@ namespace fjord {
 struct DriftEvent {
     std::string path;
     std::string what; ///< "content changed", "missing", "mode 0600, want 0644", ...
+    bool fixable = true; ///< false when the path cannot be reached (a symlinked parent)
 };
 
 /// Compares every file of `gen` with the host. `cache` holds the stat fjord last saw of each

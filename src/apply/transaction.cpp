@@ -107,6 +107,26 @@ Status run_actions(ApplyContext &ctx, const Generation &prev, const Plan &plan, 
     return ctx.fs.sync();
 }
 
+// Puts one path back as generation `from` had it (see recover()).
+Status recover_path(ApplyContext &ctx, const Generation &from, const Generation &to, const std::string &path,
+                    std::vector<std::string> &made_dirs) {
+    FJORD_TRY(ctx.fs.remove_temp(path));
+    if (auto it = from.files.find(path); it != from.files.end()) {
+        auto st = put(ctx, it->second.spec, nullptr);
+        if (!st) return fail(std::move(st.error()));
+    } else if (from.dirs.count(path)) {
+        FJORD_TRY(ctx.fs.make_dir(path));
+    } else if (auto t = to.files.find(path); t != to.files.end()) {
+        if (t->second.orig.existed) FJORD_TRY(put_original(ctx, path, t->second.orig));
+        else FJORD_TRY(ctx.fs.remove(path));
+    } else if (to.dirs.count(path)) {
+        made_dirs.push_back(path);
+    }
+    // Otherwise: a folder this transaction removed that generation `from` did not own — an
+    // empty folder fjord made; the paths written into it bring it back where needed.
+    return {};
+}
+
 } // namespace
 
 Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string &owner, const std::string &group) {
@@ -196,21 +216,10 @@ Status recover(ApplyContext &ctx, const Journal &j) {
     }
     std::vector<std::string> made_dirs;
     for (const auto &path : j.paths) {
-        FJORD_TRY(ctx.fs.remove_temp(path));
-        if (auto it = from->files.find(path); it != from->files.end()) {
-            auto st = put(ctx, it->second.spec, nullptr);
-            if (!st) return fail(std::move(st.error()));
-        } else if (from->dirs.count(path)) {
-            FJORD_TRY(ctx.fs.make_dir(path));
-        } else if (auto t = to.files.find(path); t != to.files.end()) {
-            if (t->second.orig.existed) FJORD_TRY(put_original(ctx, path, t->second.orig));
-            else FJORD_TRY(ctx.fs.remove(path));
-        } else if (to.dirs.count(path)) {
-            made_dirs.push_back(path);
-        } else {
-            // A folder this transaction removed and generation `from` did not own: it was
-            // an empty folder fjord made; the paths written into it bring it back if needed.
-        }
+        auto st = recover_path(ctx, *from, to, path, made_dirs);
+        // A path whose folder became a symlink (or vanished into a file) cannot hold anything
+        // fjord wrote, since fjord never writes through one: there is nothing to undo there.
+        if (!st && st.error().code != Errc::refused) return st;
     }
     for (auto it = made_dirs.rbegin(); it != made_dirs.rend(); ++it) {
         auto r = ctx.fs.remove_dir_if_empty(*it);
@@ -233,7 +242,7 @@ Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen, const 
         auto st = put(ctx, gen.files.at(path).spec, nullptr);
         if (!st) {
             Error err = st.error();
-            (void)recover(ctx, j);
+            if (auto r = recover(ctx, j); !r) return fail(r.error().context("undo after: " + err.message));
             return fail(std::move(err));
         }
         if (*st) stamps[path] = to_stamp(**st);

@@ -246,14 +246,18 @@ int run_daemon(const DaemonOptions &opts) {
     if (opts.recover_only) return 0;
     if (opts.once) {
         Reconciler &r = **rec;
+        bool drift_ok = true;
         if (!opts.dry_run) {
             auto drift = r.drift_pass();
             if (!drift) log_error("drift pass: " + drift.error().message);
+            // Drift left in place (reported, or beyond reach) means the host is not on its good state.
+            drift_ok = drift && r.status().drifted == 0;
         }
         SyncOptions so;
         so.dry_run = opts.dry_run;
         auto res = r.sync(so);
-        bool ok = res.state == SyncState::applied || res.state == SyncState::up_to_date || res.state == SyncState::dry_run;
+        bool ok = drift_ok && (res.state == SyncState::applied || res.state == SyncState::up_to_date ||
+                               res.state == SyncState::dry_run);
         if (res.state == SyncState::up_to_date) log_info(res.message);
         else log_sync_result(res, false);
         if (opts.dry_run) std::fputs(res.plan.c_str(), stdout); // the plan is the output of a dry run

@@ -330,19 +330,22 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     if (!events) return fail(std::move(events.error()));
     status_.drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
-    for (const auto &e : *events)
-        log_msg(LogLevel::warning, msgid::drift,
-                "drift: " + e.path + ": " + e.what + (correct ? ", correcting" : ", reported (apply.drift = report)"),
+    std::vector<std::string> paths;
+    for (const auto &e : *events) {
+        bool fix = correct && e.fixable;
+        if (fix) paths.push_back(e.path);
+        log_msg(e.fixable ? LogLevel::warning : LogLevel::error, msgid::drift,
+                "drift: " + e.path + ": " + e.what +
+                    (fix ? ", correcting" : !e.fixable ? ", cannot be corrected" : correct ? "" : ", reported (apply.drift = report)"),
                 {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
-    if (correct && !events->empty()) {
-        std::vector<std::string> paths;
-        for (const auto &e : *events) paths.push_back(e.path);
+    }
+    if (!paths.empty()) {
         if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
         ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
         auto stamps = restore_paths(ctx, *cur, paths);
         if (!stamps) return fail(stamps.error().context("drift correction"));
         for (auto &[p, st] : *stamps) stamps_[p] = st;
-        status_.drifted = 0;
+        status_.drifted -= paths.size();
     }
     if (!events->empty() || stamps_.size() != cached) {
         if (auto s = store_.save_stat_cache(stamps_); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fnmatch.h>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <unistd.h>
@@ -357,7 +358,10 @@ struct GitSource::Impl {
             (e && e->klass == GIT_ERROR_SSH && msg.find("authenticat") != std::string::npos))
             code = Errc::auth;
         // libgit2 1.5 reports this as a missing config value; say what it means.
-        if (rc == GIT_EOWNER || msg.find("safe.directory") != std::string::npos)
+        // For a local path that is not there, libgit2 1.5 says "unsupported URL protocol".
+        if (url.scheme == "local" && ::access(url.shown.c_str(), F_OK) < 0)
+            msg = std::string("no such repository: ") + std::strerror(errno);
+        else if (rc == GIT_EOWNER || msg.find("safe.directory") != std::string::npos)
             msg = "the repository is owned by another user, which libgit2 refuses (safe.directory); "
                   "chown it or serve it over git:// or ssh";
         for (std::size_t p; !token.empty() && (p = msg.find(token)) != std::string::npos;) msg.replace(p, token.size(), "***");
