@@ -402,6 +402,39 @@ Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, co
 }
 
 /// Refuses a path that one folder makes a file (or link) while another puts files below it.
+// A symlink whose target walks through another managed symlink as a folder is refused: the
+// lexical check of each link alone cannot see that "l2 -> l1/../.." with "l1 -> .." leaves the
+// root once the kernel resolves l1.
+Status check_link_chains(const std::map<std::string, FileSpec> &files) {
+    for (const auto &[path, f] : files) {
+        if (f.kind != FileKind::symlink) continue;
+        std::vector<std::string> parts;
+        for (std::size_t i = 1, j; i < path.rfind('/') + 1; i = j + 1) {
+            j = path.find('/', i);
+            parts.push_back(path.substr(i, j - i));
+        }
+        std::size_t end = f.target.size();
+        for (std::size_t i = 0, j; i < end; i = j + 1) {
+            j = std::min(f.target.find('/', i), end);
+            std::string seg = f.target.substr(i, j - i);
+            if (seg.empty() || seg == ".") continue;
+            if (seg == "..") {
+                if (!parts.empty()) parts.pop_back();
+                continue;
+            }
+            parts.push_back(seg);
+            if (j == end) break; // the last component may be a link; only folders on the way matter
+            std::string here;
+            for (const auto &p : parts) here += "/" + p;
+            auto it = files.find(here);
+            if (it != files.end() && it->second.kind == FileKind::symlink)
+                return fail(Errc::invalid, f.origin + ": symlink target \"" + f.target + "\" goes through the managed symlink " +
+                                               here + "; chains of symlinks are refused (they can resolve outside apply.root)");
+        }
+    }
+    return {};
+}
+
 Status check_parents(const std::map<std::string, FileSpec> &files) {
     for (const auto &[path, f] : files) {
         auto below = files.lower_bound(path + "/");
@@ -471,6 +504,7 @@ Result<DesiredState> Renderer::run() {
         ds.files.emplace(path, std::move(*spec));
     }
     FJORD_TRY(check_parents(ds.files));
+    FJORD_TRY(check_link_chains(ds.files));
     return ds;
 }
 

@@ -345,6 +345,13 @@ TEST_CASE("symlinks stay inside apply.root") {
     FakeTree edge;
     edge.link("hosts/web1/files/etc/x/y", "../../srv/./a/../b");
     CHECK(ok(edge).files.at("/etc/x/y").target == "../../srv/./a/../b");
+    FakeTree chain; // each link alone stays inside; together they would leave the root
+    chain.link("hosts/web1/files/x/l1", "..").link("hosts/web1/files/x/l2", "l1/../..");
+    CHECK(error_of(chain) == "hosts/web1/files/x/l2: symlink target \"l1/../..\" goes through the managed symlink /x/l1; "
+                             "chains of symlinks are refused (they can resolve outside apply.root)");
+    FakeTree last; // a link naming another link as its last component is fine
+    last.link("hosts/web1/files/x/l1", "target").link("hosts/web1/files/x/l2", "l1");
+    CHECK(ok(last).files.size() == 2);
     FakeTree mode;
     mode.link("hosts/web1/files/etc/l", "a").file("hosts/web1/fjord.toml", "[file.\"/etc/l\"]\nmode = \"0600\"\n");
     CHECK(error_of(mode) == "hosts/web1/fjord.toml:1:1: file.\"/etc/l\": mode: a symlink has no mode of its own");
