@@ -178,15 +178,13 @@ Result<LiveStat> RootedFs::write_file(const std::string &path, std::string_view 
         cleanup();
         return fail_errno("fsync " + root_ + path);
     }
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0) {
-        cleanup();
-        return fail_errno(root_ + path);
-    }
     if (::renameat(*dfd, tmp.c_str(), *dfd, name.c_str()) < 0) {
         cleanup();
         return fail_errno("rename into " + root_ + path);
     }
+    // After the rename: it changes the file's ctime, and the drift pass compares with this stat.
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return fail_errno(root_ + path);
     dirty_dirs_.insert(dirname_of(path));
     return to_live(st);
 }

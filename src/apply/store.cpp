@@ -118,6 +118,18 @@ Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
     FJORD_TRY(write_file_atomic(d + "/files", serialize_files(g), 0600));
+    // The objects of the store this generation needs (adopted originals, rendered content).
+    std::set<std::string> stored;
+    std::error_code ec;
+    for (const auto &sub : std::filesystem::directory_iterator(dir_ + "/objects", ec))
+        for (const auto &obj : std::filesystem::directory_iterator(sub.path(), ec))
+            stored.insert(sub.path().filename().string() + obj.path().filename().string());
+    std::string uses;
+    for (const auto &[p, af] : g.files) {
+        if (af.orig.existed && !af.orig.id.empty()) uses += af.orig.id + "\n";
+        if (stored.count(af.spec.id)) uses += af.spec.id + "\n";
+    }
+    FJORD_TRY(write_file_atomic(d + "/objects", uses, 0600));
     FJORD_TRY(save_info(g.info));
     return fsync_dir(dir_ + "/generations");
 }
@@ -142,16 +154,15 @@ Status Store::prune(std::uint32_t keep) {
     if (drop.empty()) return {};
     std::error_code ec;
     for (auto n : drop) std::filesystem::remove_all(gen_dir(n), ec);
-    // Objects that no kept generation refers to go too.
+    // Objects that no kept generation refers to go too. Each generation lists the objects it
+    // uses in a small file, so this reads a few lines per generation, not its every path.
     std::set<std::string> live;
     for (const auto &info : *hist) {
         if (std::find(drop.begin(), drop.end(), info.number) != drop.end()) continue;
-        auto g = load(info.number);
-        if (!g) return {}; // keep every object when a generation cannot be read
-        for (const auto &[p, af] : g->files) {
-            live.insert(af.spec.id);
-            live.insert(af.orig.id);
-        }
+        auto text = read_file(gen_dir(info.number) + "/objects", 1ull << 30);
+        if (!text) return {}; // keep every object when a generation's list cannot be read
+        for (auto line : split(*text, '\n'))
+            if (!line.empty()) live.insert(std::string(line));
     }
     for (const auto &sub : std::filesystem::directory_iterator(dir_ + "/objects", ec)) {
         for (const auto &obj : std::filesystem::directory_iterator(sub.path(), ec)) {
@@ -276,8 +287,9 @@ StatCache Store::load_stat_cache() const {
     auto text = read_file(path("statcache"), 1ull << 32);
     if (!text) return cache; // a lost cache only costs a hash of every file on the next drift pass
     for (auto line : split(*text, '\n')) {
-        auto f = split(line, ' ');
-        if (f.size() != 5) continue;
+        auto ff = split_fields(line, ' ');
+        if (ff.size != 5) continue;
+        const auto &f = ff.at;
         StatStamp s;
         std::string p;
         auto n = [](std::string_view v, auto &out) {
@@ -295,7 +307,20 @@ Status Store::save_stat_cache(const StatCache &cache) {
     for (const auto &[p, s] : cache)
         out += std::to_string(s.ino) + " " + std::to_string(s.size) + " " + std::to_string(s.mtime_ns) + " " +
                std::to_string(s.ctime_ns) + " " + esc(p) + "\n";
-    return write_file_atomic(path("statcache"), out, 0600);
+    // A cache: no fsync. Losing it after a crash costs one hash of every file, nothing more.
+    std::string tmp = path("statcache.tmp");
+    {
+        unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!fd) return fail_errno(tmp);
+        for (std::size_t off = 0; off < out.size();) {
+            ssize_t n = ::write(fd.get(), out.data() + off, out.size() - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return fail_errno("write " + tmp);
+            off += static_cast<std::size_t>(n);
+        }
+    }
+    if (::rename(tmp.c_str(), path("statcache").c_str()) < 0) return fail_errno("rename " + tmp);
+    return {};
 }
 
 } // namespace fjord

@@ -159,9 +159,11 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     report.generation = next.info.number;
 
     // Everything that can fail without touching the host fails here: owners, content, originals.
-    for (const auto &[path, af] : next.files) {
-        auto o = resolve_owner(af.spec.owner, af.spec.group);
-        if (!o) return fail(o.error().context(af.spec.origin.empty() ? path : af.spec.origin));
+    for (const auto &a : plan.actions) {
+        if (a.kind != ActionKind::write) continue;
+        const FileSpec &spec = next.files.at(a.path).spec;
+        auto o = resolve_owner(spec.owner, spec.group);
+        if (!o) return fail(o.error().context(spec.origin.empty() ? a.path : spec.origin));
     }
     for (const auto &a : plan.actions) {
         if (a.kind != ActionKind::write) continue;

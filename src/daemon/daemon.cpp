@@ -107,8 +107,7 @@ class Daemon {
         auto *d = static_cast<Daemon *>(ud);
         d->do_sync({});
         d->schedule_poll();
-        // An apply of thousands of files leaves freed heap behind; give it back while idle.
-        ::malloc_trim(0);
+        d->rec_->release_memory(); // idle until the next timer: hold nothing a reconcile loaded
         return 0;
     }
 
@@ -116,6 +115,7 @@ class Daemon {
         auto *d = static_cast<Daemon *>(ud);
         auto r = d->rec_->drift_pass();
         if (!r) log_error("drift pass: " + r.error().message);
+        d->rec_->release_memory();
         std::uint64_t now = 0;
         sd_event_now(d->event_.get(), CLOCK_MONOTONIC, &now);
         sd_event_source_set_time(s, now + usec(d->rec_->config().apply.drift_interval));
@@ -157,6 +157,7 @@ class Daemon {
             return 0;
         }
         control_reply(conn.get(), d->handle(*req));
+        d->rec_->release_memory();
         return 0;
     }
 

@@ -7,6 +7,8 @@
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/host.hpp"
+#include <chrono>
+#include <malloc.h>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,17 @@ namespace fjord {
 namespace {
 
 std::string short_id(const std::string &c) { return c.substr(0, 12); }
+
+// Debug-level timings of a sync's phases, to see where a slow sync spends its time.
+struct PhaseTimer {
+    std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+    void mark(const char *phase) {
+        auto now = std::chrono::steady_clock::now();
+        log_debug(std::string(phase) + ": " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - last).count() / 1000.0) + " ms");
+        last = now;
+    }
+};
 
 // The settings that shape what a commit renders to; when they change, the same commit must be
 // rendered and planned again (a new source.path, a lifted limit, another root).
@@ -70,7 +83,6 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     if (!fs) return fail(std::move(fs.error()));
     std::unique_ptr<Reconciler> r(new Reconciler(cfg, std::move(*store), std::move(*lock), std::move(*fs)));
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
-    r->stamps_ = r->store_.load_stat_cache();
 
     auto journal = r->store_.journal();
     if (!journal) return fail(journal.error().context("read the intent journal"));
@@ -121,6 +133,20 @@ Status Reconciler::reconfigure(const Config &cfg) {
     return {};
 }
 
+Result<const Generation *> Reconciler::current_generation(std::uint64_t n) {
+    if (!cur_cache_ || cur_cache_->info.number != n) {
+        auto g = store_.load(n);
+        if (!g) return fail(std::move(g.error()));
+        cur_cache_ = std::move(*g);
+    }
+    return &*cur_cache_;
+}
+
+void Reconciler::release_memory() {
+    cur_cache_.reset();
+    ::malloc_trim(0);
+}
+
 void Reconciler::set_next_poll(std::int64_t t) {
     status_.next_poll = t;
     save_status();
@@ -165,10 +191,12 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     // Keep the generation's commit reachable in the cache, then forget what is no longer kept.
     if (!desired.commit.empty()) (void)source_->keep(std::to_string(*next), desired.commit);
     status_.managed = plan->next.files.size();
-    for (auto &[p, st] : report->stamps) stamps_[p] = st;
-    for (auto it = stamps_.begin(); it != stamps_.end();)
-        it = plan->next.files.count(it->first) ? std::next(it) : stamps_.erase(it);
-    if (auto s = store_.save_stat_cache(stamps_); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    StatCache stamps = store_.load_stat_cache();
+    for (auto &[p, st] : report->stamps) stamps[p] = st;
+    for (auto it = stamps.begin(); it != stamps.end();)
+        it = plan->next.files.count(it->first) ? std::next(it) : stamps.erase(it);
+    if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    cur_cache_.reset(); // the next reader loads the new current generation
     auto before = store_.history();
     if (auto s = store_.prune(cfg_.state.keep_generations); !s) log_warning("prune generations: " + s.error().message + ", ignoring");
     if (before) {
@@ -185,6 +213,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
 
 SyncResult Reconciler::sync(const SyncOptions &opts) {
     SyncResult r;
+    PhaseTimer timer;
     if (cfg_.source.url.empty()) {
         r.state = SyncState::not_configured;
         r.message = "source.url is not set in " + cfg_.file + "; nothing to follow";
@@ -201,6 +230,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     r.commit = head->commit;
+    timer.mark("poll");
     auto cur_n = store_.current();
     if (!cur_n) {
         r.message = cur_n.error().message;
@@ -235,14 +265,16 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.msgid = msgid::failed;
         return finish(r);
     }
+    timer.mark("fetch");
     log_msg(LogLevel::debug, msgid::fetched, "fetched " + head->ref + " at " + short_id(head->commit), {{"COMMIT", head->commit}});
 
-    auto cur = store_.load(*cur_n);
+    auto cur = current_generation(*cur_n);
     if (!cur) {
         r.message = cur.error().message;
         return finish(r);
     }
-    std::string base = status_.synced_commit.empty() ? cur->info.commit : status_.synced_commit;
+    timer.mark("load generation");
+    std::string base = status_.synced_commit.empty() ? (*cur)->info.commit : status_.synced_commit;
     if (!base.empty() && base != head->commit) {
         auto desc = source_->is_descendant(head->commit, base);
         if (!desc || !*desc) {
@@ -269,7 +301,16 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     ro.max_file_size = cfg_.apply.max_file_size;
     ro.protect = cfg_.apply.protect;
     ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", head->commit}};
+    timer.mark("ancestry and tree");
+    // What the current generation holds passed the same limits (render settings unchanged).
+    const Generation *prev = *cur;
+    if (status_.render_key == render_key(cfg_))
+        ro.vetted = [prev](const std::string &path, const std::string &id) {
+            auto it = prev->files.find(path);
+            return it != prev->files.end() && it->second.spec.id == id;
+        };
     auto desired = render(**tree, ro);
+    timer.mark("render");
     if (!desired) {
         r.state = SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + desired.error().message;
@@ -282,8 +323,9 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
                        : "units, containers, checks and hooks in the repo are not applied by this version";
 
     std::string plan_text;
-    auto report = apply_desired(*desired, *cur, opts, "", &plan_text);
+    auto report = apply_desired(*desired, **cur, opts, "", &plan_text);
     r.plan = plan_text;
+    timer.mark("plan and apply");
     if (!report) {
         bool refused = report.error().code == Errc::refused;
         r.state = refused ? SyncState::refused : SyncState::failed;
@@ -323,10 +365,11 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     auto cur_n = store_.current();
     if (!cur_n) return fail(std::move(cur_n.error()));
     if (*cur_n == 0 || cfg_.apply.drift == DriftMode::ignore) return std::vector<DriftEvent>{};
-    auto cur = store_.load(*cur_n);
+    auto cur = current_generation(*cur_n);
     if (!cur) return fail(std::move(cur.error()));
-    std::size_t cached = stamps_.size();
-    auto events = find_drift(fs_, *cur, stamps_);
+    StatCache stamps = store_.load_stat_cache();
+    std::size_t cached = stamps.size();
+    auto events = find_drift(fs_, **cur, stamps);
     if (!events) return fail(std::move(events.error()));
     status_.drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
@@ -342,13 +385,13 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     if (!paths.empty()) {
         if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
         ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
-        auto stamps = restore_paths(ctx, *cur, paths);
-        if (!stamps) return fail(stamps.error().context("drift correction"));
-        for (auto &[p, st] : *stamps) stamps_[p] = st;
+        auto fixed = restore_paths(ctx, **cur, paths);
+        if (!fixed) return fail(fixed.error().context("drift correction"));
+        for (auto &[p, st] : *fixed) stamps[p] = st;
         status_.drifted -= paths.size();
     }
-    if (!events->empty() || stamps_.size() != cached) {
-        if (auto s = store_.save_stat_cache(stamps_); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    if (!events->empty() || stamps.size() != cached) {
+        if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
     }
     save_status();
     return events;
@@ -387,7 +430,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
         r.message = "generation " + std::to_string(gen) + " is " + outcome_name(target->info.outcome) + ", not a good generation";
         return finish(r);
     }
-    auto cur = store_.load(*cur_n);
+    auto cur = current_generation(*cur_n);
     if (!cur) {
         r.message = cur.error().message;
         return finish(r);
@@ -398,7 +441,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     }
     SyncOptions opts;
     opts.allow_deletions = UINT32_MAX; // the operator asked for exactly this state
-    auto report = apply_desired(desired_from(*target), *cur, opts, "rollback to generation " + std::to_string(gen), nullptr);
+    auto report = apply_desired(desired_from(*target), **cur, opts, "rollback to generation " + std::to_string(gen), nullptr);
     if (!report) {
         r.message = report.error().message;
         r.msgid = msgid::failed;

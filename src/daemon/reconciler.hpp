@@ -73,6 +73,9 @@ class Reconciler {
     /// Replaces the config (SIGHUP); the state dir must stay the same.
     [[nodiscard]] Status reconfigure(const Config &cfg);
 
+    /// Drops what a reconcile loaded (the current generation, Git pack windows) while idle.
+    void release_memory();
+
     [[nodiscard]] const AgentStatus &status() const { return status_; }
     void set_next_poll(std::int64_t t);
     [[nodiscard]] const Config &config() const { return cfg_; }
@@ -84,6 +87,8 @@ class Reconciler {
     SyncResult finish(SyncResult r);
     void save_status();
     [[nodiscard]] Status ensure_source();
+    /// Generation n, loaded at most once until release_memory().
+    [[nodiscard]] Result<const Generation *> current_generation(std::uint64_t n);
     [[nodiscard]] Result<ApplyReport> apply_desired(const DesiredState &desired, const Generation &cur,
                                                     const SyncOptions &opts, const std::string &message,
                                                     std::string *plan_text);
@@ -93,7 +98,7 @@ class Reconciler {
     unique_fd lock_;
     RootedFs fs_;
     std::unique_ptr<GitSource> source_;
-    StatCache stamps_;
+    std::optional<Generation> cur_cache_; ///< the current generation, loaded once per reconcile
     AgentStatus status_;
     std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
 };

@@ -212,7 +212,9 @@ Status Renderer::walk_files(const Folder &f, std::map<std::string, Candidate> &o
                     host.resize(host.size() - 5);
                     c.tmpl = true;
                 }
-                FJORD_TRY(check_size(origin, e.id));
+                // Content already applied at this path passed the size limit then; only the
+                // limit itself may have shrunk, which the caller's vetted() accounts for.
+                if (!(opts_.vetted && opts_.vetted(host, e.id))) FJORD_TRY(check_size(origin, e.id));
             }
             auto [it, fresh] = out.emplace(host, c);
             if (!fresh)

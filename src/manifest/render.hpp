@@ -4,6 +4,7 @@
 #include "manifest/desired_state.hpp"
 #include "source/tree.hpp"
 #include "util/result.hpp"
+#include <functional>
 
 namespace fjord {
 
@@ -14,6 +15,9 @@ struct RenderOptions {
     std::uint64_t max_file_size = 64ull << 20;
     std::vector<std::string> protect;       ///< host paths never written (and everything below them)
     std::map<std::string, std::string> facts; ///< host.name, host.machine_id, ... for templates; fjord.commit defaults to tree.commit()
+    /// True when blob `id` at host path `path` was checked before under the same limits, so its
+    /// size need not be read again (a render costs a map lookup per unchanged file, not an I/O).
+    std::function<bool(const std::string &path, const std::string &id)> vetted;
 };
 
 /// Renders the host folder `opts.host_path` of `tree`: its manifest fjord.toml (with includes

@@ -53,6 +53,21 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     return out;
 }
 
+Fields split_fields(std::string_view s, char sep) {
+    Fields f;
+    std::size_t start = 0;
+    for (;;) {
+        auto p = s.find(sep, start);
+        if (f.size == f.at.size()) {
+            f.size = f.at.size() + 1;
+            return f;
+        }
+        f.at[f.size++] = s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start);
+        if (p == std::string_view::npos) return f;
+        start = p + 1;
+    }
+}
+
 namespace {
 
 template <class T> bool num(std::string_view s, T &out, int base = 10) {
@@ -76,13 +91,15 @@ std::string orig_str(const Original &o) {
 bool parse_orig(std::string_view s, Original &o) {
     o = Original{};
     if (s == "-") return true;
-    auto f = split(s, ',');
+    auto ff = split_fields(s, ',');
+    const auto &f = ff.at;
+    const std::size_t n = ff.size;
     o.existed = true;
-    if (f[0] == "l" && f.size() == 4) {
+    if (f[0] == "l" && n == 4) {
         o.kind = FileKind::symlink;
         return unesc(f[1], o.target) && num(f[2], o.uid) && num(f[3], o.gid);
     }
-    if (f[0] == "f" && f.size() == 5) {
+    if (f[0] == "f" && n == 5) {
         o.kind = FileKind::file;
         o.id = std::string(f[1]);
         return num(f[2], o.mode, 8) && num(f[3], o.uid) && num(f[4], o.gid);
@@ -147,24 +164,25 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
             header = true;
             continue;
         }
-        auto f = split(line, ' ');
+        auto ff = split_fields(line, ' ');
+        const auto &f = ff.at;
         std::string path;
-        if (f.size() < 2 || !unesc(f[1], path) || path.empty() || path[0] != '/') return bad();
-        if (f[0] == "d" && f.size() == 2) {
+        if (ff.size < 2 || !unesc(f[1], path) || path.empty() || path[0] != '/') return bad();
+        if (f[0] == "d" && ff.size == 2) {
             g.dirs.insert(path);
             continue;
         }
         AppliedFile af;
         FileSpec &s = af.spec;
         s.path = path;
-        if (f[0] == "f" && f.size() == 9) {
+        if (f[0] == "f" && ff.size == 9) {
             s.kind = FileKind::file;
             s.id = std::string(f[2]);
             if (!num(f[3], s.mode, 8) || !unesc(f[4], s.owner) || !unesc(f[5], s.group) || !parse_orig(f[7], af.orig) ||
                 !unesc(f[8], s.origin))
                 return bad();
             s.secret = f[6] == "1";
-        } else if (f[0] == "l" && f.size() == 7) {
+        } else if (f[0] == "l" && ff.size == 7) {
             s.kind = FileKind::symlink;
             s.mode = 0777;
             if (!unesc(f[2], s.target) || !unesc(f[3], s.owner) || !unesc(f[4], s.group) || !parse_orig(f[5], af.orig) ||

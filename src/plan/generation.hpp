@@ -3,6 +3,7 @@
 // path held before fjord first wrote it. Generations are the unit of history and rollback.
 #include "manifest/desired_state.hpp"
 #include "util/result.hpp"
+#include <array>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -57,6 +58,13 @@ struct Generation {
 [[nodiscard]] bool unesc(std::string_view s, std::string &out);
 /// Splits on one character, keeping empty fields.
 [[nodiscard]] std::vector<std::string_view> split(std::string_view s, char sep);
+
+/// The fields of one line, without allocating (a generation file has one line per path).
+struct Fields {
+    std::array<std::string_view, 12> at;
+    std::size_t size = 0; ///< more than at.size() fields: size is at.size() + 1
+};
+[[nodiscard]] Fields split_fields(std::string_view s, char sep);
 
 /// "good", "failed", "rolled-back", "pending", "superseded".
 [[nodiscard]] const char *outcome_name(Outcome o);

@@ -224,7 +224,11 @@ void configure_libgit2() {
                       GIT_CONFIG_LEVEL_PROGRAMDATA})
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "");
     // The default object cache may grow to 256 MiB; the agent must stay small.
-    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(32) << 20);
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(4) << 20);
+    // Pack files are read through mmap windows that stay mapped (and resident) until a limit,
+    // 8 GiB by default on 64-bit: an idle agent must not keep its whole cache in memory.
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, static_cast<std::size_t>(1) << 20);
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, static_cast<std::size_t>(8) << 20);
 }
 
 std::string trim(std::string s) {
