@@ -1,5 +1,7 @@
 #include "manifest/render.hpp"
 
+#include "manifest/units.hpp"
+
 #include "manifest/manifest_toml.hpp"
 #include "manifest/template.hpp"
 #include "util/hash.hpp"
@@ -505,6 +507,7 @@ Result<DesiredState> Renderer::run() {
         if (!spec) return fail(spec.error());
         ds.files.emplace(path, std::move(*spec));
     }
+    FJORD_TRY(add_unit_files(tree_, ds, opts_.max_file_size));
     FJORD_TRY(check_parents(ds.files));
     FJORD_TRY(check_link_chains(ds.files));
     return ds;

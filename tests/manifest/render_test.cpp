@@ -300,7 +300,7 @@ TEST_CASE("apply.max_files counts the merged result, units included") {
         .file("hosts/web1/files/a", "3").file("hosts/web1/units/x.service", "[Service]\n");
     RenderOptions o = web1();
     o.max_files = 3;
-    CHECK(ok(t, o).files.size() == 2); // a overrides a: 2 files + 1 unit
+    CHECK(ok(t, o).files.size() == 3); // a overrides a: 2 files + 1 unit file
     t.file("hosts/web1/units/x.service.d/10-limits.conf", "[Service]\n");
     auto r = render(t, o);
     REQUIRE_FALSE(r);
@@ -464,7 +464,41 @@ TEST_CASE("units, drop-ins and containers are recorded and merged") {
     CHECK(ds.checks[0].expect_status == 204);
     CHECK(ds.checks[0].period_ms == 500);
     CHECK(ds.checks[0].timeout_ms == 1'000);
-    CHECK(ds.files.empty());
+    // Unit files, drop-ins and the limits drop-in land under /etc/systemd/system.
+    std::vector<std::string> paths;
+    for (const auto &[p, f] : ds.files) paths.push_back(p);
+    CHECK(paths == std::vector<std::string>{"/etc/systemd/system/nginx.service.d/10-env.conf",
+                                            "/etc/systemd/system/nginx.service.d/50-fjord-limits.conf",
+                                            "/etc/systemd/system/node-exporter.service"});
+    const FileSpec &lim = ds.files.at("/etc/systemd/system/nginx.service.d/50-fjord-limits.conf");
+    REQUIRE(ds.blobs.count(lim.id));
+    CHECK(ds.blobs.at(lim.id).find("\nMemoryMax=268435456\nCPUQuota=50%\n") != std::string::npos);
+    CHECK(ds.files.at("/etc/systemd/system/node-exporter.service").mode == 0644);
+}
+
+TEST_CASE("a unit file systemd could not parse is refused before anything is applied") {
+    FakeTree t;
+    t.file("hosts/web1/units/bad.service", "[Service]\nExecStart=/bin/true\nthis is not an assignment\n");
+    CHECK(error_of(t) == "hosts/web1/units/bad.service:3: expected Key=Value, a [Section] or a comment");
+    FakeTree early;
+    early.file("hosts/web1/units/early.service", "ExecStart=/bin/true\n[Service]\n");
+    CHECK(error_of(early) == "hosts/web1/units/early.service:1: assignment outside of any section");
+    FakeTree hdr;
+    hdr.file("hosts/web1/units/h.service", "[Service\nA=1\n");
+    CHECK(error_of(hdr) == "hosts/web1/units/h.service:1: malformed section header");
+    FakeTree drop;
+    drop.file("hosts/web1/units/d.service", "[Service]\nExecStart=/bin/true\n")
+        .file("hosts/web1/units/d.service.d/x.conf", "[Service]\n=1\n");
+    CHECK(error_of(drop) == "hosts/web1/units/d.service.d/x.conf:2: bad key \"\"");
+    FakeTree good; // comments, continuations and blank lines are fine
+    good.file("hosts/web1/units/g.service", "# c\n[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/sh -c \\\n  'echo hi'\n");
+    CHECK(ok(good).files.size() == 1);
+    FakeTree lim;
+    lim.file("hosts/web1/fjord.toml", "[unit.\"a.service\"]\nlimits = { memory = \"lots\" }\n");
+    CHECK(error_of(lim).find("hosts/web1/fjord.toml:2:") == 0); // the manifest parser names the key
+    FakeTree clash;
+    clash.file("hosts/web1/units/c.service", "[Service]\n").file("hosts/web1/files/etc/systemd/system/c.service", "[Service]\n");
+    CHECK(error_of(clash) == "hosts/web1/units/c.service: gives /etc/systemd/system/c.service, which hosts/web1/files/etc/systemd/system/c.service gives too");
 }
 
 TEST_CASE("units/ and containers/ refuse what they cannot hold") {
