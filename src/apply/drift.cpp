@@ -2,9 +2,13 @@
 
 #include "apply/transaction.hpp"
 #include <cstdio>
+#include <cstring>
 
 namespace fjord {
 namespace {
+
+// A live secret larger than this cannot match (apply.max_file_size bounds what fjord wrote).
+constexpr std::uint64_t max_secret_size = 1ull << 30;
 
 std::string octal(unsigned m) {
     char buf[8];
@@ -28,9 +32,27 @@ std::string unprefixed(const std::string &msg, const std::string &path) {
     return msg.rfind(path + ": ", 0) == 0 ? msg.substr(path.size() + 2) : msg;
 }
 
+Result<bool> content_matches(const RootedFs &fs, const FileSpec &spec) {
+    auto id = fs.content_id(spec.path);
+    if (!id) return fail(std::move(id.error()));
+    return *id == spec.id;
+}
+
+// A secret's generation holds its ciphertext's id and a keyed digest of the plaintext, never a
+// plain hash: the live file is compared by that digest, and its buffer wiped after.
+Result<bool> secret_matches(const RootedFs &fs, const FileSpec &spec, const SecretDigest &digest) {
+    if (!digest || spec.secret_mac.empty()) return true; // no identity: the content cannot be judged
+    auto data = fs.read_file(spec.path, max_secret_size);
+    if (!data) return fail(std::move(data.error()));
+    bool same = digest(*data) == spec.secret_mac;
+    explicit_bzero(data->data(), data->size()); // sodium_memzero's guarantee, without libsodium here
+    return same;
+}
+
 } // namespace
 
-Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache) {
+Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache,
+                                           const SecretDigest &secret_digest) {
     std::vector<DriftEvent> events;
     for (const auto &[path, af] : gen.files) {
         const FileSpec &spec = af.spec;
@@ -63,12 +85,12 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
             bool same_stat = c != cache.end() && c->second.ino == now.ino && c->second.size == now.size &&
                              c->second.mtime_ns == now.mtime_ns && c->second.ctime_ns == now.ctime_ns;
             if (!same_stat) {
-                auto id = fs.content_id(path);
-                if (!id) {
-                    events.push_back({path, unprefixed(id.error().message, path), false});
+                auto same = spec.secret ? secret_matches(fs, spec, secret_digest) : content_matches(fs, spec);
+                if (!same) {
+                    events.push_back({path, unprefixed(same.error().message, path), false});
                     continue;
                 }
-                else if (*id != spec.id) what.insert(what.begin(), "content changed");
+                if (!*same) what.insert(what.begin(), "content changed");
             }
             if (st->mode != spec.mode) what.push_back("mode " + octal(st->mode) + ", want " + octal(spec.mode));
             if (what.empty()) cache[path] = now;

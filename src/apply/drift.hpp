@@ -3,6 +3,7 @@
 // one lstat per file; content is hashed only where the stat differs from what fjord last saw.
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
+#include <functional>
 #include <vector>
 
 namespace fjord {
@@ -14,8 +15,14 @@ struct DriftEvent {
     bool fixable = true; ///< false when the path cannot be reached (a symlinked parent)
 };
 
+/// The keyed digest of a secret's plaintext (AgeIdentity::digest), as FileSpec::secret_mac holds it.
+using SecretDigest = std::function<std::string(std::string_view plaintext)>;
+
 /// Compares every file of `gen` with the host. `cache` holds the stat fjord last saw of each
-/// file; it is refreshed for files whose content was hashed and found unchanged.
-[[nodiscard]] Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache);
+/// file; it is refreshed for files whose content was hashed and found unchanged. A secret's
+/// content is judged by `secret_digest` against its secret_mac; without them, only its mode
+/// and owner are.
+[[nodiscard]] Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache,
+                                                         const SecretDigest &secret_digest = {});
 
 } // namespace fjord

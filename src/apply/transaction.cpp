@@ -1,6 +1,8 @@
 #include "apply/transaction.hpp"
 
+#include "apply/units.hpp"
 #include "util/hash.hpp"
+#include <cstring>
 #include <ctime>
 #include <grp.h>
 #include <map>
@@ -25,6 +27,14 @@ Result<std::string> content(ApplyContext &ctx, const std::string &id, const Desi
     return ctx.repo.read_blob(id, max_original_size);
 }
 
+// A secret's plaintext: its ciphertext from the Git cache, decrypted again for this write.
+Result<std::string> secret_content(ApplyContext &ctx, const FileSpec &spec) {
+    if (!ctx.decrypt) return fail(Errc::invalid, spec.origin + ": a secret, and no age identity to decrypt it");
+    auto ciphertext = ctx.repo.read_blob(spec.id, max_original_size);
+    if (!ciphertext) return fail(ciphertext.error().context(spec.origin));
+    return ctx.decrypt(*ciphertext, spec.origin);
+}
+
 // Writes one spec onto the host; returns its stat for files.
 Result<std::optional<LiveStat>> put(ApplyContext &ctx, const FileSpec &spec, const DesiredState *desired) {
     auto owner = resolve_owner(spec.owner, spec.group);
@@ -33,9 +43,11 @@ Result<std::optional<LiveStat>> put(ApplyContext &ctx, const FileSpec &spec, con
         FJORD_TRY(ctx.fs.write_symlink(spec.path, spec.target, owner->first, owner->second));
         return std::optional<LiveStat>{};
     }
-    auto data = content(ctx, spec.id, desired);
+    auto data = spec.secret ? secret_content(ctx, spec) : content(ctx, spec.id, desired);
     if (!data) return fail(data.error().context(spec.path));
     auto st = ctx.fs.write_file(spec.path, *data, spec.mode, owner->first, owner->second);
+    // sodium_memzero's guarantee (never optimised away), without libsodium in this layer.
+    if (spec.secret) explicit_bzero(data->data(), data->size());
     if (!st) return fail(std::move(st.error()));
     return std::optional<LiveStat>{*st};
 }
@@ -186,7 +198,16 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     for (const auto &a : plan.actions) j.paths.push_back(a.path);
     FJORD_TRY(ctx.store.write_journal(j));
 
-    Status done = run_actions(ctx, prev, plan, desired, report);
+    std::set<std::string> changed;
+    for (const auto &a : plan.actions)
+        if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
+    UnitPlan units = ctx.systemd ? plan_units(prev, next, changed) : UnitPlan{};
+
+    // Units Git dropped stop before their files go; the rest follows the files.
+    Status done = ctx.systemd ? run_unit_steps(*ctx.systemd, units.before) : Status{};
+    if (done) done = run_actions(ctx, prev, plan, desired, report);
+    if (done && ctx.systemd && units.reload_daemon) done = ctx.systemd->reload_daemon();
+    if (done && ctx.systemd) done = run_unit_steps(*ctx.systemd, units.after);
     if (done && verify) done = verify();
     if (!done) {
         Error err = done.error();
@@ -228,6 +249,16 @@ Status recover(ApplyContext &ctx, const Journal &j) {
         if (!r) return fail(std::move(r.error()));
     }
     FJORD_TRY(ctx.fs.sync());
+    if (ctx.systemd && j.to != j.from && (!from->units.empty() || !to.units.empty())) {
+        // systemd follows the files back: units the failed generation added stop, units whose
+        // files came back restart. Best effort: the files are what recovery guarantees, and
+        // the next apply converges the units again.
+        std::set<std::string> changed(j.paths.begin(), j.paths.end());
+        UnitPlan back = plan_units(to, *from, changed);
+        Status s = run_unit_steps(*ctx.systemd, back.before);
+        if (s && back.reload_daemon) s = ctx.systemd->reload_daemon();
+        if (s) (void)run_unit_steps(*ctx.systemd, back.after);
+    }
     if (j.to != j.from) {
         to.info.outcome = Outcome::rolled_back;
         if (to.info.message.empty()) to.info.message = "interrupted; rolled back at start-up";

@@ -5,6 +5,7 @@
 // names to generation N.
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
+#include "apply/systemd.hpp"
 #include "plan/plan.hpp"
 #include "source/tree.hpp"
 #include <functional>
@@ -17,6 +18,11 @@ struct ApplyContext {
     RootedFs &fs;
     const BlobReader &repo;              ///< the Git cache: content by blob id
     std::uint64_t max_file_size = 64ull << 20;
+    SystemdManager *systemd = nullptr;   ///< null: unit files are written but not activated
+    /// Decrypts a secret's ciphertext (read from `repo` by its id) with the host identity, for
+    /// every write of a secret: apply, rollback, drift correction and recovery alike, since
+    /// the store never holds a secret's plaintext. Unset: secrets are refused.
+    std::function<Result<std::string>(std::string_view ciphertext, const std::string &origin)> decrypt = {};
 };
 
 /// What an apply did.

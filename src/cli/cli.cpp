@@ -1,5 +1,7 @@
 #include "cli/cli.hpp"
 
+#include "cli/check_cmd.hpp"
+
 #include "apply/store.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
@@ -33,6 +35,7 @@ constexpr const char *usage_text =
     "  suspend | resume         stop / restart applying (polling and status go on)\n"
     "  validate DIR...          lint host folders of a checkout of the repo, offline\n"
     "  render HOSTDIR           what one host would get (templates rendered), offline\n"
+    "  check [--json] [--fast]  host prerequisites, pass/warn/fail each, measured here (no daemon needed)\n"
     "\n"
     "  --config FILE            agent configuration (default /etc/fjord/fjord.toml)\n"
     "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n";
@@ -93,6 +96,7 @@ int cmd_status(const Config &cfg, const Args &a) {
         j = s ? nlohmann::json::parse(status_to_json(*s)) : nlohmann::json{{"generation", 0}};
         j["running"] = false;
     }
+    add_prereq_status(cfg, j);
     if (a.has("--json")) {
         j.erase("ok");
         std::printf("%s\n", j.dump(2).c_str());
@@ -106,6 +110,7 @@ int cmd_status(const Config &cfg, const Args &a) {
     std::printf("last drift:  %s (%zu drifted)\n", when(j.value("last_drift", std::int64_t{0})).c_str(), j.value("drifted", std::size_t{0}));
     if (!j.value("suspended", "").empty()) std::printf("applying:    paused: %s\n", j.value("suspended", "").c_str());
     if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", j.value("last_error", "").c_str());
+    print_prereq_status(j);
     if (!j.value("note", "").empty()) std::printf("note:        %s\n", j.value("note", "").c_str());
     return 0;
 }
@@ -209,11 +214,12 @@ int run_cli(int argc, char **argv) {
     }
     for (const auto &w : a.words)
         if (w.rfind("--", 0) == 0) {
-            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry"};
+            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry", "--fast"};
             if (std::find(known.begin(), known.end(), w) == known.end()) return usage_error("unknown option " + w);
         }
 
     if (verb == "status") return cmd_status(*cfg, a);
+    if (verb == "check") return run_check(*cfg, a.words);
     if (verb == "history") return cmd_history(*cfg, a);
     if (verb == "sync" || verb == "diff") {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},

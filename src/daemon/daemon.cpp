@@ -3,6 +3,7 @@
 #include "daemon/control.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reconciler.hpp"
+#include "prereq/monitor.hpp"
 #include "util/host.hpp"
 #include <csignal>
 #include <malloc.h>
@@ -21,11 +22,23 @@ HostFacts facts() { return {host_name(), machine_id()}; }
 
 std::uint64_t usec(Duration d) { return static_cast<std::uint64_t>(d.count()) * 1000; }
 
+// Each change of a host check is logged once; a fail is an error only where it blocks applying.
+bool log_prereq_changes(prereq::Monitor &m) {
+    auto changes = m.take_changes();
+    for (const auto &c : changes) {
+        LogLevel level = c.status == prereq::CheckStatus::pass                                       ? LogLevel::info
+                         : c.status == prereq::CheckStatus::fail && m.mode() == PrereqMode::block ? LogLevel::error
+                                                                                                   : LogLevel::warning;
+        log_msg(level, nullptr, c.message, {{"FJORD_CHECK", c.label}});
+    }
+    return !changes.empty();
+}
+
 class Daemon {
   public:
     Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Reconciler> rec)
-        : opts_(std::move(opts)), rec_(std::move(rec)), rng_(std::random_device{}()) {
-        (void)cfg;
+        : opts_(std::move(opts)), rec_(std::move(rec)), prereq_(cfg), rng_(std::random_device{}()) {
+        rec_->set_apply_gate([this] { return prereq_.gate(); });
     }
 
     int run() {
@@ -57,6 +70,12 @@ class Daemon {
         sd_event_add_time(event_.get(), &poll_timer_, CLOCK_MONOTONIC, now, 1000, on_poll_timer, this);
         sd_event_add_time(event_.get(), &drift_timer_, CLOCK_MONOTONIC,
                           now + usec(rec_->config().apply.drift_interval), 1'000'000, on_drift_timer, this);
+        sd_event_add_time(event_.get(), &prereq_timer_, CLOCK_MONOTONIC, now, 1000, on_prereq_timer, this);
+        sd_event_add_time(event_.get(), &probe_timer_, CLOCK_MONOTONIC, now, 1000, on_probe_timer, this);
+        if (prereq_.mode() == PrereqMode::block) {
+            sd_event_source_set_enabled(poll_timer_, SD_EVENT_OFF); // prereq_round_done() starts it
+            log_info("prerequisites.mode = block: the first sync waits for the first round of host checks");
+        }
         sd_notify(0, "READY=1\nSTATUS=started");
         log_info("started; following " + describe_source());
         int r = sd_event_loop(event_.get());
@@ -123,6 +142,75 @@ class Daemon {
         return 0;
     }
 
+    void rearm(sd_event_source *s, std::uint64_t delay) {
+        std::uint64_t now = 0;
+        sd_event_now(event_.get(), CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(s, now + delay);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+    }
+
+    // After each round of host checks: log what changed, save it for fjordctl status, and with
+    // mode = block start the first sync, or sync at once when a failing check passes again.
+    void prereq_round_done() {
+        log_prereq_changes(prereq_);
+        if (auto s = prereq_.save(); !s) log_warning("prerequisites: " + s.error().message + ", ignoring");
+        bool was_open = prereq_open_;
+        prereq_open_ = prereq_.complete() && prereq_.gate().empty();
+        if (prereq_.mode() != PrereqMode::block || !prereq_.complete()) return;
+        if (!prereq_first_done_ || (prereq_open_ && !was_open)) rearm(poll_timer_, 0);
+        prereq_first_done_ = true;
+    }
+
+    // Cheap checks in two steps: the instant ones and a /proc/stat sample, then, steal_window
+    // later, the second sample; so the loop never sleeps through the window.
+    static int on_prereq_timer(sd_event_source *s, std::uint64_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        const auto &pc = d->rec_->config().prerequisites;
+        std::uint64_t next = usec(pc.check_interval);
+        if (d->prereq_.mode() != PrereqMode::off) {
+            if (!d->round_open_) {
+                d->prereq_.begin_round();
+                next = usec(pc.steal_window);
+            } else {
+                d->prereq_.end_round();
+                d->prereq_round_done();
+                next -= std::min(next, usec(pc.steal_window));
+            }
+            d->round_open_ = !d->round_open_;
+        }
+        d->rearm(s, next);
+        return 0;
+    }
+
+    // The fdatasync probe runs on a worker thread: on a slow disk it takes minutes, and the
+    // loop must go on answering fjordctl and the watchdog meanwhile.
+    static int on_probe_timer(sd_event_source *s, std::uint64_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        auto interval = usec(d->rec_->config().prerequisites.probe_interval);
+        if (d->prereq_.mode() == PrereqMode::off || d->prereq_.probe_running()) {
+            d->rearm(s, interval);
+            return 0;
+        }
+        auto fd = d->prereq_.start_probe();
+        if (!fd) {
+            log_warning("prerequisites: " + fd.error().message + ", ignoring");
+            d->rearm(s, interval);
+            return 0;
+        }
+        sd_event_add_io(d->event_.get(), &d->probe_io_, *fd, EPOLLIN, on_probe_done, d);
+        return 0; // re-armed when the probe is done
+    }
+
+    static int on_probe_done(sd_event_source *s, int, std::uint32_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        sd_event_source_disable_unref(s); // before finish_probe() closes the fd
+        d->probe_io_ = nullptr;
+        d->prereq_.finish_probe();
+        d->prereq_round_done();
+        d->rearm(d->probe_timer_, usec(d->rec_->config().prerequisites.probe_interval));
+        return 0;
+    }
+
     static int on_exit_signal(sd_event_source *, const struct signalfd_siginfo *si, void *ud) {
         auto *d = static_cast<Daemon *>(ud);
         log_info(std::string("received ") + (si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
@@ -141,6 +229,11 @@ class Daemon {
         } else {
             log_init(cfg->log_level);
             log_info("configuration reloaded from " + d->opts_.config_file);
+            // Checks turned on, or other paths to judge: measure now rather than in an hour.
+            if (d->prereq_.reconfigure(*cfg)) {
+                if (!d->round_open_) d->rearm(d->prereq_timer_, 0);
+                if (!d->prereq_.probe_running()) d->rearm(d->probe_timer_, 0);
+            }
         }
         sd_notify(0, "READY=1");
         d->notify_status();
@@ -205,9 +298,14 @@ class Daemon {
 
     DaemonOptions opts_;
     std::unique_ptr<Reconciler> rec_;
+    prereq::Monitor prereq_; ///< made after rec_, which holds the state lock
     sd_event_ptr event_{nullptr, sd_event_unref};
     sd_event_source *poll_timer_ = nullptr;
     sd_event_source *drift_timer_ = nullptr;
+    sd_event_source *prereq_timer_ = nullptr, *probe_timer_ = nullptr, *probe_io_ = nullptr;
+    bool round_open_ = false;        ///< between begin_round() and end_round()
+    bool prereq_open_ = false;       ///< the apply gate was open after the last round
+    bool prereq_first_done_ = false; ///< mode = block: the first complete round started syncing
     unique_fd listen_fd_;
     std::mt19937_64 rng_;
 };
@@ -247,6 +345,14 @@ int run_daemon(const DaemonOptions &opts) {
     if (opts.recover_only) return 0;
     if (opts.once) {
         Reconciler &r = **rec;
+        // Host checks before anything else; with mode = block a failing one refuses the sync.
+        prereq::Monitor pm(*cfg);
+        if (pm.mode() != PrereqMode::off) {
+            bool measured = pm.run_once(pm.mode() == PrereqMode::block && !opts.dry_run);
+            if (log_prereq_changes(pm) || measured)
+                if (auto s = pm.save(); !s) log_warning("prerequisites: " + s.error().message + ", ignoring");
+            r.set_apply_gate([&pm] { return pm.gate(); });
+        }
         bool drift_ok = true;
         if (!opts.dry_run) {
             auto drift = r.drift_pass();

@@ -4,6 +4,7 @@
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
 #include "manifest/render.hpp"
+#include "secrets/age.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/host.hpp"
@@ -83,6 +84,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     if (!fs) return fail(std::move(fs.error()));
     std::unique_ptr<Reconciler> r(new Reconciler(cfg, std::move(*store), std::move(*lock), std::move(*fs)));
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
+    r->load_identity(); // before recovery, which may have to write secrets back
 
     auto journal = r->store_.journal();
     if (!journal) return fail(journal.error().context("read the intent journal"));
@@ -95,6 +97,9 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
         // Content comes from the Git cache, so recovery needs it open (no network is used).
         if (auto s = r->ensure_source(); !s) return fail(s.error().context("recover"));
         ApplyContext ctx{r->store_, r->fs_, *r->source_, cfg.apply.max_file_size};
+        ctx.decrypt = r->decryptor();
+        if (auto sd = r->systemd(); sd) ctx.systemd = *sd;
+        else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
         if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
         auto cur = r->store_.current();
         r->status_.generation = cur ? *cur : 0;
@@ -127,10 +132,51 @@ Status Reconciler::reconfigure(const Config &cfg) {
     bool source_changed = cfg.source.url != cfg_.source.url || cfg.source.branch != cfg_.source.branch ||
                           cfg.source.tag != cfg_.source.tag || cfg.source.ssh_key != cfg_.source.ssh_key ||
                           cfg.source.known_hosts != cfg_.source.known_hosts || cfg.source.token_file != cfg_.source.token_file;
+    bool identity_changed = cfg.secrets.identity != cfg_.secrets.identity;
     cfg_ = cfg;
     if (source_changed) source_.reset();
+    if (identity_changed) load_identity();
     refused_commit_.clear();
     return {};
+}
+
+void Reconciler::load_identity() {
+    bool created = false;
+    auto id = ensure_identity_file(cfg_.secrets.identity, &created);
+    if (!id) {
+        identity_.reset();
+        identity_error_ = id.error().message;
+        // fjord runs on without it; only .age files are refused, each with this reason.
+        log_warning("secrets identity: " + identity_error_ + "; files ending in .age will be refused");
+        return;
+    }
+    identity_ = std::make_shared<const AgeIdentity>(std::move(*id));
+    identity_error_.clear();
+    if (created)
+        log_info("created the age identity " + cfg_.secrets.identity + "; its recipient is " + identity_->recipient().encode());
+}
+
+std::function<Result<std::string>(std::string_view, const std::string &)> Reconciler::decryptor() const {
+    return [id = identity_, why = identity_error_](std::string_view ciphertext, const std::string &origin) -> Result<std::string> {
+        if (!id) return fail(Errc::invalid, origin + ": cannot decrypt: " + why);
+        auto plain = age_decrypt(ciphertext, std::span<const AgeIdentity>(id.get(), 1));
+        if (!plain) return fail(std::move(plain.error()).context(origin));
+        return plain;
+    };
+}
+
+SecretDigest Reconciler::digester() const {
+    if (!identity_) return {};
+    return [id = identity_](std::string_view plaintext) { return id->digest(plaintext); };
+}
+
+Result<SystemdManager *> Reconciler::systemd() {
+    if (systemd_) return systemd_.get();
+    if (cfg_.systemd.bus.empty() && cfg_.apply.root != "/") return static_cast<SystemdManager *>(nullptr);
+    auto m = connect_systemd(cfg_.systemd.bus, cfg_.health.timeout);
+    if (!m) return fail(std::move(m.error()));
+    systemd_ = std::move(*m);
+    return systemd_.get();
 }
 
 Result<const Generation *> Reconciler::current_generation(std::uint64_t n) {
@@ -186,6 +232,13 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     plan->next.info.commit = desired.commit;
     plan->next.info.message = message;
     ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+    ctx.decrypt = decryptor();
+    if (!cur.units.empty() || !plan->next.units.empty()) {
+        auto sd = systemd();
+        if (!sd) return fail(sd.error().context("units"));
+        ctx.systemd = *sd;
+        status_.note = *sd ? "" : "unit files are written under apply.root but not activated (no systemd.bus set)";
+    }
     auto report = apply_plan(ctx, cur, *plan, desired);
     if (!report) return fail(report.error().context("apply generation " + std::to_string(*next)));
     // Keep the generation's commit reachable in the cache, then forget what is no longer kept.
@@ -260,6 +313,14 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = status_.last_error;
         return finish(r);
     }
+    // prerequisites.mode = block: while a host check fails, nothing new is fetched or applied.
+    // Neither marked bad nor remembered as refused: the commit is fine, the host is not (yet).
+    if (std::string why = apply_gate_ ? apply_gate_() : std::string(); !why.empty() && !opts.dry_run) {
+        r.state = SyncState::refused;
+        r.message = why;
+        r.msgid = msgid::refused;
+        return finish(r);
+    }
     if (auto s = source_->fetch(*head); !s) {
         r.message = s.error().message;
         r.msgid = msgid::failed;
@@ -309,6 +370,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
             auto it = prev->files.find(path);
             return it != prev->files.end() && it->second.spec.id == id;
         };
+    ro.decrypt = decryptor();
+    ro.secret_digest = digester();
     auto desired = render(**tree, ro);
     timer.mark("render");
     if (!desired) {
@@ -318,9 +381,9 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.msgid = msgid::failed;
         return finish(r);
     }
-    status_.note = desired->units.empty() && desired->containers.empty() && desired->checks.empty() && desired->hooks.empty()
+    status_.note = desired->containers.empty() && desired->checks.empty() && desired->hooks.empty()
                        ? ""
-                       : "units, containers, checks and hooks in the repo are not applied by this version";
+                       : "containers, checks and hooks in the repo are not applied by this version";
 
     std::string plan_text;
     auto report = apply_desired(*desired, **cur, opts, "", &plan_text);
@@ -369,7 +432,7 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     if (!cur) return fail(std::move(cur.error()));
     StatCache stamps = store_.load_stat_cache();
     std::size_t cached = stamps.size();
-    auto events = find_drift(fs_, **cur, stamps);
+    auto events = find_drift(fs_, **cur, stamps, digester());
     if (!events) return fail(std::move(events.error()));
     status_.drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
@@ -385,6 +448,7 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     if (!paths.empty()) {
         if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
         ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+        ctx.decrypt = decryptor();
         auto fixed = restore_paths(ctx, **cur, paths);
         if (!fixed) return fail(fixed.error().context("drift correction"));
         for (auto &[p, st] : *fixed) stamps[p] = st;

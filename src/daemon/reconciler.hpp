@@ -7,7 +7,9 @@
 #include "apply/store.hpp"
 #include "apply/transaction.hpp"
 #include "config/config.hpp"
+#include "secrets/age_identity.hpp"
 #include "source/git_source.hpp"
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -78,6 +80,9 @@ class Reconciler {
 
     [[nodiscard]] const AgentStatus &status() const { return status_; }
     void set_next_poll(std::int64_t t);
+    /// Asked before a new commit is fetched and applied; a non-empty answer refuses the sync
+    /// with that reason (prerequisites.mode = block while a host check fails).
+    void set_apply_gate(std::function<std::string()> gate) { apply_gate_ = std::move(gate); }
     [[nodiscard]] const Config &config() const { return cfg_; }
 
     ~Reconciler();
@@ -87,6 +92,9 @@ class Reconciler {
     SyncResult finish(SyncResult r);
     void save_status();
     [[nodiscard]] Status ensure_source();
+    /// The systemd manager when units must be activated (null when apply.root is not "/" and
+    /// no systemd.bus is set: unit files are then written but not activated).
+    [[nodiscard]] Result<SystemdManager *> systemd();
     /// Generation n, loaded at most once until release_memory().
     [[nodiscard]] Result<const Generation *> current_generation(std::uint64_t n);
     [[nodiscard]] Result<ApplyReport> apply_desired(const DesiredState &desired, const Generation &cur,
@@ -99,8 +107,18 @@ class Reconciler {
     RootedFs fs_;
     std::unique_ptr<GitSource> source_;
     std::optional<Generation> cur_cache_; ///< the current generation, loaded once per reconcile
+    std::unique_ptr<SystemdManager> systemd_;
     AgentStatus status_;
     std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
+    std::function<std::string()> apply_gate_;
+    std::shared_ptr<const AgeIdentity> identity_; ///< secrets.identity; null when it could not be had
+    std::string identity_error_;                  ///< why not: the reason .age files are refused
+    /// Loads secrets.identity, creating it on the first start; logs once when that fails.
+    void load_identity();
+    /// Decrypts .age content with the host identity (render and every write of a secret).
+    [[nodiscard]] std::function<Result<std::string>(std::string_view, const std::string &)> decryptor() const;
+    /// The identity-keyed digest of a secret's plaintext, for FileSpec::secret_mac and drift.
+    [[nodiscard]] SecretDigest digester() const;
 };
 
 /// Reads the status a running or stopped fjordd last saved.

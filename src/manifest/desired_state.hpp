@@ -22,7 +22,8 @@ struct FileSpec {
     std::string group = "root";
     std::string origin;      ///< repo path it came from, for messages ("hosts/web1/files/etc/x")
     std::vector<std::string> validate; ///< argv run on the staged file ("%s" = its path); later issues
-    bool secret = false;     ///< decrypted from .age: content never shown (later issues)
+    bool secret = false;     ///< decrypted from .age: `id` is the ciphertext's blob, content never shown or stored
+    std::string secret_mac;  ///< secrets: keyed digest of the plaintext (AgeIdentity::digest), for drift; "" = unknown
 
     friend bool operator==(const FileSpec &, const FileSpec &) = default;
 };

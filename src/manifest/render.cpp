@@ -7,6 +7,7 @@
 #include "util/hash.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 namespace fjord {
@@ -93,6 +94,7 @@ struct Candidate {
     std::string id;
     bool executable = false;
     bool tmpl = false;
+    bool secret = false; ///< NAME.age: decrypted at render, written as NAME
 };
 
 class Renderer {
@@ -207,8 +209,11 @@ Status Renderer::walk_files(const Folder &f, std::map<std::string, Candidate> &o
             if (++count > opts_.max_files) continue;
             Candidate c{origin, e.kind, e.id, e.executable, false};
             if (e.kind == EntryKind::file) {
-                if (ends_with(e.name, ".age"))
-                    return fail(Errc::invalid, origin + ": age-encrypted files need the secrets support (not built yet)");
+                if (ends_with(e.name, ".age")) {
+                    if (e.name == ".age") return fail(Errc::invalid, origin + ": a secret needs a name before .age");
+                    host.resize(host.size() - 4);
+                    c.secret = true;
+                }
                 if (ends_with(e.name, ".tmpl")) {
                     if (e.name == ".tmpl") return fail(Errc::invalid, origin + ": a template needs a name before .tmpl");
                     host.resize(host.size() - 5);
@@ -378,7 +383,8 @@ Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, co
         return f;
     }
 
-    f.mode = c.executable ? 0755 : 0644;
+    // Secrets default to owner-only; the manifest may widen that (a group-readable app.env).
+    f.mode = c.secret ? (c.executable ? 0700 : 0600) : c.executable ? 0755 : 0644;
     if (patch && patch->mode) {
         if (*patch->mode & 07000)
             return fail(Errc::invalid, c.origin + ": setuid/setgid/sticky bits are refused (mode \"" + patch->mode_text +
@@ -386,6 +392,21 @@ Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, co
         f.mode = *patch->mode;
     }
     if (patch && patch->validate) f.validate = *patch->validate;
+    if (c.secret) {
+        // The generation keeps the ciphertext's id and apply decrypts again, so no plaintext is
+        // stored. Decrypting here proves, before the host is touched, that every secret opens.
+        f.id = c.id;
+        f.secret = true;
+        if (!opts_.decrypt) return f;
+        auto ciphertext = tree_.read_blob(c.id, opts_.max_file_size);
+        if (!ciphertext) return fail(std::move(ciphertext.error()).context(c.origin));
+        auto plain = opts_.decrypt(*ciphertext, c.origin);
+        if (!plain) return fail(plain.error());
+        if (opts_.secret_digest) f.secret_mac = opts_.secret_digest(*plain);
+        // sodium_memzero's guarantee (never optimised away) without libsodium in this layer.
+        explicit_bzero(plain->data(), plain->size());
+        return f;
+    }
     if (!c.tmpl) {
         f.id = c.id;
         return f;

@@ -18,6 +18,12 @@ struct RenderOptions {
     /// True when blob `id` at host path `path` was checked before under the same limits, so its
     /// size need not be read again (a render costs a map lookup per unchanged file, not an I/O).
     std::function<bool(const std::string &path, const std::string &id)> vetted;
+    /// Decrypts a files/**.age blob; its error names `origin`. The reconciler fills it from the
+    /// host identity, so this layer stays pure. Unset (offline validate without the identity):
+    /// secrets are taken undecrypted, and apply refuses them.
+    std::function<Result<std::string>(std::string_view ciphertext, const std::string &origin)> decrypt;
+    /// The keyed digest of a decrypted secret, kept in FileSpec::secret_mac for the drift pass.
+    std::function<std::string(std::string_view plaintext)> secret_digest;
 };
 
 /// Renders the host folder `opts.host_path` of `tree`: its manifest fjord.toml (with includes

@@ -127,32 +127,59 @@ Result<Outcome> parse_outcome(std::string_view s) {
 }
 
 bool same_on_host(const FileSpec &a, const FileSpec &b) {
-    return a.path == b.path && a.kind == b.kind && a.id == b.id && a.target == b.target && a.mode == b.mode &&
+    // A secret encrypted again (new ciphertext, same plaintext) puts the same bytes on the host.
+    bool same_content = a.secret && b.secret && !a.secret_mac.empty() ? a.secret_mac == b.secret_mac : a.id == b.id;
+    return a.path == b.path && a.kind == b.kind && same_content && a.target == b.target && a.mode == b.mode &&
            a.owner == b.owner && a.group == b.group;
+}
+
+bool same_unit(const UnitSpec &a, const UnitSpec &b) {
+    return a.enable == b.enable && a.state == b.state && a.on_change == b.on_change && a.watch == b.watch;
+}
+
+// SECRET is "0" (plain), "1" (a secret of unknown digest) or the secret's keyed digest (64 hex
+// digits): never the plaintext or a plain hash of it.
+static std::string secret_field(const FileSpec &s) { return !s.secret ? "0" : s.secret_mac.empty() ? "1" : s.secret_mac; }
+
+static bool parse_secret(std::string_view f, FileSpec &s) {
+    s.secret = f != "0";
+    s.secret_mac.clear();
+    if (f == "0" || f == "1") return true;
+    if (f.size() != 64 || f.find_first_not_of("0123456789abcdef") != std::string_view::npos) return false;
+    s.secret_mac = std::string(f);
+    return true;
 }
 
 // Line forms:
 //   f PATH ID MODE OWNER GROUP SECRET ORIG ORIGIN
 //   l PATH TARGET OWNER GROUP ORIG ORIGIN
 //   d PATH
+//   u NAME ENABLE STATE ON_CHANGE WATCH,WATCH,...
 std::string serialize_files(const Generation &g) {
     std::string out = "fjord-files 1\n";
     for (const auto &[path, af] : g.files) {
         const FileSpec &s = af.spec;
         if (s.kind == FileKind::file)
             out += "f " + esc(path) + " " + s.id + " " + mode_str(s.mode) + " " + esc(s.owner) + " " + esc(s.group) +
-                   " " + (s.secret ? "1" : "0") + " " + orig_str(af.orig) + " " + esc(s.origin) + "\n";
+                   " " + secret_field(s) + " " + orig_str(af.orig) + " " + esc(s.origin) + "\n";
         else
             out += "l " + esc(path) + " " + esc(s.target) + " " + esc(s.owner) + " " + esc(s.group) + " " +
                    orig_str(af.orig) + " " + esc(s.origin) + "\n";
     }
     for (const auto &d : g.dirs) out += "d " + esc(d) + "\n";
+    for (const auto &[name, u] : g.units) {
+        std::string watch;
+        for (const auto &w : u.watch) watch += (watch.empty() ? "" : ",") + esc(w);
+        out += "u " + esc(name) + " " + (u.enable ? "1" : "0") + " " + esc(u.state) + " " + esc(u.on_change) + " " +
+               (watch.empty() ? "-" : watch) + "\n";
+    }
     return out;
 }
 
 Status parse_files(std::string_view text, Generation &g, const std::string &where) {
     g.files.clear();
     g.dirs.clear();
+    g.units.clear();
     std::size_t lineno = 0;
     bool header = false;
     for (auto line : split(text, '\n')) {
@@ -166,6 +193,19 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
         }
         auto ff = split_fields(line, ' ');
         const auto &f = ff.at;
+        if (f[0] == "u" && ff.size == 6) {
+            UnitSpec u;
+            if (!unesc(f[1], u.name) || !unesc(f[3], u.state) || !unesc(f[4], u.on_change)) return bad();
+            u.enable = f[2] == "1";
+            if (f[5] != "-")
+                for (auto w : split(f[5], ',')) {
+                    std::string one;
+                    if (!unesc(w, one)) return bad();
+                    u.watch.push_back(one);
+                }
+            g.units.emplace(u.name, std::move(u));
+            continue;
+        }
         std::string path;
         if (ff.size < 2 || !unesc(f[1], path) || path.empty() || path[0] != '/') return bad();
         if (f[0] == "d" && ff.size == 2) {
@@ -181,7 +221,7 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
             if (!num(f[3], s.mode, 8) || !unesc(f[4], s.owner) || !unesc(f[5], s.group) || !parse_orig(f[7], af.orig) ||
                 !unesc(f[8], s.origin))
                 return bad();
-            s.secret = f[6] == "1";
+            if (!parse_secret(f[6], s)) return bad();
         } else if (f[0] == "l" && ff.size == 7) {
             s.kind = FileKind::symlink;
             s.mode = 0777;

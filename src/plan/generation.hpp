@@ -50,7 +50,11 @@ struct Generation {
     GenerationInfo info;
     std::map<std::string, AppliedFile> files;
     std::set<std::string> dirs;     ///< folders fjord created (removed again when empty and unused)
+    std::map<std::string, UnitSpec> units; ///< units and how systemd should run them
 };
+
+/// True when two unit specs ask systemd for the same thing (enable, state, on_change, watch).
+[[nodiscard]] bool same_unit(const UnitSpec &a, const UnitSpec &b);
 
 /// Escapes a field of fjord's line formats ('%', blanks, ',' and control characters as %XX).
 [[nodiscard]] std::string esc(std::string_view s);

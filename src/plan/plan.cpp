@@ -100,6 +100,12 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
             for (const auto &p : opts.protect)
                 if (under(a.path, p))
                     return fail(Errc::refused, a.path + ": under apply.protect entry " + p + "; fjord never changes it");
+    plan.next.units = desired.units;
+    plan.units_changed = prev.units.size() != desired.units.size();
+    for (const auto &[name, u] : desired.units) {
+        auto it = prev.units.find(name);
+        if (it == prev.units.end() || !same_unit(it->second, u)) plan.units_changed = true;
+    }
     for (auto *part : {&removes, &rmdirs, &mkdirs, &writes})
         plan.actions.insert(plan.actions.end(), part->begin(), part->end());
     return plan;

@@ -41,9 +41,10 @@ struct Plan {
     std::vector<Action> actions;  ///< in the order they run
     std::size_t deletions = 0;    ///< files that disappear from the host
     std::size_t writes = 0, restores = 0;
+    bool units_changed = false;   ///< a unit was added, dropped or asks systemd for something new
 
     /// Nothing to do on the host.
-    [[nodiscard]] bool empty() const { return actions.empty(); }
+    [[nodiscard]] bool empty() const { return actions.empty() && !units_changed; }
 };
 
 struct PlanOptions {

@@ -1,0 +1,36 @@
+#pragma once
+// What systemd must do when the host goes from one generation to another, and doing it:
+// units Git dropped are stopped and disabled before their files go; after the files land,
+// one daemon-reload, then enable/disable, then start, restart or reload what changed.
+#include "apply/systemd.hpp"
+#include "plan/generation.hpp"
+#include <set>
+
+namespace fjord {
+
+/// One systemd step.
+struct UnitStep {
+    enum Kind { stop, disable, enable, start, restart, reload } kind;
+    std::string unit;
+    friend bool operator==(const UnitStep &, const UnitStep &) = default;
+};
+
+/// The systemd side of a transaction.
+struct UnitPlan {
+    std::vector<UnitStep> before; ///< before files change: pruned units stopped and disabled
+    bool reload_daemon = false;   ///< after files change
+    std::vector<UnitStep> after;  ///< after the daemon-reload
+    [[nodiscard]] bool empty() const { return before.empty() && after.empty() && !reload_daemon; }
+};
+
+/// Plans the systemd steps from `prev` to `next`; `changed` holds every host path the file
+/// transaction writes or removes (unit files, drop-ins and watched files among them). Pure.
+[[nodiscard]] UnitPlan plan_units(const Generation &prev, const Generation &next, const std::set<std::string> &changed);
+
+/// Runs steps in order; the first failure stops and is returned, naming the unit.
+[[nodiscard]] Status run_unit_steps(SystemdManager &sd, const std::vector<UnitStep> &steps);
+
+/// "restart nginx.service", for messages.
+[[nodiscard]] std::string describe(const UnitStep &s);
+
+} // namespace fjord
