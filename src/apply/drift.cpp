@@ -53,6 +53,7 @@ Result<bool> secret_matches(const RootedFs &fs, const FileSpec &spec, const Secr
 
 Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache,
                                            const SecretDigest &secret_digest) {
+    fs.forget();
     std::vector<DriftEvent> events;
     for (const auto &[path, af] : gen.files) {
         const FileSpec &spec = af.spec;
@@ -67,7 +68,9 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
             continue;
         }
         if (st->kind != want) {
-            events.push_back({path, std::string("replaced by ") + kind_name(st->kind)});
+            // A folder or device put there by hand is not fjord's to remove.
+            bool fixable = st->kind == LiveKind::file || st->kind == LiveKind::symlink;
+            events.push_back({path, std::string("replaced by ") + kind_name(st->kind), fixable});
             continue;
         }
         // Every difference of one path goes into one event: "content changed; mode 0666, want 0640".

@@ -25,19 +25,6 @@ LiveStat to_live(const struct stat &st) {
     return l;
 }
 
-Status write_all(int fd, std::string_view data, const std::string &what) {
-    std::size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("write " + what);
-        }
-        off += static_cast<std::size_t>(n);
-    }
-    return {};
-}
-
 } // namespace
 
 Result<RootedFs> RootedFs::open(const std::string &root) {
@@ -179,8 +166,11 @@ Result<LiveStat> RootedFs::write_file(const std::string &path, std::string_view 
         return fail_errno("fsync " + root_ + path);
     }
     if (::renameat(*dfd, tmp.c_str(), *dfd, name.c_str()) < 0) {
+        int err = errno;
         cleanup();
-        return fail_errno("rename into " + root_ + path);
+        if (err == EISDIR || err == ENOTEMPTY)
+            return fail(Errc::refused, path + ": is a folder on the host; fjord does not replace folders with files");
+        return fail_errno("rename into " + root_ + path, err);
     }
     // After the rename: it changes the file's ctime, and the drift pass compares with this stat.
     struct stat st;

@@ -59,6 +59,12 @@ class RootedFs : public HostProbe {
 
     /// The name of the temporary file for `name` in the same folder.
     [[nodiscard]] static std::string temp_name(const std::string &name);
+    /// Forgets the cached parent folder: every operation (apply, recovery, drift pass) starts
+    /// from the root fd again, so a folder swapped on the host in between is never written through.
+    void forget() const {
+        cached_fd_.reset();
+        cached_dir_.clear();
+    }
     [[nodiscard]] const std::string &root() const { return root_; }
 
     RootedFs(RootedFs &&) = default;

@@ -16,6 +16,14 @@ bool valid_id(const std::string &id) {
     return id.size() == 40 && std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
+// The names in a folder, without exceptions (directory_iterator's range-for may throw).
+std::vector<std::string> list_dir(const std::string &dir, std::error_code &ec) {
+    std::vector<std::string> out;
+    std::filesystem::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) out.push_back(it->path().filename().string());
+    return out;
+}
+
 std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
@@ -66,8 +74,7 @@ Status Store::set_current(std::uint64_t n) { return write_file_atomic(path("curr
 Result<std::uint64_t> Store::next_number() const {
     std::uint64_t max = 0;
     std::error_code ec;
-    for (const auto &e : std::filesystem::directory_iterator(dir_ + "/generations", ec)) {
-        std::string name = e.path().filename();
+    for (const auto &name : list_dir(dir_ + "/generations", ec)) {
         std::uint64_t n = 0;
         auto r = std::from_chars(name.data(), name.data() + name.size(), n);
         if (r.ec == std::errc{} && r.ptr == name.data() + name.size()) max = std::max(max, n);
@@ -101,8 +108,7 @@ Result<Generation> Store::load(std::uint64_t n) const {
 Result<std::vector<GenerationInfo>> Store::history() const {
     std::vector<GenerationInfo> out;
     std::error_code ec;
-    for (const auto &e : std::filesystem::directory_iterator(dir_ + "/generations", ec)) {
-        std::string name = e.path().filename();
+    for (const auto &name : list_dir(dir_ + "/generations", ec)) {
         std::uint64_t n = 0;
         auto r = std::from_chars(name.data(), name.data() + name.size(), n);
         if (r.ec != std::errc{} || r.ptr != name.data() + name.size()) continue;
@@ -121,9 +127,8 @@ Status Store::save(const Generation &g) {
     // The objects of the store this generation needs (adopted originals, rendered content).
     std::set<std::string> stored;
     std::error_code ec;
-    for (const auto &sub : std::filesystem::directory_iterator(dir_ + "/objects", ec))
-        for (const auto &obj : std::filesystem::directory_iterator(sub.path(), ec))
-            stored.insert(sub.path().filename().string() + obj.path().filename().string());
+    for (const auto &sub : list_dir(dir_ + "/objects", ec))
+        for (const auto &obj : list_dir(dir_ + "/objects/" + sub, ec)) stored.insert(sub + obj);
     std::string uses;
     for (const auto &[p, af] : g.files) {
         if (af.orig.existed && !af.orig.id.empty()) uses += af.orig.id + "\n";
@@ -164,12 +169,9 @@ Status Store::prune(std::uint32_t keep) {
         for (auto line : split(*text, '\n'))
             if (!line.empty()) live.insert(std::string(line));
     }
-    for (const auto &sub : std::filesystem::directory_iterator(dir_ + "/objects", ec)) {
-        for (const auto &obj : std::filesystem::directory_iterator(sub.path(), ec)) {
-            std::string id = sub.path().filename().string() + obj.path().filename().string();
-            if (!live.count(id)) std::filesystem::remove(obj.path(), ec);
-        }
-    }
+    for (const auto &sub : list_dir(dir_ + "/objects", ec))
+        for (const auto &obj : list_dir(dir_ + "/objects/" + sub, ec))
+            if (!live.count(sub + obj)) std::filesystem::remove(dir_ + "/objects/" + sub + "/" + obj, ec);
     return fsync_dir(dir_ + "/generations");
 }
 
@@ -178,7 +180,8 @@ Status Store::put_object(const std::string &id, std::string_view data) {
     std::string p = object_path(id);
     if (::access(p.c_str(), F_OK) == 0) return {};
     std::string d = dirname_of(p);
-    if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
+    if (::mkdir(d.c_str(), 0700) == 0) FJORD_TRY(fsync_dir(dir_ + "/objects"));
+    else if (errno != EEXIST) return fail_errno("mkdir " + d);
     return write_file_atomic(p, data, 0600);
 }
 
@@ -231,6 +234,10 @@ Result<std::optional<Journal>> Store::journal() const {
 }
 
 Status Store::write_journal(const Journal &j) {
+    // A journal still there belongs to an unfinished transaction: it must be recovered first,
+    // never overwritten, or the paths it names would be forgotten.
+    if (::access(path("journal").c_str(), F_OK) == 0)
+        return fail(Errc::busy, path("journal") + ": an unfinished transaction must be recovered first");
     std::string out = "fjord-journal 1\nfrom " + std::to_string(j.from) + "\nto " + std::to_string(j.to) + "\npurpose " +
                       esc(j.purpose) + "\n";
     for (const auto &p : j.paths) out += "p " + esc(p) + "\n";
@@ -312,12 +319,7 @@ Status Store::save_stat_cache(const StatCache &cache) {
     {
         unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (!fd) return fail_errno(tmp);
-        for (std::size_t off = 0; off < out.size();) {
-            ssize_t n = ::write(fd.get(), out.data() + off, out.size() - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return fail_errno("write " + tmp);
-            off += static_cast<std::size_t>(n);
-        }
+        FJORD_TRY(write_all(fd.get(), out, tmp));
     }
     if (::rename(tmp.c_str(), path("statcache").c_str()) < 0) return fail_errno("rename " + tmp);
     return {};

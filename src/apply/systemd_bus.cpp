@@ -151,14 +151,14 @@ class BusManager final : public SystemdManager {
                 if (result == "done") return {};
                 std::string detail;
                 if (auto st = state(unit)) detail = " (" + st->active + "/" + st->sub + (st->result.empty() ? "" : ", result " + st->result) + ")";
-                return fail(Errc::io, "unit " + unit + ": " + verb + " job " + result + detail);
+                return fail(Errc::invalid, "unit " + unit + ": " + verb + " job " + result + detail);
             }
             r = sd_bus_process(bus_.get(), nullptr);
             if (r < 0) return fail(Errc::io, "systemd: lost the bus while waiting for " + unit + ": " + std::strerror(-r));
             if (r > 0) continue;
             std::uint64_t now = now_usec();
             if (now >= deadline)
-                return fail(Errc::io, "unit " + unit + ": " + verb + " job did not finish within " +
+                return fail(Errc::invalid, "unit " + unit + ": " + verb + " job did not finish within " +
                                           std::to_string(timeout_.count() / 1000) + " s");
             r = sd_bus_wait(bus_.get(), deadline - now);
             if (r < 0) return fail(Errc::io, "systemd: wait: " + std::string(std::strerror(-r)));

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <grp.h>
 #include <map>
+#include <optional>
 #include <pwd.h>
 #include <vector>
 
@@ -166,6 +167,7 @@ Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string &owner, const st
 
 Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &plan, const DesiredState &desired,
                                const std::function<Status()> &verify) {
+    ctx.fs.forget();
     Generation &next = plan.next;
     ApplyReport report;
     report.generation = next.info.number;
@@ -237,12 +239,23 @@ Status recover(ApplyContext &ctx, const Journal &j) {
         if (!t) return fail(t.error().context("recover from generation " + std::to_string(j.to)));
         to = std::move(*t);
     }
+    ctx.fs.forget();
     std::vector<std::string> made_dirs;
+    std::optional<Error> first;
+    std::size_t failed = 0;
     for (const auto &path : j.paths) {
         auto st = recover_path(ctx, *from, to, path, made_dirs);
-        // A path whose folder became a symlink (or vanished into a file) cannot hold anything
-        // fjord wrote, since fjord never writes through one: there is nothing to undo there.
-        if (!st && st.error().code != Errc::refused) return st;
+        // A path behind a symlinked folder, or taken by a folder on the host, cannot hold
+        // anything fjord wrote (fjord never writes through or over one): nothing to undo there.
+        if (st || st.error().code == Errc::refused) continue;
+        // Every other path is still put back; the journal stays so the next start retries.
+        if (!first) first = st.error();
+        ++failed;
+    }
+    if (first) {
+        (void)ctx.fs.sync();
+        return fail(first->context("recover " + std::to_string(failed) + " of " + std::to_string(j.paths.size()) +
+                                   " paths (the journal is kept; recovery is retried at the next start)"));
     }
     for (auto it = made_dirs.rbegin(); it != made_dirs.rend(); ++it) {
         auto r = ctx.fs.remove_dir_if_empty(*it);
@@ -268,6 +281,7 @@ Status recover(ApplyContext &ctx, const Journal &j) {
 }
 
 Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen, const std::vector<std::string> &paths) {
+    ctx.fs.forget();
     Journal j{gen.info.number, gen.info.number, "drift", paths};
     FJORD_TRY(ctx.store.write_journal(j));
     StatCache stamps;

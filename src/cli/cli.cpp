@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/check_cmd.hpp"
+#include "cli/secrets_cmd.hpp"
 
 #include "apply/store.hpp"
 #include "config/config.hpp"
@@ -36,6 +37,8 @@ constexpr const char *usage_text =
     "  validate DIR...          lint host folders of a checkout of the repo, offline\n"
     "  render HOSTDIR           what one host would get (templates rendered), offline\n"
     "  check [--json] [--fast]  host prerequisites, pass/warn/fail each, measured here (no daemon needed)\n"
+    "  identity [recipient|ssh] the age recipient and the SSH deploy key of this host\n"
+    "  encrypt -r RECIPIENT [-a] age-format encryption of stdin for a host (-r again: more hosts)\n"
     "\n"
     "  --config FILE            agent configuration (default /etc/fjord/fjord.toml)\n"
     "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n";
@@ -169,15 +172,19 @@ int cmd_render(const Config &cfg, const std::string &dir, bool print) {
     ro.max_file_size = cfg.apply.max_file_size;
     ro.protect = cfg.apply.protect;
     ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", ""}};
+    std::string undecrypted = offline_secrets(cfg, ro); // on the host itself, secrets are checked too
     auto d = render(**tree, ro);
     if (!d) return failed(d.error().message);
     if (!print) {
-        std::printf("%s: ok (%zu files)\n", dir.c_str(), d->files.size());
+        std::size_t secrets = 0;
+        for (const auto &[p, s] : d->files) secrets += s.secret;
+        std::printf("%s: ok (%zu files)%s\n", dir.c_str(), d->files.size(),
+                    secrets && !undecrypted.empty() ? " (secrets not decrypted: no identity here)" : "");
         return 0;
     }
     for (const auto &[p, s] : d->files) {
         if (s.kind == FileKind::symlink) std::printf("l ---- %s:%s %s -> %s\n", s.owner.c_str(), s.group.c_str(), p.c_str(), s.target.c_str());
-        else std::printf("f %04o %s:%s %s\n", s.mode, s.owner.c_str(), s.group.c_str(), p.c_str());
+        else std::printf("f %04o %s:%s %s%s\n", s.mode, s.owner.c_str(), s.group.c_str(), p.c_str(), s.secret ? " (secret)" : "");
     }
     return 0;
 }
@@ -207,6 +214,7 @@ int run_cli(int argc, char **argv) {
     std::string verb = a.words.front();
     a.words.erase(a.words.begin());
 
+    if (verb == "encrypt") return run_encrypt(a.words); // needs no config: operators run it on their laptop
     auto cfg = config_for(config_file, explicit_config);
     if (!cfg) {
         std::fprintf(stderr, "fjordctl: %s\n", cfg.error().message.c_str());
@@ -220,6 +228,7 @@ int run_cli(int argc, char **argv) {
 
     if (verb == "status") return cmd_status(*cfg, a);
     if (verb == "check") return run_check(*cfg, a.words);
+    if (verb == "identity") return run_identity(*cfg, a.words);
     if (verb == "history") return cmd_history(*cfg, a);
     if (verb == "sync" || verb == "diff") {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},

@@ -5,6 +5,7 @@
 #include "daemon/reconciler.hpp"
 #include "prereq/monitor.hpp"
 #include "util/host.hpp"
+#include <algorithm>
 #include <csignal>
 #include <malloc.h>
 #include <ctime>
@@ -17,6 +18,13 @@ namespace fjord {
 namespace {
 
 using sd_event_ptr = std::unique_ptr<sd_event, decltype(&sd_event_unref)>;
+
+} // namespace
+
+/// A boolean field of a control request; anything but true is false (never an exception).
+bool flag(const nlohmann::json &req, const char *key);
+
+namespace {
 
 HostFacts facts() { return {host_name(), machine_id()}; }
 
@@ -268,11 +276,12 @@ class Daemon {
         }
         if (cmd == "sync" || cmd == "diff") {
             SyncOptions o;
-            o.dry_run = cmd == "diff" || req.value("dry_run", false);
-            o.accept_rewrite = req.value("accept_rewrite", false);
-            o.retry = req.value("retry", false);
-            if (req.contains("allow_deletions") && req["allow_deletions"].is_number_unsigned())
-                o.allow_deletions = req["allow_deletions"].get<std::uint32_t>();
+            o.dry_run = cmd == "diff" || flag(req, "dry_run");
+            o.accept_rewrite = flag(req, "accept_rewrite");
+            o.retry = flag(req, "retry");
+            o.manual = true;
+            if (auto it = req.find("allow_deletions"); it != req.end() && it->is_number_unsigned())
+                o.allow_deletions = static_cast<std::uint32_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), UINT32_MAX));
             if (!o.dry_run) {
                 auto drift = rec_->drift_pass();
                 if (!drift) log_error("drift pass: " + drift.error().message);
@@ -282,7 +291,12 @@ class Daemon {
             return sync_reply(r, ok);
         }
         if (cmd == "rollback") {
-            auto r = rec_->rollback(req.value("generation", std::uint64_t{0}));
+            std::uint64_t gen = 0;
+            if (auto it = req.find("generation"); it != req.end()) {
+                if (!it->is_number_unsigned()) return {{"ok", false}, {"message", "rollback: generation must be a number"}};
+                gen = it->get<std::uint64_t>();
+            }
+            auto r = rec_->rollback(gen);
             log_sync_result(r);
             notify_status();
             return sync_reply(r, r.state == SyncState::applied);
@@ -311,6 +325,11 @@ class Daemon {
 };
 
 } // namespace
+
+bool flag(const nlohmann::json &req, const char *key) {
+    auto it = req.find(key);
+    return it != req.end() && it->is_boolean() && it->get<bool>();
+}
 
 std::string daemon_usage() {
     return "usage: fjordd [--config FILE] [--once] [--dry-run] [--recover]\n"

@@ -86,25 +86,19 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
     r->load_identity(); // before recovery, which may have to write secrets back
 
-    auto journal = r->store_.journal();
-    if (!journal) return fail(journal.error().context("read the intent journal"));
-    if (*journal) {
-        const Journal &j = **journal;
-        log_msg(LogLevel::warning, msgid::rolled_back,
-                "unfinished transaction found (generation " + std::to_string(j.from) + " -> " + std::to_string(j.to) +
-                    "), rolling back to generation " + std::to_string(j.from),
-                {{"GENERATION", std::to_string(j.to)}});
-        // Content comes from the Git cache, so recovery needs it open (no network is used).
-        if (auto s = r->ensure_source(); !s) return fail(s.error().context("recover"));
-        ApplyContext ctx{r->store_, r->fs_, *r->source_, cfg.apply.max_file_size};
-        ctx.decrypt = r->decryptor();
-        if (auto sd = r->systemd(); sd) ctx.systemd = *sd;
-        else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
-        if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
-        auto cur = r->store_.current();
-        r->status_.generation = cur ? *cur : 0;
-        r->save_status();
-    }
+    // The generations in state.dir describe one apply.root; applied to another, fjord would
+    // overwrite and delete files it never adopted there.
+    auto cur = r->store_.current();
+    if (!cur) return fail(std::move(cur.error()));
+    std::string applied_root = r->store_.flag("root");
+    if (*cur != 0 && !applied_root.empty() && applied_root != cfg.apply.root)
+        return fail(Errc::invalid, cfg.file + ": apply.root is " + cfg.apply.root + ", but state.dir " + cfg.state.dir +
+                                       " holds generations applied to " + applied_root +
+                                       "; use a fresh state.dir for a new root (or put apply.root back)");
+    if (applied_root != cfg.apply.root) FJORD_TRY(r->store_.set_flag("root", cfg.apply.root));
+
+    FJORD_TRY(r->recover_pending());
+    r->refresh_status_from_store();
     r->status_.suspended.clear();
     if (!r->store_.flag("pinned").empty()) r->status_.suspended = "pinned to generation " + r->store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
     else if (!r->store_.flag("suspended").empty()) r->status_.suspended = "suspended by fjordctl suspend";
@@ -125,6 +119,9 @@ Status Reconciler::reconfigure(const Config &cfg) {
     if (cfg.state.dir != cfg_.state.dir)
         return fail(Errc::invalid, "state.dir cannot change while fjordd runs (restart it instead)");
     if (cfg.apply.root != cfg_.apply.root) {
+        if (auto cur = store_.current(); !cur || *cur != 0)
+            return fail(Errc::invalid, "apply.root cannot change while state.dir holds generations applied to " + cfg_.apply.root +
+                                           " (use a fresh state.dir for a new root)");
         auto fs = RootedFs::open(cfg.apply.root);
         if (!fs) return fail(std::move(fs.error()));
         fs_ = std::move(*fs);
@@ -168,6 +165,45 @@ std::function<Result<std::string>(std::string_view, const std::string &)> Reconc
 SecretDigest Reconciler::digester() const {
     if (!identity_) return {};
     return [id = identity_](std::string_view plaintext) { return id->digest(plaintext); };
+}
+
+Status Reconciler::recover_pending() {
+    auto journal = store_.journal();
+    if (!journal) return fail(journal.error().context("read the intent journal"));
+    if (!*journal) return {};
+    const Journal &j = **journal;
+    log_msg(LogLevel::warning, msgid::rolled_back,
+            "unfinished transaction found (generation " + std::to_string(j.from) + " -> " + std::to_string(j.to) +
+                "), rolling back to generation " + std::to_string(j.from),
+            {{"GENERATION", std::to_string(j.to)}});
+    // Content comes from the Git cache, so recovery needs it open (no network is used).
+    if (auto s = ensure_source(); !s) return fail(s.error().context("recover"));
+    ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+    ctx.decrypt = decryptor();
+    if (auto sd = systemd(); sd) ctx.systemd = *sd;
+    else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
+    if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
+    cur_cache_.reset();
+    refresh_status_from_store();
+    return {};
+}
+
+void Reconciler::refresh_status_from_store() {
+    // Generations left "pending" without a journal were never started: a crash came between
+    // storing them and writing the journal.
+    if (auto hist = store_.history(); hist && !*store_.journal())
+        for (auto info : *hist)
+            if (info.outcome == Outcome::pending) {
+                info.outcome = Outcome::rolled_back;
+                info.message = "interrupted before it began";
+                (void)store_.save_info(info);
+            }
+    auto cur = store_.current();
+    status_.generation = cur ? *cur : 0;
+    status_.commit.clear();
+    if (cur && *cur)
+        if (auto info = store_.load_info(*cur)) status_.commit = info->commit;
+    save_status();
 }
 
 Result<SystemdManager *> Reconciler::systemd() {
@@ -222,7 +258,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     if (plan_text) *plan_text = describe(*plan, cur);
     std::uint32_t limit = opts.allow_deletions.value_or(cfg_.apply.max_deletions);
     if (plan->deletions > limit)
-        return fail(Errc::refused, "the plan deletes " + std::to_string(plan->deletions) + " files, more than apply.max_deletions = " +
+        return fail(Errc::guardrail, "the plan deletes " + std::to_string(plan->deletions) + " files, more than apply.max_deletions = " +
                                        std::to_string(cfg_.apply.max_deletions) + "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " +
                                        std::to_string(plan->deletions));
     if (opts.dry_run || (plan->empty() && cur.info.number != 0)) return ApplyReport{};
@@ -276,6 +312,10 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = s.error().message;
         return finish(r);
     }
+    if (auto s = recover_pending(); !s) {
+        r.message = s.error().message;
+        return finish(r);
+    }
     auto head = source_->poll();
     if (!head) {
         r.message = head.error().message;
@@ -308,7 +348,9 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = "commit " + short_id(head->commit) + " failed before and is not retried until a newer commit arrives (fjordctl sync --retry forces it)";
         return finish(r);
     }
-    if (head->commit == refused_commit_ && !opts.accept_rewrite && !opts.allow_deletions && !opts.dry_run) {
+    // A guardrail refusal is remembered, so polls do not render the same commit again; any
+    // sync the operator asks for looks again.
+    if (head->commit == refused_commit_ && !opts.manual && !opts.dry_run) {
         r.state = SyncState::refused;
         r.message = status_.last_error;
         return finish(r);
@@ -390,11 +432,14 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     r.plan = plan_text;
     timer.mark("plan and apply");
     if (!report) {
-        bool refused = report.error().code == Errc::refused;
+        Errc code = report.error().code;
+        bool refused = code == Errc::refused || code == Errc::guardrail;
         r.state = refused ? SyncState::refused : SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
-        if (refused && !opts.dry_run) refused_commit_ = head->commit;
-        else if (!opts.dry_run) (void)store_.mark_bad(head->commit);
+        if (code == Errc::guardrail && !opts.dry_run) refused_commit_ = head->commit;
+        // Only the commit's own fault marks it bad (a unit that cannot start, bad content); a
+        // full disk or a folder in the way on the host is retried once the host is fixed.
+        if (code == Errc::invalid && !opts.dry_run) (void)store_.mark_bad(head->commit);
         r.msgid = refused ? msgid::refused : msgid::rolled_back;
         return finish(r);
     }
@@ -425,6 +470,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
 
 Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     status_.last_drift = std::time(nullptr);
+    FJORD_TRY(recover_pending());
     auto cur_n = store_.current();
     if (!cur_n) return fail(std::move(cur_n.error()));
     if (*cur_n == 0 || cfg_.apply.drift == DriftMode::ignore) return std::vector<DriftEvent>{};
@@ -463,6 +509,10 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
 
 SyncResult Reconciler::rollback(std::uint64_t gen) {
     SyncResult r;
+    if (auto s = recover_pending(); !s) {
+        r.message = s.error().message;
+        return finish(r);
+    }
     auto cur_n = store_.current();
     if (!cur_n) {
         r.message = cur_n.error().message;
@@ -490,7 +540,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
         r.message = "generation " + std::to_string(gen) + ": " + target.error().message;
         return finish(r);
     }
-    if (target->info.outcome != Outcome::good && target->info.outcome != Outcome::superseded) {
+    if (target->info.outcome != Outcome::good) {
         r.message = "generation " + std::to_string(gen) + " is " + outcome_name(target->info.outcome) + ", not a good generation";
         return finish(r);
     }
@@ -556,20 +606,28 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     if (!text) return fail(std::move(text.error()));
     auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid, state_dir + "/status.json: not valid JSON");
+    // Field by field with type checks: a hand-edited or damaged file costs its bad fields,
+    // never an exception (nlohmann's value() throws on a type mismatch).
     AgentStatus s;
-    s.generation = j.value("generation", std::uint64_t{0});
-    s.commit = j.value("commit", "");
-    s.synced_commit = j.value("synced_commit", "");
-    s.last_sync = j.value("last_sync", std::int64_t{0});
-    s.next_poll = j.value("next_poll", std::int64_t{0});
-    s.last_drift = j.value("last_drift", std::int64_t{0});
-    s.last_result = j.value("last_result", "");
-    s.last_error = j.value("last_error", "");
-    s.suspended = j.value("suspended", "");
-    s.drifted = j.value("drifted", std::size_t{0});
-    s.managed = j.value("managed", std::size_t{0});
-    s.note = j.value("note", "");
-    s.render_key = j.value("render_key", "");
+    auto str = [&](const char *k, std::string &out) {
+        if (auto it = j.find(k); it != j.end() && it->is_string()) out = it->get<std::string>();
+    };
+    auto num = [&](const char *k, auto &out) {
+        if (auto it = j.find(k); it != j.end() && it->is_number_integer()) out = it->get<std::decay_t<decltype(out)>>();
+    };
+    num("generation", s.generation);
+    str("commit", s.commit);
+    str("synced_commit", s.synced_commit);
+    num("last_sync", s.last_sync);
+    num("next_poll", s.next_poll);
+    num("last_drift", s.last_drift);
+    str("last_result", s.last_result);
+    str("last_error", s.last_error);
+    str("suspended", s.suspended);
+    num("drifted", s.drifted);
+    num("managed", s.managed);
+    str("note", s.note);
+    str("render_key", s.render_key);
     return s;
 }
 

@@ -21,6 +21,7 @@ struct SyncOptions {
     bool accept_rewrite = false;                 ///< fjordctl sync --accept-rewrite
     std::optional<std::uint32_t> allow_deletions; ///< fjordctl sync --allow-deletions N
     bool retry = false;                          ///< apply a commit marked bad again
+    bool manual = false;                         ///< asked for by the operator: refusals are looked at again
 };
 
 /// What a sync ended with.
@@ -92,6 +93,10 @@ class Reconciler {
     SyncResult finish(SyncResult r);
     void save_status();
     [[nodiscard]] Status ensure_source();
+    /// Rolls back an unfinished transaction, if the journal names one.
+    [[nodiscard]] Status recover_pending();
+    /// Generation and commit in the status from `current`, the store's truth.
+    void refresh_status_from_store();
     /// The systemd manager when units must be activated (null when apply.root is not "/" and
     /// no systemd.bus is set: unit files are then written but not activated).
     [[nodiscard]] Result<SystemdManager *> systemd();

@@ -113,15 +113,13 @@ const char *outcome_name(Outcome o) {
     switch (o) {
     case Outcome::pending: return "pending";
     case Outcome::good: return "good";
-    case Outcome::failed: return "failed";
     case Outcome::rolled_back: return "rolled-back";
-    case Outcome::superseded: return "superseded";
     }
     return "?";
 }
 
 Result<Outcome> parse_outcome(std::string_view s) {
-    for (auto o : {Outcome::pending, Outcome::good, Outcome::failed, Outcome::rolled_back, Outcome::superseded})
+    for (auto o : {Outcome::pending, Outcome::good, Outcome::rolled_back})
         if (s == outcome_name(o)) return o;
     return fail(Errc::invalid, "unknown outcome \"" + std::string(s) + "\"");
 }

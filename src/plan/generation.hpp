@@ -34,7 +34,7 @@ struct AppliedFile {
 };
 
 /// How a generation ended.
-enum class Outcome { pending, good, failed, rolled_back, superseded };
+enum class Outcome { pending, good, rolled_back };
 
 /// A generation's header: the part history lists.
 struct GenerationInfo {
@@ -70,7 +70,7 @@ struct Fields {
 };
 [[nodiscard]] Fields split_fields(std::string_view s, char sep);
 
-/// "good", "failed", "rolled-back", "pending", "superseded".
+/// "good", "rolled-back", "pending".
 [[nodiscard]] const char *outcome_name(Outcome o);
 [[nodiscard]] Result<Outcome> parse_outcome(std::string_view s);
 

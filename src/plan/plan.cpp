@@ -27,7 +27,9 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
     // Paths Git dropped: delete what fjord created, give adopted paths their original back.
     for (const auto &[path, af] : prev.files) {
         if (desired.files.count(path)) continue;
-        if (!opts.prune) continue; // left on the host, no longer managed
+        // Giving an adopted file its original back deletes nothing, so it happens even with
+        // prune off; only files fjord created stay behind, unmanaged.
+        if (!opts.prune && !af.orig.existed) continue;
         if (af.orig.existed) {
             removes.push_back({ActionKind::restore, path});
             ++plan.restores;

@@ -96,9 +96,8 @@ CheckResult disk_row(const DiskRow &row, const PrereqConfig &cfg) {
     // virtio-blk and Xen's blkfront cannot tell the guest whether the backing store spins, so
     // their queue/rotational is always 1 and says nothing; the fdatasync probe judges them.
     bool rot_unknown = d.transport == "virtio" || d.transport == "xen";
-    r.value = d.transport + ", " +
-              (rot_unknown ? "rotational flag not reported by " + d.transport : d.rotational ? "rotational" : "non-rotational") +
-              ", scheduler " + (d.scheduler.empty() ? "unknown" : d.scheduler);
+    r.value = d.transport + ", scheduler " + (d.scheduler.empty() ? "unknown" : d.scheduler) + ", " +
+              (rot_unknown ? "rotational unknown (" + d.transport + " does not report it)" : d.rotational ? "rotational" : "non-rotational");
     r.threshold = "scheduler in " + list(cfg.schedulers) + "; non-rotational or NVMe";
     r.data = {{"device", d.name},       {"transport", d.transport},   {"rotational", d.rotational},
               {"rotational_reported", !rot_unknown}, {"scheduler", d.scheduler}, {"schedulers", d.schedulers},
@@ -168,7 +167,7 @@ CheckResult fsync_row(const FsyncFacts &f, const PrereqConfig &cfg) {
 CheckResult steal_row(const StealFacts &s, const PrereqConfig &cfg) {
     CheckResult r;
     r.check = "steal";
-    r.threshold = "<= " + percent(cfg.max_steal);
+    r.threshold = "<= " + fmt("%g%%", cfg.max_steal);
     r.data = {{"percent", s.percent}, {"window_ms", s.window_ms}, {"measured_at", s.at}};
     if (!s.error.empty()) {
         r.value = "not measured";
@@ -178,7 +177,7 @@ CheckResult steal_row(const StealFacts &s, const PrereqConfig &cfg) {
     }
     r.value = percent(s.percent) + " over " + format_duration(Duration(s.window_ms));
     if (s.percent > cfg.max_steal)
-        set(r, CheckStatus::fail, percent(s.percent) + " of CPU time stolen > " + percent(cfg.max_steal),
+        set(r, CheckStatus::fail, percent(s.percent) + " of CPU time stolen > " + fmt("%g%%", cfg.max_steal),
             "the hypervisor gives this VM's CPU time to others: move to dedicated vCPUs or a quieter host, or raise prerequisites.max_steal");
     return r;
 }
@@ -290,7 +289,8 @@ std::string format_bytes(std::uint64_t n) {
     std::size_t u = 0;
     while (v >= 1024 && u + 1 < std::size(units)) v /= 1024, ++u;
     if (u == 0) return std::to_string(n) + " B";
-    return fmt(v < 10 ? "%.1f" : "%.0f", v) + " " + units[u];
+    bool whole = v == double(static_cast<std::uint64_t>(v));
+    return fmt(v < 10 && !whole ? "%.1f" : "%.0f", v) + " " + units[u];
 }
 
 std::string format_ms(std::int64_t ns) {

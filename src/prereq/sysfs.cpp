@@ -15,6 +15,8 @@ namespace fs = std::filesystem;
 
 // A stack of dm over md over partitions is a handful of levels; more means a cycle.
 constexpr int max_depth = 16;
+// sysfs attributes all claim st_size 4096 (a page), whatever they hold.
+constexpr std::uint64_t sysfs_max = 64u << 10;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
@@ -29,9 +31,9 @@ DiskFacts read_disk(const fs::path &sys_root, const fs::path &dir) {
     std::string rel = dir.string().substr(std::min(dir.string().size(), sys_root.string().size()));
     d.transport = transport_of(d.name, rel);
     std::vector<std::string> problems;
-    if (auto r = read_file((dir / "queue/rotational").string(), 64)) d.rotational = trim(*r) == "1";
+    if (auto r = read_file((dir / "queue/rotational").string(), sysfs_max)) d.rotational = trim(*r) == "1";
     else problems.push_back(r.error().message);
-    if (auto s = read_file((dir / "queue/scheduler").string(), 4096)) {
+    if (auto s = read_file((dir / "queue/scheduler").string(), sysfs_max)) {
         auto line = parse_scheduler(*s);
         d.scheduler = line.active;
         d.schedulers = line.offered;

@@ -22,16 +22,6 @@ void wipe_string(std::string &s) {
     s.clear();
 }
 
-Status write_all(int fd, std::string_view data, const std::string &what) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail_errno("write " + what);
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-}
-
 std::string utc_now() {
     char buf[32];
     std::time_t t = std::time(nullptr);

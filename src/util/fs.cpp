@@ -46,19 +46,26 @@ Status fsync_dir(const std::string &dir) {
     return {};
 }
 
+Status write_all(int fd, std::string_view data, const std::string &what) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("write " + what);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
 Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
     std::string tmp = path + ".tmp";
     unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd) return fail_errno(tmp);
-    std::size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            ::unlink(tmp.c_str());
-            return fail_errno("write " + tmp);
-        }
-        off += static_cast<std::size_t>(n);
+    if (auto w = write_all(fd.get(), data, tmp); !w) {
+        ::unlink(tmp.c_str());
+        return w;
     }
     if (::fchmod(fd.get(), mode) < 0 || ::fsync(fd.get()) < 0) {
         ::unlink(tmp.c_str());

@@ -12,6 +12,8 @@ namespace fjord {
 
 /// Reads a whole file; refuses one larger than max bytes.
 [[nodiscard]] Result<std::string> read_file(const std::string &path, std::uint64_t max = 64u << 20);
+/// Writes all of `data` to fd, retrying short writes and EINTR; `what` names it in errors.
+[[nodiscard]] Status write_all(int fd, std::string_view data, const std::string &what);
 /// Writes tmp -> fsync -> rename -> fsync(dir), so readers see the old or the new file whole.
 [[nodiscard]] Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode = 0600);
 /// fsync of a directory, making renames and unlinks in it durable.

@@ -15,7 +15,8 @@ enum class Errc {
     ok = 0,
     io,          ///< a system call failed (errno in the message)
     invalid,     ///< bad input: config, manifest, repo content
-    refused,     ///< a guardrail refused the operation (deletions, force-push, protect)
+    refused,     ///< refused for safety: protect, a folder or symlink in the way on the host
+    guardrail,   ///< a guardrail the operator may lift once (max_deletions, force-push)
     not_found,
     network,     ///< the Git remote could not be reached or answered badly
     auth,        ///< authentication or host key verification failed

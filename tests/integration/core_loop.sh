@@ -198,14 +198,70 @@ else
   fail "sigterm in flight" "rc=$rc files=$n journal=$(ls "$STATE/journal" 2>&1)"
 fi
 
-# 14. The same loop over git:// from a real git daemon.
+# 14. A commit that fails for its own content is marked bad: not retried until --retry or a newer commit.
+printf '[file."/etc/not-there"]\nmode = "0600"\n' >>"$H/fjord.toml"
+commit_all "$R" "bad manifest"
+once
+once
+if ! once && grep -q "failed before and is not retried" "$LOG"; then
+  pass "a bad commit is not retried on the next poll"
+else
+  fail "bad commit retried" "$(cat "$LOG")"
+fi
+"$FJORDD" --config "$CFG" >"$T/daemon2.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 50); do [ -S "$STATE/control.sock" ] && break; sleep 0.1; done
+"$FJORDCTL" --config "$CFG" sync --retry >"$T/sync" 2>&1
+grep -q 'no files/ of the merged folders provides /etc/not-there' "$T/sync" && pass "sync --retry tries a bad commit again" || fail "retry" "$(cat "$T/sync")"
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=""
+sed -i '/not-there/,+1d' "$H/fjord.toml"
+commit_all "$R" "fixed manifest"
+once && pass "a newer commit after a bad one applies" || fail "newer after bad" "$(cat "$LOG")"
+
+# 15. An adopted original outlives the pruning of the generation that adopted it.
+sed -i 's|^\[state\]$|[state]\nkeep_generations = 2|' "$CFG"
+echo "the host's issue" >"$ROOT/etc/issue"
+echo "managed issue" >"$H/files/etc/issue" && commit_all "$R" "adopt issue" && once
+for i in 1 2 3; do echo "v$i" >"$H/files/etc/app/app.env" && commit_all "$R" "v$i" && once; done
+gens=$(ls "$STATE/generations" | wc -l)
+git -C "$R" rm -q "$H/files/etc/issue" && commit_all "$R" "drop issue" && once
+if [ "$gens" -le 3 ] && [ "$(cat "$ROOT/etc/issue")" = "the host's issue" ]; then
+  pass "pruned generations ($gens kept) keep the originals later ones still need"
+else
+  fail "prune keeps originals" "gens=$gens issue=$(cat "$ROOT/etc/issue" 2>&1)"
+fi
+
+# 16. A managed file replaced by a folder by hand: reported, not removed, nothing wedged.
+rm "$ROOT/etc/app/app.env" && mkdir "$ROOT/etc/app/app.env" && touch "$ROOT/etc/app/app.env/keep"
+once
+rc=$?
+if [ "$rc" = 1 ] && grep -q "replaced by a folder, cannot be corrected" "$LOG" && [ -e "$ROOT/etc/app/app.env/keep" ] &&
+  [ ! -e "$STATE/journal" ] && "$FJORDD" --config "$CFG" --recover; then
+  pass "a folder in place of a managed file is reported, kept, and wedges nothing"
+else
+  fail "replaced by folder" "rc=$rc $(cat "$LOG")"
+fi
+rm -rf "$ROOT/etc/app/app.env"
+once
+
+# 17. Another apply.root with the same state.dir is refused (its files were never adopted).
+mkdir -p "$T/root2"
+sed "s|^root = .*|root = \"$T/root2\"|" "$CFG" >"$T/other-root.toml"
+if ! "$FJORDD" --config "$T/other-root.toml" --once >"$LOG" 2>&1 && grep -q "holds generations applied to $ROOT" "$LOG" &&
+  [ -z "$(ls -A "$T/root2")" ]; then
+  pass "a changed apply.root with the old state.dir is refused"
+else
+  fail "root change" "$(cat "$LOG")"
+fi
+
+# 18. The same loop over git:// from a real git daemon.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
 GITD_PID=$!
 for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 write_config "$T/g.toml" "git://127.0.0.1:$port/repo" "$T/groot" "$T/gstate"
 mkdir -p "$T/groot"
-if "$FJORDD" --config "$T/g.toml" --once >"$LOG" 2>&1 && [ "$(cat "$T/groot/etc/app/app.env")" = "rewritten" ]; then
+if "$FJORDD" --config "$T/g.toml" --once >"$LOG" 2>&1 && [ "$(cat "$T/groot/etc/app/app.env")" = "$(cat "$H/files/etc/app/app.env")" ]; then
   pass "fjordd --once over git:// from git daemon"
 else
   fail "git://" "$(cat "$LOG")"

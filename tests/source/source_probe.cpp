@@ -17,6 +17,7 @@ const char *errc_name(Errc c) {
     case Errc::io: return "io";
     case Errc::invalid: return "invalid";
     case Errc::refused: return "refused";
+    case Errc::guardrail: return "guardrail";
     case Errc::not_found: return "not_found";
     case Errc::network: return "network";
     case Errc::auth: return "auth";
