@@ -71,6 +71,7 @@ class Daemon {
             return 1;
         }
         listen_fd_ = std::move(*sock);
+        rec_->on_progress = [](const std::string &line) { sd_notify(0, ("STATUS=" + line).c_str()); };
         sd_event_add_io(event_.get(), nullptr, listen_fd_.get(), EPOLLIN, on_control, this);
 
         std::uint64_t now = 0;
@@ -100,12 +101,17 @@ class Daemon {
         return s.url + " " + (s.tag.empty() ? "branch " + s.branch : "tags " + s.tag) + ", path " + s.path;
     }
 
+    // The one line `systemctl status fjord` shows: idle, suspended, refusing or failing.
     void notify_status() {
         const auto &st = rec_->status();
-        std::string text = "generation " + std::to_string(st.generation) + (st.commit.empty() ? "" : " at " + st.commit.substr(0, 12));
-        if (!st.suspended.empty()) text += "; " + st.suspended;
-        else if (st.last_result == "not-configured") text = "inactive: source.url is not set in " + rec_->config().file;
-        else if (!st.last_error.empty()) text += "; last error: " + st.last_error;
+        std::string at = "generation " + std::to_string(st.generation) + (st.commit.empty() ? "" : " at " + st.commit.substr(0, 7));
+        std::int64_t wait = st.next_poll - std::time(nullptr);
+        std::string text;
+        if (st.last_result == "not-configured") text = "inactive: source.url is not set in " + rec_->config().file;
+        else if (!st.suspended.empty()) text = "suspended: " + at + "; " + st.suspended;
+        else if (st.last_result == "refused") text = "refusing: " + st.last_error;
+        else if (st.last_result == "failed") text = "failed: " + st.last_error + " (" + at + ")";
+        else text = "idle: " + at + (wait > 0 ? ", next poll in " + std::to_string(wait) + "s" : "");
         sd_notify(0, ("STATUS=" + text).c_str());
     }
 
@@ -134,6 +140,7 @@ class Daemon {
         auto *d = static_cast<Daemon *>(ud);
         d->do_sync({});
         d->schedule_poll();
+        d->notify_status();
         d->rec_->release_memory(); // idle until the next timer: hold nothing a reconcile loaded
         return 0;
     }

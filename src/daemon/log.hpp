@@ -17,6 +17,8 @@ inline constexpr const char *failed = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a63";
 inline constexpr const char *rolled_back = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a64";
 inline constexpr const char *refused = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a65";
 inline constexpr const char *drift = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a66";
+inline constexpr const char *health_failed = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a67";
+inline constexpr const char *marked_good = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68";
 } // namespace msgid
 
 using LogFields = std::initializer_list<std::pair<const char *, std::string>>;

@@ -267,6 +267,15 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     plan->next.info.number = *next;
     plan->next.info.commit = desired.commit;
     plan->next.info.message = message;
+    if (on_progress) {
+        std::size_t units = 0;
+        for (const auto &[name, u] : plan->next.units) {
+            auto old = cur.units.find(name);
+            units += old == cur.units.end() || !same_unit(old->second, u);
+        }
+        on_progress("applying generation " + std::to_string(*next) + ": " +
+                    std::to_string(plan->writes + plan->deletions + plan->restores) + " files, " + std::to_string(units) + " units");
+    }
     ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
     ctx.decrypt = decryptor();
     if (!cur.units.empty() || !plan->next.units.empty()) {

@@ -85,6 +85,8 @@ class Reconciler {
     /// with that reason (prerequisites.mode = block while a host check fails).
     void set_apply_gate(std::function<std::string()> gate) { apply_gate_ = std::move(gate); }
     [[nodiscard]] const Config &config() const { return cfg_; }
+    /// Called with a line such as "applying generation 13: 5 files, 2 units" as work starts.
+    std::function<void(const std::string &)> on_progress;
 
     ~Reconciler();
 

@@ -78,7 +78,7 @@ VirtFacts read_virt(const std::string &sysfs) {
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (__get_cpuid(1, &a, &b, &c, &d)) {
         f.cpuid_available = true;
-        f.hypervisor_bit = false;
+        f.hypervisor_bit = (c >> 31) & 1u;
     }
     // The hypervisor leaves mean something only when the hypervisor bit is set; on bare metal
     // they echo other leaves. Linux scans the bases 0x40000000..0x40010000 the same way.
