@@ -57,13 +57,20 @@ Status put_original(ApplyContext &ctx, const std::string &path, const Original &
     if (o.kind == FileKind::symlink) return ctx.fs.write_symlink(path, o.target, o.uid, o.gid);
     auto data = ctx.store.get_object(o.id, max_original_size);
     if (!data) return fail(data.error().context(path + ": original"));
+    if (o.sealed) {
+        if (!ctx.decrypt) return fail(Errc::invalid, path + ": the original is kept sealed, and no age identity opens it");
+        auto plain = ctx.decrypt(*data, path + " (original)");
+        if (!plain) return fail(std::move(plain.error()));
+        *data = std::move(*plain);
+    }
     auto st = ctx.fs.write_file(path, *data, o.mode, o.uid, o.gid);
+    if (o.sealed) explicit_bzero(data->data(), data->size());
     if (!st) return fail(std::move(st.error()));
     return {};
 }
 
 // Keeps what a path held before fjord first writes it, so that it can come back.
-Status adopt(ApplyContext &ctx, const std::string &path, Original &orig) {
+Status adopt(ApplyContext &ctx, const std::string &path, Original &orig, bool secret) {
     auto st = ctx.fs.stat(path);
     if (!st) return fail(std::move(st.error()));
     orig = Original{};
@@ -83,6 +90,15 @@ Status adopt(ApplyContext &ctx, const std::string &path, Original &orig) {
     auto data = ctx.fs.read_file(path, max_original_size);
     if (!data) return fail(std::move(data.error()));
     orig.kind = FileKind::file;
+    if (secret) {
+        // Likely the secret's earlier plaintext: the store keeps it only sealed to this host.
+        auto sealed = ctx.seal ? ctx.seal(*data) : Result<std::string>(fail(Errc::invalid, "no age identity"));
+        explicit_bzero(data->data(), data->size());
+        if (!sealed) return fail(sealed.error().context(path + ": keep the original sealed"));
+        orig.sealed = true;
+        orig.id = blob_id(*sealed);
+        return ctx.store.put_object(orig.id, *sealed);
+    }
     orig.id = blob_id(*data);
     return ctx.store.put_object(orig.id, *data);
 }
@@ -185,11 +201,11 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
         if (spec.kind != FileKind::file) continue;
         auto it = desired.blobs.find(spec.id);
         if (it != desired.blobs.end()) FJORD_TRY(ctx.store.put_object(spec.id, it->second));
-        if (a.adopt) FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig));
+        if (a.adopt) FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, spec.secret));
     }
     for (const auto &a : plan.actions)
         if (a.kind == ActionKind::write && a.adopt && next.files.at(a.path).spec.kind == FileKind::symlink)
-            FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig));
+            FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, false));
 
     next.info.time = std::time(nullptr);
     next.info.outcome = Outcome::pending;

@@ -23,6 +23,9 @@ struct ApplyContext {
     /// every write of a secret: apply, rollback, drift correction and recovery alike, since
     /// the store never holds a secret's plaintext. Unset: secrets are refused.
     std::function<Result<std::string>(std::string_view ciphertext, const std::string &origin)> decrypt = {};
+    /// Encrypts to the host's own recipient. What a secret's path held before fjord adopted it
+    /// is most likely that secret's earlier plaintext, so that original is stored sealed.
+    std::function<Result<std::string>(std::string_view plaintext)> seal = {};
 };
 
 /// What an apply did.

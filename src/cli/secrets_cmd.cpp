@@ -1,5 +1,6 @@
 #include "cli/secrets_cmd.hpp"
 
+#include "daemon/reconciler.hpp"
 #include "secrets/age.hpp"
 #include "util/fs.hpp"
 #include <cstdio>
@@ -93,9 +94,9 @@ int run_identity(const Config &cfg, const std::vector<std::string> &args) {
         return 0;
     }
     bool created = false;
-    auto id = ensure_identity_file(cfg.secrets.identity, &created);
+    auto id = ensure_identity_file(identity_path(cfg), &created);
     if (!id) return failed("age identity: " + id.error().message);
-    if (created) std::fprintf(stderr, "fjordctl: created the age identity %s\n", cfg.secrets.identity.c_str());
+    if (created) std::fprintf(stderr, "fjordctl: created the age identity %s\n", identity_path(cfg).c_str());
     if (only == "recipient") {
         std::printf("%s\n", id->recipient().encode().c_str());
         return 0;
@@ -140,7 +141,7 @@ int run_encrypt(const std::vector<std::string> &args) {
 }
 
 std::string offline_secrets(const Config &cfg, RenderOptions &ro) {
-    auto id = load_identity_file(cfg.secrets.identity);
+    auto id = load_identity_file(identity_path(cfg));
     if (!id) return id.error().message;
     auto shared = std::make_shared<const AgeIdentity>(std::move(*id));
     ro.decrypt = [shared](std::string_view ciphertext, const std::string &origin) -> Result<std::string> {

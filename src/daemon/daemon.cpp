@@ -167,6 +167,7 @@ class Daemon {
     // After each round of host checks: log what changed, save it for fjordctl status, and with
     // mode = block start the first sync, or sync at once when a failing check passes again.
     void prereq_round_done() {
+        if (prereq_.mode() == PrereqMode::off) return; // prereq.json keeps the last results, dated
         log_prereq_changes(prereq_);
         if (auto s = prereq_.save(); !s) log_warning("prerequisites: " + s.error().message + ", ignoring");
         bool was_open = prereq_open_;
@@ -220,9 +221,9 @@ class Daemon {
         auto *d = static_cast<Daemon *>(ud);
         sd_event_source_disable_unref(s); // before finish_probe() closes the fd
         d->probe_io_ = nullptr;
-        d->prereq_.finish_probe();
+        bool current = d->prereq_.finish_probe();
         d->prereq_round_done();
-        d->rearm(d->probe_timer_, usec(d->rec_->config().prerequisites.probe_interval));
+        d->rearm(d->probe_timer_, current ? usec(d->rec_->config().prerequisites.probe_interval) : 0);
         return 0;
     }
 
@@ -249,6 +250,7 @@ class Daemon {
                 if (!d->round_open_) d->rearm(d->prereq_timer_, 0);
                 if (!d->prereq_.probe_running()) d->rearm(d->probe_timer_, 0);
             }
+            d->prereq_round_done(); // new thresholds judge the same measurements
         }
         sd_notify(0, "READY=1");
         d->notify_status();

@@ -1,9 +1,8 @@
 #include "daemon/log.hpp"
 
 #include <cstdio>
+#include <unistd.h>
 #include <cstdlib>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
@@ -14,7 +13,6 @@ namespace {
 
 LogLevel min_level = LogLevel::info;
 bool to_journal = false;
-std::shared_ptr<spdlog::logger> stderr_log;
 
 // stderr is the journal when JOURNAL_STREAM names its device and inode (systemd.exec(5)).
 bool stderr_is_journal() {
@@ -41,11 +39,6 @@ int priority(LogLevel l) {
 void log_init(LogLevel level) {
     min_level = level;
     to_journal = stderr_is_journal();
-    if (!stderr_log) {
-        stderr_log = spdlog::stderr_logger_st("fjord");
-        stderr_log->set_pattern("fjordd: %v");
-        stderr_log->set_level(spdlog::level::trace);
-    }
 }
 
 void log_msg(LogLevel level, const char *id, std::string_view message, LogFields fields) {
@@ -61,13 +54,11 @@ void log_msg(LogLevel level, const char *id, std::string_view message, LogFields
         for (auto &p : parts) iov.push_back({p.data(), p.size()});
         if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0) return;
     }
-    if (!stderr_log) log_init(min_level);
-    switch (level) {
-    case LogLevel::debug: stderr_log->debug("{}", message); break;
-    case LogLevel::info: stderr_log->info("{}", message); break;
-    case LogLevel::warning: stderr_log->warn("{}", message); break;
-    case LogLevel::error: stderr_log->error("{}", message); break;
-    }
+    // One write per line, so lines of concurrent writers never interleave.
+    std::string line = "fjordd: ";
+    line.append(message);
+    line += '\n';
+    (void)!::write(2, line.data(), line.size());
 }
 
 } // namespace fjord

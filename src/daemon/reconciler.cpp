@@ -129,7 +129,7 @@ Status Reconciler::reconfigure(const Config &cfg) {
     bool source_changed = cfg.source.url != cfg_.source.url || cfg.source.branch != cfg_.source.branch ||
                           cfg.source.tag != cfg_.source.tag || cfg.source.ssh_key != cfg_.source.ssh_key ||
                           cfg.source.known_hosts != cfg_.source.known_hosts || cfg.source.token_file != cfg_.source.token_file;
-    bool identity_changed = cfg.secrets.identity != cfg_.secrets.identity;
+    bool identity_changed = identity_path(cfg) != identity_path(cfg_);
     cfg_ = cfg;
     if (source_changed) source_.reset();
     if (identity_changed) load_identity();
@@ -137,9 +137,15 @@ Status Reconciler::reconfigure(const Config &cfg) {
     return {};
 }
 
+std::string identity_path(const Config &cfg) {
+    if (cfg.secrets.identity == SecretsConfig{}.identity && cfg.state.dir != StateConfig{}.dir)
+        return cfg.state.dir + "/age/identity";
+    return cfg.secrets.identity;
+}
+
 void Reconciler::load_identity() {
     bool created = false;
-    auto id = ensure_identity_file(cfg_.secrets.identity, &created);
+    auto id = ensure_identity_file(identity_path(cfg_), &created);
     if (!id) {
         identity_.reset();
         identity_error_ = id.error().message;
@@ -150,7 +156,7 @@ void Reconciler::load_identity() {
     identity_ = std::make_shared<const AgeIdentity>(std::move(*id));
     identity_error_.clear();
     if (created)
-        log_info("created the age identity " + cfg_.secrets.identity + "; its recipient is " + identity_->recipient().encode());
+        log_info("created the age identity " + identity_path(cfg_) + "; its recipient is " + identity_->recipient().encode());
 }
 
 std::function<Result<std::string>(std::string_view, const std::string &)> Reconciler::decryptor() const {
@@ -159,6 +165,15 @@ std::function<Result<std::string>(std::string_view, const std::string &)> Reconc
         auto plain = age_decrypt(ciphertext, std::span<const AgeIdentity>(id.get(), 1));
         if (!plain) return fail(std::move(plain.error()).context(origin));
         return plain;
+    };
+}
+
+void Reconciler::with_secrets(ApplyContext &ctx) const {
+    ctx.decrypt = decryptor();
+    if (!identity_) return; // adopting at a secret's path is then refused: its original would be stored in the clear
+    ctx.seal = [id = identity_](std::string_view plaintext) {
+        AgeRecipient self = id->recipient();
+        return age_encrypt(plaintext, std::span<const AgeRecipient>(&self, 1), false);
     };
 }
 
@@ -179,7 +194,7 @@ Status Reconciler::recover_pending() {
     // Content comes from the Git cache, so recovery needs it open (no network is used).
     if (auto s = ensure_source(); !s) return fail(s.error().context("recover"));
     ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
-    ctx.decrypt = decryptor();
+    with_secrets(ctx);
     if (auto sd = systemd(); sd) ctx.systemd = *sd;
     else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
     if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
@@ -277,7 +292,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                     std::to_string(plan->writes + plan->deletions + plan->restores) + " files, " + std::to_string(units) + " units");
     }
     ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
-    ctx.decrypt = decryptor();
+    with_secrets(ctx);
     if (!cur.units.empty() || !plan->next.units.empty()) {
         auto sd = systemd();
         if (!sd) return fail(sd.error().context("units"));
@@ -503,7 +518,7 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     if (!paths.empty()) {
         if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
         ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
-        ctx.decrypt = decryptor();
+        with_secrets(ctx);
         auto fixed = restore_paths(ctx, **cur, paths);
         if (!fixed) return fail(fixed.error().context("drift correction"));
         for (auto &[p, st] : *fixed) stamps[p] = st;

@@ -126,10 +126,16 @@ class Reconciler {
     [[nodiscard]] std::function<Result<std::string>(std::string_view, const std::string &)> decryptor() const;
     /// The identity-keyed digest of a secret's plaintext, for FileSpec::secret_mac and drift.
     [[nodiscard]] SecretDigest digester() const;
+    /// Gives a transaction the identity: decrypt secrets, seal originals adopted at their paths.
+    void with_secrets(ApplyContext &ctx) const;
 };
 
 /// Reads the status a running or stopped fjordd last saved.
 [[nodiscard]] Result<AgentStatus> read_status(const std::string &state_dir);
+/// Where the host identity lives: secrets.identity, except that its default follows a state.dir
+/// moved elsewhere (STATE_DIR/age/identity), as the control socket does, so that tests and
+/// side-by-side agents never share /var/lib/fjord.
+[[nodiscard]] std::string identity_path(const Config &cfg);
 [[nodiscard]] std::string status_to_json(const AgentStatus &s);
 
 } // namespace fjord

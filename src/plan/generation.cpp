@@ -85,7 +85,8 @@ std::string orig_str(const Original &o) {
     if (!o.existed) return "-";
     if (o.kind == FileKind::symlink)
         return "l," + esc(o.target) + "," + std::to_string(o.uid) + "," + std::to_string(o.gid);
-    return "f," + o.id + "," + mode_str(o.mode) + "," + std::to_string(o.uid) + "," + std::to_string(o.gid);
+    return "f," + o.id + "," + mode_str(o.mode) + "," + std::to_string(o.uid) + "," + std::to_string(o.gid) +
+           (o.sealed ? ",age" : "");
 }
 
 bool parse_orig(std::string_view s, Original &o) {
@@ -99,9 +100,10 @@ bool parse_orig(std::string_view s, Original &o) {
         o.kind = FileKind::symlink;
         return unesc(f[1], o.target) && num(f[2], o.uid) && num(f[3], o.gid);
     }
-    if (f[0] == "f" && n == 5) {
+    if (f[0] == "f" && (n == 5 || (n == 6 && f[5] == "age"))) {
         o.kind = FileKind::file;
         o.id = std::string(f[1]);
+        o.sealed = n == 6;
         return num(f[2], o.mode, 8) && num(f[3], o.uid) && num(f[4], o.gid);
     }
     return false;

@@ -23,6 +23,7 @@ struct Original {
     unsigned mode = 0;
     uid_t uid = 0;
     gid_t gid = 0;
+    bool sealed = false; ///< content stored age-encrypted to the host: the original of a secret's path
 
     friend bool operator==(const Original &, const Original &) = default;
 };

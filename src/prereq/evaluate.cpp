@@ -24,6 +24,13 @@ std::string list(const std::vector<std::string> &v) { return "[" + join(v, " ") 
 
 std::string percent(double p) { return fmt("%.1f%%", p); }
 
+// Inode counts run to millions: 16308678 -> "16.3M", 98286 -> "98k".
+std::string count(std::uint64_t n) {
+    if (n < 10'000) return std::to_string(n);
+    if (n < 1'000'000) return std::to_string(n / 1000) + "k";
+    return fmt("%.1fM", double(n) / 1e6);
+}
+
 double ms(std::int64_t ns) { return double(ns) / 1e6; }
 
 void set(CheckResult &r, CheckStatus s, std::string problem, std::string remedy) {
@@ -97,7 +104,7 @@ CheckResult disk_row(const DiskRow &row, const PrereqConfig &cfg) {
     // their queue/rotational is always 1 and says nothing; the fdatasync probe judges them.
     bool rot_unknown = d.transport == "virtio" || d.transport == "xen";
     r.value = d.transport + ", scheduler " + (d.scheduler.empty() ? "unknown" : d.scheduler) + ", " +
-              (rot_unknown ? "rotational unknown (" + d.transport + " does not report it)" : d.rotational ? "rotational" : "non-rotational");
+              (rot_unknown ? "rotation not reported by " + d.transport : d.rotational ? "rotational" : "non-rotational");
     r.threshold = "scheduler in " + list(cfg.schedulers) + "; non-rotational or NVMe";
     r.data = {{"device", d.name},       {"transport", d.transport},   {"rotational", d.rotational},
               {"rotational_reported", !rot_unknown}, {"scheduler", d.scheduler}, {"schedulers", d.schedulers},
@@ -204,8 +211,8 @@ CheckResult space_row(const SpaceFacts &s) {
     CheckResult r;
     r.check = "disk_space";
     r.subject = s.dir;
-    r.threshold = ">= " + format_bytes(space_warn_bytes) + " and " + std::to_string(inodes_warn) + " inodes free (fail below " +
-                  format_bytes(space_fail_bytes) + " or " + std::to_string(inodes_fail) + ")";
+    r.threshold = ">= " + format_bytes(space_warn_bytes) + " and " + count(inodes_warn) + " inodes free (fail below " +
+                  format_bytes(space_fail_bytes) + " or " + count(inodes_fail) + ")";
     r.data = {{"available_bytes", s.avail_bytes}, {"total_bytes", s.total_bytes}, {"available_inodes", s.avail_inodes},
               {"total_inodes", s.total_inodes}};
     if (!s.error.empty()) {
@@ -216,12 +223,12 @@ CheckResult space_row(const SpaceFacts &s) {
     }
     bool inodes = s.total_inodes > 0; // btrfs and others have no fixed inode table
     r.value = format_bytes(s.avail_bytes) + " free of " + format_bytes(s.total_bytes) +
-              (inodes ? ", " + std::to_string(s.avail_inodes) + " inodes free" : "");
+              (inodes ? ", " + count(s.avail_inodes) + " inodes free" : "");
     std::string remedy = "free space on " + s.dir + "'s filesystem (a lower state.keep_generations keeps fewer generations) or grow it";
     if (s.avail_bytes < space_fail_bytes) set(r, CheckStatus::fail, "only " + format_bytes(s.avail_bytes) + " free", remedy);
-    if (inodes && s.avail_inodes < inodes_fail) set(r, CheckStatus::fail, "only " + std::to_string(s.avail_inodes) + " inodes free", remedy);
+    if (inodes && s.avail_inodes < inodes_fail) set(r, CheckStatus::fail, "only " + count(s.avail_inodes) + " inodes free", remedy);
     if (s.avail_bytes < space_warn_bytes) set(r, CheckStatus::warn, "only " + format_bytes(s.avail_bytes) + " free", remedy);
-    if (inodes && s.avail_inodes < inodes_warn) set(r, CheckStatus::warn, "only " + std::to_string(s.avail_inodes) + " inodes free", remedy);
+    if (inodes && s.avail_inodes < inodes_warn) set(r, CheckStatus::warn, "only " + count(s.avail_inodes) + " inodes free", remedy);
     return r;
 }
 

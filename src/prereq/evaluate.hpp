@@ -19,9 +19,10 @@ inline constexpr std::uint64_t memory_warn_bytes = 256ull << 20;
 /// 256 MiB the next fetch or apply can run out; under 1 GiB it is time to look.
 inline constexpr std::uint64_t space_fail_bytes = 256ull << 20;
 inline constexpr std::uint64_t space_warn_bytes = 1ull << 30;
-/// Every generation and object is a file: a 10,000-file host needs at least as many inodes.
+/// Every stored object is a file: under 10,000 free inodes one generation of a 10,000-file
+/// host no longer fits; under 50,000 a few more do. (A 1.5 GiB ext4 has ~98,000.)
 inline constexpr std::uint64_t inodes_fail = 10'000;
-inline constexpr std::uint64_t inodes_warn = 100'000;
+inline constexpr std::uint64_t inodes_warn = 50'000;
 
 /// Judges every measurement present, in a fixed order: virtualization, disk (one per whole
 /// disk, or per path that maps to none), fdatasync (one per filesystem probed), steal, memory,

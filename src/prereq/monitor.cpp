@@ -7,6 +7,7 @@
 #include <system_error>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 namespace fjord::prereq {
 
@@ -51,7 +52,10 @@ bool Monitor::reconfigure(const Config &cfg) {
     p_.reconfigure(cfg);
     mode_ = cfg.prerequisites.mode;
     paths_key_ = std::move(key);
-    if (paths_changed) probe_done_ = cheap_done_ = false; // results for other paths no longer say anything
+    if (paths_changed) {
+        probe_done_ = cheap_done_ = false; // results for other paths no longer say anything
+        probe_stale_ = worker_ != nullptr;
+    }
     return mode_ != PrereqMode::off && (was_off || paths_changed);
 }
 
@@ -87,12 +91,15 @@ Result<int> Monitor::start_probe() {
     return fd;
 }
 
-void Monitor::finish_probe() {
-    if (!worker_) return;
+bool Monitor::finish_probe() {
+    if (!worker_) return true;
     worker_->thread.join();
-    p_.set_fsync(std::move(worker_->result));
+    auto result = std::move(worker_->result);
     worker_.reset();
+    if (std::exchange(probe_stale_, false)) return false;
+    p_.set_fsync(std::move(result));
     probe_done_ = true;
+    return true;
 }
 
 bool Monitor::run_once(bool measure_slow) {
@@ -131,7 +138,7 @@ std::vector<Change> Monitor::take_changes() {
         if (r.status == CheckStatus::pass)
             c.message = "prerequisites: " + r.label() + " passes again (" + r.value + ")";
         else
-            c.message = "prerequisites: " + r.label() + ": " + r.problem + " (" + r.value + "; want " + r.threshold + "); " +
+            c.message = "prerequisites: " + r.label() + ": " + r.problem + " (" + r.value + "; want " + r.threshold + "); fix: " +
                         r.remedy;
         out.push_back(std::move(c));
     }

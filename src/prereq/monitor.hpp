@@ -43,8 +43,9 @@ class Monitor {
     /// is done (then call finish_probe()).
     [[nodiscard]] Result<int> start_probe();
     [[nodiscard]] bool probe_running() const { return worker_ != nullptr; }
-    /// Joins the finished worker and takes its measurements.
-    void finish_probe();
+    /// Joins the finished worker and takes its measurements. False when the judged paths changed
+    /// while it ran: its results are dropped and the probe should run again.
+    bool finish_probe();
 
     /// For `fjordd --once`: the instant checks; with `measure_slow`, also the steal window and
     /// the probe (blocking) unless state.dir/prereq.json holds results younger than
@@ -73,6 +74,7 @@ class Monitor {
     std::map<std::string, CheckStatus> reported_;
     std::optional<Saved> saved_;
     bool cheap_done_ = false, probe_done_ = false;
+    bool probe_stale_ = false; ///< reconfigured to other paths while the probe ran
     std::unique_ptr<Worker> worker_;
 };
 

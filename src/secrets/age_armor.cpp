@@ -73,8 +73,8 @@ Result<std::string> age_unarmor(std::string_view text) {
         if (skipped > max_whitespace) return bad(lines, "too much leading whitespace");
     }
     if (line != begin_line)
-        return bad(lines, "not an age file: neither binary age (age-encryption.org/v1) nor its ASCII armor "
-                          "(-----BEGIN AGE ENCRYPTED FILE-----)");
+        return fail(Errc::invalid, "not an age file: neither binary age (age-encryption.org/v1) nor its ASCII armor "
+                                   "(-----BEGIN AGE ENCRYPTED FILE-----)");
 
     std::string out;
     out.reserve(text.size() / 4 * 3);

@@ -171,9 +171,9 @@ git -C "$REPO" update-index --add --cacheinfo "160000,$(git -C "$REPO" rev-parse
 git -C "$REPO" commit -qm "bad: submodule"
 expect 1 'hosts/web1/files/sub: submodules are refused'
 
-new_case "age file without secrets support"
+new_case "a .age file that is not age"
 echo "not really age" >"$H/files/etc/token.age"; bad_commit
-expect 1 'hosts/web1/files/etc/token.age: age-encrypted files need the secrets support'
+expect 1 'hosts/web1/files/etc/token.age: not an age file'
 
 # ---- the source -----------------------------------------------------------------------------
 new_case "missing repo (url: a local path that does not exist)"

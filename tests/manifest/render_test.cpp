@@ -411,10 +411,24 @@ TEST_CASE("templates refuse unknown variables, sections and oversized output") {
     CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl: rendered content is larger than apply.max_file_size (19 bytes)");
 }
 
-TEST_CASE(".age files are refused until secrets are built") {
+TEST_CASE(".age files go through the decrypt callback, their errors as it names them") {
+    // Real decryption is tested in tests/secrets/; here only the manifest layer's part.
     FakeTree t;
-    t.file("hosts/web1/files/etc/app/secret.env.age", "age-encryption.org/v1\n");
-    CHECK(error_of(t) == "hosts/web1/files/etc/app/secret.env.age: age-encrypted files need the secrets support (not built yet)");
+    t.file("hosts/web1/files/etc/app/secret.env.age", "ciphertext");
+    RenderOptions o = web1();
+    CHECK(ok(t, o).files.at("/etc/app/secret.env").secret); // no callback: taken undecrypted
+    o.decrypt = [](std::string_view c, const std::string &origin) -> Result<std::string> {
+        if (c != "ciphertext") return fail(Errc::invalid, origin + ": bad");
+        return std::string("plain");
+    };
+    o.secret_digest = [](std::string_view p) { return "digest of " + std::string(p); };
+    auto ds = ok(t, o);
+    const FileSpec &f = ds.files.at("/etc/app/secret.env");
+    CHECK(f.mode == 0600);
+    CHECK(f.id == blob_id("ciphertext"));
+    CHECK(f.secret_mac == "digest of plain");
+    t.file("hosts/web1/files/etc/app/secret.env.age", "tampered");
+    CHECK(error_of(t, o) == "hosts/web1/files/etc/app/secret.env.age: bad");
 }
 
 TEST_CASE("units, drop-ins and containers are recorded and merged") {

@@ -102,7 +102,7 @@ TEST_CASE("monitor: the daemon's rounds and the probe on its worker thread") {
     CHECK_FALSE(m.start_probe()); // one at a time
     pollfd p{*fd, POLLIN, 0};
     REQUIRE(::poll(&p, 1, 60'000) == 1);
-    m.finish_probe();
+    CHECK(m.finish_probe());
     CHECK_FALSE(m.probe_running());
     CHECK(m.complete());
     CHECK(m.gate().empty());
@@ -121,6 +121,15 @@ TEST_CASE("monitor: the daemon's rounds and the probe on its worker thread") {
     CHECK_FALSE(m.reconfigure(off));
     CHECK(m.gate().empty());
     CHECK(m.reconfigure(more)); // turned on again: measure now
+
+    // Paths changed while a probe ran: its results are for the old ones and are dropped.
+    auto fd2 = m.start_probe();
+    REQUIRE(fd2);
+    CHECK(m.reconfigure(f.cfg));
+    pollfd p2{*fd2, POLLIN, 0};
+    REQUIRE(::poll(&p2, 1, 60'000) == 1);
+    CHECK_FALSE(m.finish_probe());
+    CHECK_FALSE(m.complete());
 }
 
 TEST_CASE("monitor: a running probe is cancelled when the monitor goes") {

@@ -67,7 +67,7 @@ TEST_CASE("base64 refuses every non-canonical form") {
 
 TEST_CASE("bech32: BIP 173 valid strings decode and re-encode") {
     for (const char *s : {"A12UEL5L", "a12uel5l", "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
-                          "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j",
+                          "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j",
                           "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"}) {
         auto b = bech32_decode(s);
         REQUIRE_MESSAGE(b, s);

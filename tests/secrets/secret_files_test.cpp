@@ -244,6 +244,7 @@ TEST_CASE("a secret re-encrypted with the same plaintext is no change; a new pla
     REQUIRE(first);
     Generation prev;
     for (const auto &[p, f] : first->files) prev.files.emplace(p, AppliedFile{f, {}});
+    prev.dirs = {"/etc", "/etc/app"};
 
     spit(r.dir.path + "/hosts/web1/files/etc/app/db.env.age", encrypt_to(r.id, r.plain));
     auto same = r.render_it(r.options());
@@ -313,4 +314,93 @@ TEST_CASE("generation files keep a secret's digest, and refuse anything else in 
     std::string bad = text;
     bad.replace(bad.find(std::string(64, 'b')), 64, "plaintext!");
     CHECK_FALSE(parse_files(bad, back, "t"));
+
+    // An original kept sealed says so; an unknown marker is refused.
+    AppliedFile &af = g.files.at("/etc/x");
+    af.orig = Original{true, FileKind::file, std::string(40, 'c'), "", 0600, 0, 0, true};
+    REQUIRE(parse_files(serialize_files(g), back, "t"));
+    CHECK(back.files.at("/etc/x").orig == af.orig);
+    std::string odd = serialize_files(g);
+    odd.replace(odd.find(",age"), 4, ",gpg");
+    CHECK_FALSE(parse_files(odd, back, "t"));
+}
+
+TEST_CASE("an original adopted at a secret's path is stored sealed, and comes back when Git drops it") {
+    Repo r;
+    auto ds = r.render_it(r.options());
+    REQUIRE(ds);
+    TempDir root, state;
+    spit(root.path + "/etc/app/db.env", "DB_PASSWORD=legacy-typed-on-the-host\n");
+    Blobs cache;
+    cache.add(r.ciphertext);
+    cache.add("port=80\n");
+    Store store = *Store::open(state.path + "/s");
+    RootedFs fs = *RootedFs::open(root.path);
+    ApplyContext ctx{store, fs, cache, 1 << 20};
+    ctx.decrypt = decryptor(r.id);
+
+    // Without a way to seal it, the adoption is refused before anything changes.
+    auto plan = make_plan(*store.load(0), *ds, fs, {});
+    REQUIRE(plan);
+    plan->next.info.number = 1;
+    auto refused = apply_plan(ctx, *store.load(0), *plan, *ds);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("keep the original sealed") != std::string::npos);
+    CHECK(slurp(root.path + "/etc/app/db.env") == "DB_PASSWORD=legacy-typed-on-the-host\n");
+
+    ctx.seal = [&](std::string_view plain) {
+        AgeRecipient self = r.id.recipient();
+        return age_encrypt(plain, std::span<const AgeRecipient>(&self, 1), false);
+    };
+    plan = make_plan(*store.load(0), *ds, fs, {});
+    REQUIRE(plan);
+    plan->next.info.number = *store.next_number();
+    REQUIRE(apply_plan(ctx, *store.load(0), *plan, *ds));
+    CHECK(slurp(root.path + "/etc/app/db.env") == r.plain);
+    CHECK(nowhere_in(state.path, "legacy-typed"));
+    CHECK(nowhere_in(state.path, "correct-horse"));
+    auto gen = *store.load(*store.current());
+    CHECK(gen.files.at("/etc/app/db.env").orig.sealed);
+
+    DesiredState without = *ds;
+    without.files.erase("/etc/app/db.env");
+    plan = make_plan(gen, without, fs, {});
+    REQUIRE(plan);
+    plan->next.info.number = *store.next_number();
+    REQUIRE(apply_plan(ctx, gen, *plan, without));
+    CHECK(slurp(root.path + "/etc/app/db.env") == "DB_PASSWORD=legacy-typed-on-the-host\n");
+}
+
+TEST_CASE("a failed transaction puts the previous secret back, decrypting its ciphertext again") {
+    Repo r;
+    auto first = r.render_it(r.options());
+    REQUIRE(first);
+    std::string rotated = encrypt_to(r.id, "DB_PASSWORD=rotated\n");
+    spit(r.dir.path + "/hosts/web1/files/etc/app/db.env.age", rotated);
+    auto second = r.render_it(r.options());
+    REQUIRE(second);
+
+    TempDir root, state;
+    Blobs cache;
+    cache.add(r.ciphertext);
+    cache.add(rotated);
+    cache.add("port=80\n");
+    Store store = *Store::open(state.path + "/s");
+    RootedFs fs = *RootedFs::open(root.path);
+    ApplyContext ctx{store, fs, cache, 1 << 20};
+    ctx.decrypt = decryptor(r.id);
+    auto apply = [&](const DesiredState &d, const std::function<Status()> &verify) {
+        auto prev = *store.load(*store.current());
+        auto plan = make_plan(prev, d, fs, {});
+        REQUIRE(plan);
+        plan->next.info.number = *store.next_number();
+        return apply_plan(ctx, prev, *plan, d, verify);
+    };
+    REQUIRE(apply(*first, {}));
+    auto failed = apply(*second, [] { return Status(fail(Errc::invalid, "health check failed")); });
+    REQUIRE_FALSE(failed);
+    CHECK(slurp(root.path + "/etc/app/db.env") == r.plain);
+    CHECK(*store.current() == 1);
+    CHECK(nowhere_in(state.path, "correct-horse"));
+    CHECK(nowhere_in(state.path, "rotated"));
 }
