@@ -52,7 +52,7 @@ Result<bool> secret_matches(const RootedFs &fs, const FileSpec &spec, const Secr
 } // namespace
 
 Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache,
-                                           const SecretDigest &secret_digest) {
+                                           const SecretDigest &secret_digest, std::size_t *refreshed) {
     fs.forget();
     std::vector<DriftEvent> events;
     for (const auto &[path, af] : gen.files) {
@@ -96,7 +96,10 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
                 if (!*same) what.insert(what.begin(), "content changed");
             }
             if (st->mode != spec.mode) what.push_back("mode " + octal(st->mode) + ", want " + octal(spec.mode));
-            if (what.empty()) cache[path] = now;
+            if (what.empty() && !same_stat) {
+                cache[path] = now;
+                if (refreshed) ++*refreshed;
+            }
         }
         if (what.empty()) continue;
         std::string joined;

@@ -21,8 +21,9 @@ using SecretDigest = std::function<std::string(std::string_view plaintext)>;
 /// Compares every file of `gen` with the host. `cache` holds the stat fjord last saw of each
 /// file; it is refreshed for files whose content was hashed and found unchanged. A secret's
 /// content is judged by `secret_digest` against its secret_mac; without them, only its mode
-/// and owner are.
+/// and owner are. `refreshed`, when given, counts the cache entries it refreshed.
 [[nodiscard]] Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation &gen, StatCache &cache,
-                                                         const SecretDigest &secret_digest = {});
+                                                         const SecretDigest &secret_digest = {},
+                                                         std::size_t *refreshed = nullptr);
 
 } // namespace fjord

@@ -502,7 +502,8 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     if (!cur) return fail(std::move(cur.error()));
     StatCache stamps = store_.load_stat_cache();
     std::size_t cached = stamps.size();
-    auto events = find_drift(fs_, **cur, stamps, digester());
+    std::size_t refreshed = 0;
+    auto events = find_drift(fs_, **cur, stamps, digester(), &refreshed);
     if (!events) return fail(std::move(events.error()));
     status_.drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
@@ -524,7 +525,7 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
         for (auto &[p, st] : *fixed) stamps[p] = st;
         status_.drifted -= paths.size();
     }
-    if (!events->empty() || stamps.size() != cached) {
+    if (!events->empty() || stamps.size() != cached || refreshed) {
         if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
     }
     save_status();
