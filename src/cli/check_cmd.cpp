@@ -2,6 +2,7 @@
 
 #include "prereq/prereq.hpp"
 #include "prereq/report.hpp"
+#include "util/parse.hpp"
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -38,15 +39,7 @@ void print_text(const std::vector<CheckResult> &results, PrereqMode mode) {
     std::printf("%d pass, %d warn, %d fail (prerequisites.mode = %s)\n", counts[0], counts[1], counts[2], prereq::mode_name(mode));
 }
 
-std::string when(std::int64_t t) {
-    if (t <= 0) return "never";
-    char buf[64];
-    std::tm tm{};
-    time_t tt = static_cast<time_t>(t);
-    localtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
+std::string when(std::int64_t t) { return format_time(t); }
 
 } // namespace
 

@@ -1,3 +1,4 @@
+#include "util/parse.hpp"
 #include "cli/cli.hpp"
 
 #include "cli/check_cmd.hpp"
@@ -53,15 +54,7 @@ int failed(const std::string &msg) {
     return 1;
 }
 
-std::string when(std::int64_t t) {
-    if (t <= 0) return "never";
-    char buf[64];
-    std::tm tm{};
-    time_t tt = static_cast<time_t>(t);
-    localtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
+std::string when(std::int64_t t) { return format_time(t); }
 
 std::string short_id(const std::string &c) { return c.empty() ? "-" : c.substr(0, 12); }
 

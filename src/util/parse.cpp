@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <ctime>
 #include <string>
 
 namespace fjord {
@@ -74,6 +75,16 @@ Result<unsigned> parse_mode(std::string_view s) {
     }
     if (v > 07777) return fail(Errc::invalid, "bad mode \"" + std::string(s) + "\": larger than 07777");
     return v;
+}
+
+std::string format_time(std::int64_t t) {
+    if (t <= 0) return "never";
+    char buf[64];
+    std::tm tm{};
+    time_t tt = static_cast<time_t>(t);
+    localtime_r(&tt, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
 }
 
 std::string format_duration(Duration d) {
