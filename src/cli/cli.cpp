@@ -1,4 +1,3 @@
-#include "util/parse.hpp"
 #include "cli/cli.hpp"
 
 #include "cli/check_cmd.hpp"
@@ -10,6 +9,7 @@
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
 #include "source/tree.hpp"
+#include "util/parse.hpp"
 #include "util/host.hpp"
 #include <algorithm>
 #include <cstdio>
