@@ -119,7 +119,12 @@ class Daemon {
         SyncOptions so = o;
         so.dry_run = so.dry_run || opts_.dry_run;
         auto r = rec_->sync(so);
-        log_sync_result(r);
+        // The same outcome poll after poll (not configured, suspended, a commit still refused)
+        // is logged once, when it starts; the status line keeps saying it.
+        bool repeat = r.state != SyncState::applied && r.state == last_state_ && r.message == last_message_;
+        if (!repeat) log_sync_result(r);
+        last_state_ = r.state;
+        last_message_ = r.message;
         notify_status();
         return r;
     }
@@ -321,6 +326,8 @@ class Daemon {
 
     DaemonOptions opts_;
     std::unique_ptr<Reconciler> rec_;
+    SyncState last_state_ = SyncState::applied; ///< the last outcome logged, so repeats are not
+    std::string last_message_;
     prereq::Monitor prereq_; ///< made after rec_, which holds the state lock
     sd_event_ptr event_{nullptr, sd_event_unref};
     sd_event_source *poll_timer_ = nullptr;

@@ -3,12 +3,15 @@
 #include "apply/transaction.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
+#include "health/probes.hpp"
+#include "health/runner.hpp"
 #include "manifest/render.hpp"
 #include "secrets/age.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/host.hpp"
 #include <chrono>
+#include <limits>
 #include <malloc.h>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -47,28 +50,6 @@ DesiredState desired_from(const Generation &g) {
 }
 
 } // namespace
-
-const char *sync_state_name(SyncState s) {
-    switch (s) {
-    case SyncState::up_to_date: return "up-to-date";
-    case SyncState::applied: return "applied";
-    case SyncState::dry_run: return "dry-run";
-    case SyncState::refused: return "refused";
-    case SyncState::failed: return "failed";
-    case SyncState::suspended: return "suspended";
-    case SyncState::not_configured: return "not-configured";
-    }
-    return "?";
-}
-
-void log_sync_result(const SyncResult &r, bool with_plan) {
-    LogLevel level = r.state == SyncState::failed || r.state == SyncState::refused ? LogLevel::error
-                     : r.state == SyncState::up_to_date                            ? LogLevel::debug
-                                                                                   : LogLevel::info;
-    std::string gen = r.generation ? std::to_string(r.generation) : "";
-    log_msg(level, r.msgid, r.message, {{"COMMIT", r.commit}, {"GENERATION", gen}, {"FJORD_RESULT", sync_state_name(r.state)}});
-    if (with_plan && r.state == SyncState::dry_run && !r.plan.empty()) log_msg(LogLevel::info, nullptr, "plan:\n" + r.plan);
-}
 
 Reconciler::Reconciler(Config cfg, Store store, unique_fd lock, RootedFs fs)
     : cfg_(std::move(cfg)), store_(std::move(store)), lock_(std::move(lock)), fs_(std::move(fs)) {}
@@ -276,6 +257,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         return fail(Errc::guardrail, "the plan deletes " + std::to_string(plan->deletions) + " files, more than apply.max_deletions = " +
                                        std::to_string(cfg_.apply.max_deletions) + "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " +
                                        std::to_string(plan->deletions));
+    // Refused even when nothing else changes (and in a dry run), so the operator hears of it.
+    for (const auto &c : desired.checks)
+        if (!c.container.empty())
+            return fail(Errc::invalid, "check " + c.name + ": container " + c.container + ": containers are not supported yet");
     if (opts.dry_run || (plan->empty() && cur.info.number != 0)) return ApplyReport{};
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));
@@ -299,8 +284,52 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         ctx.systemd = *sd;
         status_.note = *sd ? "" : "unit files are written under apply.root but not activated (no systemd.bus set)";
     }
-    auto report = apply_plan(ctx, cur, *plan, desired);
-    if (!report) return fail(report.error().context("apply generation " + std::to_string(*next)));
+    // Checks are built before the host is touched: one that cannot run (a container check, a
+    // unit check without systemd) refuses the commit with nothing changed.
+    SystemdManager *check_sd = ctx.systemd;
+    for (const auto &c : desired.checks)
+        if (!c.unit.empty() && !check_sd) {
+            auto sd = systemd();
+            if (!sd) return fail(sd.error().context("check " + c.name));
+            check_sd = *sd;
+        }
+    auto checks = build_checks(desired.checks, check_sd, ctx.systemd ? units_started(cur, *plan) : std::vector<std::string>{});
+    if (!checks) return fail(std::move(checks.error()));
+    // The dead-man's switch: the remote answered the poll that started this sync, so if it does
+    // not answer again within health.timeout, this generation cut the host off: roll it back.
+    if (cfg_.health.require_source_reachable && source_ && !desired.commit.empty()) {
+        Check c;
+        c.name = "source";
+        c.probe = function_probe("Git remote " + cfg_.source.url, [this](std::chrono::milliseconds) {
+            auto h = source_->poll();
+            // A missing branch is still an answer; a wrong server (host key, auth) is not.
+            if (h || h.error().code == Errc::not_found) return ProbeResult{true, "answered"};
+            return ProbeResult{false, h.error().message};
+        });
+        c.period = std::chrono::milliseconds(2'000);
+        c.failure_threshold = std::numeric_limits<std::int64_t>::max(); // only health.timeout fails it
+        checks->push_back(std::move(c));
+    }
+    std::string gen = std::to_string(*next), health_error;
+    auto verify = [&]() -> Status {
+        if (checks->empty()) return {};
+        if (on_progress) on_progress("checking generation " + gen + ": " + std::to_string(checks->size()) + " health checks");
+        SteadyClock clock;
+        auto s = run_checks(*checks, clock, cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
+            log_debug("generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
+        });
+        if (!s) health_error = s.error().message;
+        return s;
+    };
+    auto report = apply_plan(ctx, cur, *plan, desired, verify);
+    if (!report && !health_error.empty())
+        log_msg(LogLevel::error, msgid::health_failed, "generation " + gen + " failed its health checks, rolled back: " + health_error,
+                {{"COMMIT", desired.commit}, {"GENERATION", gen}});
+    if (!report) return fail(report.error().context("apply generation " + gen));
+    log_msg(LogLevel::info, msgid::marked_good,
+            "generation " + gen + " marked good (" + std::to_string(checks->size()) +
+                (checks->size() == 1 ? " health check passed)" : " health checks passed)"),
+            {{"COMMIT", desired.commit}, {"GENERATION", gen}});
     // Keep the generation's commit reachable in the cache, then forget what is no longer kept.
     if (!desired.commit.empty()) (void)source_->keep(std::to_string(*next), desired.commit);
     status_.managed = plan->next.files.size();
@@ -447,9 +476,9 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.msgid = msgid::failed;
         return finish(r);
     }
-    status_.note = desired->containers.empty() && desired->checks.empty() && desired->hooks.empty()
+    status_.note = desired->containers.empty() && desired->hooks.empty()
                        ? ""
-                       : "containers, checks and hooks in the repo are not applied by this version";
+                       : "containers and hooks in the repo are not applied by this version";
 
     std::string plan_text;
     auto report = apply_desired(*desired, **cur, opts, "", &plan_text);
@@ -616,44 +645,6 @@ Status Reconciler::resume() {
     status_.synced_commit = status_.commit;
     save_status();
     return {};
-}
-
-std::string status_to_json(const AgentStatus &s) {
-    nlohmann::json j = {{"generation", s.generation}, {"commit", s.commit},     {"synced_commit", s.synced_commit},
-                        {"last_sync", s.last_sync},   {"next_poll", s.next_poll}, {"last_drift", s.last_drift},
-                        {"last_result", s.last_result}, {"last_error", s.last_error}, {"suspended", s.suspended},
-                        {"drifted", s.drifted}, {"managed", s.managed}, {"note", s.note}, {"render_key", s.render_key}};
-    return j.dump(2);
-}
-
-Result<AgentStatus> read_status(const std::string &state_dir) {
-    auto text = read_file(state_dir + "/status.json", 1 << 20);
-    if (!text) return fail(std::move(text.error()));
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid, state_dir + "/status.json: not valid JSON");
-    // Field by field with type checks: a hand-edited or damaged file costs its bad fields,
-    // never an exception (nlohmann's value() throws on a type mismatch).
-    AgentStatus s;
-    auto str = [&](const char *k, std::string &out) {
-        if (auto it = j.find(k); it != j.end() && it->is_string()) out = it->get<std::string>();
-    };
-    auto num = [&](const char *k, auto &out) {
-        if (auto it = j.find(k); it != j.end() && it->is_number_integer()) out = it->get<std::decay_t<decltype(out)>>();
-    };
-    num("generation", s.generation);
-    str("commit", s.commit);
-    str("synced_commit", s.synced_commit);
-    num("last_sync", s.last_sync);
-    num("next_poll", s.next_poll);
-    num("last_drift", s.last_drift);
-    str("last_result", s.last_result);
-    str("last_error", s.last_error);
-    str("suspended", s.suspended);
-    num("drifted", s.drifted);
-    num("managed", s.managed);
-    str("note", s.note);
-    str("render_key", s.render_key);
-    return s;
 }
 
 } // namespace fjord

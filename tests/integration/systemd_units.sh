@@ -125,7 +125,12 @@ if [ "$(show web.service MemoryMax)" = 67108864 ] && [ "$(show web.service CPUQu
 else
   fail "limits" "MemoryMax=$(show web.service MemoryMax) CPUQuota=$(show web.service CPUQuotaPerSecUSec)"
 fi
-in_c systemctl status fjord.service --no-pager >"$T/status" 2>&1
+# The units are up before their health checks have passed (STATUS says "checking" meanwhile).
+for _ in $(seq 50); do
+  in_c systemctl status fjord.service --no-pager >"$T/status" 2>&1
+  grep -q "Status: \"idle:" "$T/status" && break
+  sleep 0.1
+done
 grep -q "Status: \"idle: generation 1 at" "$T/status" && pass "systemctl status shows fjord's STATUS line" || fail "status line" "$(head -12 "$T/status")"
 
 # The unit file changes: restarted.

@@ -1,0 +1,251 @@
+#include "health/probes.hpp"
+
+#include "apply/units.hpp"
+#include "util/unique_fd.hpp"
+#include <csignal>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fjord {
+namespace {
+
+using ms = std::chrono::milliseconds;
+using steady = std::chrono::steady_clock;
+
+int left_ms(steady::time_point deadline) {
+    auto d = std::chrono::duration_cast<ms>(deadline - steady::now()).count();
+    return d < 0 ? 0 : static_cast<int>(d);
+}
+
+class TcpProbe final : public Probe {
+  public:
+    explicit TcpProbe(std::string hp) : hp_(std::move(hp)) {}
+    std::string target() const override { return "tcp " + hp_; }
+    ProbeResult run(ms timeout) override {
+        auto colon = hp_.rfind(':');
+        if (colon == std::string::npos || colon == 0) return {false, "want host:port"};
+        std::string host = hp_.substr(0, colon), port = hp_.substr(colon + 1);
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo *res = nullptr;
+        if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0)
+            return {false, std::string("resolve: ") + ::gai_strerror(rc)};
+        std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(res, ::freeaddrinfo);
+        auto deadline = steady::now() + timeout;
+        std::string why = "no address";
+        for (addrinfo *a = res; a; a = a->ai_next) {
+            unique_fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+            if (!fd) return {false, std::string("socket: ") + std::strerror(errno)};
+            if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) return {true, "connected"};
+            if (errno != EINPROGRESS) {
+                why = std::strerror(errno);
+                continue;
+            }
+            pollfd p{fd.get(), POLLOUT, 0};
+            int n = ::poll(&p, 1, left_ms(deadline));
+            if (n == 0) return {false, "connect timed out after " + std::to_string(timeout.count()) + " ms"};
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (n < 0 || ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+            if (err == 0) return {true, "connected"};
+            why = std::strerror(err);
+        }
+        return {false, "connect: " + why};
+    }
+
+  private:
+    std::string hp_;
+};
+
+constexpr std::size_t max_output = 2048; // enough to say why in a log line
+
+std::string tidy(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    for (char &c : s)
+        if (c == '\n' || c == '\r') c = ' ';
+    return s;
+}
+
+class ExecProbe final : public Probe {
+  public:
+    explicit ExecProbe(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+    std::string target() const override {
+        std::string t = "exec";
+        for (const auto &a : argv_) t += " " + a;
+        return t;
+    }
+    ProbeResult run(ms timeout) override {
+        if (argv_.empty()) return {false, "empty argv"};
+        std::vector<char *> args;
+        for (auto &a : argv_) args.push_back(a.data());
+        args.push_back(nullptr);
+        int pfd[2];
+        if (::pipe2(pfd, O_CLOEXEC) != 0) return {false, std::string("pipe: ") + std::strerror(errno)};
+        unique_fd rd(pfd[0]), wr(pfd[1]);
+        unique_fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        auto deadline = steady::now() + timeout;
+        pid_t pid = ::fork();
+        if (pid < 0) return {false, std::string("fork: ") + std::strerror(errno)};
+        if (pid == 0) {
+            // Only async-signal-safe calls from here to exec.
+            ::setpgid(0, 0);
+            if (devnull) ::dup2(devnull.get(), 0);
+            ::dup2(wr.get(), 1);
+            ::dup2(wr.get(), 2);
+            ::execvp(args[0], args.data());
+            const char msg[] = "cannot execute\n";
+            (void)!::write(2, msg, sizeof msg - 1);
+            ::_exit(127);
+        }
+        ::setpgid(pid, pid); // as the child does, so the group exists before either goes on
+        wr.reset();
+        ::fcntl(rd.get(), F_SETFL, O_NONBLOCK); // the read end only: the child's stdout stays blocking
+        // glibc 2.36's <sys/pidfd.h> lacks extern "C", so the system call is made directly.
+        unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        std::string out;
+        auto drain = [&] {
+            char buf[4096];
+            ssize_t r;
+            while ((r = ::read(rd.get(), buf, sizeof buf)) > 0)
+                if (out.size() < max_output) out.append(buf, std::min<std::size_t>(r, max_output - out.size()));
+            return r == 0; // EOF
+        };
+        bool exited = false, eof = false;
+        int status = 0;
+        while (!exited) {
+            int wait = left_ms(deadline);
+            if (wait == 0) break;
+            pollfd p[2];
+            nfds_t n = 0;
+            if (pidfd) p[n++] = {pidfd.get(), POLLIN, 0};
+            if (!eof) p[n++] = {rd.get(), POLLIN, 0};
+            siginfo_t si{};
+            if (n == 0) { // no pidfd (an old kernel) and the output closed: wait for the exit
+                exited = ::waitid(P_PID, pid, &si, WEXITED | WNOWAIT) == 0;
+                break;
+            }
+            int r = ::poll(p, n, wait);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            if (!eof) eof = drain();
+            // WNOWAIT: the child stays a zombie, so its pid (and group id) cannot be reused
+            // before the group is killed below.
+            exited = ::waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+        }
+        if (!eof) drain();
+        ::kill(-pid, SIGKILL); // a timeout, or what it left behind in its group: none outlives the check
+        ::waitpid(pid, &status, 0);
+        if (!exited)
+            return {false, "timed out after " + std::to_string(timeout.count()) + " ms" + (out.empty() ? "" : ": " + tidy(out))};
+        std::string said = out.empty() ? "" : ": " + tidy(out);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, "exit status 0" + said};
+        if (WIFSIGNALED(status)) return {false, "killed by signal " + std::to_string(WTERMSIG(status)) + said};
+        return {false, "exit status " + std::to_string(WEXITSTATUS(status)) + said};
+    }
+
+  private:
+    std::vector<std::string> argv_;
+};
+
+class UnitProbe final : public Probe {
+  public:
+    UnitProbe(SystemdManager &sd, std::string unit) : sd_(sd), unit_(std::move(unit)) {}
+    std::string target() const override { return "unit " + unit_; }
+    ProbeResult run(ms) override {
+        auto s = sd_.state(unit_);
+        if (!s) return {false, s.error().message};
+        bool ok_result = s->result.empty() || s->result == "success";
+        std::string what = "ActiveState " + s->active + " (SubState " + s->sub + (s->result.empty() ? "" : ", Result " + s->result) + ")";
+        if (s->load != "loaded") return {false, "LoadState " + s->load};
+        if (s->active == "active" && ok_result) return {true, what};
+        // A oneshot without RemainAfterExit is inactive once it has run; it passes when it succeeded.
+        if (s->active == "inactive" && s->sub == "dead" && s->result == "success") return {true, what};
+        return {false, what};
+    }
+
+  private:
+    SystemdManager &sd_;
+    std::string unit_;
+};
+
+class FunctionProbe final : public Probe {
+  public:
+    FunctionProbe(std::string target, std::function<ProbeResult(ms)> f) : target_(std::move(target)), f_(std::move(f)) {}
+    std::string target() const override { return target_; }
+    ProbeResult run(ms timeout) override { return f_(timeout); }
+
+  private:
+    std::string target_;
+    std::function<ProbeResult(ms)> f_;
+};
+
+} // namespace
+
+std::unique_ptr<Probe> function_probe(std::string target, std::function<ProbeResult(ms)> f) {
+    return std::make_unique<FunctionProbe>(std::move(target), std::move(f));
+}
+
+std::unique_ptr<Probe> tcp_probe(std::string host_port) { return std::make_unique<TcpProbe>(std::move(host_port)); }
+std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv) { return std::make_unique<ExecProbe>(std::move(argv)); }
+std::unique_ptr<Probe> unit_probe(SystemdManager &sd, std::string unit) { return std::make_unique<UnitProbe>(sd, std::move(unit)); }
+
+std::vector<std::string> units_started(const Generation &prev, const Plan &plan) {
+    // The same paths apply_plan hands to plan_units, so these are the units it starts.
+    std::set<std::string> changed;
+    for (const auto &a : plan.actions)
+        if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
+    std::vector<std::string> units;
+    for (const auto &s : plan_units(prev, plan.next, changed).after)
+        if (s.kind == UnitStep::start || s.kind == UnitStep::restart) units.push_back(s.unit);
+    return units;
+}
+
+Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
+                                        const std::vector<std::string> &implicit_units) {
+    std::vector<Check> checks;
+    for (const auto &s : specs) {
+        Check c;
+        c.name = s.name;
+        c.initial_delay = ms(s.initial_delay_ms);
+        c.period = ms(s.period_ms);
+        c.timeout = ms(s.timeout_ms);
+        c.failure_threshold = s.failure_threshold < 1 ? 1 : s.failure_threshold;
+        if (!s.http.empty()) c.probe = http_probe(s.http, static_cast<long>(s.expect_status), s.expect_body);
+        else if (!s.tcp.empty()) c.probe = tcp_probe(s.tcp);
+        else if (!s.exec.empty()) c.probe = exec_probe(s.exec);
+        else if (!s.unit.empty()) {
+            if (!sd)
+                return fail(Errc::invalid, "check " + s.name + ": unit " + s.unit +
+                                               ": units are not activated here (no systemd.bus set), so a unit check cannot pass");
+            c.probe = unit_probe(*sd, s.unit);
+        } else if (!s.container.empty())
+            return fail(Errc::invalid, "check " + s.name + ": container " + s.container + ": containers are not supported yet");
+        else
+            return fail(Errc::invalid, "check " + s.name + ": no http, tcp, exec, unit or container");
+        checks.push_back(std::move(c));
+    }
+    if (!sd) return checks;
+    for (const auto &u : implicit_units) {
+        bool named = false;
+        for (const auto &s : specs) named = named || s.unit == u;
+        if (named) continue;
+        // A unit that dies right after its start job must be caught: look a second later too.
+        Check c;
+        c.name = u;
+        c.probe = unit_probe(*sd, u);
+        c.initial_delay = ms(1'000);
+        c.period = ms(1'000);
+        c.timeout = ms(1'000);
+        c.failure_threshold = 3;
+        checks.push_back(std::move(c));
+    }
+    return checks;
+}
+
+} // namespace fjord

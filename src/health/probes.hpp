@@ -1,0 +1,37 @@
+#pragma once
+// The real probes (HTTP with libcurl, TCP connect, a command without a shell, a systemd unit's
+// state) and the assembly of a generation's checks from its [[check]] tables.
+#include "apply/systemd.hpp"
+#include "health/check.hpp"
+#include "manifest/desired_state.hpp"
+#include "plan/plan.hpp"
+#include "util/result.hpp"
+#include <functional>
+#include <vector>
+
+namespace fjord {
+
+/// GET `url`: passes on `expect_status` and, when `expect_body` is set, a body containing it.
+[[nodiscard]] std::unique_ptr<Probe> http_probe(std::string url, long expect_status, std::string expect_body);
+/// A TCP connect to "host:port" ("[::1]:80" for IPv6).
+[[nodiscard]] std::unique_ptr<Probe> tcp_probe(std::string host_port);
+/// Runs argv (no shell; PATH is searched), killed with its process group at the timeout;
+/// passes on exit status 0. Its output (the first 2 KiB) goes into the failure's detail.
+[[nodiscard]] std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv);
+/// A unit is active (and its last run did not fail), or exited successfully (a oneshot).
+[[nodiscard]] std::unique_ptr<Probe> unit_probe(SystemdManager &sd, std::string unit);
+
+/// A probe made of a function (the Git remote answering, for the dead-man's switch).
+[[nodiscard]] std::unique_ptr<Probe> function_probe(std::string target, std::function<ProbeResult(std::chrono::milliseconds)> f);
+
+/// The units that `plan` (made against `prev`) starts or restarts: each is checked implicitly.
+[[nodiscard]] std::vector<std::string> units_started(const Generation &prev, const Plan &plan);
+
+/// The checks of a generation: its [[check]] tables, then a unit check for each unit in
+/// `implicit_units` (those the generation starts or restarts) that no [[check]] names already.
+/// `sd` may be null when units are not activated; a `unit` check then is an error, as is a
+/// `container` check (containers are not supported yet). Errors are Errc::invalid.
+[[nodiscard]] Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
+                                                      const std::vector<std::string> &implicit_units);
+
+} // namespace fjord
