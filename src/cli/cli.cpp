@@ -260,6 +260,8 @@ int run_cli(int argc, char **argv) {
             if (!store) return failed(store.error().message);
             Status s = verb == "suspend" ? store->set_flag("suspended", "1") : store->clear_flag("suspended");
             if (s && verb == "resume") s = store->clear_flag("pinned");
+            if (s && verb == "resume") s = store->clear_flag("halted");
+            if (s && verb == "resume") s = store->clear_flag("attempts");
             if (!s) return failed(s.error().message);
             std::printf("%s (fjordd is not running; it will see this when it starts)\n", verb == "suspend" ? "suspended" : "resumed");
             return 0;

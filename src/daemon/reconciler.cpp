@@ -83,6 +83,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     r->status_.suspended.clear();
     if (!r->store_.flag("pinned").empty()) r->status_.suspended = "pinned to generation " + r->store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
     else if (!r->store_.flag("suspended").empty()) r->status_.suspended = "suspended by fjordctl suspend";
+    else if (!r->store_.flag("halted").empty()) r->status_.suspended = r->store_.flag("halted");
     return r;
 }
 
@@ -321,10 +322,15 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         if (!s) health_error = s.error().message;
         return s;
     };
+    if (auto why = start_attempt(desired.commit); !why.empty()) return fail(Errc::refused, why);
     auto report = apply_plan(ctx, cur, *plan, desired, verify);
-    if (!report && !health_error.empty())
+    if (!report && !health_error.empty()) {
         log_msg(LogLevel::error, msgid::health_failed, "generation " + gen + " failed its health checks, rolled back: " + health_error,
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
+        if (auto j = store_.journal(); j && !*j) report.error().message += "; " + after_rollback(cur, plan->next, check_sd);
+    } else if (auto j = store_.journal(); report || (j && !*j)) {
+        clear_attempts(); // the attempt ended (good, or rolled back whole): it was not interrupted
+    }
     if (!report) return fail(report.error().context("apply generation " + gen));
     log_msg(LogLevel::info, msgid::marked_good,
             "generation " + gen + " marked good (" + std::to_string(checks->size()) +
@@ -383,6 +389,10 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     r.generation = *cur_n;
+    if (opts.retry && !opts.dry_run && !store_.flag("halted").empty()) {
+        if (status_.suspended == store_.flag("halted")) status_.suspended.clear();
+        clear_halt();
+    }
     if (!status_.suspended.empty() && !opts.dry_run) {
         r.state = SyncState::suspended;
         r.message = status_.suspended;
@@ -640,6 +650,7 @@ Status Reconciler::suspend() {
 Status Reconciler::resume() {
     FJORD_TRY(store_.clear_flag("suspended"));
     FJORD_TRY(store_.clear_flag("pinned"));
+    clear_halt();
     status_.suspended.clear();
     // A resumed host re-evaluates the newest commit even if it saw it while pinned.
     status_.synced_commit = status_.commit;

@@ -128,6 +128,23 @@ class Reconciler {
     [[nodiscard]] SecretDigest digester() const;
     /// Gives a transaction the identity: decrypt secrets, seal originals adopted at their paths.
     void with_secrets(ApplyContext &ctx) const;
+
+    // Loop guards (daemon/recheck.cpp).
+    /// Counts an apply attempt on `commit` (persisted before the host is touched); when the
+    /// counter trips, halts applies and returns why ("" when the attempt may go ahead).
+    [[nodiscard]] std::string start_attempt(const std::string &commit);
+    /// Forgets the attempts: a generation was marked good, or an attempt ended without a crash.
+    void clear_attempts();
+    /// Stops automatic applies (persisted) until fjordctl resume or fjordctl sync --retry.
+    void halt(const std::string &why);
+    /// Lifts a halt and forgets the attempts.
+    void clear_halt();
+    /// Runs the restored generation's checks ([[check]]s rendered again from its commit, and
+    /// its units that the rollback from `failed` started); "" when they pass, else the failure.
+    [[nodiscard]] std::string recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd);
+    /// After an automatic rollback: rechecks `restored`, records the outcome in `failed`'s
+    /// history entry and the journal, halts applies when it fails; returns the one-line outcome.
+    std::string after_rollback(const Generation &restored, const Generation &failed, SystemdManager *sd);
 };
 
 /// Reads the status a running or stopped fjordd last saved.

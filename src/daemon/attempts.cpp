@@ -1,0 +1,31 @@
+#include "daemon/attempts.hpp"
+
+#include <charconv>
+
+namespace fjord {
+
+Attempts parse_attempts(std::string_view text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    auto sp = text.rfind(' ');
+    if (sp == std::string_view::npos || sp == 0) return {};
+    std::uint32_t n = 0;
+    auto num = text.substr(sp + 1);
+    auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+    if (ec != std::errc{} || end != num.data() + num.size()) return {};
+    return Attempts{std::string(text.substr(0, sp)), n};
+}
+
+std::string format_attempts(const Attempts &a) { return a.commit + " " + std::to_string(a.count); }
+
+Attempts next_attempt(const Attempts &a, const std::string &commit) {
+    if (a.commit == commit && a.count > 0) return Attempts{commit, a.count + 1};
+    return Attempts{commit, 1};
+}
+
+std::string trip_reason(const Attempts &a) {
+    if (a.count <= max_attempts) return "";
+    return "halted: " + std::to_string(a.count - 1) + " attempts to apply commit " + a.commit.substr(0, 12) +
+           " were interrupted (fjordd killed or crashed mid-apply or mid-rollback); fjordctl resume or fjordctl sync --retry to try again";
+}
+
+} // namespace fjord

@@ -1,0 +1,34 @@
+#pragma once
+// The persisted attempt counter that stops apply/rollback loops. Before each apply of a commit
+// (and the automatic rollback inside it) fjord writes "COMMIT COUNT" to state.dir; a generation
+// marked good (or a restored generation that passes its checks again) clears it. An attempt that
+// never finished (fjordd killed mid-apply or mid-rollback, then restarted) leaves the count up,
+// so a commit that keeps crashing the host is not tried forever: after max_attempts attempts
+// fjord halts applies until the operator says so (fjordctl resume, fjordctl sync --retry).
+// Recovering an interrupted transaction is never counted nor blocked.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fjord {
+
+/// Attempts on one commit since the last generation marked good.
+struct Attempts {
+    std::string commit;
+    std::uint32_t count = 0;
+    friend bool operator==(const Attempts &, const Attempts &) = default;
+};
+
+/// Unfinished attempts on the same commit after which applies halt.
+inline constexpr std::uint32_t max_attempts = 3;
+
+/// Parses the flag's text ("COMMIT COUNT"); anything malformed (or "") is no attempt at all.
+[[nodiscard]] Attempts parse_attempts(std::string_view text);
+/// The flag's text for `a`.
+[[nodiscard]] std::string format_attempts(const Attempts &a);
+/// The counter once an attempt on `commit` starts: one more on the same commit, else 1.
+[[nodiscard]] Attempts next_attempt(const Attempts &a, const std::string &commit);
+/// "" when attempt `a` may go ahead; otherwise why applies halt (a one-line reason for status).
+[[nodiscard]] std::string trip_reason(const Attempts &a);
+
+} // namespace fjord
