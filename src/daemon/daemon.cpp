@@ -243,6 +243,7 @@ class Daemon {
         auto *d = static_cast<Daemon *>(ud);
         sd_notify(0, "RELOADING=1");
         auto cfg = load_config(d->opts_.config_file, facts());
+        const SourceConfig old_source = d->rec_->config().source;
         if (!cfg) {
             log_error("reload: " + cfg.error().message + "; keeping the running configuration");
         } else if (auto s = d->rec_->reconfigure(*cfg); !s) {
@@ -250,6 +251,11 @@ class Daemon {
         } else {
             log_init(cfg->log_level);
             log_info("configuration reloaded from " + d->opts_.config_file);
+            // A new remote (or a first one) is polled now, not at the next timer.
+            const auto &src = cfg->source;
+            if (src.url != old_source.url || src.branch != old_source.branch || src.tag != old_source.tag ||
+                src.path != old_source.path)
+                d->rearm(d->poll_timer_, 0);
             // Checks turned on, or other paths to judge: measure now rather than in an hour.
             if (d->prereq_.reconfigure(*cfg)) {
                 if (!d->round_open_) d->rearm(d->prereq_timer_, 0);
@@ -365,6 +371,9 @@ int run_daemon(const DaemonOptions &opts) {
         return 2;
     }
     log_init(cfg->log_level);
+    // libgit2's ssh transport fails without HOME (it looks for ~/.ssh), and a system service
+    // or `env -i` has none: fjord's own state folder stands in, never root's dotfiles.
+    if (!std::getenv("HOME")) ::setenv("HOME", cfg->state.dir.c_str(), 1);
 
     // SIGTERM during a transaction must not abandon it: signals wait until it is done.
     sigset_t mask;

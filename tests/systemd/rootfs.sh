@@ -4,7 +4,8 @@
 # every package is reused; TESTENV.md: "debootstrap ... ~45 s, ~240 MB; cache it".
 set -euo pipefail
 ROOTFS=${FJORD_TEST_ROOTFS:-/var/cache/fjord-test/rootfs}
-pkgs=(systemd systemd-sysv dbus procps libgit2-1.5 libspdlog1.10 libfmt9 libsodium23 libseccomp2 busybox-static libcurl4)
+pkgs=(systemd systemd-sysv dbus procps libgit2-1.5 libspdlog1.10 libfmt9 libsodium23 libseccomp2 busybox-static libcurl4
+  openssh-client)  # openssh-client: the .deb's Depends (package.sh installs it offline)
 mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -oE 'https?://deb\.debian\.org/debian/?' | head -1 || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 if [ ! -x "$ROOTFS/lib/systemd/systemd" ]; then
