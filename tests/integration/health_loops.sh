@@ -83,23 +83,8 @@ git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --expo
 GITD_PID=$!
 for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 
-systemd-nspawn --boot -D "$ROOTFS" -M "$MACHINE" --register=no --keep-unit --console=passive \
-  --volatile=overlay --bind-ro="$BUILD":/opt/fjord >"$T/nspawn.log" 2>&1 &
-NSPAWN_PID=$!
-L=""
-for _ in $(seq 100); do
-  for c in $(pgrep -P "$NSPAWN_PID") $(pgrep -P "$(pgrep -P "$NSPAWN_PID" | head -1)" 2>/dev/null); do
-    [ "$(cat /proc/"$c"/comm 2>/dev/null)" = systemd ] && L=$c
-  done
-  [ -n "$L" ] && break
-  sleep 0.1
-done
-in_c() { nsenter -t "$L" -a -- "$@"; }
-for _ in $(seq 100); do
-  s=$(in_c systemctl is-system-running 2>/dev/null)
-  [ "$s" = running ] || [ "$s" = degraded ] && break
-  sleep 0.1
-done
+source "$here/../systemd/container.sh"
+boot_container "$MACHINE" --bind-ro="$BUILD":/opt/fjord
 if [ -z "$L" ]; then
   fail "boot" "no systemd in the container: $(tail -5 "$T/nspawn.log")"
   finish
