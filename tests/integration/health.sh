@@ -5,27 +5,18 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
+source "$here/../systemd/container.sh"
 
-NSPAWN_PID=""
 GITD_PID=""
 MACHINE=fjordhealth$$
 stop_all() {
-  if [ -n "$NSPAWN_PID" ]; then
-    kill -TERM "$NSPAWN_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NSPAWN_PID" 2>/dev/null
-    wait "$NSPAWN_PID" 2>/dev/null
-  fi
+  stop_container
   [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
 
-ROOTFS=$(bash "$here/../systemd/rootfs.sh" 2>"$T/rootfs.log") || {
-  fail "rootfs" "could not make the container rootfs: $(tail -3 "$T/rootfs.log")"
-  finish
-  exit 1
-}
+use_rootfs
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WEB=$(free_port)
@@ -69,7 +60,6 @@ git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --expo
 GITD_PID=$!
 for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 
-source "$here/../systemd/container.sh"
 boot_container "$MACHINE" --bind-ro="$BUILD":/opt/fjord
 if [ -z "$L" ]; then
   fail "boot" "no systemd in the container: $(tail -5 "$T/nspawn.log")"

@@ -8,19 +8,14 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 source "$here/../lib.sh" "$1"
+source "$here/../systemd/container.sh"
 [ "$(id -u)" = 0 ] || { echo "needs root: systemd-nspawn, sshd and the fjordgit account" >&2; exit 2; }
 chmod 755 "$T" # the fjordgit account reads the repo below it
 
-NSPAWN_PID=""
 SSHD_PID=""
 MACHINE=fjordpkg$$
 stop_all() {
-  if [ -n "$NSPAWN_PID" ]; then
-    kill -TERM "$NSPAWN_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NSPAWN_PID" 2>/dev/null
-    wait "$NSPAWN_PID" 2>/dev/null
-  fi
+  stop_container
   [ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
   cleanup_dirs
 }
@@ -57,11 +52,7 @@ fi
 DEB=$(ls "$DEBDIR"/fjord_*.deb | tail -1)
 pass "built $(basename "$DEB") ($(($(date +%s) - t0)) s)"
 
-ROOTFS=$(bash "$here/../systemd/rootfs.sh" 2>"$T/rootfs.log") || {
-  fail "rootfs" "could not make the container rootfs: $(tail -3 "$T/rootfs.log")"
-  finish
-  exit 1
-}
+use_rootfs
 
 # --- README's Quick start, as shell lines of its fenced blocks, by step number ---
 step_block() { # step_block N LANG: the first ```LANG block of step N of "Quick start"
@@ -116,7 +107,6 @@ SSHD_PID=$!
 for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$SSH_PORT") 2>/dev/null && break; sleep 0.1; done
 
 # --- boot a fresh container with the .deb bind-mounted, and install it with apt ---
-source "$here/../systemd/container.sh"
 boot_container "$MACHINE" --bind-ro="$DEBDIR":/opt/pkg
 sh_c() { in_c env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 sh -c "$1"; }
 if [ -z "$L" ]; then

@@ -27,5 +27,23 @@ boot_container() {
   done
 }
 
+# stop_container: a clean shutdown (~1.5 s), killed if it takes longer than 5 s.
+stop_container() {
+  [ -n "$NSPAWN_PID" ] || return 0
+  kill -TERM "$NSPAWN_PID" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$NSPAWN_PID" 2>/dev/null
+  wait "$NSPAWN_PID" 2>/dev/null
+  NSPAWN_PID=""
+}
+
+# use_rootfs: sets ROOTFS to the cached rootfs (made once by rootfs.sh), or fails the test.
+use_rootfs() {
+  ROOTFS=$(bash "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh" 2>"$T/rootfs.log") && return 0
+  fail "rootfs" "could not make the container rootfs: $(tail -3 "$T/rootfs.log")"
+  finish
+  exit 1
+}
+
 # in_c CMD...: runs a command inside the container.
 in_c() { nsenter -t "$L" -a -- "$@"; }
