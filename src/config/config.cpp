@@ -496,6 +496,7 @@ Result<Config> parse_config(std::string_view text, const std::string &file, cons
         Section s = section("podman");
         s.string("socket", c.podman.socket, absolute_path_rule);
         s.duration("registry_poll_interval", c.podman.registry_poll_interval);
+        s.string("registry_auth_file", c.podman.registry_auth_file, optional_path_rule);
         s.finish();
     }
     {

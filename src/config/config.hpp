@@ -82,6 +82,7 @@ struct SystemdConfig {
 struct PodmanConfig {
     std::string socket = "/run/podman/podman.sock";
     Duration registry_poll_interval{300'000};
+    std::string registry_auth_file; ///< podman's auth.json format; "" = anonymous registry access only
 
     friend bool operator==(const PodmanConfig &, const PodmanConfig &) = default;
 };

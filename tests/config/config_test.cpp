@@ -156,6 +156,7 @@ bus = "unix:path=/proc/1/root/run/dbus/system_bus_socket"
 [podman]
 socket = "/run/user/1000/podman/podman.sock"
 registry_poll_interval = "1h"
+registry_auth_file = "/etc/fjord/registry-auth.json"
 [secrets]
 identity = "/etc/fjord/age"
 [state]
@@ -177,6 +178,7 @@ events = ["failed", "refused"]
     CHECK(c->systemd.bus == "unix:path=/proc/1/root/run/dbus/system_bus_socket");
     CHECK(c->podman.socket == "/run/user/1000/podman/podman.sock");
     CHECK(c->podman.registry_poll_interval == 1h);
+    CHECK(c->podman.registry_auth_file == "/etc/fjord/registry-auth.json");
     CHECK(c->secrets.identity == "/etc/fjord/age");
     CHECK(c->state.dir == "/srv/fjord");
     CHECK(c->state.keep_generations == 1);
@@ -229,6 +231,7 @@ TEST_CASE("bad durations, sizes and percentages") {
     CHECK(error_of("[source]\npoll_interval = \"500ms\"") == file + ":2:17: source.poll_interval: must be at least 1s");
     CHECK(error_of("[health]\ntimeout = \"0s\"") == file + ":2:11: health.timeout: must be longer than 0s");
     CHECK(error_of("[podman]\nregistry_poll_interval = \"5 min\"").starts_with(file + ":2:26: podman.registry_poll_interval: bad duration"));
+    CHECK(error_of("[podman]\nregistry_auth_file = \"auth.json\"").starts_with(file + ":2:22: podman.registry_auth_file: "));
     CHECK(error_of("[apply]\nmax_file_size = \"64 apples\"").starts_with(file + ":2:17: apply.max_file_size: bad size"));
     CHECK(error_of("[prerequisites]\nprobe_size = \"0MiB\"") == file + ":2:14: prerequisites.probe_size: must be larger than 0");
     CHECK(error_of("[prerequisites]\nmax_steal = \"150%\"") == file + ":2:13: prerequisites.max_steal: must be between 0% and 100%");
@@ -393,7 +396,7 @@ TEST_CASE("the packaged config/fjord.toml parses to the defaults") {
         {"[prerequisites]", {"mode", "schedulers", "max_fdatasync_p99", "max_steal", "paths", "check_interval",
                              "probe_interval", "probe_size", "steal_window"}},
         {"[systemd]", {"bus"}},
-        {"[podman]", {"socket", "registry_poll_interval"}},
+        {"[podman]", {"socket", "registry_poll_interval", "registry_auth_file"}},
         {"[secrets]", {"identity"}},
         {"[state]", {"dir", "keep_generations"}},
         {"[log]", {"level"}},
