@@ -100,20 +100,22 @@ Result<Prepared> prepare(std::string_view text, const std::string &origin) {
         std::string_view name = trim(text.substr(body_at, close - body_at));
         char sigil = triple || name.empty() ? '\0' : name.front();
 
+        // A comment or section tag alone on its line takes the line with it, as Mustache
+        // specifies (kainjow keeps the line of a section that does not show), so templates do
+        // not leave blank lines in the rendered file.
+        std::size_t nl = open == 0 ? std::string_view::npos : text.rfind('\n', open - 1);
+        std::size_t line_start = nl == std::string_view::npos ? 0 : nl + 1;
+        std::size_t line_end = text.find('\n', end);
+        if (line_end == std::string_view::npos) line_end = text.size();
+        bool standalone = (sigil == '!' || sigil == '#' || sigil == '^' || sigil == '/') &&
+                          blank(text.substr(line_start, open - line_start)) && blank(text.substr(end, line_end - end));
+        if (standalone) {
+            p.text.resize(p.text.size() - (open - line_start));
+            if (line_end < text.size()) ++line;
+            end = line_end < text.size() ? line_end + 1 : line_end;
+        }
         if (sigil == '!') {
-            // A comment alone on its line takes the line with it, as Mustache specifies, so
-            // commented templates do not leave blank lines in the rendered file.
-            std::size_t nl = open == 0 ? std::string_view::npos : text.rfind('\n', open - 1);
-            std::size_t line_start = nl == std::string_view::npos ? 0 : nl + 1;
-            std::size_t line_end = text.find('\n', end);
-            if (line_end == std::string_view::npos) line_end = text.size();
-            if (blank(text.substr(line_start, open - line_start)) && blank(text.substr(end, line_end - end))) {
-                p.text.resize(p.text.size() - (open - line_start));
-                if (line_end < text.size()) ++line;
-                pos = line_end < text.size() ? line_end + 1 : line_end;
-            } else {
-                pos = end;
-            }
+            pos = end;
             continue;
         }
         if (sigil == '>') return error(tag_line, std::string(tag) + ": partials are not supported");

@@ -56,6 +56,9 @@ TEST_CASE("sections: lists repeat, false and empty lists hide, inverted sections
     // Standalone section lines vanish, as Mustache specifies.
     CHECK(ok("upstream app {\n{{#upstreams}}\n    server {{.}};\n{{/upstreams}}\n}\n") ==
           "upstream app {\n    server 10.0.0.1:80;\n    server 10.0.0.2:80;\n}\n");
+    CHECK(ok("a\n  {{#debug}}\nx\n  {{/debug}}\n{{^tls}}\nno tls\n{{/tls}}\nb\n") == "a\nb\n");
+    CHECK(ok("{{#tls}}\n{{#upstreams}}\n  {{.}}\n{{/upstreams}}\n{{/tls}}\nend") == "  10.0.0.1:80\n  10.0.0.2:80\nend");
+    CHECK(err("\n{{#tls}}\n\n{{nope}}\n{{/tls}}") == "hosts/web1/files/etc/x.tmpl:4: undefined variable \"nope\" (not in [vars] nor a host fact)");
     CHECK(ok("{{#sites}}{{name}}:{{port}} on {{domain}}\n{{/sites}}") == "a:81 on shop.example.no\nb:82 on shop.example.no\n");
     CHECK(ok("{{#tls}}ssl on;{{/tls}}{{#debug}}debug;{{/debug}}{{^debug}}quiet;{{/debug}}{{#none}}x{{/none}}{{^none}}empty{{/none}}") ==
           "ssl on;quiet;empty");
