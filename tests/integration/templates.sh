@@ -124,6 +124,12 @@ grep -q "changes nothing" "$LOG" && [ "$(gens)" = 4 ] &&
   pass "facts key changed, content not: re-rendered, no new generation (fjord.generation rendered as the current one)" ||
   fail "re-render without change" "$(cat "$LOG")"
 
+# Drift on a rendered file is corrected back to the rendered content, with no new generation.
+echo "tampered" >>"$ROOT/etc/app/app.conf"
+once
+grep -q '^workers 8;$' "$ROOT/etc/app/app.conf" && ! grep -q tampered "$ROOT/etc/app/app.conf" && [ "$(gens)" = 4 ] &&
+  pass "a live edit of a rendered file is corrected to the rendered content" || fail "drift on rendered file" "$(cat "$LOG")"
+
 # 6. An undefined variable: refused with file:line and the variable; the host unchanged.
 before=$(fingerprint "$ROOT")
 printf 'a\nb\nport={{prot}}\n' >"$H/files/etc/app/bad.conf.tmpl"
