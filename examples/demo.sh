@@ -99,13 +99,18 @@ show_tree "$root"
 echo
 run cat "$root/etc/app/motd-extra"
 echo
+echo "Rendered from shop.conf.tmpl with [vars] (one server line per element of upstreams):"
+run cat "$root/etc/nginx/sites-available/shop.conf"
+echo
 run "$FJORDCTL" --config "$cfg" history
 
-section "8. A change in Git: edit app.env, stop managing /etc/motd"
+section "8. A change in Git: edit app.env, add an upstream var, stop managing /etc/motd"
 sed -i 's/^APP_WORKERS=4$/APP_WORKERS=8/' "$repo/hosts/web1/files/etc/app/app.env"
 grep -q '^APP_WORKERS=8$' "$repo/hosts/web1/files/etc/app/app.env" || die "examples/fleet: app.env has no APP_WORKERS=4 to change"
+sed -i 's/^upstreams = \["127.0.0.1:8080", "127.0.0.1:8081"\]/upstreams = ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"]/' "$repo/hosts/web1/fjord.toml"
+grep -q '"127.0.0.1:8082"' "$repo/hosts/web1/fjord.toml" || die "examples/fleet: hosts/web1/fjord.toml has no upstreams list to change"
 git -C "$repo" rm -q bundles/base/files/etc/motd
-git -C "$repo" commit -qam "web1: 8 app workers; leave /etc/motd to the distro"
+git -C "$repo" commit -qam "web1: 8 app workers, a third upstream; leave /etc/motd to the distro"
 run git -C "$repo" show --stat --format='commit %h %s' HEAD
 
 section "9. What the next sync would do: fjordd --once --dry-run"
@@ -124,6 +129,10 @@ echo
 echo "/etc/motd is the original again:"
 run cat "$root/etc/motd"
 grep -q '^APP_WORKERS=8$' "$root/etc/app/app.env" || die "app.env was not updated"
+echo
+echo "The var change re-rendered shop.conf:"
+run grep -A4 '^upstream' "$root/etc/nginx/sites-available/shop.conf"
+grep -q 'server 127.0.0.1:8082;' "$root/etc/nginx/sites-available/shop.conf" || die "shop.conf was not re-rendered with the new upstream"
 grep -q 'from before fjord' "$root/etc/motd" || die "the original /etc/motd did not come back"
 
 section "12. Drift: a live edit to a managed file is corrected"

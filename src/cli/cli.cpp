@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/check_cmd.hpp"
+#include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
 
 #include "apply/store.hpp"
@@ -35,8 +36,13 @@ constexpr const char *usage_text =
     "  history [--json]         generations: number, commit, time, outcome\n"
     "  rollback [GEN]           back to the previous (or a given) good generation, then pinned\n"
     "  suspend | resume         stop / restart applying (polling and status go on)\n"
-    "  validate DIR...          lint host folders of a checkout of the repo, offline\n"
-    "  render HOSTDIR           what one host would get (templates rendered), offline\n"
+    "  validate DIR...          render every host folder found in DIR (DIR/hosts/*, DIR itself,\n"
+    "                           or its host subfolders) offline; reports every error\n"
+    "  render HOSTDIR [--host NAME] [--var NAME=VALUE]...\n"
+    "                           what one host would get, offline: its files, then each rendered\n"
+    "                           template in full. Facts are this machine's; --host NAME renders\n"
+    "                           as NAME (other host.* facts are placeholders); --var sets a var\n"
+    "                           or a fact, over everything (VALUE is TOML when it parses: 8, [\"a\"])\n"
     "  check [--json] [--fast]  host prerequisites, pass/warn/fail each, measured here (no daemon needed)\n"
     "  identity [recipient|ssh] the age recipient and the SSH deploy key of this host\n"
     "  encrypt -r RECIPIENT [-a] age-format encryption of stdin for a host (-r again: more hosts)\n"
@@ -147,41 +153,6 @@ int not_running(const std::string &verb) {
     return failed("fjordd is not running, and `" + verb + "` needs it (systemctl start fjord; `fjordd --once` does one sync without it)");
 }
 
-int cmd_render(const Config &cfg, const std::string &dir, bool print) {
-    std::error_code ec;
-    auto abs = std::filesystem::absolute(dir, ec);
-    if (ec || !std::filesystem::is_directory(abs, ec)) return failed(dir + ": not a folder");
-    // The repo root is the nearest folder above holding .git, so includes resolve as on the host.
-    std::filesystem::path root = abs;
-    while (!std::filesystem::exists(root / ".git", ec) && root.has_parent_path() && root != root.parent_path())
-        root = root.parent_path();
-    if (!std::filesystem::exists(root / ".git", ec)) root = abs;
-    auto tree = open_dir_tree(root.string());
-    if (!tree) return failed(tree.error().message);
-    RenderOptions ro;
-    ro.host_path = std::filesystem::relative(abs, root, ec).string();
-    if (ro.host_path.empty()) ro.host_path = ".";
-    ro.max_files = cfg.apply.max_files;
-    ro.max_file_size = cfg.apply.max_file_size;
-    ro.protect = cfg.apply.protect;
-    ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", ""}};
-    std::string undecrypted = offline_secrets(cfg, ro); // on the host itself, secrets are checked too
-    auto d = render(**tree, ro);
-    if (!d) return failed(d.error().message);
-    if (!print) {
-        std::size_t secrets = 0;
-        for (const auto &[p, s] : d->files) secrets += s.secret;
-        std::printf("%s: ok (%zu files)%s\n", dir.c_str(), d->files.size(),
-                    secrets && !undecrypted.empty() ? " (secrets not decrypted: no identity here)" : "");
-        return 0;
-    }
-    for (const auto &[p, s] : d->files) {
-        if (s.kind == FileKind::symlink) std::printf("l ---- %s:%s %s -> %s\n", s.owner.c_str(), s.group.c_str(), p.c_str(), s.target.c_str());
-        else std::printf("f %04o %s:%s %s%s\n", s.mode, s.owner.c_str(), s.group.c_str(), p.c_str(), s.secret ? " (secret)" : "");
-    }
-    return 0;
-}
-
 } // namespace
 
 int run_cli(int argc, char **argv) {
@@ -215,7 +186,7 @@ int run_cli(int argc, char **argv) {
     }
     for (const auto &w : a.words)
         if (w.rfind("--", 0) == 0) {
-            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry", "--fast"};
+            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry", "--fast", "--host", "--var"};
             if (std::find(known.begin(), known.end(), w) == known.end()) return usage_error("unknown option " + w);
         }
 
@@ -267,16 +238,8 @@ int run_cli(int argc, char **argv) {
             return 0;
         });
     }
-    if (verb == "validate") {
-        if (a.words.empty()) return usage_error("validate needs at least one folder");
-        int rc = 0;
-        for (const auto &d : a.words) rc = std::max(rc, cmd_render(*cfg, d, false));
-        return rc;
-    }
-    if (verb == "render") {
-        if (a.words.size() != 1) return usage_error("render needs one host folder");
-        return cmd_render(*cfg, a.words[0], true);
-    }
+    if (verb == "validate") return run_validate(*cfg, a.words);
+    if (verb == "render") return run_render(*cfg, a.words);
     return usage_error("unknown verb " + verb);
 }
 

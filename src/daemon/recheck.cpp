@@ -4,6 +4,7 @@
 #include "daemon/attempts.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reconciler.hpp"
+#include "daemon/facts.hpp"
 #include "health/probes.hpp"
 #include "health/runner.hpp"
 #include "manifest/render.hpp"
@@ -52,7 +53,9 @@ std::string Reconciler::recheck_restored(const Generation &restored, const Gener
         ro.max_files = cfg_.apply.max_files;
         ro.max_file_size = cfg_.apply.max_file_size;
         ro.protect = cfg_.apply.protect;
-        ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", restored.info.commit}};
+        ro.facts = facts_.empty() ? host_facts() : facts_;
+        set_var(ro.facts, "fjord.commit", VarValue::string(restored.info.commit));
+        set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(restored.info.number)));
         ro.decrypt = decryptor();
         ro.secret_digest = digester();
         auto d = render(**tree, ro);

@@ -1,6 +1,7 @@
 #include "daemon/reconciler.hpp"
 
 #include "apply/transaction.hpp"
+#include "daemon/facts.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
 #include "health/probes.hpp"
@@ -382,6 +383,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     r.commit = head->commit;
+    facts_ = host_facts(); // once per reconcile: a new address re-renders, an unchanged one costs nothing
     timer.mark("poll");
     auto cur_n = store_.current();
     if (!cur_n) {
@@ -400,7 +402,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     }
     // The idle path: nothing new means nothing fetched, rendered or touched.
     bool seen = (head->commit == status_.synced_commit || head->commit == status_.commit) &&
-                status_.render_key == render_key(cfg_);
+                status_.render_key == render_key(cfg_) && status_.facts_key == facts_key(facts_);
     if (seen && !opts.dry_run && *cur_n != 0) {
         r.state = SyncState::up_to_date;
         r.message = "up to date at " + short_id(head->commit);
@@ -466,7 +468,6 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     ro.max_files = cfg_.apply.max_files;
     ro.max_file_size = cfg_.apply.max_file_size;
     ro.protect = cfg_.apply.protect;
-    ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", head->commit}};
     timer.mark("ancestry and tree");
     // What the current generation holds passed the same limits (render settings unchanged).
     const Generation *prev = *cur;
@@ -477,7 +478,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         };
     ro.decrypt = decryptor();
     ro.secret_digest = digester();
-    auto desired = render(**tree, ro);
+    auto desired = render_commit(**tree, ro, **cur);
     timer.mark("render");
     if (!desired) {
         r.state = SyncState::failed;
@@ -514,6 +515,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     }
     status_.synced_commit = head->commit;
     status_.render_key = render_key(cfg_);
+    status_.facts_key = facts_key(facts_);
     if (report->generation == 0) {
         r.state = SyncState::up_to_date;
         r.message = "commit " + short_id(head->commit) + " changes nothing on this host";

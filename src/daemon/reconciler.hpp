@@ -7,6 +7,7 @@
 #include "apply/store.hpp"
 #include "apply/transaction.hpp"
 #include "config/config.hpp"
+#include "manifest/render.hpp"
 #include "secrets/age_identity.hpp"
 #include "source/git_source.hpp"
 #include <functional>
@@ -54,6 +55,7 @@ struct AgentStatus {
     std::size_t drifted = 0;   ///< paths found drifted by the last pass
     std::string note;          ///< e.g. units/containers present but not applied by this version
     std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders
+    std::string facts_key;     ///< the host facts it was rendered with (daemon/facts.hpp); a change re-renders
 };
 
 /// The reconcile engine. Holds the state lock for its whole life.
@@ -108,7 +110,11 @@ class Reconciler {
                                                     const SyncOptions &opts, const std::string &message,
                                                     std::string *plan_text);
 
+    /// Renders `tree` for this host with facts_, fjord.generation as daemon/facts.cpp defines it.
+    [[nodiscard]] Result<DesiredState> render_commit(const TreeView &tree, RenderOptions ro, const Generation &cur);
+
     Config cfg_;
+    VarTable facts_; ///< host facts, read once per sync
     Store store_;
     unique_fd lock_;
     RootedFs fs_;

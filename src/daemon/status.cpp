@@ -33,7 +33,7 @@ std::string status_to_json(const AgentStatus &s) {
     nlohmann::json j = {{"generation", s.generation}, {"commit", s.commit},     {"synced_commit", s.synced_commit},
                         {"last_sync", s.last_sync},   {"next_poll", s.next_poll}, {"last_drift", s.last_drift},
                         {"last_result", s.last_result}, {"last_error", s.last_error}, {"suspended", s.suspended},
-                        {"drifted", s.drifted}, {"managed", s.managed}, {"note", s.note}, {"render_key", s.render_key}};
+                        {"drifted", s.drifted}, {"managed", s.managed}, {"note", s.note}, {"render_key", s.render_key}, {"facts_key", s.facts_key}};
     return j.dump(2);
 }
 
@@ -64,6 +64,7 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     num("managed", s.managed);
     str("note", s.note);
     str("render_key", s.render_key);
+    str("facts_key", s.facts_key);
     return s;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // What one host should look like, rendered from its folder of one commit (DESIGN.md §4).
 // Pure values: no I/O to the host.
+#include "manifest/vars.hpp"
 #include <cstdint>
 #include <map>
 #include <string>
@@ -73,7 +74,7 @@ struct DesiredState {
     std::string commit;                       ///< the commit rendered ("" for a folder on disk)
     std::map<std::string, FileSpec> files;    ///< by host path, sorted
     std::unordered_map<std::string, std::string> blobs; ///< content not in the repo (rendered templates), by id
-    std::map<std::string, std::string> vars;  ///< [vars], flattened ("a.b" = "x"), bundles first, host last
+    VarTable vars;                            ///< [vars] merged: bundles first, the host last (tables merge key by key)
     std::map<std::string, UnitSpec> units;
     std::map<std::string, ContainerSpec> containers;
     std::vector<HookSpec> hooks;

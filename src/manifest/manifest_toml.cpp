@@ -163,21 +163,20 @@ class Reader {
         if (*fjord_set_r_) field = std::move(**fjord_set_r_);                                      \
     } while (0)
 
-Status flatten_vars(const Reader &rd, const toml::node &n, const std::string &name,
-                    std::map<std::string, std::string> &out) {
+VarValue to_var(const toml::node &n) {
     if (const auto *t = n.as_table()) {
-        for (auto &&[k, v] : *t) FJORD_TRY(flatten_vars(rd, v, name + "." + std::string(k.str()), out));
-        return {};
+        VarValue v = VarValue::table({});
+        for (auto &&[k, e] : *t) v.fields[std::string(k.str())] = to_var(e);
+        return v;
     }
-    // Arrays flatten by index ("servers.0"), since templates have no sections to loop with.
     if (const auto *a = n.as_array()) {
-        for (std::size_t i = 0; i < a->size(); ++i) FJORD_TRY(flatten_vars(rd, *a->get(i), name + "." + std::to_string(i), out));
-        return {};
+        VarValue v = VarValue::list({});
+        for (const toml::node &e : *a) v.items.push_back(to_var(e));
+        return v;
     }
-    std::string key = name.substr(std::string("vars.").size());
-    if (!out.emplace(key, scalar_text(n)).second)
-        return rd.error(n.source(), "vars", key, "defined twice (a quoted key and a table give the same name)");
-    return {};
+    if (const auto *b = n.as_boolean()) return VarValue::boolean(b->get());
+    if (n.is_integer() || n.is_floating_point()) return VarValue::number(scalar_text(n));
+    return VarValue::string(scalar_text(n)); // strings; dates and times as TOML writes them
 }
 
 Status parse_vars(const Reader &rd, const toml::node &n, Manifest &m) {
@@ -187,7 +186,10 @@ Status parse_vars(const Reader &rd, const toml::node &n, Manifest &m) {
         // host.* and fjord.* are host facts; a var shadowing one would make templates lie.
         if (k.str() == "host" || k.str() == "fjord" || k.str().rfind("host.", 0) == 0 || k.str().rfind("fjord.", 0) == 0)
             return rd.error(k.source(), "vars", k.str(), "the names host.* and fjord.* are reserved for host facts");
-        FJORD_TRY(flatten_vars(rd, v, "vars." + std::string(k.str()), m.vars));
+        // A dot in a quoted key would be read as a path into a table by templates.
+        if (k.str().find('.') != std::string_view::npos)
+            return rd.error(k.source(), "vars", k.str(), "a name with a dot cannot be reached from a template; use a table");
+        m.vars[std::string(k.str())] = to_var(v);
     }
     return {};
 }
@@ -381,6 +383,24 @@ Status parse_includes(const Reader &rd, const toml::node &n, Manifest &m) {
 }
 
 } // namespace
+
+Result<std::pair<std::string, VarValue>> parse_var_assignment(std::string_view assignment) {
+    auto eq = assignment.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+        return fail(Errc::invalid, "\"" + std::string(assignment) + "\": expected NAME=VALUE");
+    std::string name(assignment.substr(0, eq));
+    std::string_view value = assignment.substr(eq + 1);
+    for (std::size_t i = 0, j; i <= name.size(); i = j + 1) {
+        j = std::min(name.find('.', i), name.size());
+        if (j == i || !std::all_of(name.begin() + i, name.begin() + j, bare_key_char))
+            return fail(Errc::invalid, "\"" + name + "\": a name is letters, digits, _ and -, dotted into tables");
+    }
+    // A TOML value when it is one (8, true, ["a", "b"], { port = 1 }), else the text as a string.
+    auto parsed = toml::parse("v = " + std::string(value));
+    if (parsed && parsed.table().size() == 1)
+        if (const toml::node *n = parsed.table().get("v")) return std::pair{name, to_var(*n)};
+    return std::pair{name, VarValue::string(std::string(value))};
+}
 
 Result<Manifest> parse_manifest(std::string_view text, const std::string &origin) {
     Reader rd(origin);

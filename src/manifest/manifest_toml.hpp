@@ -37,7 +37,7 @@ struct UnitPatch {
 /// A parsed fjord.toml of one folder.
 struct Manifest {
     std::vector<IncludeRef> includes;
-    std::map<std::string, std::string> vars;      ///< flattened: "a.b" = "x"
+    VarTable vars;                                ///< [vars] as written
     std::map<std::string, FilePatch> files;       ///< by normalised host path
     std::map<std::string, UnitPatch> units;
     std::map<std::string, ContainerSpec> containers;
@@ -52,6 +52,10 @@ struct Manifest {
 /// Checks that containers/NAME.toml parses as TOML; the spec keeps the text as written.
 [[nodiscard]] Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name,
                                                          const std::string &origin);
+
+/// Parses `fjordctl render --var NAME=VALUE`: VALUE is taken as TOML when it parses as a TOML
+/// value (8, true, ["a", "b"]), else as a string; NAME may be dotted ("db.port").
+[[nodiscard]] Result<std::pair<std::string, VarValue>> parse_var_assignment(std::string_view assignment);
 
 /// True for a systemd unit name fjord accepts ("nginx.service", "getty@tty1.service").
 [[nodiscard]] bool valid_unit_name(std::string_view name);

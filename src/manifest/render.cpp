@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 
 namespace fjord {
@@ -107,17 +108,23 @@ class Renderer {
     Status check_size(const std::string &origin, const std::string &id) const;
     Status expand(const std::string &folder, int depth, const std::string &via);
     Status walk_files(const Folder &f, std::map<std::string, Candidate> &out) const;
-    Status collect_units(const Folder &f, DesiredState &ds) const;
+    Status collect_units(const Folder &f, DesiredState &ds);
     Status collect_containers(const Folder &f, DesiredState &ds) const;
     Status check_protect(const std::string &path, const std::string &origin) const;
-    Result<FileSpec> build(const std::string &path, const Candidate &c, const FilePatch *patch, DesiredState &ds) const;
+    Result<FileSpec> build(const std::string &path, const Candidate &c, const FilePatch *patch, DesiredState &ds);
+    /// Renders template blob `id`, keeps the result in ds.blobs and returns its id.
+    Result<std::string> render_tmpl(const std::string &id, const std::string &origin, DesiredState &ds);
 
     const TreeView &tree_;
     const RenderOptions &opts_;
     std::vector<Folder> folders_;    ///< in merge order, the host last
     std::vector<std::string> stack_; ///< includes being expanded, to name a cycle
     std::set<std::string> done_;
-    std::map<std::string, std::string> facts_;
+    VarTable facts_;
+    std::unique_ptr<TemplateValues> values_; ///< made at the first template, once [vars] are merged
+    std::optional<Error> first_template_error_; ///< with RenderOptions::template_errors
+    /// Unit files and drop-ins that are templates, by (unit, drop-in file or ""): origin, blob id.
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> unit_templates_;
 };
 
 Result<std::vector<TreeEntry>> Renderer::list(const std::string &dir) const {
@@ -234,7 +241,7 @@ Status Renderer::walk_files(const Folder &f, std::map<std::string, Candidate> &o
     return {};
 }
 
-Status Renderer::collect_units(const Folder &f, DesiredState &ds) const {
+Status Renderer::collect_units(const Folder &f, DesiredState &ds) {
     const TreeEntry *top = f.entry("units");
     if (!top) return {};
     std::string dir = join(f.path, "units");
@@ -250,12 +257,18 @@ Status Renderer::collect_units(const Folder &f, DesiredState &ds) const {
         FJORD_TRY(check_name(dir, e.name));
         std::string origin = join(dir, e.name);
         if (e.kind == EntryKind::file) {
-            if (!valid_unit_name(e.name))
-                return fail(Errc::invalid, origin + ": not a systemd unit name (e.g. nginx.service)");
+            bool tmpl = ends_with(e.name, ".tmpl");
+            std::string name = tmpl ? e.name.substr(0, e.name.size() - 5) : e.name;
+            if (!valid_unit_name(name))
+                return fail(Errc::invalid, origin + ": not a systemd unit name (e.g. nginx.service, or nginx.service.tmpl)");
             FJORD_TRY(check_size(origin, e.id));
-            auto &u = unit(e.name);
+            auto &u = unit(name);
+            if (u.origin.rfind(dir + "/", 0) == 0)
+                return fail(Errc::invalid, origin + ": gives unit " + name + ", which " + u.origin + " gives too");
             u.id = e.id;
             u.origin = origin;
+            if (tmpl) unit_templates_[{name, ""}] = {origin, e.id};
+            else unit_templates_.erase({name, ""});
         } else if (e.kind == EntryKind::dir && ends_with(e.name, ".d") &&
                    valid_unit_name(std::string_view(e.name).substr(0, e.name.size() - 2))) {
             auto dropins = list(origin);
@@ -264,10 +277,16 @@ Status Renderer::collect_units(const Folder &f, DesiredState &ds) const {
             for (const auto &d : *dropins) {
                 FJORD_TRY(check_name(origin, d.name));
                 std::string dorigin = join(origin, d.name);
-                if (d.kind != EntryKind::file || !ends_with(d.name, ".conf") || d.name == ".conf")
-                    return fail(Errc::invalid, dorigin + ": only NAME.conf drop-in files go in " + e.name + "/");
+                bool tmpl = ends_with(d.name, ".tmpl");
+                std::string file = tmpl ? d.name.substr(0, d.name.size() - 5) : d.name;
+                if (d.kind != EntryKind::file || !ends_with(file, ".conf") || file == ".conf")
+                    return fail(Errc::invalid, dorigin + ": only NAME.conf (or NAME.conf.tmpl) drop-in files go in " + e.name + "/");
                 FJORD_TRY(check_size(dorigin, d.id));
-                u.dropins[d.name] = d.id;
+                if (tmpl && std::any_of(dropins->begin(), dropins->end(), [&](const auto &o) { return o.name == file; }))
+                    return fail(Errc::invalid, dorigin + ": gives drop-in " + file + ", which " + join(origin, file) + " gives too");
+                u.dropins[file] = d.id;
+                if (tmpl) unit_templates_[{u.name, file}] = {dorigin, d.id};
+                else unit_templates_.erase({u.name, file});
             }
         } else {
             return fail(Errc::invalid, origin + ": not a unit file or a NAME.d folder of drop-ins");
@@ -362,8 +381,28 @@ void merge_unit(UnitSpec &u, const UnitPatch &p) {
     if (p.pre_restart) u.pre_restart = *p.pre_restart;
 }
 
+Result<std::string> Renderer::render_tmpl(const std::string &id, const std::string &origin, DesiredState &ds) {
+    if (!values_) {
+        VarTable root = ds.vars;
+        for (const auto &[k, v] : facts_) root[k] = v;
+        values_ = std::make_unique<TemplateValues>(root);
+    }
+    auto text = tree_.read_blob(id, opts_.max_file_size);
+    if (!text) return fail(std::move(text.error()).context(origin));
+    auto rendered = render_template(*text, *values_, origin, opts_.max_file_size, opts_.facts_used);
+    if (!rendered && opts_.template_errors) {
+        if (!first_template_error_) first_template_error_ = rendered.error();
+        opts_.template_errors->push_back(rendered.error());
+        return id; // a stand-in: this render fails at its end
+    }
+    if (!rendered) return fail(rendered.error());
+    std::string out = blob_id(*rendered);
+    ds.blobs.emplace(out, std::move(*rendered));
+    return out;
+}
+
 Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, const FilePatch *patch,
-                                 DesiredState &ds) const {
+                                 DesiredState &ds) {
     FJORD_TRY(check_protect(path, c.origin));
     FileSpec f;
     f.path = path;
@@ -411,18 +450,9 @@ Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, co
         f.id = c.id;
         return f;
     }
-    auto text = tree_.read_blob(c.id, opts_.max_file_size);
-    if (!text) return fail(std::move(text.error()).context(c.origin));
-    TemplateLookup lookup = [&](std::string_view name) -> const std::string * {
-        std::string key(name);
-        if (auto it = facts_.find(key); it != facts_.end()) return &it->second;
-        if (auto it = ds.vars.find(key); it != ds.vars.end()) return &it->second;
-        return nullptr;
-    };
-    auto rendered = render_template(*text, lookup, c.origin, opts_.max_file_size);
-    if (!rendered) return fail(rendered.error());
-    f.id = blob_id(*rendered);
-    ds.blobs.emplace(f.id, std::move(*rendered));
+    auto id = render_tmpl(c.id, c.origin, ds);
+    if (!id) return fail(id.error());
+    f.id = std::move(*id);
     return f;
 }
 
@@ -482,12 +512,12 @@ Result<DesiredState> Renderer::run() {
     DesiredState ds;
     ds.commit = tree_.commit();
     facts_ = opts_.facts;
-    facts_.emplace("fjord.commit", ds.commit); // the caller's value, when it gave one, stays
+    if (!find_var(facts_, "fjord.commit")) set_var(facts_, "fjord.commit", VarValue::string(ds.commit));
 
     std::map<std::string, Candidate> merged;
     for (const auto &f : folders_) {
         ds.includes.push_back(shown(f.path));
-        for (const auto &[k, v] : f.manifest.vars) ds.vars[k] = v;
+        merge_vars(ds.vars, f.manifest.vars);
         std::map<std::string, Candidate> mine;
         FJORD_TRY(walk_files(f, mine));
         for (auto &[path, c] : mine) merged[path] = std::move(c);
@@ -515,6 +545,15 @@ Result<DesiredState> Renderer::run() {
                                        " files with its includes, more than apply.max_files (" +
                                        std::to_string(opts_.max_files) + ")");
 
+    merge_vars(ds.vars, opts_.var_overrides);
+    // Unit files and drop-ins ending in .tmpl render like files, once every var is merged.
+    for (const auto &[key, t] : unit_templates_) {
+        auto id = render_tmpl(t.second, t.first, ds);
+        if (!id) return fail(id.error());
+        UnitSpec &u = ds.units.at(key.first);
+        (key.second.empty() ? u.id : u.dropins.at(key.second)) = *id;
+    }
+
     std::map<std::string, FilePatch> patches;
     for (const auto &f : folders_)
         for (const auto &[path, patch] : f.manifest.files) {
@@ -528,6 +567,7 @@ Result<DesiredState> Renderer::run() {
         if (!spec) return fail(spec.error());
         ds.files.emplace(path, std::move(*spec));
     }
+    if (first_template_error_) return fail(*first_template_error_);
     FJORD_TRY(add_unit_files(tree_, ds, opts_.max_file_size));
     FJORD_TRY(check_parents(ds.files));
     FJORD_TRY(check_link_chains(ds.files));

@@ -5,6 +5,7 @@
 #include "source/tree.hpp"
 #include "util/result.hpp"
 #include <functional>
+#include <set>
 
 namespace fjord {
 
@@ -14,7 +15,17 @@ struct RenderOptions {
     std::uint64_t max_files = 100'000;
     std::uint64_t max_file_size = 64ull << 20;
     std::vector<std::string> protect;       ///< host paths never written (and everything below them)
-    std::map<std::string, std::string> facts; ///< host.name, host.machine_id, ... for templates; fjord.commit defaults to tree.commit()
+    /// Facts for templates, as tables: facts["host"] (name, machine_id, ipv4, ...) and
+    /// facts["fjord"] (commit, generation). fjord.commit defaults to tree.commit().
+    VarTable facts;
+    /// Set last, over the merged [vars] (fjordctl render --var).
+    VarTable var_overrides;
+    /// When set, receives the names of facts that templates looked up ("fjord.generation"), so
+    /// the caller knows what the rendered content depends on.
+    std::set<std::string> *facts_used = nullptr;
+    /// When set, every template that fails adds its error here and rendering goes on, so
+    /// fjordctl validate reports them all; the render still fails, with the first.
+    std::vector<Error> *template_errors = nullptr;
     /// True when blob `id` at host path `path` was checked before under the same limits, so its
     /// size need not be read again (a render costs a map lookup per unchanged file, not an I/O).
     std::function<bool(const std::string &path, const std::string &id)> vetted;

@@ -1,9 +1,48 @@
 #include "manifest/template.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <kainjow/mustache.hpp>
+#include <vector>
+
+// kainjow::mustache renders a missing name as an empty string and knows no line numbers. So a
+// pre-pass (prepare) rewrites every tag's name to carry its line and kind ("name\x1f12\x1fv"),
+// and StrictContext resolves names itself: an undefined one stops the render with an error
+// naming the line. The pre-pass also puts a counter tag at the start of every section body, so
+// the work a render does (nested sections over long lists) is bounded before it is done.
+// kainjow throws only what the standard library throws; this file's own errors are thrown
+// from the context to stop kainjow mid-walk, and everything is caught in render_template.
 
 namespace fjord {
+namespace mus = kainjow::mustache;
+
+struct TemplateValues::Impl {
+    mus::data root;
+};
+
 namespace {
+
+constexpr char mark = '\x1f';                        // never in a name a template may use
+constexpr std::uint64_t max_lookups = 10'000'000;    // about a second of work
+
+mus::data to_data(const VarValue &v) {
+    switch (v.kind) {
+    case VarValue::Kind::string:
+    case VarValue::Kind::number: return mus::data(v.text);
+    case VarValue::Kind::boolean: return mus::data(v.text == "true" ? mus::data::type::bool_true : mus::data::type::bool_false);
+    case VarValue::Kind::list: {
+        mus::data l(mus::data::type::list);
+        for (const auto &e : v.items) l.push_back(to_data(e));
+        return l;
+    }
+    case VarValue::Kind::table: {
+        mus::data o(mus::data::type::object);
+        for (const auto &[k, e] : v.fields) o.set(k, to_data(e));
+        return o;
+    }
+    }
+    return mus::data(std::string());
+}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -17,27 +56,37 @@ bool blank(std::string_view s) {
 
 std::size_t count_lines(std::string_view s) { return std::size_t(std::count(s.begin(), s.end(), '\n')); }
 
-} // namespace
+/// A template rewritten for kainjow, with the literal text each section body holds.
+struct Prepared {
+    std::string text;
+    std::vector<std::uint64_t> body_text; ///< by section number: bytes of text in its body, not in nested sections
+};
 
-Result<std::string> render_template(std::string_view text, const TemplateLookup &lookup,
-                                    const std::string &origin, std::uint64_t max_size) {
-    std::string out;
-    std::size_t pos = 0;
-    std::size_t line = 1; // line of text[pos]
-    auto error = [&](std::size_t at_line, const std::string &why) {
-        return fail(Errc::invalid, origin + ":" + std::to_string(at_line) + ": " + why);
-    };
-    auto too_big = [&] {
-        return fail(Errc::refused, origin + ": rendered content is larger than apply.max_file_size (" +
-                                       std::to_string(max_size) + " bytes)");
-    };
+struct Failure {
+    std::size_t line; ///< 0: no line
+    std::string why;
+};
 
+Result<Prepared> prepare(std::string_view text, const std::string &origin) {
+    struct Open {
+        std::string name, tag;
+        std::size_t line, id;
+    };
+    Prepared p;
+    std::vector<Open> open_sections;
+    std::size_t pos = 0, line = 1;
+    auto error = [&](std::size_t at, const std::string &why) {
+        return fail(Errc::invalid, origin + ":" + std::to_string(at) + ": " + why);
+    };
+    auto literal = [&](std::string_view s) {
+        p.text += s;
+        if (!open_sections.empty()) p.body_text[open_sections.back().id] += s.size();
+    };
     while (pos < text.size()) {
         std::size_t open = text.find("{{", pos);
         if (open == std::string_view::npos) open = text.size();
-        out.append(text.substr(pos, open - pos));
+        literal(text.substr(pos, open - pos));
         line += count_lines(text.substr(pos, open - pos));
-        if (out.size() > max_size) return too_big();
         if (open == text.size()) break;
 
         bool triple = text.compare(open, 3, "{{{") == 0;
@@ -45,52 +94,186 @@ Result<std::string> render_template(std::string_view text, const TemplateLookup 
         std::size_t body_at = open + (triple ? 3 : 2);
         std::size_t close = text.find(closer, body_at);
         if (close == std::string_view::npos) return error(line, "\"{{\" is not closed");
-        std::string_view body = text.substr(body_at, close - body_at);
         std::string_view tag = text.substr(open, close + closer.size() - open);
-        std::size_t tag_line = line;
-        std::size_t end = close + closer.size();
+        std::size_t tag_line = line, end = close + closer.size();
         line += count_lines(tag);
-
-        std::string_view name = trim(body);
+        std::string_view name = trim(text.substr(body_at, close - body_at));
         char sigil = triple || name.empty() ? '\0' : name.front();
+
+        // A comment or section tag alone on its line takes the line with it, as Mustache
+        // specifies (kainjow keeps the line of a section that does not show), so templates do
+        // not leave blank lines in the rendered file.
+        std::size_t nl = open == 0 ? std::string_view::npos : text.rfind('\n', open - 1);
+        std::size_t line_start = nl == std::string_view::npos ? 0 : nl + 1;
+        std::size_t line_end = text.find('\n', end);
+        if (line_end == std::string_view::npos) line_end = text.size();
+        bool standalone = (sigil == '!' || sigil == '#' || sigil == '^' || sigil == '/') &&
+                          blank(text.substr(line_start, open - line_start)) && blank(text.substr(end, line_end - end));
+        if (standalone) {
+            p.text.resize(p.text.size() - (open - line_start));
+            if (line_end < text.size()) ++line;
+            end = line_end < text.size() ? line_end + 1 : line_end;
+        }
         if (sigil == '!') {
-            // A comment alone on its line takes the line with it, as Mustache specifies, so
-            // commented templates do not leave blank lines in the rendered file.
-            std::size_t nl = open == 0 ? std::string_view::npos : text.rfind('\n', open - 1);
-            std::size_t line_start = nl == std::string_view::npos ? 0 : nl + 1;
-            std::size_t line_end = text.find('\n', end);
-            if (line_end == std::string_view::npos) line_end = text.size();
-            if (blank(text.substr(line_start, open - line_start)) && blank(text.substr(end, line_end - end))) {
-                out.resize(out.size() - (open - line_start));
-                if (line_end < text.size()) ++line;
-                pos = line_end < text.size() ? line_end + 1 : line_end;
-            } else {
-                pos = end;
-            }
+            pos = end;
             continue;
         }
-        switch (sigil) {
-        case '#': case '^': case '/':
-            return error(tag_line, std::string(tag) + ": sections are not supported (only {{name}} and {{! comments}})");
-        case '>':
-            return error(tag_line, std::string(tag) + ": partials are not supported (only {{name}} and {{! comments}})");
-        case '=':
-            return error(tag_line, std::string(tag) + ": changing delimiters is not supported");
-        case '&':
-            name = trim(name.substr(1));
-            break;
-        default:
-            break;
+        if (sigil == '>') return error(tag_line, std::string(tag) + ": partials are not supported");
+        if (sigil == '=') return error(tag_line, std::string(tag) + ": changing delimiters is not supported");
+        if (sigil == '#' || sigil == '^' || sigil == '/' || sigil == '&') name = trim(name.substr(1));
+        if (name.empty()) return error(tag_line, std::string(tag) + ": empty name");
+        if (name.find_first_of(std::string_view("\x1f{}\n", 4)) != std::string_view::npos)
+            return error(tag_line, std::string(tag) + ": not a valid name");
+        std::string ln = std::to_string(tag_line);
+        if (sigil == '#' || sigil == '^') {
+            std::string annotated = std::string(name) + mark + ln + mark + "s";
+            std::size_t id = p.body_text.size();
+            p.body_text.push_back(0);
+            p.text += "{{" + std::string(1, sigil) + annotated + "}}{{" + mark + "T" + std::to_string(id) + "}}";
+            open_sections.push_back({std::string(name), annotated, tag_line, id});
+        } else if (sigil == '/') {
+            if (open_sections.empty()) return error(tag_line, std::string(tag) + ": closes no open section");
+            if (open_sections.back().name != name)
+                return error(tag_line, std::string(tag) + ": the open section is {{#" + open_sections.back().name +
+                                           "}} from line " + std::to_string(open_sections.back().line));
+            p.text += "{{/" + open_sections.back().tag + "}}";
+            open_sections.pop_back();
+        } else {
+            // Everything is raw: config files are not HTML.
+            p.text += "{{&" + std::string(name) + mark + ln + mark + "v}}";
         }
-        if (name.empty()) return error(tag_line, std::string(tag) + ": empty variable name");
-        const std::string *value = lookup(name);
-        if (!value)
-            return error(tag_line, "unknown variable \"" + std::string(name) + "\" (not in [vars] nor a host fact)");
-        out += *value;
-        if (out.size() > max_size) return too_big();
         pos = end;
     }
-    return out;
+    if (!open_sections.empty())
+        return error(open_sections.back().line, "{{#" + open_sections.back().name + "}} is not closed");
+    return p;
+}
+
+/// Resolves names as Mustache does (innermost section first), but refuses what kainjow would
+/// quietly render as nothing.
+class StrictContext : public mus::basic_context<std::string> {
+  public:
+    StrictContext(const mus::data &root, const Prepared &p, std::uint64_t budget, std::set<std::string> *used)
+        : prepared_(p), budget_(budget), used_(used) {
+        items_.push_back(&root);
+    }
+
+    void push(const mus::data *d) override { items_.push_back(d); }
+    void pop() override { items_.pop_back(); }
+
+    const mus::data *get(const std::string &tag) const override {
+        if (++lookups_ > max_lookups)
+            throw Failure{0, "does too much work (over " + std::to_string(max_lookups) +
+                                 " lookups: sections nested over long lists?)"};
+        if (tag.size() > 2 && tag[0] == mark && tag[1] == 'T') {
+            spend(prepared_.body_text.at(std::stoul(tag.substr(2))));
+            return &empty_;
+        }
+        std::size_t a = tag.find(mark), b = tag.find(mark, a + 1);
+        std::string name = tag.substr(0, a);
+        std::size_t line = std::stoul(tag.substr(a + 1, b - a - 1));
+        bool variable = tag.back() == 'v';
+        const mus::data *d = resolve(name);
+        if (!d) throw Failure{line, "undefined variable \"" + name + "\" (not in [vars] nor a host fact)"};
+        if (!variable) return d;
+        if (d->is_string()) {
+            spend(d->string_value().size());
+            return d;
+        }
+        if (d->is_true()) return &true_;
+        if (d->is_false()) return &false_;
+        std::string what = d->is_list() ? "a list" : "a table";
+        throw Failure{line, "\"" + name + "\" is " + what + "; use a section: {{#" + name + "}}...{{/" + name + "}}"};
+    }
+
+    const mus::data *get_partial(const std::string &) const override { return nullptr; }
+
+  private:
+    const mus::data *resolve(const std::string &name) const {
+        if (name == ".") return items_.back();
+        std::vector<std::string> parts;
+        for (std::size_t i = 0, j; i <= name.size(); i = j + 1) {
+            j = std::min(name.find('.', i), name.size());
+            parts.push_back(name.substr(i, j - i));
+        }
+        for (std::size_t k = items_.size(); k-- > 0;) {
+            const mus::data *d = items_[k]->get(parts[0]);
+            if (!d) continue;
+            // Found the first part: the rest must resolve from here (the Mustache spec's rule).
+            if (k == 0 && used_ && (parts[0] == "host" || parts[0] == "fjord")) used_->insert(name);
+            for (std::size_t i = 1; d && i < parts.size(); ++i) d = child(*d, parts[i]);
+            return d;
+        }
+        return nullptr;
+    }
+
+    static const mus::data *child(const mus::data &d, const std::string &part) {
+        if (d.is_object()) return d.get(part);
+        if (!d.is_list() || part.empty() || part.size() > 9 || !std::all_of(part.begin(), part.end(), ::isdigit)) return nullptr;
+        std::size_t i = std::stoul(part);
+        return i < d.list_value().size() ? &d.list_value()[i] : nullptr;
+    }
+
+    void spend(std::uint64_t bytes) const {
+        spent_ += bytes;
+        if (spent_ > budget_) throw Failure{0, "too big"};
+    }
+
+    const Prepared &prepared_;
+    std::uint64_t budget_;
+    std::set<std::string> *used_;
+    std::vector<const mus::data *> items_;
+    mutable std::uint64_t lookups_ = 0, spent_ = 0;
+    const mus::data empty_{std::string()}, true_{std::string("true")}, false_{std::string("false")};
+};
+
+/// Collects the output, refusing it past the limit.
+struct Sink {
+    std::string out;
+    std::uint64_t max;
+    Sink &operator<<(const std::string &s) {
+        if (out.size() + s.size() > max) throw Failure{0, "too big"};
+        out += s;
+        return *this;
+    }
+};
+
+} // namespace
+
+TemplateValues::TemplateValues(const VarTable &root) : impl_(std::make_unique<Impl>()) {
+    impl_->root = mus::data(mus::data::type::object);
+    for (const auto &[k, v] : root) impl_->root.set(k, to_data(v));
+}
+
+TemplateValues::~TemplateValues() = default;
+
+Result<std::string> render_template(std::string_view text, const TemplateValues &values, const std::string &origin,
+                                    std::uint64_t max_size, std::set<std::string> *facts_used) {
+    auto prepared = prepare(text, origin);
+    if (!prepared) return fail(prepared.error());
+    auto too_big = [&] {
+        return fail(Errc::refused, origin + ": rendered content is larger than apply.max_file_size (" +
+                                       std::to_string(max_size) + " bytes)");
+    };
+    try {
+        mus::mustache tmpl(prepared->text);
+        if (!tmpl.is_valid()) return fail(Errc::invalid, origin + ": " + tmpl.error_message());
+        tmpl.set_custom_escape([](const std::string &s) { return s; });
+        // Lines are buffered inside kainjow until they end: the budget (literal text of the
+        // section bodies rendered, plus values) bounds that buffer to a small multiple of the limit.
+        StrictContext ctx(values.impl_->root, *prepared, 2 * max_size + text.size(), facts_used);
+        Sink sink{{}, max_size};
+        tmpl.render(ctx, sink);
+        if (!tmpl.is_valid()) return fail(Errc::invalid, origin + ": " + tmpl.error_message());
+        return std::move(sink.out);
+    } catch (const Failure &f) {
+        if (f.why == "too big") return too_big();
+        return fail(Errc::invalid, origin + (f.line ? ":" + std::to_string(f.line) : std::string()) + ": " + f.why);
+    } catch (const std::bad_alloc &) {
+        return fail(Errc::refused, origin + ": out of memory rendering the template");
+    } catch (const std::exception &e) {
+        return fail(Errc::invalid, origin + ": template: " + e.what());
+    }
 }
 
 } // namespace fjord

@@ -1,21 +1,46 @@
 #pragma once
-// The small Mustache subset fjord renders `.tmpl` files with: substitution and comments only.
-// Sections, partials and delimiter changes are refused rather than half-supported.
+// Mustache templates (`.tmpl` files), rendered with kainjow::mustache (Debian's
+// libkainjow-mustache-dev) under fjord's rules: nothing is escaped, a name that is not defined
+// is an error naming the template, the line and the name (never an empty string), partials and
+// delimiter changes are refused, and the output is bounded.
+#include "manifest/vars.hpp"
 #include "util/result.hpp"
 #include <cstdint>
-#include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
 namespace fjord {
 
-/// Finds the value of a template variable; nullptr when it is not defined.
-using TemplateLookup = std::function<const std::string *(std::string_view name)>;
+/// The values templates see ([vars] merged, plus the facts "host" and "fjord"), converted once
+/// for every template of a render.
+class TemplateValues {
+  public:
+    explicit TemplateValues(const VarTable &root);
+    ~TemplateValues();
+    TemplateValues(const TemplateValues &) = delete;
+    TemplateValues &operator=(const TemplateValues &) = delete;
 
-/// Renders `text`: {{name}}, {{{name}}} and {{&name}} substitute raw (no HTML escaping),
-/// {{! comment}} vanishes (with its line when it stands alone). Errors read "ORIGIN:LINE: why";
-/// output larger than max_size is refused.
-[[nodiscard]] Result<std::string> render_template(std::string_view text, const TemplateLookup &lookup,
-                                                  const std::string &origin, std::uint64_t max_size);
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+    friend Result<std::string> render_template(std::string_view, const TemplateValues &, const std::string &,
+                                               std::uint64_t, std::set<std::string> *);
+};
+
+/// Renders `text`. {{name}}, {{{name}}} and {{&name}} substitute verbatim; {{#name}}..{{/name}}
+/// repeats over a list, or shows once for any other value but false and the empty list;
+/// {{^name}} is its inverse; {{! comment}} vanishes (with its line when it stands alone);
+/// dotted names reach into tables ({{db.port}}) and lists by index ({{servers.0}}); {{.}} is
+/// the current list element. Every name a tag looks up must be defined, section names too:
+/// `tls = false` in a bundle is how a host opts out of {{#tls}}..{{/tls}}. Inside a section
+/// that does not render (false, empty list), nothing is looked up, so nothing is checked.
+/// Errors read "ORIGIN:LINE: why"; output over `max_size` bytes is refused. Names of facts
+/// (host.*, fjord.*) that were looked up are added to `facts_used` when given.
+[[nodiscard]] Result<std::string> render_template(std::string_view text, const TemplateValues &values,
+                                                  const std::string &origin, std::uint64_t max_size,
+                                                  std::set<std::string> *facts_used = nullptr);
 
 } // namespace fjord

@@ -31,7 +31,10 @@ Status add_file(DesiredState &ds, const std::string &path, const std::string &id
     return {};
 }
 
-Status checked(const TreeView &tree, const std::string &id, const std::string &origin, std::uint64_t max) {
+Status checked(const TreeView &tree, const DesiredState &ds, const std::string &id, const std::string &origin,
+               std::uint64_t max) {
+    // A rendered template's content is in ds.blobs, not in the repo.
+    if (auto it = ds.blobs.find(id); it != ds.blobs.end()) return check_unit_syntax(it->second, origin);
     auto text = tree.read_blob(id, max);
     if (!text) return fail(text.error().context(origin));
     return check_unit_syntax(*text, origin);
@@ -103,14 +106,16 @@ Status add_unit_files(const TreeView &tree, DesiredState &ds, std::uint64_t max_
     for (const auto &[name, u] : ds.units) {
         const std::string base = std::string(unit_dir) + "/" + name;
         if (!u.id.empty()) {
-            FJORD_TRY(checked(tree, u.id, u.origin, max_file_size));
+            FJORD_TRY(checked(tree, ds, u.id, u.origin, max_file_size));
             FJORD_TRY(add_file(ds, base, u.id, u.origin));
         }
         for (const auto &[file, id] : u.dropins) {
-            std::string origin = u.origin.empty() ? "units/" + name + ".d/" + file : u.origin + ".d/" + file;
+            std::string unit_origin = u.origin;
+            if (unit_origin.size() > 5 && unit_origin.compare(unit_origin.size() - 5, 5, ".tmpl") == 0) unit_origin.resize(unit_origin.size() - 5);
+            std::string origin = u.origin.empty() ? "units/" + name + ".d/" + file : unit_origin + ".d/" + file;
             if (file == limits_dropin_name)
                 return fail(Errc::invalid, origin + ": this drop-in name is fjord's own, for limits; rename it");
-            FJORD_TRY(checked(tree, id, origin, max_file_size));
+            FJORD_TRY(checked(tree, ds, id, origin, max_file_size));
             FJORD_TRY(add_file(ds, base + ".d/" + file, id, origin));
         }
         auto limits = limits_dropin(u);

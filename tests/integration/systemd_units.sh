@@ -131,6 +131,36 @@ else
   fail "reload on watch" "$(cat "$T/sync.out"); log: $(in_c cat /run/hello.log)"
 fi
 
+# A unit file template: a change of a var re-renders it and restarts the unit.
+cat >"$H/units/greet.service.tmpl" <<'UNIT'
+[Unit]
+Description=greet: says {{greeting}} on {{host.name}}
+[Service]
+ExecStart=/bin/sh -c 'echo "greeting={{greeting}}" >>/run/greet.log; while :; do sleep 0.2; done'
+[Install]
+WantedBy=multi-user.target
+UNIT
+sed -i '1i [vars]\ngreeting = "hej"\n' "$H/fjord.toml"
+commit_all "$R" "greet from a template"
+sync_c
+pid=$(show greet.service MainPID)
+if in_c systemctl is-active --quiet greet.service && in_c grep -q '^greeting=hej$' /run/greet.log &&
+  [ "$(show greet.service Description)" = "greet: says hej on $(in_c cat /proc/sys/kernel/hostname)" ]; then
+  pass "a unit file template is rendered (vars and host facts) and started"
+else
+  fail "unit template" "$(cat "$T/sync.out"); $(in_c cat /etc/systemd/system/greet.service)"
+fi
+sed -i 's/^greeting = "hej"$/greeting = "hallo"/' "$H/fjord.toml"
+commit_all "$R" "greet: hallo"
+sync_c
+newpid=$(show greet.service MainPID)
+if [ "$newpid" != "$pid" ] && [ "$newpid" != 0 ] && in_c grep -q '^greeting=hallo$' /run/greet.log &&
+  in_c grep -q 'echo "greeting=hallo"' /etc/systemd/system/greet.service; then
+  pass "a var change re-renders the unit file and restarts the unit (MainPID $pid -> $newpid)"
+else
+  fail "var change restart" "MainPID $pid -> $newpid; $(cat "$T/sync.out"); $(in_c cat /run/greet.log)"
+fi
+
 # A unit that cannot start fails the transaction, naming the unit and the job's result.
 printf '[Service]\nType=oneshot\nExecStart=/bin/false\n' >"$H/units/broken.service"
 commit_all "$R" "broken unit"

@@ -84,7 +84,7 @@ RenderOptions web1() {
     RenderOptions o;
     o.host_path = "hosts/web1";
     o.protect = {"/boot", "/etc/fjord"};
-    o.facts = {{"host.name", "web1"}};
+    set_var(o.facts, "host.name", VarValue::string("web1"));
     return o;
 }
 
@@ -173,9 +173,9 @@ TEST_CASE("includes merge in order, the host last and winning, files and vars") 
     CHECK(ds.files.at("/etc/a").origin == "hosts/web1/files/etc/a");
     CHECK(ds.files.at("/etc/a").mode == 0600); // a bundle's [file] still applies to the host's copy
     CHECK(ds.files.at("/etc/b").id == blob_id("web b"));
-    CHECK(ds.vars == std::map<std::string, std::string>{{"domain", "shop.example.no"}, {"workers", "8"},
-                                                        {"db.port", "5432"}, {"flag", "true"},
-                                                        {"list.0", "x"}, {"list.1", "y"}});
+    CHECK(ds.vars == VarTable{{"domain", VarValue::string("shop.example.no")}, {"workers", VarValue::number("8")},
+                              {"db", VarValue::table({{"port", VarValue::number("5432")}})}, {"flag", VarValue::boolean(true)},
+                              {"list", VarValue::strings({"x", "y"})}});
 }
 
 TEST_CASE("nested includes merge once each; cycles and deep nesting are refused") {
@@ -390,25 +390,83 @@ TEST_CASE(".tmpl files render with vars and host facts") {
     CHECK(t.reads.count(blob_id("{{not a template}}")) == 0);
 }
 
-TEST_CASE("templates refuse unknown variables, sections and oversized output") {
+TEST_CASE("templates refuse unknown variables, partials and oversized output") {
     FakeTree t;
     t.file("hosts/web1/files/etc/a.tmpl", "line one\nx={{domian}}\n");
-    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:2: unknown variable \"domian\" (not in [vars] nor a host fact)");
+    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:2: undefined variable \"domian\" (not in [vars] nor a host fact)");
     t.file("hosts/web1/files/etc/a.tmpl", "{{#servers}}\n{{name}}\n{{/servers}}\n");
-    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:1: {{#servers}}: sections are not supported (only {{name}} and {{! comments}})");
-    t.file("hosts/web1/files/etc/a.tmpl", "{{^x}}{{/x}}");
-    CHECK(error_of(t).find("hosts/web1/files/etc/a.tmpl:1: {{^x}}: sections are not supported") == 0);
+    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:1: undefined variable \"servers\" (not in [vars] nor a host fact)");
     t.file("hosts/web1/files/etc/a.tmpl", "{{> part}}");
     CHECK(error_of(t).find("hosts/web1/files/etc/a.tmpl:1: {{> part}}: partials are not supported") == 0);
     t.file("hosts/web1/files/etc/a.tmpl", "\n\nopen {{x");
     CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:3: \"{{\" is not closed");
     t.file("hosts/web1/files/etc/a.tmpl", "{{host.name}}");
     RenderOptions o = web1();
-    o.facts["host.name"] = "web1.shop.example.no";
+    set_var(o.facts, "host.name", VarValue::string("web1.shop.example.no"));
     o.max_file_size = 20;
     CHECK(ok(t, o).blobs.size() == 1);
     o.max_file_size = 19; // the 13-byte template passes; its 20-byte output does not
     CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl: rendered content is larger than apply.max_file_size (19 bytes)");
+}
+
+TEST_CASE("bundle vars are overridden by host vars; tables merge key by key; lists replace") {
+    FakeTree t;
+    t.file("bundles/base/fjord.toml", "[vars]\ndomain = \"base.example\"\nupstreams = [\"a:1\", \"b:1\"]\n"
+                                      "[vars.db]\nhost = \"db0\"\nport = 5432\n")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\n[vars]\ndomain = \"shop.example.no\"\n"
+                                       "upstreams = [\"c:2\"]\n[vars.db]\nhost = \"db1\"\n")
+        .file("bundles/base/files/etc/site.conf.tmpl",
+              "server_name {{domain}};\n{{#upstreams}}server {{.}};\n{{/upstreams}}db={{db.host}}:{{db.port}}\n");
+    auto ds = ok(t);
+    CHECK(ds.blobs.at(ds.files.at("/etc/site.conf").id) == "server_name shop.example.no;\nserver c:2;\ndb=db1:5432\n");
+    // --var overrides (fjordctl render) go over everything.
+    RenderOptions o = web1();
+    o.var_overrides["domain"] = VarValue::string("preview.example");
+    set_var(o.var_overrides, "db.port", VarValue::number("6432"));
+    auto ds2 = ok(t, o);
+    CHECK(ds2.blobs.at(ds2.files.at("/etc/site.conf").id) == "server_name preview.example;\nserver c:2;\ndb=db1:6432\n");
+}
+
+TEST_CASE("unit files and drop-ins ending in .tmpl are rendered; the rendered text is checked as a unit") {
+    FakeTree t;
+    t.file("hosts/web1/fjord.toml", "[vars]\nport = 8080\nmem = \"64M\"\n")
+        .file("hosts/web1/units/app.service.tmpl", "[Service]\nExecStart=/bin/app --port {{port}} --host {{host.name}}\n")
+        .file("hosts/web1/units/app.service.d/mem.conf.tmpl", "[Service]\nMemoryMax={{mem}}\n");
+    auto ds = ok(t);
+    REQUIRE(ds.units.count("app.service") == 1);
+    const FileSpec &f = ds.files.at("/etc/systemd/system/app.service");
+    CHECK(ds.blobs.at(f.id) == "[Service]\nExecStart=/bin/app --port 8080 --host web1\n");
+    CHECK(f.origin == "hosts/web1/units/app.service.tmpl");
+    CHECK(ds.blobs.at(ds.files.at("/etc/systemd/system/app.service.d/mem.conf").id) == "[Service]\nMemoryMax=64M\n");
+    t.file("hosts/web1/units/app.service.tmpl", "{{port}}\n");
+    CHECK(error_of(t) == "hosts/web1/units/app.service.tmpl:1: expected Key=Value, a [Section] or a comment");
+    t.file("hosts/web1/units/app.service.tmpl", "[Service]\nExecStart={{nope}}\n");
+    CHECK(error_of(t) == "hosts/web1/units/app.service.tmpl:2: undefined variable \"nope\" (not in [vars] nor a host fact)");
+    t.file("hosts/web1/units/app.service", "[Service]\n");
+    CHECK(error_of(t) == "hosts/web1/units/app.service.tmpl: gives unit app.service, which hosts/web1/units/app.service gives too");
+}
+
+TEST_CASE("template errors can be collected, so validate reports them all") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/a.tmpl", "{{one}}\n").file("hosts/web1/files/etc/b.tmpl", "ok\n{{two}}\n");
+    RenderOptions o = web1();
+    std::vector<Error> errors;
+    o.template_errors = &errors;
+    CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl:1: undefined variable \"one\" (not in [vars] nor a host fact)");
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[1].message == "hosts/web1/files/etc/b.tmpl:2: undefined variable \"two\" (not in [vars] nor a host fact)");
+}
+
+TEST_CASE("the facts templates look up are reported") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/a.tmpl", "{{host.name}} {{#fjord}}{{generation}}{{/fjord}}\n");
+    RenderOptions o = web1();
+    set_var(o.facts, "fjord.generation", VarValue::number("7"));
+    std::set<std::string> used;
+    o.facts_used = &used;
+    auto ds = ok(t, o);
+    CHECK(ds.blobs.at(ds.files.at("/etc/a").id) == "web1 7\n");
+    CHECK(used == std::set<std::string>{"host.name", "fjord"});
 }
 
 TEST_CASE(".age files go through the decrypt callback, their errors as it names them") {
@@ -518,10 +576,10 @@ TEST_CASE("a unit file systemd could not parse is refused before anything is app
 TEST_CASE("units/ and containers/ refuse what they cannot hold") {
     FakeTree t;
     t.file("hosts/web1/units/README", "x");
-    CHECK(error_of(t) == "hosts/web1/units/README: not a systemd unit name (e.g. nginx.service)");
+    CHECK(error_of(t) == "hosts/web1/units/README: not a systemd unit name (e.g. nginx.service, or nginx.service.tmpl)");
     FakeTree d;
     d.file("hosts/web1/units/a.service.d/notes.txt", "x");
-    CHECK(error_of(d) == "hosts/web1/units/a.service.d/notes.txt: only NAME.conf drop-in files go in a.service.d/");
+    CHECK(error_of(d) == "hosts/web1/units/a.service.d/notes.txt: only NAME.conf (or NAME.conf.tmpl) drop-in files go in a.service.d/");
     FakeTree c;
     c.file("hosts/web1/containers/web.yaml", "x");
     CHECK(error_of(c) == "hosts/web1/containers/web.yaml: only NAME.toml files, one container each, go in containers/");
