@@ -7,7 +7,8 @@ build_pkgs=(meson ninja-build pkg-config g++ git ca-certificates libgit2-dev lib
   libcurl4-openssl-dev)  # libcurl: HTTP health checks (a well-kept Debian library for HTTP)
 test_pkgs=(rsync openssh-server openssh-client procps psmisc time python3 debootstrap systemd-container fio age
   debhelper dpkg-dev build-essential fakeroot  # package.sh builds the .deb
-  docker-registry podman busybox-static openssl curl)  # registry.sh: a real registry, images pushed by podman
+  docker-registry podman busybox-static openssl curl  # registry.sh: a real registry, images pushed by podman
+  clang libclang-rt-14-dev)  # fuzz.sh: libFuzzer + ASan/UBSan runtimes for clang 14
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -9,7 +9,7 @@
 #include <limits>
 #include <utility>
 
-#include <toml++/toml.h>
+#include "util/toml.hpp"
 
 namespace fjord {
 namespace {

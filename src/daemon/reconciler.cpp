@@ -8,6 +8,7 @@
 #include "health/runner.hpp"
 #include "manifest/render.hpp"
 #include "secrets/age.hpp"
+#include "source/signature.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/host.hpp"
@@ -458,6 +459,20 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         }
     }
 
+    // source.allowed_signers: the head commit's signature is checked before any of it is read.
+    if (!cfg_.source.allowed_signers.empty()) {
+        auto signer = verify_commit_signature(*source_, head->commit, cfg_.source.allowed_signers);
+        if (!signer) {
+            bool refused = signer.error().code == Errc::refused;
+            r.state = refused ? SyncState::refused : SyncState::failed;
+            r.message = "commit " + short_id(head->commit) + ": " + signer.error().message;
+            r.msgid = refused ? msgid::refused : msgid::failed;
+            if (refused && !opts.dry_run) refused_commit_ = head->commit; // not looked at again until a new commit
+            return finish(r);
+        }
+        log_msg(LogLevel::info, nullptr, "commit " + short_id(head->commit) + " signed by " + signer->fingerprint + " (" + signer->principals + ", " + signer->origin + ")",
+                {{"COMMIT", head->commit}, {"SIGNER", signer->fingerprint}});
+    }
     auto tree = source_->tree(head->commit);
     if (!tree) {
         r.message = tree.error().message;

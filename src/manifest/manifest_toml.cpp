@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <sstream>
-#include <toml++/toml.h>
+#include "util/toml.hpp"
 
 namespace fjord {
 namespace {

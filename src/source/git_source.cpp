@@ -535,6 +535,23 @@ Result<CommitInfo> GitSource::commit_info(const std::string &commit) {
     return info;
 }
 
+Result<CommitSignature> GitSource::commit_signature(const std::string &commit) {
+    auto oid = parse_oid(commit, "commit");
+    if (!oid) return fail(oid.error());
+    git_buf sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+    int rc = git_commit_extract_signature(&sig, &data, impl_->repo->repo.get(), &*oid, "gpgsig");
+    CommitSignature out;
+    if (rc == 0) {
+        out.signature.assign(sig.ptr, sig.size);
+        out.signed_data.assign(data.ptr, data.size);
+    }
+    git_buf_dispose(&sig);
+    git_buf_dispose(&data);
+    if (rc == GIT_ENOTFOUND) return fail(Errc::not_found, "commit " + commit + " is not signed");
+    if (rc < 0) return fail(Errc::io, "signature of commit " + commit + ": " + git_last_message());
+    return out;
+}
+
 Status GitSource::keep(const std::string &name, const std::string &commit) {
     git_repository *repo = impl_->repo->repo.get();
     std::string ref = "refs/fjord/keep/" + name;

@@ -24,6 +24,12 @@ struct CommitInfo {
     std::int64_t time = 0; ///< seconds since the epoch
 };
 
+/// A commit's "gpgsig" header and the commit text it signs (the commit without that header).
+struct CommitSignature {
+    std::string signature;
+    std::string signed_data;
+};
+
 /// The local Git cache of the remote (state.dir/repo, a bare repository).
 class GitSource : public BlobReader {
   public:
@@ -42,6 +48,8 @@ class GitSource : public BlobReader {
     [[nodiscard]] Result<std::unique_ptr<TreeView>> tree(const std::string &commit);
     /// Subject, author and time of a fetched commit.
     [[nodiscard]] Result<CommitInfo> commit_info(const std::string &commit);
+    /// The signature of a fetched commit; Errc::not_found when it is not signed.
+    [[nodiscard]] Result<CommitSignature> commit_signature(const std::string &commit);
     /// Keeps `commit` reachable from refs/fjord/keep/NAME, so content of kept generations stays.
     [[nodiscard]] Status keep(const std::string &name, const std::string &commit);
     /// Drops refs/fjord/keep/NAME.

@@ -434,3 +434,13 @@ TEST_CASE("the packaged config/fjord.toml parses to the defaults") {
     REQUIRE(examples->notify.size() == 1);
     CHECK(examples->notify[0].url == "https://hooks.example.net/fjord");
 }
+
+TEST_CASE("inputs that crashed toml++ 3.3.0 under the fuzzer are plain errors (tests/fuzz/config/regressions)") {
+    // "[}" tripped an assert() inside toml++ (abort); U+0457 after a bare key reached
+    // __builtin_unreachable. Both must come back as a config error naming the file.
+    for (std::string text : {std::string("[}"), std::string("[source]\npath\xd1\x97 = \"y\"\n"), std::string("s = \"\"\"\\\n\xc2\xa7\"\"\"\n")}) {
+        auto c = parse_config(text, "/etc/fjord/fjord.toml", HostFacts{"h", "m"});
+        REQUIRE_FALSE(c);
+        CHECK(c.error().message.find("/etc/fjord/fjord.toml") == 0);
+    }
+}

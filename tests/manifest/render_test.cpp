@@ -1,6 +1,7 @@
 // Rendering is pure logic over a TreeView, so these tests use an in-memory tree; the real
 // Git and on-disk trees are tested in tests/source/.
 #include "manifest/render.hpp"
+#include "manifest/manifest_toml.hpp"
 #include "util/hash.hpp"
 
 #include <doctest/doctest.h>
@@ -629,4 +630,16 @@ TEST_CASE("hooks add up, bundles first; a check named again is replaced where it
     CHECK(ds.checks[2].container == "app");
     t.file("hosts/web1/fjord.toml", "[[check]]\nname = \"a\"\nunit = \"a.service\"\n[[check]]\nname = \"a\"\nunit = \"b.service\"\n");
     CHECK(error_of(t) == "hosts/web1/fjord.toml:5:8: check[2]: name: \"a\" is used by another check");
+}
+
+TEST_CASE("manifest and container inputs that crashed toml++ 3.3.0 under the fuzzer are plain errors") {
+    // tests/fuzz/manifest/regressions: "[}" aborted in a toml++ assert(), in fjord.toml and in
+    // containers/NAME.toml alike.
+    auto m = parse_manifest("[}", "hosts/web1/fjord.toml");
+    REQUIRE_FALSE(m);
+    CHECK(m.error().message.find("hosts/web1/fjord.toml:1") == 0);
+    auto c = parse_container_file("[}", "web", "hosts/web1/containers/web.toml");
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("hosts/web1/containers/web.toml:1") == 0);
+    CHECK_FALSE(parse_manifest("s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "f.toml"));
 }
