@@ -1,5 +1,6 @@
 #include "apply/transaction.hpp"
 
+#include "apply/commands.hpp"
 #include "apply/units.hpp"
 #include "util/hash.hpp"
 #include <cstring>
@@ -225,6 +226,9 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     Status done = ctx.systemd ? run_unit_steps(*ctx.systemd, units.before) : Status{};
     if (done) done = run_actions(ctx, prev, plan, desired, report);
     if (done && ctx.systemd && units.reload_daemon) done = ctx.systemd->reload_daemon();
+    // The new files are in place and the running daemons still have the old config: a
+    // pre_restart failure rolls back before any of them is restarted with it.
+    if (done && ctx.systemd) done = run_pre_restart(next, units.after, ctx.fs.root());
     if (done && ctx.systemd) done = run_unit_steps(*ctx.systemd, units.after);
     if (done && verify) done = verify();
     if (!done) {

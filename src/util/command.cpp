@@ -39,6 +39,7 @@ std::string resolve(const std::string &prog) {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+    if (::chdir("/") != 0) ::_exit(127);
     if (::dup2(devnull, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) ::_exit(127);
     // No descriptor of fjordd's (the state lock, the control socket, sd-bus) reaches the command.
     if (::syscall(SYS_close_range, 3u, ~0u, 0u) != 0) ::closefrom(3);
