@@ -29,7 +29,8 @@ Status run_hooks(const std::vector<HookSpec> &hooks, std::string_view when, cons
         }
         std::string out = r->shown_output();
         log_msg(r->ok() ? LogLevel::info : LogLevel::error, msgid::hook,
-                name + ": " + r->status() + " in " + std::to_string(r->took.count()) + " ms" + (out.empty() ? "" : ":\n" + out),
+                name + ": " + r->status() + (r->end == CommandResult::End::timed_out ? "" : " in " + std::to_string(r->took.count()) + " ms") +
+                    (out.empty() ? "" : ":\n" + out),
                 {{"COMMIT", env.commit}, {"GENERATION", gen}, {"HOOK", std::string(when)}});
         if (!r->ok()) return fail(when == "pre-apply" ? Errc::refused : Errc::invalid, "hook " + std::string(when) + " [" +
                                                               std::to_string(n) + "] " + command_failure(h.exec, *r, false));
