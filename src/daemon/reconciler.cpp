@@ -329,7 +329,6 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     FJORD_TRY(guard_apply(desired, cur, *plan));
     if (auto why = start_attempt(desired.commit); !why.empty()) return fail(Errc::refused, why);
     auto report = apply_plan(ctx, cur, *plan, desired, verify);
-    if (!report) after_failed_apply(desired, cur, *plan);
     if (!report && !health_error.empty()) {
         log_msg(LogLevel::error, msgid::health_failed, "generation " + gen + " failed its health checks, rolled back: " + health_error,
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
@@ -337,7 +336,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     } else if (auto j = store_.journal(); report || (j && !*j)) {
         clear_attempts(); // the attempt ended (good, or rolled back whole): it was not interrupted
     }
-    if (!report) return fail(report.error().context("apply generation " + gen));
+    if (!report) {
+        after_failed_apply(desired, cur, *plan);
+        return fail(report.error().context("apply generation " + gen));
+    }
     log_msg(LogLevel::info, msgid::marked_good,
             "generation " + gen + " marked good (" + std::to_string(checks->size()) +
                 (checks->size() == 1 ? " health check passed)" : " health checks passed)"),
