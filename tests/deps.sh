@@ -5,7 +5,7 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config g++ git ca-certificates libgit2-dev libsystemd-dev libtomlplusplus-dev libkainjow-mustache-dev
   libseccomp-dev doctest-dev libexpected-dev nlohmann-json3-dev libsodium-dev scdoc bash-completion
   libcurl4-openssl-dev)  # libcurl: HTTP health checks (a well-kept Debian library for HTTP)
-test_pkgs=(rsync openssh-server openssh-client procps psmisc time python3 debootstrap systemd-container fio age
+test_pkgs=(rsync sudo openssh-server openssh-client procps psmisc time python3 debootstrap systemd-container fio age
   debhelper dpkg-dev build-essential fakeroot  # package.sh builds the .deb
   docker-registry podman busybox-static openssl curl  # registry.sh: a real registry, images pushed by podman
   clang libclang-rt-14-dev)  # fuzz.sh: libFuzzer + ASan/UBSan runtimes for clang 14

@@ -1,5 +1,6 @@
 #include "apply/transaction.hpp"
 
+#include "apply/commands.hpp"
 #include "apply/units.hpp"
 #include "util/hash.hpp"
 #include <cstring>
@@ -225,6 +226,10 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     Status done = ctx.systemd ? run_unit_steps(*ctx.systemd, units.before) : Status{};
     if (done) done = run_actions(ctx, prev, plan, desired, report);
     if (done && ctx.systemd && units.reload_daemon) done = ctx.systemd->reload_daemon();
+    // The new files are in place and the running daemons still have the old config: a
+    // pre_restart failure rolls back before any of them is restarted with it.
+    if (done && ctx.systemd) done = run_pre_restart(next, units.after, ctx.fs.root());
+    bool units_ran = done.has_value();
     if (done && ctx.systemd) done = run_unit_steps(*ctx.systemd, units.after);
     if (done && verify) done = verify();
     if (!done) {
@@ -232,7 +237,7 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
         next.info.outcome = Outcome::rolled_back;
         next.info.message = err.message;
         (void)ctx.store.save_info(next.info); // best effort: recovery below records the outcome anyway
-        if (auto r = recover(ctx, j); !r) return fail(r.error().context("roll back after: " + err.message));
+        if (auto r = recover(ctx, j, units_ran); !r) return fail(r.error().context("roll back after: " + err.message));
         return fail(std::move(err));
     }
     next.info.outcome = Outcome::good;
@@ -242,7 +247,7 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     return report;
 }
 
-Status recover(ApplyContext &ctx, const Journal &j) {
+Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
     auto cur = ctx.store.current();
     if (!cur) return fail(std::move(cur.error()));
     if (*cur == j.to && j.to != j.from) return ctx.store.remove_journal(); // committed just before the crash
@@ -284,6 +289,10 @@ Status recover(ApplyContext &ctx, const Journal &j) {
         // the next apply converges the units again.
         std::set<std::string> changed(j.paths.begin(), j.paths.end());
         UnitPlan back = plan_units(to, *from, changed);
+        // Units never restarted with the new files run the old ones still: a restart now
+        // would only interrupt them.
+        if (!units_ran)
+            std::erase_if(back.after, [](const UnitStep &s) { return s.kind == UnitStep::restart || s.kind == UnitStep::reload; });
         Status s = run_unit_steps(*ctx.systemd, back.before);
         if (s && back.reload_daemon) s = ctx.systemd->reload_daemon();
         if (s) (void)run_unit_steps(*ctx.systemd, back.after);

@@ -44,8 +44,10 @@ struct ApplyReport {
 
 /// Puts every path the journal names back as generation j.from had it, removes temp files and
 /// the folders the transaction made, records generation j.to as rolled back (unless it was
-/// already committed) and removes the journal.
-[[nodiscard]] Status recover(ApplyContext &ctx, const Journal &j);
+/// already committed) and removes the journal. `units_ran` false: the transaction failed
+/// before it started, restarted or reloaded any unit (a pre_restart failed), so none is
+/// restarted or reloaded on the way back either.
+[[nodiscard]] Status recover(ApplyContext &ctx, const Journal &j, bool units_ran = true);
 
 /// Makes `paths` match generation `gen` again (drift correction), as its own small transaction.
 [[nodiscard]] Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen,

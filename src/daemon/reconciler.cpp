@@ -315,15 +315,20 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     }
     std::string gen = std::to_string(*next), health_error;
     auto verify = [&]() -> Status {
-        if (checks->empty()) return {};
-        if (on_progress) on_progress("checking generation " + gen + ": " + std::to_string(checks->size()) + " health checks");
-        SteadyClock clock;
-        auto s = run_checks(*checks, clock, cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
-            log_debug("generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
-        });
+        Status s;
+        if (!checks->empty()) {
+            if (on_progress) on_progress("checking generation " + gen + ": " + std::to_string(checks->size()) + " health checks");
+            SteadyClock clock;
+            s = run_checks(*checks, clock, cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
+                log_debug("generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
+            });
+        }
+        // A failing post-apply hook counts as a failed health check.
+        if (s) s = run_hooks(desired.hooks, "post-apply", hook_env(desired, cur, *plan, "applied"));
         if (!s) health_error = s.error().message;
         return s;
     };
+    FJORD_TRY(guard_apply(desired, cur, *plan));
     if (auto why = start_attempt(desired.commit); !why.empty()) return fail(Errc::refused, why);
     auto report = apply_plan(ctx, cur, *plan, desired, verify);
     if (!report && !health_error.empty()) {
@@ -333,7 +338,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     } else if (auto j = store_.journal(); report || (j && !*j)) {
         clear_attempts(); // the attempt ended (good, or rolled back whole): it was not interrupted
     }
-    if (!report) return fail(report.error().context("apply generation " + gen));
+    if (!report) {
+        after_failed_apply(desired, cur, *plan);
+        return fail(report.error().context("apply generation " + gen));
+    }
     log_msg(LogLevel::info, msgid::marked_good,
             "generation " + gen + " marked good (" + std::to_string(checks->size()) +
                 (checks->size() == 1 ? " health check passed)" : " health checks passed)"),
@@ -502,17 +510,16 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.msgid = msgid::failed;
         return finish(r);
     }
-    status_.note = desired->containers.empty() && desired->hooks.empty()
-                       ? ""
-                       : "containers and hooks in the repo are not applied by this version";
+    status_.note = desired->containers.empty() ? "" : "containers in the repo are not applied by this version";
 
     std::string plan_text;
+    guard_refused_ = false;
     auto report = apply_desired(*desired, **cur, opts, "", &plan_text);
     r.plan = plan_text;
     timer.mark("plan and apply");
     if (!report) {
         Errc code = report.error().code;
-        bool refused = code == Errc::refused || code == Errc::guardrail;
+        bool refused = code == Errc::refused || code == Errc::guardrail || guard_refused_;
         r.state = refused ? SyncState::refused : SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
         if (code == Errc::guardrail && !opts.dry_run) refused_commit_ = head->commit;

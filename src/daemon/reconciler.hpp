@@ -8,6 +8,7 @@
 #include "apply/transaction.hpp"
 #include "config/config.hpp"
 #include "manifest/render.hpp"
+#include "daemon/hooks.hpp"
 #include "secrets/age_identity.hpp"
 #include "source/git_source.hpp"
 #include <functional>
@@ -148,6 +149,15 @@ class Reconciler {
     /// Runs the restored generation's checks ([[check]]s rendered again from its commit, and
     /// its units that the rollback from `failed` started); "" when they pass, else the failure.
     [[nodiscard]] std::string recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd);
+    // Commands around an apply (daemon/hooks.cpp).
+    /// Before the journal: validate commands of the files `plan` writes (a failure records the
+    /// generation as refused, Errc::invalid), then pre-apply hooks (Errc::refused).
+    [[nodiscard]] Status guard_apply(const DesiredState &desired, const Generation &cur, Plan &plan);
+    /// After apply_plan failed: post-rollback hooks, when the generation was rolled back.
+    void after_failed_apply(const DesiredState &desired, const Generation &cur, const Plan &plan);
+    [[nodiscard]] HookEnv hook_env(const DesiredState &desired, const Generation &cur, const Plan &plan, const char *result) const;
+    bool guard_refused_ = false; ///< the last guard_apply refused before anything was touched
+
     /// After an automatic rollback: rechecks `restored`, records the outcome in `failed`'s
     /// history entry and the journal, halts applies when it fails; returns the one-line outcome.
     std::string after_rollback(const Generation &restored, const Generation &failed, SystemdManager *sd);

@@ -1,14 +1,12 @@
 #include "health/probes.hpp"
 
 #include "apply/units.hpp"
+#include "util/command.hpp"
 #include "util/unique_fd.hpp"
-#include <csignal>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace fjord {
@@ -81,72 +79,14 @@ class ExecProbe final : public Probe {
         return t;
     }
     ProbeResult run(ms timeout) override {
-        if (argv_.empty()) return {false, "empty argv"};
-        std::vector<char *> args;
-        for (auto &a : argv_) args.push_back(a.data());
-        args.push_back(nullptr);
-        int pfd[2];
-        if (::pipe2(pfd, O_CLOEXEC) != 0) return {false, std::string("pipe: ") + std::strerror(errno)};
-        unique_fd rd(pfd[0]), wr(pfd[1]);
-        unique_fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-        auto deadline = steady::now() + timeout;
-        pid_t pid = ::fork();
-        if (pid < 0) return {false, std::string("fork: ") + std::strerror(errno)};
-        if (pid == 0) {
-            // Only async-signal-safe calls from here to exec.
-            ::setpgid(0, 0);
-            if (devnull) ::dup2(devnull.get(), 0);
-            ::dup2(wr.get(), 1);
-            ::dup2(wr.get(), 2);
-            ::execvp(args[0], args.data());
-            const char msg[] = "cannot execute\n";
-            (void)!::write(2, msg, sizeof msg - 1);
-            ::_exit(127);
-        }
-        ::setpgid(pid, pid); // as the child does, so the group exists before either goes on
-        wr.reset();
-        ::fcntl(rd.get(), F_SETFL, O_NONBLOCK); // the read end only: the child's stdout stays blocking
-        // glibc 2.36's <sys/pidfd.h> lacks extern "C", so the system call is made directly.
-        unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-        std::string out;
-        auto drain = [&] {
-            char buf[4096];
-            ssize_t r;
-            while ((r = ::read(rd.get(), buf, sizeof buf)) > 0)
-                if (out.size() < max_output) out.append(buf, std::min<std::size_t>(r, max_output - out.size()));
-            return r == 0; // EOF
-        };
-        bool exited = false, eof = false;
-        int status = 0;
-        while (!exited) {
-            int wait = left_ms(deadline);
-            if (wait == 0) break;
-            pollfd p[2];
-            nfds_t n = 0;
-            if (pidfd) p[n++] = {pidfd.get(), POLLIN, 0};
-            if (!eof) p[n++] = {rd.get(), POLLIN, 0};
-            siginfo_t si{};
-            if (n == 0) { // no pidfd (an old kernel) and the output closed: wait for the exit
-                exited = ::waitid(P_PID, pid, &si, WEXITED | WNOWAIT) == 0;
-                break;
-            }
-            int r = ::poll(p, n, wait);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) break;
-            if (!eof) eof = drain();
-            // WNOWAIT: the child stays a zombie, so its pid (and group id) cannot be reused
-            // before the group is killed below.
-            exited = ::waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
-        }
-        if (!eof) drain();
-        ::kill(-pid, SIGKILL); // a timeout, or what it left behind in its group: none outlives the check
-        ::waitpid(pid, &status, 0);
-        if (!exited)
-            return {false, "timed out after " + std::to_string(timeout.count()) + " ms" + (out.empty() ? "" : ": " + tidy(out))};
-        std::string said = out.empty() ? "" : ": " + tidy(out);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, "exit status 0" + said};
-        if (WIFSIGNALED(status)) return {false, "killed by signal " + std::to_string(WTERMSIG(status)) + said};
-        return {false, "exit status " + std::to_string(WEXITSTATUS(status)) + said};
+        Command cmd;
+        cmd.argv = argv_;
+        cmd.timeout = timeout;
+        cmd.max_output = max_output;
+        auto r = run_command(cmd);
+        if (!r) return {false, r.error().message};
+        std::string out = tidy(r->shown_output());
+        return {r->ok(), r->status() + (out.empty() ? "" : ": " + out)};
     }
 
   private:

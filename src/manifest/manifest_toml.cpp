@@ -231,6 +231,14 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
             (key[0] == 'o' ? p.owner : p.group) = **s;
         }
         FJORD_SET(p.validate, rd.strings(**t, name, "validate", false));
+        // [] turns a pattern's (or a bundle's) validate off; otherwise the command must be
+        // given the staged file, or it would check nothing of it.
+        if (p.validate && !p.validate->empty()) {
+            bool has = std::any_of(p.validate->begin(), p.validate->end(), [](const std::string &a) { return a.find("%s") != std::string::npos; });
+            if (!has || p.validate->front().empty())
+                return rd.error((*t)->get("validate")->source(), name, "validate",
+                                p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
+        }
         if (!m.files.emplace("/" + *clean, std::move(p)).second)
             return rd.error(k.source(), name, "", "the same path as another [file] table");
     }

@@ -2,6 +2,7 @@
 
 #include "manifest/units.hpp"
 
+#include "manifest/file_patches.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/template.hpp"
 #include "util/hash.hpp"
@@ -359,18 +360,6 @@ Status check_link(const std::string &path, const std::string &target, const std:
     return {};
 }
 
-void merge_patch(FilePatch &acc, const FilePatch &p) {
-    if (p.mode) {
-        acc.mode = p.mode;
-        acc.mode_text = p.mode_text;
-        acc.mode_where = p.mode_where;
-    }
-    if (p.owner) acc.owner = p.owner;
-    if (p.group) acc.group = p.group;
-    if (p.validate) acc.validate = p.validate;
-    acc.where = p.where;
-}
-
 void merge_unit(UnitSpec &u, const UnitPatch &p) {
     if (p.enable) u.enable = *p.enable;
     if (p.state) u.state = *p.state;
@@ -555,15 +544,22 @@ Result<DesiredState> Renderer::run() {
     }
 
     std::map<std::string, FilePatch> patches;
-    for (const auto &f : folders_)
-        for (const auto &[path, patch] : f.manifest.files) {
+    std::vector<PatternPatch> patterns; // may match nothing: a bundle's pattern fits hosts without such files
+    for (std::size_t i = 0; i < folders_.size(); ++i)
+        for (const auto &[path, patch] : folders_[i].manifest.files) {
+            if (is_file_pattern(path)) {
+                patterns.push_back({path, i, patch});
+                continue;
+            }
             if (!merged.count(path))
                 return fail(Errc::invalid, patch.where + ": no files/ of the merged folders provides " + path);
             merge_patch(patches[path], patch);
         }
     for (const auto &[path, c] : merged) {
         auto p = patches.find(path);
-        auto spec = build(path, c, p == patches.end() ? nullptr : &p->second, ds);
+        auto settled = settle_patch(path, c.kind == EntryKind::symlink, patterns, p == patches.end() ? nullptr : &p->second);
+        if (!settled) return fail(settled.error());
+        auto spec = build(path, c, &*settled, ds);
         if (!spec) return fail(spec.error());
         ds.files.emplace(path, std::move(*spec));
     }

@@ -116,12 +116,13 @@ const char *outcome_name(Outcome o) {
     case Outcome::pending: return "pending";
     case Outcome::good: return "good";
     case Outcome::rolled_back: return "rolled-back";
+    case Outcome::refused: return "refused";
     }
     return "?";
 }
 
 Result<Outcome> parse_outcome(std::string_view s) {
-    for (auto o : {Outcome::pending, Outcome::good, Outcome::rolled_back})
+    for (auto o : {Outcome::pending, Outcome::good, Outcome::rolled_back, Outcome::refused})
         if (s == outcome_name(o)) return o;
     return fail(Errc::invalid, "unknown outcome \"" + std::string(s) + "\"");
 }

@@ -34,8 +34,9 @@ struct AppliedFile {
     Original orig;
 };
 
-/// How a generation ended.
-enum class Outcome { pending, good, rolled_back };
+/// How a generation ended. `refused`: stopped before anything touched the host (a validate
+/// command failed); recorded so that history shows why.
+enum class Outcome { pending, good, rolled_back, refused };
 
 /// A generation's header: the part history lists.
 struct GenerationInfo {
@@ -71,7 +72,7 @@ struct Fields {
 };
 [[nodiscard]] Fields split_fields(std::string_view s, char sep);
 
-/// "good", "rolled-back", "pending".
+/// "good", "rolled-back", "pending", "refused".
 [[nodiscard]] const char *outcome_name(Outcome o);
 [[nodiscard]] Result<Outcome> parse_outcome(std::string_view s);
 

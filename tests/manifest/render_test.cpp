@@ -643,3 +643,57 @@ TEST_CASE("manifest and container inputs that crashed toml++ 3.3.0 under the fuz
     CHECK(c.error().message.find("hosts/web1/containers/web.toml:1") == 0);
     CHECK_FALSE(parse_manifest("s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "f.toml"));
 }
+
+TEST_CASE("[file.\"PATTERN\"]: globs apply to every matching file; exact tables beat them key by key") {
+    FakeTree t;
+    t.file("bundles/web/fjord.toml", "[file.\"/etc/nginx/**\"]\nvalidate = [\"nginx-check\", \"%s\"]\nmode = \"0600\"\n"
+                                     "[file.\"/etc/nginx/*.conf\"]\nowner = \"www\"\n")
+        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/web\"]\n"
+                                       "[file.\"/etc/nginx/**\"]\nmode = \"0640\"\n"
+                                       "[file.\"/etc/nginx/mime.types\"]\nmode = \"0644\"\nvalidate = []\n"
+                                       "[file.\"/etc/sudoers.d/*\"]\nvalidate = [\"visudo\", \"-cf\", \"%s\"]\n")
+        .file("hosts/web1/files/etc/nginx/nginx.conf", "x")
+        .file("hosts/web1/files/etc/nginx/sites/a.conf", "y")
+        .file("hosts/web1/files/etc/nginx/mime.types", "z")
+        .link("hosts/web1/files/etc/nginx/current", "nginx.conf")
+        .file("hosts/web1/files/etc/motd", "hi");
+    auto ds = ok(t);
+    const auto &conf = ds.files.at("/etc/nginx/nginx.conf");
+    CHECK(conf.validate == std::vector<std::string>{"nginx-check", "%s"});
+    CHECK(conf.mode == 0640); // the host's pattern beats the bundle's
+    CHECK(conf.owner == "www");
+    // '*' crosses '/', as in unit watch globs.
+    CHECK(ds.files.at("/etc/nginx/sites/a.conf").owner == "www");
+    CHECK(ds.files.at("/etc/nginx/sites/a.conf").validate.size() == 2);
+    // The exact table wins for the keys it sets; [] switches validate off.
+    CHECK(ds.files.at("/etc/nginx/mime.types").mode == 0644);
+    CHECK(ds.files.at("/etc/nginx/mime.types").validate.empty());
+    CHECK(ds.files.at("/etc/nginx/mime.types").owner == "root");
+    // A symlink takes no mode or validate from a pattern.
+    CHECK(ds.files.at("/etc/nginx/current").kind == FileKind::symlink);
+    CHECK(ds.files.at("/etc/nginx/current").validate.empty());
+    CHECK(ds.files.at("/etc/motd").validate.empty());
+    CHECK(ds.files.at("/etc/motd").mode == 0644);
+}
+
+TEST_CASE("[file] patterns of one folder that disagree on a path are an error naming both") {
+    FakeTree t;
+    t.file("hosts/web1/fjord.toml", "[file.\"/etc/*\"]\nmode = \"0600\"\n[file.\"/etc/app/*\"]\nmode = \"0640\"\n")
+        .file("hosts/web1/files/etc/app/a", "x");
+    std::string e = error_of(t);
+    CHECK(e.find("file.\"/etc/*\"") != std::string::npos);
+    CHECK(e.find("file.\"/etc/app/*\"") != std::string::npos);
+    CHECK(e.find("both match /etc/app/a and set mode differently") != std::string::npos);
+    // The same value, or an exact table settling it, is fine.
+    t.file("hosts/web1/fjord.toml", "[file.\"/etc/*\"]\nmode = \"0600\"\n[file.\"/etc/app/*\"]\nmode = \"0640\"\n"
+                                    "[file.\"/etc/app/a\"]\nmode = \"0644\"\n");
+    CHECK(ok(t).files.at("/etc/app/a").mode == 0644);
+}
+
+TEST_CASE("validate needs %s, the staged file's path") {
+    FakeTree t;
+    t.file("hosts/web1/files/etc/a", "x").file("hosts/web1/fjord.toml", "[file.\"/etc/a\"]\nvalidate = [\"visudo\", \"-c\"]\n");
+    CHECK(error_of(t) == "hosts/web1/fjord.toml:2:12: file.\"/etc/a\": validate: no argument has %s (where the staged file's path goes)");
+    t.file("hosts/web1/fjord.toml", "[file.\"/etc/a\"]\nvalidate = [\"check\", \"--file=%s\"]\n");
+    CHECK(ok(t).files.at("/etc/a").validate[1] == "--file=%s");
+}

@@ -1,0 +1,41 @@
+#pragma once
+// The repo's own commands that guard a transaction: `validate` of [file] tables, run on a staged
+// copy before anything of the generation touches the host, and `pre_restart` of [unit] tables,
+// run after the files are in place and before the unit is started, restarted or reloaded.
+// Both run through util/command (argv, clean environment, own process group, bounded output).
+#include "apply/units.hpp"
+#include "plan/plan.hpp"
+#include "source/tree.hpp"
+#include "util/command.hpp"
+#include <functional>
+
+namespace fjord {
+
+/// The time a validate or pre_restart command gets (a hook sets its own `timeout`).
+inline constexpr std::chrono::milliseconds guard_command_timeout{30'000};
+
+/// What staging a file for its validate command needs.
+struct ValidateContext {
+    const BlobReader &repo;              ///< plain files' content by blob id
+    std::string staging;                 ///< a folder under state.dir; made 0700, removed after
+    std::uint64_t max_file_size = 64ull << 20;
+    /// A secret's plaintext from its ciphertext (as ApplyContext::decrypt).
+    std::function<Result<std::string>(std::string_view ciphertext, const std::string &origin)> decrypt = {};
+    std::string root = "/";              ///< apply.root, passed as FJORD_ROOT
+};
+
+/// Runs the validate command of every file that `plan` writes, on a staged copy of the
+/// rendered content ("%s" in an argument becomes the staged path). The first failure is an
+/// Errc::invalid error naming the host path, the command, its status and (except for a
+/// secret, whose validator may echo it) its output. Nothing under apply.root is touched.
+[[nodiscard]] Status validate_files(const ValidateContext &ctx, const Plan &plan, const DesiredState &desired);
+
+/// Runs the pre_restart command of each unit that `steps` start, restart or reload, before any
+/// of those steps. The first failure is an Errc::invalid error naming the unit and the output.
+[[nodiscard]] Status run_pre_restart(const Generation &next, const std::vector<UnitStep> &steps, const std::string &root);
+
+/// A command's failure as one line: "visudo -cf %s: exit status 1: <output>" (output flattened,
+/// lines joined by " | "; left out when `hide_output`).
+[[nodiscard]] std::string command_failure(const std::vector<std::string> &argv, const CommandResult &r, bool hide_output);
+
+} // namespace fjord
