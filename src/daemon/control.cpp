@@ -83,7 +83,7 @@ Result<nlohmann::json> control_read(int fd) {
     return j;
 }
 
-void control_reply(int fd, const nlohmann::json &reply) { write_all(fd, reply.dump() + "\n"); }
+void control_reply(int fd, const nlohmann::json &reply) { write_all(fd, reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); }
 
 Result<nlohmann::json> control_call(const std::string &path, const nlohmann::json &req, int timeout_ms) {
     auto sa = address(path);
