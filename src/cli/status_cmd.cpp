@@ -79,7 +79,7 @@ int run_status(const Config &cfg, bool json) {
                 j.value("managed", std::size_t{0}));
     std::printf("last sync:   %s, %s (%s)\n", j.value("last_result", "-").c_str(), relative_time(i64("last_sync"), now).c_str(),
                 format_time(i64("last_sync")).c_str());
-    if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", cut(j.value("last_error", ""), 200).c_str());
+    if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", j.value("last_error", "").c_str());
     if (running) std::printf("next poll:   %s\n", relative_time(i64("next_poll"), now).c_str());
     std::printf("applying:    %s\n", j.value("suspended", "").empty() ? "active" : ("paused: " + j.value("suspended", "")).c_str());
     std::printf("drift:       %zu drifted (last pass %s), %llu corrected in all\n", j.value("drifted", std::size_t{0}),

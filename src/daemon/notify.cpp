@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 
 namespace fjord {
 namespace {
@@ -40,6 +41,11 @@ int on_progress(void *user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 std::size_t discard(char *, std::size_t size, std::size_t n, void *) { return size * n; }
 
+// Sockets close on exec: an exec health check forked meanwhile must not inherit them.
+curl_socket_t open_socket(void *, curlsocktype, curl_sockaddr *a) {
+    return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 } // namespace
 
 std::string notify_payload(const NotifyEvent &e, const std::string &host) {
@@ -64,6 +70,7 @@ SendResult curl_send(const std::string &url, const std::string &body, std::chron
     curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     curl_easy_setopt(c.get(), CURLOPT_USERAGENT, "fjord-notify");
     curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c.get(), CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(c.get(), CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c.get(), CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c.get(), CURLOPT_XFERINFODATA, &aborted);
