@@ -3,6 +3,7 @@
 #include "cli/check_cmd.hpp"
 #include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
+#include "cli/status_cmd.hpp"
 
 #include "apply/store.hpp"
 #include "config/config.hpp"
@@ -29,11 +30,14 @@ namespace {
 constexpr const char *usage_text =
     "usage: fjordctl [--config FILE] VERB [ARGS]\n"
     "\n"
-    "  status [--json]          current generation, commit, last sync, last error, next poll\n"
+    "  status [--json]          source, commit (age, subject), generation, last sync and error,\n"
+    "                           next poll, paused or not, drift, prerequisites\n"
     "  sync [--dry-run] [--accept-rewrite] [--allow-deletions N] [--retry]\n"
-    "                           reconcile now and print what happened\n"
+    "                           reconcile now and print what happened (at a terminal,\n"
+    "                           progress while it applies and checks)\n"
     "  diff                     the plan for the newest commit, applied to nothing\n"
-    "  history [--json]         generations: number, commit, time, outcome\n"
+    "  history [--json]         generations: number, commit, time, changes (files added,\n"
+    "                           changed, removed; units restarted), outcome\n"
     "  rollback [GEN]           back to the previous (or a given) good generation, then pinned\n"
     "  suspend | resume         stop / restart applying (polling and status go on)\n"
     "  validate DIR...          render every host folder found in DIR (DIR/hosts/*, DIR itself,\n"
@@ -60,10 +64,6 @@ int failed(const std::string &msg) {
     return 1;
 }
 
-std::string when(std::int64_t t) { return format_time(t); }
-
-std::string short_id(const std::string &c) { return c.empty() ? "-" : c.substr(0, 12); }
-
 struct Args {
     std::vector<std::string> words;
     bool has(const std::string &flag) const {
@@ -87,63 +87,15 @@ int print_sync(const nlohmann::json &r) {
     return r.value("ok", false) ? 0 : 1;
 }
 
-int cmd_status(const Config &cfg, const Args &a) {
-    auto r = control_call(control_socket_path(cfg), {{"cmd", "status"}}, 10'000);
-    nlohmann::json j;
-    bool running = r.has_value();
-    if (running) {
-        j = *r;
-    } else {
-        auto s = read_status(cfg.state.dir);
-        j = s ? nlohmann::json::parse(status_to_json(*s)) : nlohmann::json{{"generation", 0}};
-        j["running"] = false;
-    }
-    add_prereq_status(cfg, j);
-    if (a.has("--json")) {
-        j.erase("ok");
-        std::printf("%s\n", j.dump(2).c_str());
-        return 0;
-    }
-    std::printf("fjordd:      %s\n", running ? "running" : "not running (systemctl start fjord)");
-    std::printf("generation:  %llu (commit %s, %zu paths)\n", static_cast<unsigned long long>(j.value("generation", 0ull)),
-                short_id(j.value("commit", "")).c_str(), j.value("managed", std::size_t{0}));
-    std::printf("last sync:   %s (%s)\n", when(j.value("last_sync", std::int64_t{0})).c_str(), j.value("last_result", "-").c_str());
-    if (running) std::printf("next poll:   %s\n", when(j.value("next_poll", std::int64_t{0})).c_str());
-    std::printf("last drift:  %s (%zu drifted)\n", when(j.value("last_drift", std::int64_t{0})).c_str(), j.value("drifted", std::size_t{0}));
-    if (!j.value("suspended", "").empty()) std::printf("applying:    paused: %s\n", j.value("suspended", "").c_str());
-    if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", j.value("last_error", "").c_str());
-    print_prereq_status(j);
-    if (!j.value("note", "").empty()) std::printf("note:        %s\n", j.value("note", "").c_str());
-    return 0;
-}
-
-int cmd_history(const Config &cfg, const Args &a) {
-    auto store = Store::open_existing(cfg.state.dir);
-    if (!store) return failed(store.error().message);
-    auto hist = store->history();
-    if (!hist) return failed(hist.error().message);
-    auto cur = store->current();
-    if (a.has("--json")) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto &g : *hist)
-            arr.push_back({{"generation", g.number}, {"commit", g.commit}, {"time", g.time},
-                           {"outcome", outcome_name(g.outcome)}, {"message", g.message},
-                           {"current", cur && *cur == g.number}});
-        std::printf("%s\n", arr.dump(2).c_str());
-        return 0;
-    }
-    std::printf("%-5s %-12s %-19s %-12s %s\n", "GEN", "COMMIT", "TIME", "OUTCOME", "NOTE");
-    for (const auto &g : *hist) {
-        std::printf("%-5llu %-12s %-19s %-12s %s%s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
-                    when(g.time).c_str(), outcome_name(g.outcome), cur && *cur == g.number ? "(current) " : "",
-                    g.message.c_str());
-    }
-    return 0;
-}
-
 // A verb the daemon performs; when it is not running, `local` does it here (or says why not).
 int via_daemon(const Config &cfg, const nlohmann::json &req, int timeout_ms, const std::function<int()> &local) {
-    auto r = control_call(control_socket_path(cfg), req, timeout_ms);
+    // At a terminal, sync shows what it is doing ("checking generation 5: checks 1/3 passing")
+    // on one line that the final output replaces; piped, only the final output is printed.
+    ProgressLine line;
+    std::function<void(const std::string &)> on_progress;
+    if (req.value("progress", false)) on_progress = [&line](const std::string &l) { line.show(l); };
+    auto r = control_call(control_socket_path(cfg), req, timeout_ms, on_progress);
+    line.clear();
     if (r) return print_sync(*r);
     if (r.error().code == Errc::not_found) return local();
     return failed(r.error().message);
@@ -190,13 +142,13 @@ int run_cli(int argc, char **argv) {
             if (std::find(known.begin(), known.end(), w) == known.end()) return usage_error("unknown option " + w);
         }
 
-    if (verb == "status") return cmd_status(*cfg, a);
+    if (verb == "status") return run_status(*cfg, a.has("--json"));
     if (verb == "check") return run_check(*cfg, a.words);
     if (verb == "identity") return run_identity(*cfg, a.words);
-    if (verb == "history") return cmd_history(*cfg, a);
+    if (verb == "history") return run_history(*cfg, a.has("--json"));
     if (verb == "sync" || verb == "diff") {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},
-                           {"retry", a.has("--retry")}};
+                           {"retry", a.has("--retry")}, {"progress", verb == "sync" && ::isatty(STDOUT_FILENO)}};
         for (std::size_t i = 0; i < a.words.size(); ++i)
             if (a.words[i] == "--allow-deletions") {
                 if (i + 1 >= a.words.size()) return usage_error("--allow-deletions needs a number");

@@ -18,9 +18,8 @@ Result<sockaddr_un> address(const std::string &path) {
     return sa;
 }
 
-// Reads up to a newline, within a deadline and 1 MiB.
-Result<std::string> read_line(int fd, int timeout_ms) {
-    std::string buf;
+// Reads up to a newline, within a deadline and 1 MiB; what follows the line stays in `buf`.
+Result<std::string> read_line(int fd, int timeout_ms, std::string &buf) {
     char chunk[4096];
     while (buf.find('\n') == std::string::npos) {
         pollfd p{fd, POLLIN, 0};
@@ -34,7 +33,10 @@ Result<std::string> read_line(int fd, int timeout_ms) {
         buf.append(chunk, static_cast<std::size_t>(got));
         if (buf.size() > (1u << 20)) return fail(Errc::invalid, "control socket: message too long");
     }
-    return buf.substr(0, buf.find('\n'));
+    auto nl = buf.find('\n');
+    std::string line = buf.substr(0, nl);
+    buf.erase(0, nl == std::string::npos ? buf.size() : nl + 1);
+    return line;
 }
 
 void write_all(int fd, const std::string &s) {
@@ -75,7 +77,8 @@ Result<nlohmann::json> control_read(int fd) {
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return fail_errno("SO_PEERCRED");
     if (cred.uid != 0 && cred.uid != ::geteuid())
         return fail(Errc::refused, "control socket: uid " + std::to_string(cred.uid) + " is not allowed");
-    auto line = read_line(fd, 5000);
+    std::string buf;
+    auto line = read_line(fd, 5000, buf);
     if (!line) return fail(std::move(line.error()));
     auto j = nlohmann::json::parse(*line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("cmd") || !j["cmd"].is_string())
@@ -83,9 +86,14 @@ Result<nlohmann::json> control_read(int fd) {
     return j;
 }
 
-void control_reply(int fd, const nlohmann::json &reply) { write_all(fd, reply.dump() + "\n"); }
+void control_reply(int fd, const nlohmann::json &reply) { write_all(fd, reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); }
 
-Result<nlohmann::json> control_call(const std::string &path, const nlohmann::json &req, int timeout_ms) {
+void control_progress(int fd, const std::string &line) {
+    write_all(fd, nlohmann::json{{"progress", line}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+Result<nlohmann::json> control_call(const std::string &path, const nlohmann::json &req, int timeout_ms,
+                                    const std::function<void(const std::string &)> &on_progress) {
     auto sa = address(path);
     if (!sa) return fail(std::move(sa.error()));
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -95,11 +103,19 @@ Result<nlohmann::json> control_call(const std::string &path, const nlohmann::jso
         return fail_errno("connect " + path);
     }
     write_all(fd.get(), req.dump() + "\n");
-    auto line = read_line(fd.get(), timeout_ms);
-    if (!line) return fail(std::move(line.error()));
-    auto j = nlohmann::json::parse(*line, nullptr, false);
-    if (j.is_discarded()) return fail(Errc::invalid, "fjordd sent a malformed reply");
-    return j;
+    std::string buf;
+    for (;;) {
+        auto line = read_line(fd.get(), timeout_ms, buf);
+        if (!line) return fail(std::move(line.error()));
+        auto j = nlohmann::json::parse(*line, nullptr, false);
+        if (j.is_discarded()) return fail(Errc::invalid, "fjordd sent a malformed reply");
+        // Progress lines come only when asked for, before the one reply.
+        if (j.is_object() && j.size() == 1 && j.contains("progress") && j["progress"].is_string()) {
+            if (on_progress) on_progress(j["progress"].get<std::string>());
+            continue;
+        }
+        return j;
+    }
 }
 
 } // namespace fjord

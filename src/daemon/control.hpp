@@ -1,8 +1,11 @@
 #pragma once
 // The control socket between fjordctl and fjordd: one JSON request line, one JSON reply line,
-// on a unix socket only root can open (mode 0600, and the peer's uid is checked).
+// on a unix socket only root can open (mode 0600, and the peer's uid is checked). A request
+// with "progress": true may get {"progress": "..."} lines before its reply (sync, while it
+// applies and checks); clients that do not ask never see them.
 #include "config/config.hpp"
 #include "util/unique_fd.hpp"
+#include <functional>
 #include <nlohmann/json.hpp>
 
 namespace fjord {
@@ -16,8 +19,11 @@ namespace fjord {
 [[nodiscard]] Result<nlohmann::json> control_read(int fd);
 /// Writes one reply.
 void control_reply(int fd, const nlohmann::json &reply);
-/// Client side: sends `req`, waits up to timeout_ms for the reply. Errc::not_found when no
-/// daemon listens.
-[[nodiscard]] Result<nlohmann::json> control_call(const std::string &path, const nlohmann::json &req, int timeout_ms);
+/// Writes one progress line ahead of the reply.
+void control_progress(int fd, const std::string &line);
+/// Client side: sends `req`, waits up to timeout_ms for the reply (between any two lines).
+/// Progress lines go to `on_progress`. Errc::not_found when no daemon listens.
+[[nodiscard]] Result<nlohmann::json> control_call(const std::string &path, const nlohmann::json &req, int timeout_ms,
+                                                  const std::function<void(const std::string &)> &on_progress = {});
 
 } // namespace fjord

@@ -71,7 +71,10 @@ class Daemon {
             return 1;
         }
         listen_fd_ = std::move(*sock);
-        rec_->on_progress = [](const std::string &line) { sd_notify(0, ("STATUS=" + line).c_str()); };
+        rec_->on_progress = [this](const std::string &line) {
+            sd_notify(0, ("STATUS=" + line).c_str());
+            if (progress_fd_ >= 0) control_progress(progress_fd_, line); // fjordctl sync at a terminal
+        };
         sd_event_add_io(event_.get(), nullptr, listen_fd_.get(), EPOLLIN, on_control, this);
 
         std::uint64_t now = 0;
@@ -277,7 +280,10 @@ class Daemon {
             control_reply(conn.get(), {{"ok", false}, {"message", req.error().message}});
             return 0;
         }
-        control_reply(conn.get(), d->handle(*req));
+        d->progress_fd_ = flag(*req, "progress") ? conn.get() : -1;
+        auto reply = d->handle(*req);
+        d->progress_fd_ = -1;
+        control_reply(conn.get(), reply);
         d->rec_->release_memory();
         return 0;
     }
@@ -343,6 +349,7 @@ class Daemon {
     bool prereq_open_ = false;       ///< the apply gate was open after the last round
     bool prereq_first_done_ = false; ///< mode = block: the first complete round started syncing
     unique_fd listen_fd_;
+    int progress_fd_ = -1; ///< the connection that asked for progress lines, while its request runs
     std::mt19937_64 rng_;
 };
 

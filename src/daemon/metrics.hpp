@@ -1,13 +1,25 @@
 #pragma once
 // Metrics for node_exporter's textfile collector: a small .prom file rewritten atomically
-// after every sync and drift pass. No secret, path or message goes in: numbers and states only.
+// after every sync and drift pass. No secret, path or message goes in: numbers and states only
+// (the applied commit id and fjord's version are the only strings, as labels of fjord_info).
+// Counters live in status.json (AgentStatus), so they survive restarts; they reset only with
+// a new state.dir, which Prometheus' rate() handles as any counter reset.
 #include "daemon/reconciler.hpp"
+#include "prereq/types.hpp"
 
 namespace fjord {
 
-/// The textfile's content for a status.
-[[nodiscard]] std::string render_metrics(const AgentStatus &s, std::size_t managed_files);
-/// Writes it to `path` ("" = off). A missing folder (no node_exporter) is not an error.
-[[nodiscard]] Status write_metrics(const std::string &path, const AgentStatus &s, std::size_t managed_files);
+/// The fixed set of poll error reasons (the `reason` label of fjord_poll_errors_total).
+inline constexpr const char *poll_error_reasons[] = {"network", "auth", "refused", "invalid", "not_found", "other"};
+/// The reason label for an error of a poll or fetch.
+[[nodiscard]] const char *poll_error_reason(Errc code);
+/// Counts a poll or fetch error in the status's counters.
+void count_poll_error(AgentStatus &s, Errc code);
+
+/// The textfile's content for a status and the latest prerequisite results.
+[[nodiscard]] std::string render_metrics(const AgentStatus &s, const std::vector<prereq::CheckResult> &prereqs);
+/// Writes it to `path` ("" = off), reading prerequisite results from state_dir/prereq.json.
+/// A missing folder (no node_exporter) is not an error.
+[[nodiscard]] Status write_metrics(const std::string &path, const std::string &state_dir, const AgentStatus &s);
 
 } // namespace fjord

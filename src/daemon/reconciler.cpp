@@ -4,6 +4,8 @@
 #include "daemon/facts.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/progress.hpp"
 #include "health/probes.hpp"
 #include "health/runner.hpp"
 #include "manifest/render.hpp"
@@ -67,6 +69,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     if (!fs) return fail(std::move(fs.error()));
     std::unique_ptr<Reconciler> r(new Reconciler(cfg, std::move(*store), std::move(*lock), std::move(*fs)));
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
+    r->notifier_ = std::make_unique<Notifier>(cfg.notify);
     r->load_identity(); // before recovery, which may have to write secrets back
 
     // The generations in state.dir describe one apply.root; applied to another, fjord would
@@ -115,6 +118,7 @@ Status Reconciler::reconfigure(const Config &cfg) {
                           cfg.source.known_hosts != cfg_.source.known_hosts || cfg.source.token_file != cfg_.source.token_file;
     bool identity_changed = identity_path(cfg) != identity_path(cfg_);
     cfg_ = cfg;
+    notifier_->set_targets(cfg.notify);
     if (source_changed) source_.reset();
     if (identity_changed) load_identity();
     refused_commit_.clear();
@@ -236,7 +240,7 @@ void Reconciler::set_next_poll(std::int64_t t) {
 void Reconciler::save_status() {
     auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600);
     if (!r) log_warning("save status: " + r.error().message + ", ignoring");
-    if (auto m = write_metrics(cfg_.metrics_textfile, status_, status_.managed); !m)
+    if (auto m = write_metrics(cfg_.metrics_textfile, cfg_.state.dir, status_); !m)
         log_warning("metrics: " + m.error().message + ", ignoring");
 }
 
@@ -245,7 +249,9 @@ SyncResult Reconciler::finish(SyncResult r) {
     status_.last_result = sync_state_name(r.state);
     if (r.state == SyncState::failed || r.state == SyncState::refused) status_.last_error = r.message;
     else if (r.state == SyncState::applied || r.state == SyncState::up_to_date) status_.last_error.clear();
+    if (r.state == SyncState::applied || r.state == SyncState::up_to_date) status_.last_success = status_.last_sync;
     save_status();
+    notify(sync_event(r));
     return r;
 }
 
@@ -270,6 +276,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     plan->next.info.number = *next;
     plan->next.info.commit = desired.commit;
     plan->next.info.message = message;
+    plan->next.info.changes = change_summary(*plan, cur, units_started(cur, *plan).size());
     if (on_progress) {
         std::size_t units = 0;
         for (const auto &[name, u] : plan->next.units) {
@@ -317,7 +324,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     auto verify = [&]() -> Status {
         Status s;
         if (!checks->empty()) {
-            if (on_progress) on_progress("checking generation " + gen + ": " + std::to_string(checks->size()) + " health checks");
+            if (on_progress) on_progress("checking generation " + gen + ": checks 0/" + std::to_string(checks->size()) + " passing");
+            count_passing_checks(*checks, [&](std::size_t n, std::size_t total) {
+                if (on_progress) on_progress("checking generation " + gen + ": checks " + std::to_string(n) + "/" + std::to_string(total) + " passing");
+            });
             SteadyClock clock;
             s = run_checks(*checks, clock, cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
                 log_debug("generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
@@ -330,7 +340,12 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     };
     FJORD_TRY(guard_apply(desired, cur, *plan));
     if (auto why = start_attempt(desired.commit); !why.empty()) return fail(Errc::refused, why);
+    auto started = std::chrono::steady_clock::now();
     auto report = apply_plan(ctx, cur, *plan, desired, verify);
+    status_.apply_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (report) status_.changes_total += report->written + report->removed + report->restored;
+    else ++status_.rollbacks_total;
+    rolled_back_ = !report;
     if (!report && !health_error.empty()) {
         log_msg(LogLevel::error, msgid::health_failed, "generation " + gen + " failed its health checks, rolled back: " + health_error,
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
@@ -387,6 +402,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     }
     auto head = source_->poll();
     if (!head) {
+        count_poll_error(status_, head.error().code);
         r.message = head.error().message;
         r.msgid = msgid::failed;
         return finish(r);
@@ -438,6 +454,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     if (auto s = source_->fetch(*head); !s) {
+        count_poll_error(status_, s.error().code);
         r.message = s.error().message;
         r.msgid = msgid::failed;
         return finish(r);
@@ -514,6 +531,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
 
     std::string plan_text;
     guard_refused_ = false;
+    rolled_back_ = false;
     auto report = apply_desired(*desired, **cur, opts, "", &plan_text);
     r.plan = plan_text;
     timer.mark("plan and apply");
@@ -527,6 +545,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         // full disk or a folder in the way on the host is retried once the host is fixed.
         if (code == Errc::invalid && !opts.dry_run) (void)store_.mark_bad(head->commit);
         r.msgid = refused ? msgid::refused : msgid::rolled_back;
+        r.rolled_back = rolled_back_;
         return finish(r);
     }
     refused_commit_.clear();
@@ -546,6 +565,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     (void)store_.clear_bad(head->commit);
     status_.generation = report->generation;
     status_.commit = head->commit;
+    note_commit(head->commit);
     r.state = SyncState::applied;
     r.generation = report->generation;
     r.message = "applied " + short_id(head->commit) + " as generation " + std::to_string(report->generation) + " (" +
@@ -587,7 +607,9 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
         if (!fixed) return fail(fixed.error().context("drift correction"));
         for (auto &[p, st] : *fixed) stamps[p] = st;
         status_.drifted -= paths.size();
+        status_.drift_corrections_total += paths.size();
     }
+    notify(drift_event(*events, paths.size(), *cur_n, status_.commit));
     if (!events->empty() || stamps.size() != cached || refreshed) {
         if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
     }
@@ -655,6 +677,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     status_.suspended = "pinned to generation " + std::to_string(now) + " by fjordctl rollback; fjordctl resume to follow Git again";
     status_.generation = now;
     status_.commit = target->info.commit;
+    note_commit(status_.commit);
     r.state = SyncState::applied;
     r.generation = now;
     r.commit = target->info.commit;

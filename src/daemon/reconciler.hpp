@@ -12,10 +12,14 @@
 #include "secrets/age_identity.hpp"
 #include "source/git_source.hpp"
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
 namespace fjord {
+
+class Notifier;
+struct NotifyEvent;
 
 /// How one sync may deviate from the configured behaviour.
 struct SyncOptions {
@@ -35,6 +39,7 @@ struct SyncResult {
     std::uint64_t generation = 0;
     std::string message; ///< one line for humans
     std::string plan;    ///< dry runs: the plan, a line a path
+    bool rolled_back = false; ///< a failure whose generation was applied and then reversed
     const char *msgid = nullptr; ///< the journal MESSAGE_ID of the transition, if any
 };
 
@@ -57,7 +62,22 @@ struct AgentStatus {
     std::string note;          ///< e.g. units/containers present but not applied by this version
     std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders
     std::string facts_key;     ///< the host facts it was rendered with (daemon/facts.hpp); a change re-renders
+    std::int64_t commit_time = 0; ///< committer time of `commit` (0 = not known)
+    std::string commit_subject;   ///< first line of `commit`'s message
+    std::int64_t last_success = 0; ///< when a sync last ended applied or up to date
+    double apply_seconds = 0;      ///< how long the last apply took (changes and health checks)
+    // Counters for the metrics textfile; persisted here, so they survive restarts.
+    std::uint64_t changes_total = 0;           ///< paths written, removed or restored by applies
+    std::uint64_t rollbacks_total = 0;         ///< generations reversed (failed checks or apply)
+    std::uint64_t drift_corrections_total = 0; ///< drifted paths put back
+    std::map<std::string, std::uint64_t> poll_errors; ///< reason (poll_error_reason) -> count
 };
+
+/// The [[notify]] event a sync's outcome is (applied, rolled_back, failed, refused), if any.
+[[nodiscard]] std::optional<NotifyEvent> sync_event(const SyncResult &r);
+/// The drift event of a pass's findings (paths and what changed, never contents), if any.
+[[nodiscard]] std::optional<NotifyEvent> drift_event(const std::vector<DriftEvent> &events, std::size_t corrected,
+                                                     std::uint64_t generation, const std::string &commit);
 
 /// The reconcile engine. Holds the state lock for its whole life.
 class Reconciler {
@@ -125,6 +145,12 @@ class Reconciler {
     AgentStatus status_;
     std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
     std::function<std::string()> apply_gate_;
+    std::unique_ptr<Notifier> notifier_; ///< [[notify]] webhooks, sent from its own thread
+    bool rolled_back_ = false;           ///< the last apply_desired reversed its generation
+    /// Sends `e` to the [[notify]] targets that want it (never blocks).
+    void notify(const std::optional<NotifyEvent> &e);
+    /// Commit time and subject of the current generation's commit, from the Git cache.
+    void note_commit(const std::string &commit);
     std::shared_ptr<const AgeIdentity> identity_; ///< secrets.identity; null when it could not be had
     std::string identity_error_;                  ///< why not: the reason .age files are refused
     /// Loads secrets.identity, creating it on the first start; logs once when that fails.

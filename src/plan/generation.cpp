@@ -243,7 +243,8 @@ std::string serialize_info(const GenerationInfo &info) {
     for (auto &c : msg)
         if (c == '\n') c = ' ';
     return "number " + std::to_string(info.number) + "\ncommit " + (info.commit.empty() ? "-" : info.commit) +
-           "\ntime " + std::to_string(info.time) + "\noutcome " + outcome_name(info.outcome) + "\nmessage " + msg + "\n";
+           "\ntime " + std::to_string(info.time) + "\noutcome " + outcome_name(info.outcome) + "\nmessage " + msg + "\n" +
+           (info.changes.empty() ? "" : "changes " + info.changes + "\n");
 }
 
 Result<GenerationInfo> parse_info(std::string_view text, const std::string &where) {
@@ -262,6 +263,7 @@ Result<GenerationInfo> parse_info(std::string_view text, const std::string &wher
             ok = o.has_value();
             if (ok) info.outcome = *o;
         } else if (key == "message") info.message = std::string(val);
+        else if (key == "changes") info.changes = std::string(val);
         if (!ok) return fail(Errc::invalid, where + ": bad value for " + std::string(key));
     }
     if (info.number == 0) return fail(Errc::invalid, where + ": no generation number");

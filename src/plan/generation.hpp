@@ -45,6 +45,7 @@ struct GenerationInfo {
     std::int64_t time = 0;          ///< seconds since the epoch, when it was applied
     Outcome outcome = Outcome::pending;
     std::string message;            ///< error, or a note ("rollback to 3", "drift correction")
+    std::string changes = {};       ///< "+2 ~1 -0, 1 unit" ("" in generations from before it was kept)
 };
 
 /// A whole generation: its header, its files and the folders fjord created for them.

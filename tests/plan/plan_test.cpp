@@ -157,12 +157,17 @@ TEST_CASE("generation files round-trip, with awkward paths") {
     CHECK(back.files.at(l.path).orig == lo);
     CHECK_FALSE(parse_files("fjord-files 1\nf /x\n", back, "x"));
 
-    GenerationInfo info{7, "abc", 1700000000, Outcome::rolled_back, "health check web failed"};
+    GenerationInfo info{7, "abc", 1700000000, Outcome::rolled_back, "health check web failed", "+2 ~1 -0, 1 unit"};
     auto i2 = parse_info(serialize_info(info), "x");
     REQUIRE(i2);
     CHECK(i2->number == 7);
     CHECK(i2->outcome == Outcome::rolled_back);
     CHECK(i2->message == info.message);
+    CHECK(i2->changes == "+2 ~1 -0, 1 unit");
+    // A header written before the summary was kept reads with none.
+    auto old = parse_info("number 3\ncommit abc\ntime 1\noutcome good\nmessage \n", "x");
+    REQUIRE(old);
+    CHECK(old->changes.empty());
 }
 
 TEST_CASE("protected paths are refused by the plan too (a rollback replays old generations)") {

@@ -1,0 +1,123 @@
+#include "cli/status_cmd.hpp"
+
+#include "apply/store.hpp"
+#include "cli/check_cmd.hpp"
+#include "daemon/control.hpp"
+#include "daemon/reconciler.hpp"
+#include "util/parse.hpp"
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace fjord {
+namespace {
+
+std::string short_id(const std::string &c) { return c.empty() ? "-" : c.substr(0, 12); }
+
+// One line a field: a long commit subject or error is cut, so status stays a screen's worth.
+std::string cut(const std::string &s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 3) + "..."; }
+
+std::string source_line(const Config &cfg) {
+    const auto &s = cfg.source;
+    if (s.url.empty()) return "not set (source.url in " + cfg.file + ")";
+    return s.url + " (" + (s.tag.empty() ? "branch " + s.branch : "tag " + s.tag) + ", path " + s.path + ")";
+}
+
+} // namespace
+
+std::string relative_time(std::int64_t t, std::int64_t now) {
+    if (t <= 0) return "never";
+    std::int64_t d = now - t;
+    bool future = d < 0;
+    if (future) d = -d;
+    if (d < 2) return future ? "now" : "just now";
+    std::string n = d < 60 ? std::to_string(d) + "s" : d < 3600 ? std::to_string(d / 60) + "m" : d < 86400 ? std::to_string(d / 3600) + "h"
+                                                                                              : std::to_string(d / 86400) + "d";
+    return future ? "in " + n : n + " ago";
+}
+
+void ProgressLine::show(const std::string &line) {
+    std::printf("\r\033[K%s", line.c_str());
+    std::fflush(stdout);
+    shown_ = true;
+}
+
+void ProgressLine::clear() {
+    if (shown_) std::printf("\r\033[K");
+    std::fflush(stdout);
+    shown_ = false;
+}
+
+int run_status(const Config &cfg, bool json) {
+    auto r = control_call(control_socket_path(cfg), {{"cmd", "status"}}, 10'000);
+    nlohmann::json j;
+    bool running = r.has_value();
+    if (running) {
+        j = *r;
+    } else {
+        auto s = read_status(cfg.state.dir);
+        j = s ? nlohmann::json::parse(status_to_json(*s)) : nlohmann::json{{"generation", 0}};
+        j["running"] = false;
+    }
+    j["source"] = {{"url", cfg.source.url}, {"branch", cfg.source.tag.empty() ? cfg.source.branch : ""},
+                   {"tag", cfg.source.tag}, {"path", cfg.source.path}};
+    add_prereq_status(cfg, j);
+    if (json) {
+        j.erase("ok");
+        std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        return 0;
+    }
+    std::int64_t now = std::time(nullptr);
+    auto i64 = [&](const char *k) { return j.value(k, std::int64_t{0}); };
+    std::string commit = short_id(j.value("commit", ""));
+    if (!j.value("commit_subject", "").empty()) commit += " \"" + cut(j.value("commit_subject", ""), 50) + "\"";
+    if (i64("commit_time") > 0) commit += " (" + relative_time(i64("commit_time"), now) + ")";
+    std::printf("fjordd:      %s\n", running ? "running" : "not running (systemctl start fjord)");
+    std::printf("source:      %s\n", source_line(cfg).c_str());
+    std::printf("commit:      %s\n", commit.c_str());
+    std::printf("generation:  %llu (%zu paths)\n", static_cast<unsigned long long>(j.value("generation", 0ull)),
+                j.value("managed", std::size_t{0}));
+    std::printf("last sync:   %s, %s (%s)\n", j.value("last_result", "-").c_str(), relative_time(i64("last_sync"), now).c_str(),
+                format_time(i64("last_sync")).c_str());
+    if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", j.value("last_error", "").c_str());
+    if (running) std::printf("next poll:   %s\n", relative_time(i64("next_poll"), now).c_str());
+    std::printf("applying:    %s\n", j.value("suspended", "").empty() ? "active" : ("paused: " + j.value("suspended", "")).c_str());
+    std::printf("drift:       %zu drifted (last pass %s), %llu corrected in all\n", j.value("drifted", std::size_t{0}),
+                relative_time(i64("last_drift"), now).c_str(), static_cast<unsigned long long>(j.value("drift_corrections_total", 0ull)));
+    print_prereq_status(j);
+    if (!j.value("note", "").empty()) std::printf("note:        %s\n", j.value("note", "").c_str());
+    return 0;
+}
+
+int run_history(const Config &cfg, bool json) {
+    auto store = Store::open_existing(cfg.state.dir);
+    if (!store) {
+        std::fprintf(stderr, "fjordctl: %s\n", store.error().message.c_str());
+        return 1;
+    }
+    auto hist = store->history();
+    if (!hist) {
+        std::fprintf(stderr, "fjordctl: %s\n", hist.error().message.c_str());
+        return 1;
+    }
+    auto cur = store->current();
+    if (json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto &g : *hist)
+            arr.push_back({{"generation", g.number}, {"commit", g.commit}, {"time", g.time},
+                           {"outcome", outcome_name(g.outcome)}, {"message", g.message},
+                           {"changes", g.changes}, {"current", cur && *cur == g.number}});
+        std::printf("%s\n", arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        return 0;
+    }
+    // CHANGES: files +added ~changed -removed, and units started or restarted; "-" for
+    // generations written before fjord kept the summary.
+    std::printf("%-5s %-12s %-19s %-17s %-12s %s\n", "GEN", "COMMIT", "TIME", "CHANGES", "OUTCOME", "NOTE");
+    for (const auto &g : *hist)
+        std::printf("%-5llu %-12s %-19s %-17s %-12s %s%s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
+                    format_time(g.time).c_str(), g.changes.empty() ? "-" : g.changes.c_str(), outcome_name(g.outcome),
+                    cur && *cur == g.number ? "(current) " : "", g.message.c_str());
+    return 0;
+}
+
+} // namespace fjord
