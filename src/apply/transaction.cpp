@@ -1,5 +1,6 @@
 #include "apply/transaction.hpp"
 
+#include "apply/containers.hpp"
 #include "apply/units.hpp"
 #include "util/hash.hpp"
 #include <cstring>
@@ -207,6 +208,15 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
         if (a.kind == ActionKind::write && a.adopt && next.files.at(a.path).spec.kind == FileKind::symlink)
             FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, false));
 
+    // Images are pulled and pinned by digest before the journal: a failed pull changes nothing.
+    // Only a plan that changes containers asks podman: files and units of a host whose
+    // containers stay as they are do not depend on podman being up.
+    bool containers = !plan.containers.empty();
+    if (containers) {
+        if (!ctx.podman) return fail(Errc::invalid, "containers: no podman to run them");
+        FJORD_TRY(prepare_containers(*ctx.podman, next.containers));
+    }
+
     next.info.time = std::time(nullptr);
     next.info.outcome = Outcome::pending;
     FJORD_TRY(ctx.store.save(next));
@@ -226,6 +236,8 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     if (done) done = run_actions(ctx, prev, plan, desired, report);
     if (done && ctx.systemd && units.reload_daemon) done = ctx.systemd->reload_daemon();
     if (done && ctx.systemd) done = run_unit_steps(*ctx.systemd, units.after);
+    // Containers last: they may mount files and talk to units this generation brings.
+    if (done && containers) done = converge_containers(*ctx.podman, next.containers, prev.containers);
     if (done && verify) done = verify();
     if (!done) {
         Error err = done.error();
@@ -287,6 +299,13 @@ Status recover(ApplyContext &ctx, const Journal &j) {
         Status s = run_unit_steps(*ctx.systemd, back.before);
         if (s && back.reload_daemon) s = ctx.systemd->reload_daemon();
         if (s) (void)run_unit_steps(*ctx.systemd, back.after);
+    }
+    if (j.to != j.from && from->containers != to.containers) {
+        // Unlike units, containers are part of what recovery guarantees: the previous
+        // generation's containers come back from their specs and pinned images.
+        Status s = ctx.podman ? converge_containers(*ctx.podman, from->containers, to.containers)
+                              : Status(fail(Errc::invalid, "no podman to run them"));
+        if (!s) return fail(s.error().context("recover containers (the journal is kept; recovery is retried at the next start)"));
     }
     if (j.to != j.from) {
         to.info.outcome = Outcome::rolled_back;

@@ -3,6 +3,7 @@
 // render, plan, apply the plan as one transaction; plus the drift pass, manual rollback and the
 // persisted status that fjordctl reads. Used by fjordd's loop and by `fjordd --once`.
 #include "apply/drift.hpp"
+#include "apply/podman.hpp"
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
 #include "apply/transaction.hpp"
@@ -106,7 +107,10 @@ class Reconciler {
     [[nodiscard]] Result<const Generation *> current_generation(std::uint64_t n);
     [[nodiscard]] Result<ApplyReport> apply_desired(const DesiredState &desired, const Generation &cur,
                                                     const SyncOptions &opts, const std::string &message,
-                                                    std::string *plan_text);
+                                                    std::string *plan_text,
+                                                    const std::map<std::string, AppliedContainer> *pins = nullptr);
+    /// podman.socket's API; made on first use, and asked only when containers are involved.
+    [[nodiscard]] Podman &podman();
 
     Config cfg_;
     Store store_;
@@ -115,6 +119,7 @@ class Reconciler {
     std::unique_ptr<GitSource> source_;
     std::optional<Generation> cur_cache_; ///< the current generation, loaded once per reconcile
     std::unique_ptr<SystemdManager> systemd_;
+    std::unique_ptr<Podman> podman_;
     AgentStatus status_;
     std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
     std::function<std::string()> apply_gate_;
