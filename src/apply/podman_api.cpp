@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 namespace fjord {
 namespace {
@@ -216,9 +217,13 @@ class PodmanApi final : public Podman {
         if (a.truncated) return fail(Errc::io, "podman: answer over " + std::to_string(max_answer >> 20) + " MiB, refused");
         if (rc != CURLE_OK) {
             std::string why = err[0] ? err : curl_easy_strerror(rc);
-            if (rc == CURLE_COULDNT_CONNECT)
+            if (rc == CURLE_COULDNT_CONNECT) {
+                // curl's own words name a TCP host and port, which would mislead here.
+                struct stat st;
+                why = ::stat(socket_.c_str(), &st) != 0 ? "no such socket" : "connection refused";
                 return fail(Errc::io, "podman socket " + socket_ + ": cannot connect (" + why +
-                                                   "); is the podman service running? (systemctl enable --now podman.socket)");
+                                          "); is the podman service running? (systemctl enable --now podman.socket)");
+            }
             return fail(Errc::io, "podman socket " + socket_ + ": " + why);
         }
         curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &a.status);

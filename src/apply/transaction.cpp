@@ -215,6 +215,10 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     if (containers) {
         if (!ctx.podman) return fail(Errc::invalid, "containers: no podman to run them");
         FJORD_TRY(prepare_containers(*ctx.podman, next.containers));
+        // History shows what changed, with the digests just pinned.
+        for (const auto &c : plan.containers)
+            next.info.message += (next.info.message.empty() ? "" : "; ") + describe(c, prev.containers, next.containers);
+        report.containers = plan.containers.size();
     }
 
     next.info.time = std::time(nullptr);

@@ -35,6 +35,7 @@ struct ApplyContext {
 struct ApplyReport {
     std::uint64_t generation = 0;
     std::size_t written = 0, removed = 0, restored = 0;
+    std::size_t containers = 0; ///< containers created, replaced or removed
     StatCache stamps; ///< stat of every file written, for the drift pass
 };
 

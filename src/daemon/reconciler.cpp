@@ -535,7 +535,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     r.generation = report->generation;
     r.message = "applied " + short_id(head->commit) + " as generation " + std::to_string(report->generation) + " (" +
                 std::to_string(report->written) + " written, " + std::to_string(report->removed) + " removed, " +
-                std::to_string(report->restored) + " restored)";
+                std::to_string(report->restored) + " restored" +
+                (report->containers ? ", " + std::to_string(report->containers) + " containers changed)" : ")");
     r.msgid = msgid::applied;
     return finish(r);
 }
