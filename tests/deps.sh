@@ -6,7 +6,8 @@ build_pkgs=(meson ninja-build pkg-config g++ git ca-certificates libgit2-dev lib
   libseccomp-dev doctest-dev libexpected-dev nlohmann-json3-dev libsodium-dev scdoc bash-completion
   libcurl4-openssl-dev)  # libcurl: HTTP health checks (a well-kept Debian library for HTTP)
 test_pkgs=(rsync openssh-server openssh-client procps psmisc time python3 debootstrap systemd-container fio age
-  debhelper dpkg-dev build-essential fakeroot)  # package.sh builds the .deb
+  debhelper dpkg-dev build-essential fakeroot  # package.sh builds the .deb
+  podman catatonit docker-registry busybox-static)  # containers.sh: podman's API, init, a registry, an image
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
 missing=()
