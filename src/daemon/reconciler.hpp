@@ -53,7 +53,7 @@ struct AgentStatus {
     std::string suspended;     ///< "" or why (suspended, pinned to generation N)
     std::size_t managed = 0;   ///< paths the current generation manages
     std::size_t drifted = 0;   ///< paths found drifted by the last pass
-    std::string note;          ///< e.g. units/containers present but not applied by this version
+    std::string note;          ///< e.g. unit files not activated, hooks not run by this version
     std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders
 };
 
