@@ -270,6 +270,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                                        (plan->container_removals ? " and " + std::to_string(plan->container_removals) + " containers" : "") +
                                        ", more than apply.max_deletions = " + std::to_string(cfg_.apply.max_deletions) +
                                        "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " + std::to_string(deletions));
+    // Refused even when nothing else changes (and in a dry run), so the operator hears of it.
+    for (const auto &c : desired.checks)
+        if (!c.container.empty() && !plan->next.containers.count(c.container))
+            return fail(Errc::invalid, "check " + c.name + ": container " + c.container + ": no such container in this generation");
     if (opts.dry_run || (plan->empty() && cur.info.number != 0)) return ApplyReport{};
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));
