@@ -1,6 +1,7 @@
 #include "apply/transaction.hpp"
 
 #include "apply/commands.hpp"
+#include "apply/containers.hpp"
 #include "apply/units.hpp"
 #include "util/hash.hpp"
 #include <cstring>
@@ -208,6 +209,19 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
         if (a.kind == ActionKind::write && a.adopt && next.files.at(a.path).spec.kind == FileKind::symlink)
             FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, false));
 
+    // Images are pulled and pinned by digest before the journal: a failed pull changes nothing.
+    // Only a plan that changes containers asks podman: files and units of a host whose
+    // containers stay as they are do not depend on podman being up.
+    bool containers = !plan.containers.empty();
+    if (containers) {
+        if (!ctx.podman) return fail(Errc::invalid, "containers: no podman to run them");
+        FJORD_TRY(prepare_containers(*ctx.podman, next.containers));
+        // History shows what changed, with the digests just pinned.
+        for (const auto &c : plan.containers)
+            next.info.message += (next.info.message.empty() ? "" : "; ") + describe(c, prev.containers, next.containers);
+        report.containers = plan.containers.size();
+    }
+
     next.info.time = std::time(nullptr);
     next.info.outcome = Outcome::pending;
     FJORD_TRY(ctx.store.save(next));
@@ -231,6 +245,8 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     if (done && ctx.systemd) done = run_pre_restart(next, units.after, ctx.fs.root());
     bool units_ran = done.has_value();
     if (done && ctx.systemd) done = run_unit_steps(*ctx.systemd, units.after);
+    // Containers last: they may mount files and talk to units this generation brings.
+    if (done && containers) done = converge_containers(*ctx.podman, next.containers, prev.containers);
     if (done && verify) done = verify();
     if (!done) {
         Error err = done.error();
@@ -296,6 +312,13 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
         Status s = run_unit_steps(*ctx.systemd, back.before);
         if (s && back.reload_daemon) s = ctx.systemd->reload_daemon();
         if (s) (void)run_unit_steps(*ctx.systemd, back.after);
+    }
+    if (j.to != j.from && from->containers != to.containers) {
+        // Unlike units, containers are part of what recovery guarantees: the previous
+        // generation's containers come back from their specs and pinned images.
+        Status s = ctx.podman ? converge_containers(*ctx.podman, from->containers, to.containers)
+                              : Status(fail(Errc::invalid, "no podman to run them"));
+        if (!s) return fail(s.error().context("recover containers (the journal is kept; recovery is retried at the next start)"));
     }
     if (j.to != j.from) {
         to.info.outcome = Outcome::rolled_back;

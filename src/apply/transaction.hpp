@@ -3,6 +3,7 @@
 // generation and the originals it adopts are stored and an intent journal is made durable before
 // the first change; any failure (or a crash, at the next start) reverses every path the journal
 // names to generation N.
+#include "apply/podman.hpp"
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
 #include "apply/systemd.hpp"
@@ -19,6 +20,8 @@ struct ApplyContext {
     const BlobReader &repo;              ///< the Git cache: content by blob id
     std::uint64_t max_file_size = 64ull << 20;
     SystemdManager *systemd = nullptr;   ///< null: unit files are written but not activated
+    /// Asked only when a generation involved has containers (hosts without podman never are).
+    Podman *podman = nullptr;
     /// Decrypts a secret's ciphertext (read from `repo` by its id) with the host identity, for
     /// every write of a secret: apply, rollback, drift correction and recovery alike, since
     /// the store never holds a secret's plaintext. Unset: secrets are refused.
@@ -32,6 +35,7 @@ struct ApplyContext {
 struct ApplyReport {
     std::uint64_t generation = 0;
     std::size_t written = 0, removed = 0, restored = 0;
+    std::size_t containers = 0; ///< containers created, replaced or removed
     StatCache stamps; ///< stat of every file written, for the drift pass
 };
 

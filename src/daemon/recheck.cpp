@@ -79,7 +79,7 @@ std::string Reconciler::recheck_restored(const Generation &restored, const Gener
         for (const auto &s : plan_units(failed, restored, changed).after)
             if (s.kind == UnitStep::start || s.kind == UnitStep::restart) units.push_back(s.unit);
     }
-    auto checks = build_checks(specs, sd, units);
+    auto checks = build_checks(specs, sd, units, &podman(), &restored.containers);
     if (!checks) return "generation " + gen + ": " + checks.error().message;
     if (checks->empty()) return "";
     if (on_progress) on_progress("checking restored generation " + gen + ": " + std::to_string(checks->size()) + " health checks");

@@ -50,6 +50,7 @@ DesiredState desired_from(const Generation &g) {
     DesiredState d;
     d.commit = g.info.commit;
     for (const auto &[p, af] : g.files) d.files.emplace(p, af.spec);
+    for (const auto &[n, c] : g.containers) d.containers.emplace(n, c.spec);
     return d;
 }
 
@@ -117,6 +118,7 @@ Status Reconciler::reconfigure(const Config &cfg) {
                           cfg.source.tag != cfg_.source.tag || cfg.source.ssh_key != cfg_.source.ssh_key ||
                           cfg.source.known_hosts != cfg_.source.known_hosts || cfg.source.token_file != cfg_.source.token_file;
     bool identity_changed = identity_path(cfg) != identity_path(cfg_);
+    if (cfg.podman.socket != cfg_.podman.socket) podman_.reset();
     cfg_ = cfg;
     notifier_->set_targets(cfg.notify);
     if (source_changed) source_.reset();
@@ -183,6 +185,7 @@ Status Reconciler::recover_pending() {
     if (auto s = ensure_source(); !s) return fail(s.error().context("recover"));
     ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
     with_secrets(ctx);
+    ctx.podman = &podman();
     if (auto sd = systemd(); sd) ctx.systemd = *sd;
     else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
     if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
@@ -216,6 +219,12 @@ Result<SystemdManager *> Reconciler::systemd() {
     if (!m) return fail(std::move(m.error()));
     systemd_ = std::move(*m);
     return systemd_.get();
+}
+
+Podman &Reconciler::podman() {
+    // Creating it connects nothing: hosts without podman and without containers never reach it.
+    if (!podman_) podman_ = podman_api(cfg_.podman.socket, std::chrono::milliseconds(30'000));
+    return *podman_;
 }
 
 Result<const Generation *> Reconciler::current_generation(std::uint64_t n) {
@@ -257,19 +266,22 @@ SyncResult Reconciler::finish(SyncResult r) {
 
 Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const Generation &cur,
                                               const SyncOptions &opts, const std::string &message,
-                                              std::string *plan_text) {
-    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect});
+                                              std::string *plan_text, const std::map<std::string, AppliedContainer> *pins) {
+    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, pins});
     if (!plan) return fail(std::move(plan.error()));
     if (plan_text) *plan_text = describe(*plan, cur);
     std::uint32_t limit = opts.allow_deletions.value_or(cfg_.apply.max_deletions);
-    if (plan->deletions > limit)
-        return fail(Errc::guardrail, "the plan deletes " + std::to_string(plan->deletions) + " files, more than apply.max_deletions = " +
-                                       std::to_string(cfg_.apply.max_deletions) + "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " +
-                                       std::to_string(plan->deletions));
+    // A removed container counts as a deletion: it is gone with whatever it held in itself.
+    std::size_t deletions = plan->deletions + plan->container_removals;
+    if (deletions > limit)
+        return fail(Errc::guardrail, "the plan deletes " + std::to_string(plan->deletions) + " files" +
+                                       (plan->container_removals ? " and " + std::to_string(plan->container_removals) + " containers" : "") +
+                                       ", more than apply.max_deletions = " + std::to_string(cfg_.apply.max_deletions) +
+                                       "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " + std::to_string(deletions));
     // Refused even when nothing else changes (and in a dry run), so the operator hears of it.
     for (const auto &c : desired.checks)
-        if (!c.container.empty())
-            return fail(Errc::invalid, "check " + c.name + ": container " + c.container + ": containers are not supported yet");
+        if (!c.container.empty() && !plan->next.containers.count(c.container))
+            return fail(Errc::invalid, "check " + c.name + ": container " + c.container + ": no such container in this generation");
     if (opts.dry_run || (plan->empty() && cur.info.number != 0)) return ApplyReport{};
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));
@@ -284,10 +296,12 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
             units += old == cur.units.end() || !same_unit(old->second, u);
         }
         on_progress("applying generation " + std::to_string(*next) + ": " +
-                    std::to_string(plan->writes + plan->deletions + plan->restores) + " files, " + std::to_string(units) + " units");
+                    std::to_string(plan->writes + plan->deletions + plan->restores) + " files, " + std::to_string(units) + " units" +
+                    (plan->containers.empty() ? "" : ", " + std::to_string(plan->containers.size()) + " containers"));
     }
     ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
     with_secrets(ctx);
+    ctx.podman = &podman();
     if (!cur.units.empty() || !plan->next.units.empty()) {
         auto sd = systemd();
         if (!sd) return fail(sd.error().context("units"));
@@ -303,7 +317,8 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
             if (!sd) return fail(sd.error().context("check " + c.name));
             check_sd = *sd;
         }
-    auto checks = build_checks(desired.checks, check_sd, ctx.systemd ? units_started(cur, *plan) : std::vector<std::string>{});
+    auto checks = build_checks(desired.checks, check_sd, ctx.systemd ? units_started(cur, *plan) : std::vector<std::string>{},
+                               ctx.podman, &plan->next.containers);
     if (!checks) return fail(std::move(checks.error()));
     // The dead-man's switch: the remote answered the poll that started this sync, so if it does
     // not answer again within health.timeout, this generation cut the host off: roll it back.
@@ -527,7 +542,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.msgid = msgid::failed;
         return finish(r);
     }
-    status_.note = desired->containers.empty() ? "" : "containers in the repo are not applied by this version";
+    status_.note.clear();
 
     std::string plan_text;
     guard_refused_ = false;
@@ -570,7 +585,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     r.generation = report->generation;
     r.message = "applied " + short_id(head->commit) + " as generation " + std::to_string(report->generation) + " (" +
                 std::to_string(report->written) + " written, " + std::to_string(report->removed) + " removed, " +
-                std::to_string(report->restored) + " restored)";
+                std::to_string(report->restored) + " restored" +
+                (report->containers ? ", " + std::to_string(report->containers) + " containers changed)" : ")");
     r.msgid = msgid::applied;
     return finish(r);
 }
@@ -665,7 +681,8 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     }
     SyncOptions opts;
     opts.allow_deletions = UINT32_MAX; // the operator asked for exactly this state
-    auto report = apply_desired(desired_from(*target), **cur, opts, "rollback to generation " + std::to_string(gen), nullptr);
+    auto report = apply_desired(desired_from(*target), **cur, opts, "rollback to generation " + std::to_string(gen), nullptr,
+                                &target->containers);
     if (!report) {
         r.message = report.error().message;
         r.msgid = msgid::failed;

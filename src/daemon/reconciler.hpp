@@ -3,6 +3,7 @@
 // render, plan, apply the plan as one transaction; plus the drift pass, manual rollback and the
 // persisted status that fjordctl reads. Used by fjordd's loop and by `fjordd --once`.
 #include "apply/drift.hpp"
+#include "apply/podman.hpp"
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
 #include "apply/transaction.hpp"
@@ -59,7 +60,7 @@ struct AgentStatus {
     std::string suspended;     ///< "" or why (suspended, pinned to generation N)
     std::size_t managed = 0;   ///< paths the current generation manages
     std::size_t drifted = 0;   ///< paths found drifted by the last pass
-    std::string note;          ///< e.g. units/containers present but not applied by this version
+    std::string note;          ///< e.g. unit files not activated, hooks not run by this version
     std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders
     std::string facts_key;     ///< the host facts it was rendered with (daemon/facts.hpp); a change re-renders
     std::int64_t commit_time = 0; ///< committer time of `commit` (0 = not known)
@@ -129,7 +130,10 @@ class Reconciler {
     [[nodiscard]] Result<const Generation *> current_generation(std::uint64_t n);
     [[nodiscard]] Result<ApplyReport> apply_desired(const DesiredState &desired, const Generation &cur,
                                                     const SyncOptions &opts, const std::string &message,
-                                                    std::string *plan_text);
+                                                    std::string *plan_text,
+                                                    const std::map<std::string, AppliedContainer> *pins = nullptr);
+    /// podman.socket's API; made on first use, and asked only when containers are involved.
+    [[nodiscard]] Podman &podman();
 
     /// Renders `tree` for this host with facts_, fjord.generation as daemon/facts.cpp defines it.
     [[nodiscard]] Result<DesiredState> render_commit(const TreeView &tree, RenderOptions ro, const Generation &cur);
@@ -142,6 +146,7 @@ class Reconciler {
     std::unique_ptr<GitSource> source_;
     std::optional<Generation> cur_cache_; ///< the current generation, loaded once per reconcile
     std::unique_ptr<SystemdManager> systemd_;
+    std::unique_ptr<Podman> podman_;
     AgentStatus status_;
     std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
     std::function<std::string()> apply_gate_;

@@ -147,7 +147,8 @@ std::vector<std::string> units_started(const Generation &prev, const Plan &plan)
 }
 
 Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
-                                        const std::vector<std::string> &implicit_units) {
+                                        const std::vector<std::string> &implicit_units, Podman *podman,
+                                        const std::map<std::string, AppliedContainer> *containers) {
     std::vector<Check> checks;
     for (const auto &s : specs) {
         Check c;
@@ -164,9 +165,13 @@ Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, Sys
                 return fail(Errc::invalid, "check " + s.name + ": unit " + s.unit +
                                                ": units are not activated here (no systemd.bus set), so a unit check cannot pass");
             c.probe = unit_probe(*sd, s.unit);
-        } else if (!s.container.empty())
-            return fail(Errc::invalid, "check " + s.name + ": container " + s.container + ": containers are not supported yet");
-        else
+        } else if (!s.container.empty()) {
+            auto it = containers ? containers->find(s.container) : decltype(containers->end()){};
+            if (!containers || it == containers->end())
+                return fail(Errc::invalid, "check " + s.name + ": container " + s.container + ": no such container in this generation");
+            if (!podman) return fail(Errc::invalid, "check " + s.name + ": container " + s.container + ": no podman to ask");
+            c.probe = container_probe(*podman, s.container, it->second.spec.healthcheck.has_value());
+        } else
             return fail(Errc::invalid, "check " + s.name + ": no http, tcp, exec, unit or container");
         checks.push_back(std::move(c));
     }

@@ -1,6 +1,7 @@
 #pragma once
 // The real probes (HTTP with libcurl, TCP connect, a command without a shell, a systemd unit's
 // state) and the assembly of a generation's checks from its [[check]] tables.
+#include "apply/podman.hpp"
 #include "apply/systemd.hpp"
 #include "health/check.hpp"
 #include "manifest/desired_state.hpp"
@@ -21,6 +22,10 @@ namespace fjord {
 /// A unit is active (and its last run did not fail), or exited successfully (a oneshot).
 [[nodiscard]] std::unique_ptr<Probe> unit_probe(SystemdManager &sd, std::string unit);
 
+/// A container runs and, when its spec has a healthcheck, that healthcheck passes (run once
+/// through the podman API per attempt).
+[[nodiscard]] std::unique_ptr<Probe> container_probe(Podman &podman, std::string name, bool healthcheck);
+
 /// A probe made of a function (the Git remote answering, for the dead-man's switch).
 [[nodiscard]] std::unique_ptr<Probe> function_probe(std::string target, std::function<ProbeResult(std::chrono::milliseconds)> f);
 
@@ -29,9 +34,11 @@ namespace fjord {
 
 /// The checks of a generation: its [[check]] tables, then a unit check for each unit in
 /// `implicit_units` (those the generation starts or restarts) that no [[check]] names already.
-/// `sd` may be null when units are not activated; a `unit` check then is an error, as is a
-/// `container` check (containers are not supported yet). Errors are Errc::invalid.
+/// `sd` may be null when units are not activated; a `unit` check then is an error. A
+/// `container` check needs `podman` and must name one of `containers` (the generation's).
+/// Errors are Errc::invalid.
 [[nodiscard]] Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
-                                                      const std::vector<std::string> &implicit_units);
+                                                      const std::vector<std::string> &implicit_units, Podman *podman = nullptr,
+                                                      const std::map<std::string, AppliedContainer> *containers = nullptr);
 
 } // namespace fjord

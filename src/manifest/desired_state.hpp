@@ -4,6 +4,7 @@
 #include "manifest/vars.hpp"
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -61,12 +62,53 @@ struct CheckSpec {
     std::int64_t failure_threshold = 3;
 };
 
-/// A `[container.NAME]` table or containers/NAME.toml, kept as its TOML text until the
-/// containers issue gives it a type.
+/// A published port: "[ip:]hostport:containerport[/proto]".
+struct PortSpec {
+    std::string host_ip;          ///< "" = every address
+    std::uint16_t host_port = 0;
+    std::uint16_t container_port = 0;
+    std::string protocol = "tcp"; ///< tcp | udp
+
+    friend bool operator==(const PortSpec &, const PortSpec &) = default;
+};
+
+/// A bind mount: "host:container[:ro]".
+struct VolumeSpec {
+    std::string host;       ///< absolute host path (apply.root does not apply: podman sees the real host)
+    std::string container;  ///< absolute path inside the container
+    bool read_only = false;
+
+    friend bool operator==(const VolumeSpec &, const VolumeSpec &) = default;
+};
+
+/// A container's own health command, run by fjord through the podman API (podman's timers
+/// need systemd) when a `container` check names the container.
+struct ContainerHealthSpec {
+    std::vector<std::string> command;     ///< argv run inside the container; exit 0 = healthy
+    std::int64_t interval_ms = 30'000;    ///< also given to podman, so `podman healthcheck run` agrees
+    std::int64_t timeout_ms = 5'000;
+    std::int64_t retries = 3;
+
+    friend bool operator==(const ContainerHealthSpec &, const ContainerHealthSpec &) = default;
+};
+
+/// A `[container.NAME]` table or containers/NAME.toml: one podman container.
 struct ContainerSpec {
     std::string name;
-    std::string toml; ///< the table, re-serialised; or containers/NAME.toml as written
+    std::string image;                          ///< "registry.example.net/app:1.2.3" (or "...@sha256:...")
+    std::vector<std::string> command;           ///< argv; empty = the image's CMD
+    std::map<std::string, std::string> env;
+    std::vector<PortSpec> ports;
+    std::vector<VolumeSpec> volumes;
+    std::uint64_t memory = 0;                   ///< bytes; 0 = no limit
+    std::int64_t cpus_milli = 0;                ///< thousandths of a CPU ("0.5" = 500); 0 = no limit
+    std::string restart = "always";             ///< no | on-failure | always | unless-stopped
+    std::map<std::string, std::string> labels;  ///< the operator's; io.fjord.* are fjord's own
+    std::string update;                         ///< "" | "glob:PATTERN" | "semver:RANGE" (image automation)
+    std::optional<ContainerHealthSpec> healthcheck;
     std::string origin; ///< where it was defined: "hosts/web1/containers/web.toml", "hosts/web1/fjord.toml:12:1"
+
+    friend bool operator==(const ContainerSpec &, const ContainerSpec &) = default;
 };
 
 /// The whole desired state of a host.

@@ -1,5 +1,6 @@
 #include "manifest/manifest_toml.hpp"
 
+#include "manifest/container_toml.hpp"
 #include "manifest/render.hpp"
 #include "util/parse.hpp"
 
@@ -151,6 +152,8 @@ class Reader {
         return wrong_type(n, table, key, "a table");
     }
 
+    const std::string &origin() const { return origin_; }
+
   private:
     const std::string &origin_;
 };
@@ -293,9 +296,10 @@ Status parse_containers(const Reader &rd, const toml::node &n, Manifest &m) {
             return rd.error(k.source(), name, "", "not a container name (letters, digits, '_', '.', '-')");
         auto t = rd.table(v, "container", k.str());
         if (!t) return fail(t.error());
-        std::ostringstream os;
-        os << **t;
-        m.containers.emplace(std::string(k.str()), ContainerSpec{std::string(k.str()), os.str(), rd.at(v.source())});
+        auto spec = parse_container_table(**t, std::string(k.str()), rd.origin(), name);
+        if (!spec) return fail(spec.error());
+        spec->origin = rd.at(v.source());
+        m.containers.emplace(std::string(k.str()), std::move(*spec));
     }
     return {};
 }
@@ -433,7 +437,10 @@ Result<ContainerSpec> parse_container_file(std::string_view text, const std::str
     if (parsed.failed())
         return fail(Errc::invalid, Reader(origin).at(parsed.error().source()) + ": " +
                                        std::string(parsed.error().description()));
-    return ContainerSpec{name, std::string(text), origin};
+    auto spec = parse_container_table(parsed.table(), name, origin, "");
+    if (!spec) return fail(spec.error());
+    spec->origin = origin;
+    return spec;
 }
 
 bool valid_unit_name(std::string_view name) {

@@ -49,7 +49,7 @@ struct Manifest {
 /// ("hosts/web1/fjord.toml:3:1: file."/etc/a": mode: bad mode "0999"").
 [[nodiscard]] Result<Manifest> parse_manifest(std::string_view text, const std::string &origin);
 
-/// Checks that containers/NAME.toml parses as TOML; the spec keeps the text as written.
+/// Parses containers/NAME.toml into a typed spec (see container_toml.hpp).
 [[nodiscard]] Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name,
                                                          const std::string &origin);
 

@@ -156,6 +156,7 @@ static bool parse_secret(std::string_view f, FileSpec &s) {
 //   l PATH TARGET OWNER GROUP ORIG ORIGIN
 //   d PATH
 //   u NAME ENABLE STATE ON_CHANGE WATCH,WATCH,...
+//   c NAME IMAGE SPEC            (SPEC: container_spec_json; files without c lines still load)
 std::string serialize_files(const Generation &g) {
     std::string out = "fjord-files 1\n";
     for (const auto &[path, af] : g.files) {
@@ -174,6 +175,8 @@ std::string serialize_files(const Generation &g) {
         out += "u " + esc(name) + " " + (u.enable ? "1" : "0") + " " + esc(u.state) + " " + esc(u.on_change) + " " +
                (watch.empty() ? "-" : watch) + "\n";
     }
+    for (const auto &[name, c] : g.containers)
+        out += "c " + esc(name) + " " + esc(c.image) + " " + esc(container_spec_json(c.spec)) + "\n";
     return out;
 }
 
@@ -181,6 +184,7 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
     g.files.clear();
     g.dirs.clear();
     g.units.clear();
+    g.containers.clear();
     std::size_t lineno = 0;
     bool header = false;
     for (auto line : split(text, '\n')) {
@@ -205,6 +209,16 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
                     u.watch.push_back(one);
                 }
             g.units.emplace(u.name, std::move(u));
+            continue;
+        }
+        if (f[0] == "c" && ff.size == 4) {
+            std::string name, text;
+            AppliedContainer c;
+            if (!unesc(f[1], name) || !unesc(f[2], c.image) || !unesc(f[3], text)) return bad();
+            auto spec = container_spec_from_json(text);
+            if (!spec) return fail(Errc::invalid, where + ":" + std::to_string(lineno) + ": " + spec.error().message);
+            c.spec = std::move(*spec);
+            g.containers.emplace(name, std::move(c));
             continue;
         }
         std::string path;

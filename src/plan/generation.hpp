@@ -2,6 +2,7 @@
 // A generation: what fjord applied for one commit, path by path, with the record of what each
 // path held before fjord first wrote it. Generations are the unit of history and rollback.
 #include "manifest/desired_state.hpp"
+#include "plan/containers.hpp"
 #include "util/result.hpp"
 #include <array>
 #include <cstdint>
@@ -54,6 +55,7 @@ struct Generation {
     std::map<std::string, AppliedFile> files;
     std::set<std::string> dirs;     ///< folders fjord created (removed again when empty and unused)
     std::map<std::string, UnitSpec> units; ///< units and how systemd should run them
+    std::map<std::string, AppliedContainer> containers; ///< containers, each with its image pinned by digest
 };
 
 /// True when two unit specs ask systemd for the same thing (enable, state, on_change, watch).

@@ -108,6 +108,8 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
         auto it = prev.units.find(name);
         if (it == prev.units.end() || !same_unit(it->second, u)) plan.units_changed = true;
     }
+    plan.containers = plan_containers(prev.containers, desired.containers, opts.pinned_containers, plan.next.containers);
+    for (const auto &c : plan.containers) plan.container_removals += c.kind == ContainerChange::remove;
     for (auto *part : {&removes, &rmdirs, &mkdirs, &writes})
         plan.actions.insert(plan.actions.end(), part->begin(), part->end());
     return plan;
@@ -131,6 +133,7 @@ std::string describe(const Plan &plan, const Generation &prev) {
         }
         }
     }
+    for (const auto &c : plan.containers) out += describe(c, prev.containers, plan.next.containers) + "\n";
     return out;
 }
 

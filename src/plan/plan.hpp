@@ -42,14 +42,18 @@ struct Plan {
     std::size_t deletions = 0;    ///< files that disappear from the host
     std::size_t writes = 0, restores = 0;
     bool units_changed = false;   ///< a unit was added, dropped or asks systemd for something new
+    std::vector<ContainerStep> containers; ///< containers created, replaced or removed
+    std::size_t container_removals = 0;    ///< containers that disappear (counted by apply.max_deletions)
 
     /// Nothing to do on the host.
-    [[nodiscard]] bool empty() const { return actions.empty() && !units_changed; }
+    [[nodiscard]] bool empty() const { return actions.empty() && !units_changed && containers.empty(); }
 };
 
 struct PlanOptions {
     bool prune = true; ///< apply.prune: remove what fjord created and Git no longer has
     std::vector<std::string> protect; ///< apply.protect: never written or removed (also checked at render)
+    /// Rollback to an older generation: its containers' pinned images, reused where the spec matches.
+    const std::map<std::string, AppliedContainer> *pinned_containers = nullptr;
 };
 
 /// Diffs `desired` against the last applied generation `prev` and the live host. Only paths

@@ -2,6 +2,8 @@
 // real commands; the unit probe with a scripted systemd (the real one: tests/integration/health.sh).
 #include "health/probes.hpp"
 
+#include "apply/fake_podman.hpp"
+
 #include <doctest/doctest.h>
 #include <arpa/inet.h>
 #include <csignal>
@@ -212,7 +214,7 @@ TEST_CASE("build_checks: kinds, timings, implicit unit checks, refusals") {
     auto c = build_checks({box}, &sd, {});
     REQUIRE(!c);
     CHECK(c.error().code == Errc::invalid);
-    CHECK(c.error().message == "check box: container web: containers are not supported yet");
+    CHECK(c.error().message == "check box: container web: no such container in this generation");
 
     auto nosd = build_checks({unit}, nullptr, {"worker.service"});
     REQUIRE(!nosd);
@@ -220,4 +222,40 @@ TEST_CASE("build_checks: kinds, timings, implicit unit checks, refusals") {
     auto none = build_checks({web}, nullptr, {"worker.service"});
     REQUIRE(none);
     CHECK(none->size() == 1); // no systemd: no implicit unit checks
+}
+
+TEST_CASE("container checks: running, and the spec's healthcheck passing, asked through podman") {
+    fjord::test::FakePodman pm;
+    std::map<std::string, AppliedContainer> gen;
+    gen["web"].spec.name = "web";
+    gen["plain"].spec.name = "plain";
+    gen["web"].spec.healthcheck = ContainerHealthSpec{{"true"}, 1'000, 1'000, 1};
+    CheckSpec a, b;
+    a.name = "a";
+    a.container = "web";
+    b.name = "b";
+    b.container = "plain";
+    auto v = build_checks({a, b}, nullptr, {}, &pm, &gen);
+    REQUIRE(v);
+    REQUIRE(v->size() == 2);
+    auto &web = *(*v)[0].probe;
+    auto &plain = *(*v)[1].probe;
+    CHECK(web.target() == "container web");
+    CHECK(web.run(std::chrono::milliseconds(100)).detail == "no such container");
+    pm.boxes["web"].running = false;
+    pm.boxes["plain"].running = true;
+    auto r = web.run(std::chrono::milliseconds(100));
+    CHECK(!r.ok);
+    CHECK(r.detail == "not running (exited)");
+    CHECK(plain.run(std::chrono::milliseconds(100)).ok);
+    pm.boxes["web"].running = true;
+    CHECK(web.run(std::chrono::milliseconds(100)).detail == "running, healthy");
+    pm.health["web"] = "unhealthy";
+    r = web.run(std::chrono::milliseconds(100));
+    CHECK(!r.ok);
+    CHECK(r.detail == "running, healthcheck unhealthy");
+    pm.down = true;
+    CHECK(web.run(std::chrono::milliseconds(100)).detail.find("podman socket") == 0);
+    auto nopm = build_checks({a}, nullptr, {}, nullptr, &gen);
+    REQUIRE(!nopm);
 }

@@ -156,12 +156,12 @@ else
 fi
 git -C "$R" rm -q "$H/units/flaky.service"
 
-# A container check is refused before anything changes (containers are not built yet).
+# A container check naming no container of the generation is refused before anything changes.
 printf '\n[[check]]\nname = "box"\ncontainer = "web"\n' >>"$H/fjord.toml"
 commit_all "$R" "container check"
 sync_c
-if grep -q "check box: container web: containers are not supported yet" "$T/sync.out" && [ "$(show web.service Description)" = "web v1" ]; then
-  pass "a container check is refused clearly, nothing changed"
+if grep -q "check box: container web: no such container in this generation" "$T/sync.out" && [ "$(show web.service Description)" = "web v1" ]; then
+  pass "a check naming a container the generation lacks is refused clearly, nothing changed"
 else
   fail "container check" "$(cat "$T/sync.out")"
 fi

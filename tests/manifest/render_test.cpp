@@ -523,9 +523,10 @@ TEST_CASE("units, drop-ins and containers are recorded and merged") {
     CHECK(ng.watch == std::vector<std::string>{"/etc/nginx/**"});
 
     REQUIRE(ds.containers.size() == 2);
-    CHECK(ds.containers.at("web").toml == "image = \"nginx:1.25\"\n");
+    CHECK(ds.containers.at("web").image == "nginx:1.25");
+    CHECK(ds.containers.at("web").name == "web");
     CHECK(ds.containers.at("web").origin == "hosts/web1/containers/web.toml");
-    CHECK(ds.containers.at("cache").toml == "image = 'redis:7.2'");
+    CHECK(ds.containers.at("cache").image == "redis:7.2");
     CHECK(ds.containers.at("cache").origin == "hosts/web1/fjord.toml:6:1");
 
     REQUIRE(ds.hooks.size() == 1);
