@@ -4,7 +4,7 @@
 #include "manifest/desired_state.hpp"
 #include "util/result.hpp"
 #include <string>
-#include <toml++/toml.h>
+#include "util/toml.hpp" // never toml++ directly: its asserts must be off in every unit (ODR)
 
 namespace fjord {
 

@@ -97,4 +97,9 @@ if DESTDIR="$T/dest" meson install -C "$BUILD" --no-rebuild >"$T/install.log" 2>
 else
   fail "install" "meson install failed: $(tail -3 "$T/install.log")"
 fi
+
+# toml++ only through util/toml.hpp: its asserts must be off in every translation unit, or one
+# that includes toml++ directly brings back the abort on "[}" (and two inline definitions: ODR).
+direct=$(grep -rln '#include <toml++' src fuzz tests --include='*.?pp' | grep -v '^src/util/toml.hpp$' || true)
+[ -z "$direct" ] && pass "toml++ is included only through util/toml.hpp" || fail "toml++ include" "direct in: $direct"
 finish
