@@ -6,6 +6,7 @@
 #include "apply/store.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
+#include "daemon/isolated.hpp"
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
 #include "source/tree.hpp"
@@ -156,8 +157,6 @@ int cmd_render(const Config &cfg, const std::string &dir, bool print) {
     while (!std::filesystem::exists(root / ".git", ec) && root.has_parent_path() && root != root.parent_path())
         root = root.parent_path();
     if (!std::filesystem::exists(root / ".git", ec)) root = abs;
-    auto tree = open_dir_tree(root.string());
-    if (!tree) return failed(tree.error().message);
     RenderOptions ro;
     ro.host_path = std::filesystem::relative(abs, root, ec).string();
     if (ro.host_path.empty()) ro.host_path = ".";
@@ -166,7 +165,8 @@ int cmd_render(const Config &cfg, const std::string &dir, bool print) {
     ro.protect = cfg.apply.protect;
     ro.facts = {{"host.name", host_name()}, {"host.machine_id", machine_id()}, {"fjord.commit", ""}};
     std::string undecrypted = offline_secrets(cfg, ro); // on the host itself, secrets are checked too
-    auto d = render(**tree, ro);
+    // The checkout is untrusted input, parsed in a sandboxed child as fjordd does.
+    auto d = render_dir_isolated(root.string(), ro);
     if (!d) return failed(d.error().message);
     if (!print) {
         std::size_t secrets = 0;

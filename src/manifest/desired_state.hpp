@@ -40,6 +40,8 @@ struct UnitSpec {
     std::vector<std::string> watch;
     std::vector<std::string> pre_restart;
     std::string memory, cpu;
+
+    friend bool operator==(const UnitSpec &, const UnitSpec &) = default;
 };
 
 /// A `[[hook]]`.
@@ -47,6 +49,8 @@ struct HookSpec {
     std::string when; ///< pre-apply | post-apply | post-rollback
     std::vector<std::string> exec;
     std::int64_t timeout_ms = 30'000;
+
+    friend bool operator==(const HookSpec &, const HookSpec &) = default;
 };
 
 /// A `[[check]]`, parsed and type-checked; run by the health-check issue.
@@ -58,6 +62,8 @@ struct CheckSpec {
     std::string expect_body;
     std::int64_t initial_delay_ms = 0, period_ms = 2'000, timeout_ms = 1'000;
     std::int64_t failure_threshold = 3;
+
+    friend bool operator==(const CheckSpec &, const CheckSpec &) = default;
 };
 
 /// A `[container.NAME]` table or containers/NAME.toml, kept as its TOML text until the
@@ -66,6 +72,8 @@ struct ContainerSpec {
     std::string name;
     std::string toml; ///< the table, re-serialised; or containers/NAME.toml as written
     std::string origin; ///< where it was defined: "hosts/web1/containers/web.toml", "hosts/web1/fjord.toml:12:1"
+
+    friend bool operator==(const ContainerSpec &, const ContainerSpec &) = default;
 };
 
 /// The whole desired state of a host.
@@ -79,6 +87,8 @@ struct DesiredState {
     std::vector<HookSpec> hooks;
     std::vector<CheckSpec> checks;
     std::vector<std::string> includes;        ///< folders merged, in order, host last ("." = the repo root)
+
+    friend bool operator==(const DesiredState &, const DesiredState &) = default;
 };
 
 } // namespace fjord
