@@ -1,6 +1,7 @@
 #include "daemon/sandbox.hpp"
 
 #include "util/unique_fd.hpp"
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
@@ -78,6 +79,9 @@ void set_limit(int resource, std::uint64_t value) noexcept {
     if (limits.cpu_seconds) set_limit(RLIMIT_CPU, limits.cpu_seconds);
     if (limits.no_file_writes) set_limit(RLIMIT_FSIZE, 0);
 
+    // A crash is the kernel's to report (the parent names the signal): inherited handlers (a
+    // test framework's, say) would run outside the filter's allow-list.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP}) ::signal(sig, SIG_DFL);
     child_report = report;
     struct sigaction sa {};
     sa.sa_sigaction = on_sigsys;
@@ -171,7 +175,9 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
 
     // Read the answer until EOF, bounded in size and time.
     std::string answer;
-    const std::uint64_t cap = limits.max_output + 2; // the frame's tag and code
+    // The frame's tag, then the answer (checked against max_output below) or an error, whose
+    // message is cut to max_message anyway.
+    const std::uint64_t cap = std::max<std::uint64_t>(limits.max_output + 1, 64 << 10);
     char buf[65536];
     for (;;) {
         pollfd p{in.get(), POLLIN, 0};
@@ -191,12 +197,12 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
             return fail_errno(who + ": read", err);
         }
         if (n == 0) break;
-        if (answer.size() + static_cast<std::size_t>(n) > cap) {
+        answer.append(buf, static_cast<std::size_t>(n));
+        if (answer.size() > cap || (answer[0] == 'O' && answer.size() - 1 > limits.max_output)) {
             kill_and_reap(pid);
             return fail(Errc::internal, who + ": the child's answer passed " + std::to_string(limits.max_output) +
                                             " bytes; killed");
         }
-        answer.append(buf, static_cast<std::size_t>(n));
     }
     // EOF: the child is exiting (or closed its end and lingers); wait for it within the deadline.
     for (;;) {
