@@ -220,7 +220,8 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
 
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
-        if (sig == SIGSYS) return fail(Errc::internal, who + ": child killed by a forbidden system call");
+        // SIGSYS as a kill, not through the handler: the call came while signals were blocked.
+        if (sig == SIGSYS) return fail(Errc::internal, who + ": child killed by a forbidden system call (made with signals blocked, so not named)");
         if (sig == SIGXCPU || (sig == SIGKILL && limits.cpu_seconds))
             return fail(Errc::internal, who + ": child killed by " + signal_name(sig) + " (CPU limit " +
                                             std::to_string(limits.cpu_seconds) + " s?)");
