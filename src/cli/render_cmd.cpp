@@ -2,6 +2,7 @@
 
 #include "cli/secrets_cmd.hpp"
 #include "daemon/facts.hpp"
+#include "daemon/isolated.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/render.hpp"
 #include "source/tree.hpp"
@@ -37,7 +38,7 @@ VarTable placeholder_facts(const std::string &name) {
 }
 
 struct HostDir {
-    std::unique_ptr<TreeView> tree;
+    std::string root;      ///< the repo's root folder
     std::string host_path; ///< relative to the repo root
 };
 
@@ -52,10 +53,8 @@ Result<HostDir> open_host_dir(const std::string &dir) {
     fs::path root = abs;
     while (!fs::exists(root / ".git", ec) && root.has_parent_path() && root != root.parent_path()) root = root.parent_path();
     if (!fs::exists(root / ".git", ec)) root = abs;
-    auto tree = open_dir_tree(root.string());
-    if (!tree) return fail(tree.error());
     std::string rel = fs::relative(abs, root, ec).string();
-    return HostDir{std::move(*tree), rel.empty() ? "." : rel};
+    return HostDir{root.string(), rel.empty() ? "." : rel};
 }
 
 RenderOptions options(const Config &cfg) {
@@ -128,7 +127,8 @@ int run_render(const Config &cfg, const std::vector<std::string> &args) {
         std::fprintf(stderr, "fjordctl: rendering for host %s: host.machine_id, host.ipv4, host.ipv6 and "
                              "host.virtualization are placeholders unless --var sets them\n", host.c_str());
     std::string undecrypted = offline_secrets(cfg, ro); // on the host itself, secrets are checked too
-    auto d = render(*hd->tree, ro);
+    // The checkout is untrusted input: parsed in a sandboxed child, as fjordd does.
+    auto d = render_dir_isolated(hd->root, ro);
     if (!d) return failed(d.error().message);
     for (const auto &[p, s] : d->files) {
         if (s.kind == FileKind::symlink) std::printf("l ---- %s:%s %s -> %s\n", s.owner.c_str(), s.group.c_str(), p.c_str(), s.target.c_str());
@@ -179,7 +179,7 @@ int run_validate(const Config &cfg, const std::vector<std::string> &args) {
             std::vector<Error> template_errors;
             ro.template_errors = &template_errors;
             std::string undecrypted = offline_secrets(cfg, ro);
-            auto d = render(*hd->tree, ro);
+            auto d = render_dir_isolated(hd->root, ro);
             if (d) {
                 std::size_t secrets = 0;
                 for (const auto &[p, s] : d->files) secrets += s.secret;

@@ -2,6 +2,7 @@
 // trips, and the health checks run again on the generation an automatic rollback restored.
 #include "apply/units.hpp"
 #include "daemon/attempts.hpp"
+#include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reconciler.hpp"
 #include "daemon/facts.hpp"
@@ -46,8 +47,6 @@ std::string Reconciler::recheck_restored(const Generation &restored, const Gener
     // cache: kept generations keep their commits there).
     std::vector<CheckSpec> specs;
     if (!restored.info.commit.empty()) {
-        auto tree = source_->tree(restored.info.commit);
-        if (!tree) return "generation " + gen + ": its checks cannot be read: " + tree.error().message;
         RenderOptions ro;
         ro.host_path = cfg_.source.path;
         ro.max_files = cfg_.apply.max_files;
@@ -58,7 +57,7 @@ std::string Reconciler::recheck_restored(const Generation &restored, const Gener
         set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(restored.info.number)));
         ro.decrypt = decryptor();
         ro.secret_digest = digester();
-        auto d = render(**tree, ro);
+        auto d = render_isolated(*source_, restored.info.commit, ro);
         if (!d) return "generation " + gen + ": its checks cannot be read: " + d.error().message;
         specs = std::move(d->checks);
     }

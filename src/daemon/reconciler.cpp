@@ -2,6 +2,7 @@
 
 #include "apply/transaction.hpp"
 #include "daemon/facts.hpp"
+#include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
@@ -326,7 +327,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         Check c;
         c.name = "source";
         c.probe = function_probe("Git remote " + cfg_.source.url, [this](std::chrono::milliseconds) {
-            auto h = source_->poll();
+            auto h = poll_isolated(*source_, cfg_.source);
             // A missing branch is still an answer; a wrong server (host key, auth) is not.
             if (h || h.error().code == Errc::not_found) return ProbeResult{true, "answered"};
             return ProbeResult{false, h.error().message};
@@ -415,7 +416,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = s.error().message;
         return finish(r);
     }
-    auto head = source_->poll();
+    auto head = poll_isolated(*source_, cfg_.source);
     if (!head) {
         count_poll_error(status_, head.error().code);
         r.message = head.error().message;
@@ -468,7 +469,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.msgid = msgid::refused;
         return finish(r);
     }
-    if (auto s = source_->fetch(*head); !s) {
+    if (auto s = fetch_isolated(*source_, *head); !s) {
         count_poll_error(status_, s.error().code);
         r.message = s.error().message;
         r.msgid = msgid::failed;
@@ -485,7 +486,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     timer.mark("load generation");
     std::string base = status_.synced_commit.empty() ? (*cur)->info.commit : status_.synced_commit;
     if (!base.empty() && base != head->commit) {
-        auto desc = source_->is_descendant(head->commit, base);
+        auto desc = descends_isolated(*source_, head->commit, base);
         if (!desc || !*desc) {
             if (!cfg_.source.accept_history_rewrite && !opts.accept_rewrite) {
                 r.state = SyncState::refused;
@@ -513,11 +514,6 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         log_msg(LogLevel::info, nullptr, "commit " + short_id(head->commit) + " signed by " + signer->fingerprint + " (" + signer->principals + ", " + signer->origin + ")",
                 {{"COMMIT", head->commit}, {"SIGNER", signer->fingerprint}});
     }
-    auto tree = source_->tree(head->commit);
-    if (!tree) {
-        r.message = tree.error().message;
-        return finish(r);
-    }
     RenderOptions ro;
     ro.host_path = cfg_.source.path;
     ro.max_files = cfg_.apply.max_files;
@@ -533,7 +529,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         };
     ro.decrypt = decryptor();
     ro.secret_digest = digester();
-    auto desired = render_commit(**tree, ro, **cur);
+    auto desired = render_commit([&](const RenderOptions &o) { return render_isolated(*source_, head->commit, o); }, ro, **cur);
     timer.mark("render");
     if (!desired) {
         r.state = SyncState::failed;

@@ -135,8 +135,10 @@ class Reconciler {
     /// podman.socket's API; made on first use, and asked only when containers are involved.
     [[nodiscard]] Podman &podman();
 
-    /// Renders `tree` for this host with facts_, fjord.generation as daemon/facts.cpp defines it.
-    [[nodiscard]] Result<DesiredState> render_commit(const TreeView &tree, RenderOptions ro, const Generation &cur);
+    /// One render of the commit with these options (in a sandboxed child: daemon/isolated.hpp).
+    using RenderFn = std::function<Result<DesiredState>(const RenderOptions &)>;
+    /// Renders for this host with facts_, fjord.generation as daemon/facts.cpp defines it.
+    [[nodiscard]] Result<DesiredState> render_commit(const RenderFn &render_once, RenderOptions ro, const Generation &cur);
 
     Config cfg_;
     VarTable facts_; ///< host facts, read once per sync

@@ -42,6 +42,8 @@ struct UnitSpec {
     std::vector<std::string> watch;
     std::vector<std::string> pre_restart;
     std::string memory, cpu;
+
+    friend bool operator==(const UnitSpec &, const UnitSpec &) = default;
 };
 
 /// A `[[hook]]`.
@@ -49,6 +51,8 @@ struct HookSpec {
     std::string when; ///< pre-apply | post-apply | post-rollback
     std::vector<std::string> exec;
     std::int64_t timeout_ms = 30'000;
+
+    friend bool operator==(const HookSpec &, const HookSpec &) = default;
 };
 
 /// A `[[check]]`, parsed and type-checked; run by the health-check issue.
@@ -60,6 +64,8 @@ struct CheckSpec {
     std::string expect_body;
     std::int64_t initial_delay_ms = 0, period_ms = 2'000, timeout_ms = 1'000;
     std::int64_t failure_threshold = 3;
+
+    friend bool operator==(const CheckSpec &, const CheckSpec &) = default;
 };
 
 /// A published port: "[ip:]hostport:containerport[/proto]".
@@ -122,6 +128,8 @@ struct DesiredState {
     std::vector<HookSpec> hooks;
     std::vector<CheckSpec> checks;
     std::vector<std::string> includes;        ///< folders merged, in order, host last ("." = the repo root)
+
+    friend bool operator==(const DesiredState &, const DesiredState &) = default;
 };
 
 } // namespace fjord

@@ -5,6 +5,7 @@
 #include "manifest/file_patches.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/template.hpp"
+#include "manifest/validate.hpp"
 #include "util/hash.hpp"
 
 #include <algorithm>
@@ -27,21 +28,6 @@ std::string shown(const std::string &folder) { return folder.empty() ? "." : fol
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-/// Escapes control characters, so a hostile name cannot split or forge a one-line message.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if (c == '\n') out += "\\n";
-        else if (c == '\r') out += "\\r";
-        else if (u < 0x20 || u == 0x7f) out += "\\x" + std::string(1, "0123456789abcdef"[u >> 4]) + "0123456789abcdef"[u & 15];
-        else out += c;
-    }
-    return out;
 }
 
 Status check_name(const std::string &dir, const std::string &name) {
@@ -111,7 +97,6 @@ class Renderer {
     Status walk_files(const Folder &f, std::map<std::string, Candidate> &out) const;
     Status collect_units(const Folder &f, DesiredState &ds);
     Status collect_containers(const Folder &f, DesiredState &ds) const;
-    Status check_protect(const std::string &path, const std::string &origin) const;
     Result<FileSpec> build(const std::string &path, const Candidate &c, const FilePatch *patch, DesiredState &ds);
     /// Renders template blob `id`, keeps the result in ds.blobs and returns its id.
     Result<std::string> render_tmpl(const std::string &id, const std::string &origin, DesiredState &ds);
@@ -326,40 +311,6 @@ Status Renderer::collect_containers(const Folder &f, DesiredState &ds) const {
     return {};
 }
 
-Status Renderer::check_protect(const std::string &path, const std::string &origin) const {
-    for (const auto &entry : opts_.protect) {
-        std::string p = entry;
-        while (p.size() > 1 && p.back() == '/') p.pop_back();
-        if (p.empty()) continue;
-        if (p == "/" || path == p || starts_with(path, p + "/"))
-            return fail(Errc::refused, origin + ": " + path + " is protected (apply.protect has " + entry + ")");
-        // Writing a file or link where a protected folder lies would remove what it protects.
-        if (starts_with(p, path + "/"))
-            return fail(Errc::refused, origin + ": " + path + " would replace the protected " + entry + " (apply.protect)");
-    }
-    return {};
-}
-
-/// Refuses a link target that is absolute or, taken lexically from the link's folder, leaves "/".
-Status check_link(const std::string &path, const std::string &target, const std::string &origin) {
-    if (target.empty()) return fail(Errc::invalid, origin + ": empty symlink target");
-    if (target.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos)
-        return fail(Errc::invalid, origin + ": symlink target \"" + printable(target) + "\" has control characters");
-    if (target.front() == '/')
-        return fail(Errc::invalid, origin + ": symlink escapes apply.root (target \"" + target + "\" is absolute)");
-    std::size_t depth = std::size_t(std::count(path.begin(), path.end(), '/')) - 1; // folders above the link
-    for (std::size_t i = 0, j; i <= target.size(); i = j + 1) {
-        j = std::min(target.find('/', i), target.size());
-        std::string_view seg = std::string_view(target).substr(i, j - i);
-        if (seg.empty() || seg == ".") continue;
-        if (seg != "..") ++depth;
-        else if (depth == 0)
-            return fail(Errc::invalid, origin + ": symlink escapes apply.root (target \"" + target + "\" leaves /)");
-        else --depth;
-    }
-    return {};
-}
-
 void merge_unit(UnitSpec &u, const UnitPatch &p) {
     if (p.enable) u.enable = *p.enable;
     if (p.state) u.state = *p.state;
@@ -392,7 +343,7 @@ Result<std::string> Renderer::render_tmpl(const std::string &id, const std::stri
 
 Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, const FilePatch *patch,
                                  DesiredState &ds) {
-    FJORD_TRY(check_protect(path, c.origin));
+    FJORD_TRY(check_protect(path, c.origin, opts_.protect));
     FileSpec f;
     f.path = path;
     f.origin = c.origin;
@@ -443,50 +394,6 @@ Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, co
     if (!id) return fail(id.error());
     f.id = std::move(*id);
     return f;
-}
-
-/// Refuses a path that one folder makes a file (or link) while another puts files below it.
-// A symlink whose target walks through another managed symlink as a folder is refused: the
-// lexical check of each link alone cannot see that "l2 -> l1/../.." with "l1 -> .." leaves the
-// root once the kernel resolves l1.
-Status check_link_chains(const std::map<std::string, FileSpec> &files) {
-    for (const auto &[path, f] : files) {
-        if (f.kind != FileKind::symlink) continue;
-        std::vector<std::string> parts;
-        for (std::size_t i = 1, j; i < path.rfind('/') + 1; i = j + 1) {
-            j = path.find('/', i);
-            parts.push_back(path.substr(i, j - i));
-        }
-        std::size_t end = f.target.size();
-        for (std::size_t i = 0, j; i < end; i = j + 1) {
-            j = std::min(f.target.find('/', i), end);
-            std::string seg = f.target.substr(i, j - i);
-            if (seg.empty() || seg == ".") continue;
-            if (seg == "..") {
-                if (!parts.empty()) parts.pop_back();
-                continue;
-            }
-            parts.push_back(seg);
-            if (j == end) break; // the last component may be a link; only folders on the way matter
-            std::string here;
-            for (const auto &p : parts) here += "/" + p;
-            auto it = files.find(here);
-            if (it != files.end() && it->second.kind == FileKind::symlink)
-                return fail(Errc::invalid, f.origin + ": symlink target \"" + f.target + "\" goes through the managed symlink " +
-                                               here + "; chains of symlinks are refused (they can resolve outside apply.root)");
-        }
-    }
-    return {};
-}
-
-Status check_parents(const std::map<std::string, FileSpec> &files) {
-    for (const auto &[path, f] : files) {
-        auto below = files.lower_bound(path + "/");
-        if (below != files.end() && starts_with(below->first, path + "/"))
-            return fail(Errc::invalid, below->second.origin + ": needs " + path + " to be a folder, but " + f.origin +
-                                           " makes it a " + (f.kind == FileKind::symlink ? "symlink" : "file"));
-    }
-    return {};
 }
 
 Result<DesiredState> Renderer::run() {

@@ -1,0 +1,35 @@
+#pragma once
+// Runs a piece of work on untrusted input (the Git transfer, the tree walk and rendering) in a
+// forked child under a seccomp allow-list (util/seccomp.hpp), and hands its answer back over a
+// pipe. The parent bounds the answer's size and the child's time, and turns every way the child
+// can end (done, error, forbidden system call, crash, timeout, too much output, garbage) into a
+// Result with a clear message.
+#include "util/result.hpp"
+#include "util/seccomp.hpp"
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace fjord {
+
+/// How much a sandboxed child may take.
+struct SandboxLimits {
+    std::chrono::milliseconds timeout{60'000}; ///< wall time, then SIGKILL
+    std::uint64_t max_output = 64ull << 20;    ///< bytes of answer; more kills the child
+    std::uint64_t max_memory = 0;              ///< RLIMIT_AS in bytes; 0 = unchanged
+    std::uint64_t cpu_seconds = 0;             ///< RLIMIT_CPU; 0 = unchanged
+    bool no_file_writes = false;               ///< RLIMIT_FSIZE = 0
+};
+
+/// The work a child does: its answer as bytes, or an error (code and message travel back).
+using SandboxWork = std::function<Result<std::string>()>;
+
+/// Forks, installs `profile`'s filter in the child (with no_new_privs, PR_SET_PDEATHSIG and no
+/// core dumps), runs `work` there and returns its answer. `what` names the child in errors:
+/// "render sandbox: child killed by forbidden system call socket (41)". The child's own error
+/// comes back with its code, its message made printable and bounded.
+[[nodiscard]] Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profile,
+                                                const SandboxLimits &limits, const SandboxWork &work);
+
+} // namespace fjord

@@ -1,0 +1,35 @@
+#pragma once
+// The checks a rendered DesiredState must pass: made by the renderer as it goes, and made again
+// by fjordd on what a render child hands it (daemon/sandbox.hpp), which it does not trust.
+#include "manifest/desired_state.hpp"
+#include "manifest/render.hpp"
+#include "util/result.hpp"
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fjord {
+
+/// Escapes control characters, so a hostile name cannot split or forge a one-line message.
+[[nodiscard]] std::string printable(std::string_view s);
+
+/// Refuses a host path under (or above) an apply.protect entry; `origin` names it in errors.
+[[nodiscard]] Status check_protect(const std::string &path, const std::string &origin, const std::vector<std::string> &protect);
+
+/// Refuses a link target that is absolute or, taken lexically from the link's folder, leaves "/".
+[[nodiscard]] Status check_link(const std::string &path, const std::string &target, const std::string &origin);
+
+/// Refuses a symlink whose target walks through another managed symlink as a folder.
+[[nodiscard]] Status check_link_chains(const std::map<std::string, FileSpec> &files);
+
+/// Refuses a path that one folder makes a file (or link) while another puts files below it.
+[[nodiscard]] Status check_parents(const std::map<std::string, FileSpec> &files);
+
+/// Checks a whole DesiredState as fjordd receives it from a render child: the commit is
+/// `commit`; every host path absolute, normalised and not protected; kinds, modes, link targets,
+/// ids and blob content (hashed again) as the renderer makes them; units, containers, hooks
+/// named as the manifest allows; the limits of `opts`.
+[[nodiscard]] Status validate_desired(const DesiredState &d, const RenderOptions &opts, const std::string &commit);
+
+} // namespace fjord
