@@ -85,13 +85,15 @@ void Reconciler::note_registry_errors(const std::vector<Error> &errors) {
     std::string text;
     for (const auto &e : errors) text += (text.empty() ? "" : "; ") + e.message;
     status_.registry_errors_total += errors.size();
-    // A registry down for an hour is said once, when it goes down, and once when it is back.
-    if (text != status_.registry_error) {
+    // A registry down for an hour is said once, when it goes down, and once when it is back
+    // (and once more by each new fjordd process, fjordd --once included).
+    if (text != registry_logged_) {
         if (text.empty()) log_info("image automation: every registry answers again");
         for (const auto &e : errors)
             log_msg(LogLevel::warning, msgid::registry_error, "image automation: " + e.message + "; nothing changed");
     }
     status_.registry_error = text;
+    registry_logged_ = text;
 }
 
 ImageRound Reconciler::check_images(bool dry_run) {

@@ -218,6 +218,7 @@ class Reconciler {
     // Image automation (daemon/image_automation.cpp).
     std::unique_ptr<ImageUpdateStore> images_;  ///< STATE_DIR/images; null when it cannot be read
     std::unique_ptr<RegistryClient> registry_;  ///< made on the first registry check
+    std::string registry_logged_;               ///< the registry errors last logged (once per change)
     /// Loads STATE_DIR/images once, at start.
     void load_images();
     /// The tags automation chose, as text: part of the render key, so a new choice re-renders.
