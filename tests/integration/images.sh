@@ -179,7 +179,8 @@ grep -q "^images: *$WEB: 1.2.1 -> 1.2.2 (glob:1.2.\*): failed, rolled back to ge
 id_now=$(cid)
 echo "A=2" >"$H/files/etc/app/app.env"
 commit_all "$R" "app env 2"
-wait_for 20 env_is A=2
+new_env_applied() { env_is A=2 && ! gen_is "$g2"; } # the file lands before the generation is marked good
+wait_for 30 new_env_applied
 g4=$(gen)
 if [ "$(cat "$ROOT/etc/app/app.env")" = A=2 ] && [ "$(cid)" = "$id_now" ] && [ "$(page)" = 1.2.1 ] && [ "$(pinned "$g4")" = "$IMG@$d121" ]; then
   pass "a commit that keeps the image keeps the chosen 1.2.1 (container untouched)"
