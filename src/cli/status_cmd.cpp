@@ -84,6 +84,11 @@ int run_status(const Config &cfg, bool json) {
     std::printf("applying:    %s\n", j.value("suspended", "").empty() ? "active" : ("paused: " + j.value("suspended", "")).c_str());
     std::printf("drift:       %zu drifted (last pass %s), %llu corrected in all\n", j.value("drifted", std::size_t{0}),
                 relative_time(i64("last_drift"), now).c_str(), static_cast<unsigned long long>(j.value("drift_corrections_total", 0ull)));
+    if (!j.value("last_image_update", "").empty() || i64("last_registry_check") > 0)
+        std::printf("images:      %s (registries checked %s)\n",
+                    j.value("last_image_update", "").empty() ? "no update yet" : j.value("last_image_update", "").c_str(),
+                    relative_time(i64("last_registry_check"), now).c_str());
+    if (!j.value("registry_error", "").empty()) std::printf("registry:    %s\n", j.value("registry_error", "").c_str());
     print_prereq_status(j);
     if (!j.value("note", "").empty()) std::printf("note:        %s\n", j.value("note", "").c_str());
     return 0;

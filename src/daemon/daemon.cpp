@@ -83,6 +83,7 @@ class Daemon {
         sd_event_add_time(event_.get(), &drift_timer_, CLOCK_MONOTONIC,
                           now + usec(rec_->config().apply.drift_interval), 1'000'000, on_drift_timer, this);
         sd_event_add_time(event_.get(), &prereq_timer_, CLOCK_MONOTONIC, now, 1000, on_prereq_timer, this);
+        sd_event_add_time(event_.get(), &registry_timer_, CLOCK_MONOTONIC, now + registry_delay(), 1000, on_registry_timer, this);
         sd_event_add_time(event_.get(), &probe_timer_, CLOCK_MONOTONIC, now, 1000, on_probe_timer, this);
         if (prereq_.mode() == PrereqMode::block) {
             sd_event_source_set_enabled(poll_timer_, SD_EVENT_OFF); // prereq_round_done() starts it
@@ -150,6 +151,22 @@ class Daemon {
         d->schedule_poll();
         d->notify_status();
         d->rec_->release_memory(); // idle until the next timer: hold nothing a reconcile loaded
+        return 0;
+    }
+
+    // podman.registry_poll_interval plus up to a tenth of it at random, as polls are jittered.
+    std::uint64_t registry_delay() {
+        auto interval = usec(rec_->config().podman.registry_poll_interval);
+        std::uniform_int_distribution<std::uint64_t> jitter(0, interval / 10);
+        return interval + jitter(rng_);
+    }
+
+    static int on_registry_timer(sd_event_source *s, std::uint64_t, void *ud) {
+        auto *d = static_cast<Daemon *>(ud);
+        (void)d->rec_->check_images(d->opts_.dry_run); // logs what it found and did
+        d->notify_status();
+        d->rec_->release_memory();
+        d->rearm(s, d->registry_delay());
         return 0;
     }
 
@@ -247,6 +264,7 @@ class Daemon {
         sd_notify(0, "RELOADING=1");
         auto cfg = load_config(d->opts_.config_file, facts());
         const SourceConfig old_source = d->rec_->config().source;
+        const Duration old_registry_interval = d->rec_->config().podman.registry_poll_interval;
         if (!cfg) {
             log_error("reload: " + cfg.error().message + "; keeping the running configuration");
         } else if (auto s = d->rec_->reconfigure(*cfg); !s) {
@@ -259,6 +277,7 @@ class Daemon {
             if (src.url != old_source.url || src.branch != old_source.branch || src.tag != old_source.tag ||
                 src.path != old_source.path)
                 d->rearm(d->poll_timer_, 0);
+            if (cfg->podman.registry_poll_interval != old_registry_interval) d->rearm(d->registry_timer_, d->registry_delay());
             // Checks turned on, or other paths to judge: measure now rather than in an hour.
             if (d->prereq_.reconfigure(*cfg)) {
                 if (!d->round_open_) d->rearm(d->prereq_timer_, 0);
@@ -344,6 +363,7 @@ class Daemon {
     sd_event_ptr event_{nullptr, sd_event_unref};
     sd_event_source *poll_timer_ = nullptr;
     sd_event_source *drift_timer_ = nullptr;
+    sd_event_source *registry_timer_ = nullptr;
     sd_event_source *prereq_timer_ = nullptr, *probe_timer_ = nullptr, *probe_io_ = nullptr;
     bool round_open_ = false;        ///< between begin_round() and end_round()
     bool prereq_open_ = false;       ///< the apply gate was open after the last round
@@ -363,7 +383,8 @@ bool flag(const nlohmann::json &req, const char *key) {
 std::string daemon_usage() {
     return "usage: fjordd [--config FILE] [--once] [--dry-run] [--recover]\n"
            "  --config FILE  agent configuration (default /etc/fjord/fjord.toml)\n"
-           "  --once         one full reconcile (drift pass, poll, apply), then exit:\n"
+           "  --once         one full reconcile (drift pass, poll, apply, registry check\n"
+           "                 and image updates), then exit:\n"
            "                 0 when the host ends on the newest good state, 1 otherwise\n"
            "  --dry-run      show what would change; change nothing\n"
            "  --recover      roll back an interrupted transaction, then exit\n"
@@ -419,6 +440,10 @@ int run_daemon(const DaemonOptions &opts) {
         if (res.state == SyncState::up_to_date) log_info(res.message);
         else log_sync_result(res, false);
         if (opts.dry_run) std::fputs(res.plan.c_str(), stdout); // the plan is the output of a dry run
+        // Then the registries: newer tags of containers with an update policy, each deployed
+        // and checked. A registry not answering leaves the host's state unknown: exit 1.
+        ImageRound images = r.check_images(opts.dry_run);
+        ok = ok && images.failed == 0 && images.errors == 0;
         return ok ? 0 : 1;
     }
     Daemon d(opts, *cfg, std::move(*rec));

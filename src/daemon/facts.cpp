@@ -75,7 +75,8 @@ bool uses_generation(const std::set<std::string> &used) {
 // (whatever the templates say) and no generation is made. Only when something else changed
 // is it rendered again with the number the new generation will get. So a template using
 // fjord.generation costs one generation per real change, never one per poll.
-Result<DesiredState> Reconciler::render_commit(const RenderFn &render_once, RenderOptions ro, const Generation &cur) {
+Result<DesiredState> Reconciler::render_commit(const RenderFn &render_once, RenderOptions ro, const Generation &cur,
+                                               const std::function<void(DesiredState &)> &adjust) {
     std::set<std::string> used;
     ro.facts = facts_;
     ro.facts_used = &used;
@@ -87,13 +88,16 @@ Result<DesiredState> Reconciler::render_commit(const RenderFn &render_once, Rend
     }
     set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(n)));
     auto desired = render_once(ro);
+    if (desired && adjust) adjust(*desired);
     if (!desired || cur.info.number == 0 || !uses_generation(used)) return desired;
     auto plan = make_plan(cur, *desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect});
     if (plan && plan->empty()) return desired;
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));
     set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(*next)));
-    return render_once(ro);
+    desired = render_once(ro);
+    if (desired && adjust) adjust(*desired);
+    return desired;
 }
 
 } // namespace fjord

@@ -20,6 +20,8 @@ inline constexpr const char *drift = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a66";
 inline constexpr const char *health_failed = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a67";
 inline constexpr const char *marked_good = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68";
 inline constexpr const char *hook = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a69";
+inline constexpr const char *image_update = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a6a";
+inline constexpr const char *registry_error = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a6b";
 } // namespace msgid
 
 using LogFields = std::initializer_list<std::pair<const char *, std::string>>;

@@ -85,6 +85,10 @@ std::string render_metrics(const AgentStatus &s, const std::vector<prereq::Check
           std::to_string(s.rollbacks_total));
     w.one("fjord_drift_corrections_total", "counter", "Drifted managed paths put back to the current generation.",
           std::to_string(s.drift_corrections_total));
+    w.one("fjord_image_updates_total", "counter", "Image updates (update = \"glob:...\") applied and marked good.",
+          std::to_string(s.image_updates_total));
+    w.one("fjord_registry_errors_total", "counter", "Registry checks of image automation that failed, per container.",
+          std::to_string(s.registry_errors_total));
     // Every reason is written, zero or not, so rate() sees a series from its start.
     w.family("fjord_poll_errors_total", "counter", "Failed polls and fetches of the Git remote, by reason.");
     for (const char *r : poll_error_reasons) {

@@ -39,11 +39,12 @@ struct PhaseTimer {
 
 // The settings that shape what a commit renders to; when they change, the same commit must be
 // rendered and planned again (a new source.path, a lifted limit, another root).
-std::string render_key(const Config &c) {
+std::string render_key(const Config &c, const std::string &images) {
     std::string k = c.source.url + "\n" + c.source.branch + "\n" + c.source.tag + "\n" + c.source.path + "\n" + c.apply.root +
                     "\n" + (c.apply.prune ? "1" : "0") + "\n" + std::to_string(c.apply.max_deletions) + "\n" +
                     std::to_string(c.apply.max_files) + "\n" + std::to_string(c.apply.max_file_size);
     for (const auto &p : c.apply.protect) k += "\n" + p;
+    if (!images.empty()) k += "\nimages\n" + images; // tags chosen by image automation
     return blob_id(k);
 }
 
@@ -62,6 +63,8 @@ Reconciler::Reconciler(Config cfg, Store store, unique_fd lock, RootedFs fs)
 
 Reconciler::~Reconciler() = default;
 
+std::string Reconciler::current_render_key() const { return render_key(cfg_, images_key()); }
+
 Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     auto store = Store::open(cfg.state.dir);
     if (!store) return fail(std::move(store.error()));
@@ -73,6 +76,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
     r->notifier_ = std::make_unique<Notifier>(cfg.notify);
     r->load_identity(); // before recovery, which may have to write secrets back
+    r->load_images();
 
     // The generations in state.dir describe one apply.root; applied to another, fjord would
     // overwrite and delete files it never adopted there.
@@ -120,6 +124,7 @@ Status Reconciler::reconfigure(const Config &cfg) {
                           cfg.source.known_hosts != cfg_.source.known_hosts || cfg.source.token_file != cfg_.source.token_file;
     bool identity_changed = identity_path(cfg) != identity_path(cfg_);
     if (cfg.podman.socket != cfg_.podman.socket) podman_.reset();
+    registry_.reset(); // podman.registry_auth_file is read again
     cfg_ = cfg;
     notifier_->set_targets(cfg.notify);
     if (source_changed) source_.reset();
@@ -443,7 +448,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     }
     // The idle path: nothing new means nothing fetched, rendered or touched.
     bool seen = (head->commit == status_.synced_commit || head->commit == status_.commit) &&
-                status_.render_key == render_key(cfg_) && status_.facts_key == facts_key(facts_);
+                status_.render_key == current_render_key() && status_.facts_key == facts_key(facts_);
     if (seen && !opts.dry_run && *cur_n != 0) {
         r.state = SyncState::up_to_date;
         r.message = "up to date at " + short_id(head->commit);
@@ -522,14 +527,16 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     timer.mark("ancestry and tree");
     // What the current generation holds passed the same limits (render settings unchanged).
     const Generation *prev = *cur;
-    if (status_.render_key == render_key(cfg_))
+    if (status_.render_key == current_render_key())
         ro.vetted = [prev](const std::string &path, const std::string &id) {
             auto it = prev->files.find(path);
             return it != prev->files.end() && it->second.spec.id == id;
         };
     ro.decrypt = decryptor();
     ro.secret_digest = digester();
-    auto desired = render_commit([&](const RenderOptions &o) { return render_isolated(*source_, head->commit, o); }, ro, **cur);
+    std::vector<ContainerImageSpec> git_images;
+    auto desired = render_commit([&](const RenderOptions &o) { return render_isolated(*source_, head->commit, o); }, ro, **cur,
+                                 [&](DesiredState &d) { git_images = use_chosen_images(d); });
     timer.mark("render");
     if (!desired) {
         r.state = SyncState::failed;
@@ -566,7 +573,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     status_.synced_commit = head->commit;
-    status_.render_key = render_key(cfg_);
+    images_follow(git_images);
+    status_.render_key = current_render_key();
     status_.facts_key = facts_key(facts_);
     if (report->generation == 0) {
         r.state = SyncState::up_to_date;
@@ -686,7 +694,7 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
     }
     std::uint64_t now = report->generation ? report->generation : *cur_n;
     (void)store_.set_flag("pinned", std::to_string(now));
-    status_.render_key = render_key(cfg_);
+    status_.render_key = current_render_key();
     status_.suspended = "pinned to generation " + std::to_string(now) + " by fjordctl rollback; fjordctl resume to follow Git again";
     status_.generation = now;
     status_.commit = target->info.commit;

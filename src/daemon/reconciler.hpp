@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "manifest/render.hpp"
 #include "daemon/hooks.hpp"
+#include "daemon/image_updates.hpp"
 #include "secrets/age_identity.hpp"
 #include "source/git_source.hpp"
 #include <functional>
@@ -72,6 +73,20 @@ struct AgentStatus {
     std::uint64_t rollbacks_total = 0;         ///< generations reversed (failed checks or apply)
     std::uint64_t drift_corrections_total = 0; ///< drifted paths put back
     std::map<std::string, std::uint64_t> poll_errors; ///< reason (poll_error_reason) -> count
+    // Image automation (daemon/image_automation.cpp).
+    std::string last_image_update;  ///< the last image update and its end: "web: 1.2.1 -> 1.2.2 (glob:1.2.*): generation 5, good"
+    std::string registry_error;     ///< why the last registry check failed ("" = every registry answered)
+    std::int64_t last_registry_check = 0;
+    std::uint64_t image_updates_total = 0;   ///< image updates applied and marked good
+    std::uint64_t registry_errors_total = 0; ///< containers whose registry could not be asked, per check
+};
+
+/// What one round of image automation did.
+struct ImageRound {
+    bool checked = false;     ///< a container has an update policy, so its registry was asked
+    std::size_t deployed = 0; ///< updates applied and marked good
+    std::size_t failed = 0;   ///< updates that failed (rolled back: the tag is marked bad) or could not run
+    std::size_t errors = 0;   ///< containers whose registry could not be asked
 };
 
 /// The [[notify]] event a sync's outcome is (applied, rolled_back, failed, refused), if any.
@@ -99,6 +114,11 @@ class Reconciler {
     [[nodiscard]] Status resume();
     /// Replaces the config (SIGHUP); the state dir must stay the same.
     [[nodiscard]] Status reconfigure(const Config &cfg);
+    /// Image automation: asks the registries about the current generation's containers that
+    /// have an update policy, and deploys each newer tag found as its own generation, under the
+    /// same checks and rollback as a commit; a tag that fails is marked bad for good. A dry run
+    /// only logs what it would deploy.
+    [[nodiscard]] ImageRound check_images(bool dry_run);
 
     /// Drops what a reconcile loaded (the current generation, Git pack windows) while idle.
     void release_memory();
@@ -138,7 +158,9 @@ class Reconciler {
     /// One render of the commit with these options (in a sandboxed child: daemon/isolated.hpp).
     using RenderFn = std::function<Result<DesiredState>(const RenderOptions &)>;
     /// Renders for this host with facts_, fjord.generation as daemon/facts.cpp defines it.
-    [[nodiscard]] Result<DesiredState> render_commit(const RenderFn &render_once, RenderOptions ro, const Generation &cur);
+    /// `adjust` runs on every render result (image automation's chosen tags).
+    [[nodiscard]] Result<DesiredState> render_commit(const RenderFn &render_once, RenderOptions ro, const Generation &cur,
+                                                     const std::function<void(DesiredState &)> &adjust = nullptr);
 
     Config cfg_;
     VarTable facts_; ///< host facts, read once per sync
@@ -194,6 +216,29 @@ class Reconciler {
     /// After an automatic rollback: rechecks `restored`, records the outcome in `failed`'s
     /// history entry and the journal, halts applies when it fails; returns the one-line outcome.
     std::string after_rollback(const Generation &restored, const Generation &failed, SystemdManager *sd);
+
+    // Image automation (daemon/image_automation.cpp).
+    std::unique_ptr<ImageUpdateStore> images_;  ///< STATE_DIR/images; null when it cannot be read
+    std::unique_ptr<RegistryClient> registry_;  ///< made on the first registry check
+    std::string registry_logged_;               ///< the registry errors last logged (once per change)
+    /// Loads STATE_DIR/images once, at start.
+    void load_images();
+    /// The tags automation chose, as text: part of the render key, so a new choice re-renders.
+    [[nodiscard]] std::string images_key() const;
+    /// The render key of the settings and chosen tags now (status_.render_key holds the last one).
+    [[nodiscard]] std::string current_render_key() const;
+    /// Gives each container with an update policy the tag automation chose for it; returns the
+    /// specs as Git wrote them.
+    std::vector<ContainerImageSpec> use_chosen_images(DesiredState &d) const;
+    /// After a commit applied (or changed nothing): the store follows Git's specs.
+    void images_follow(const std::vector<ContainerImageSpec> &git);
+    /// Renders `commit` for this host as a sync does, `adjust` applied.
+    [[nodiscard]] Result<DesiredState> render_current(const std::string &commit, const Generation &cur,
+                                                      const std::function<void(DesiredState &)> &adjust);
+    /// Logs registry errors when they differ from the last ones, and keeps them in the status.
+    void note_registry_errors(const std::vector<Error> &errors);
+    /// Deploys one update as a generation of `commit`; marks the tag deployed or bad.
+    SyncResult deploy_image_update(const ImageUpdate &u, const std::string &commit);
 };
 
 /// Reads the status a running or stopped fjordd last saved.

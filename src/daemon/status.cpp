@@ -77,7 +77,10 @@ std::string status_to_json(const AgentStatus &s) {
                         {"commit_time", s.commit_time}, {"commit_subject", s.commit_subject},
                         {"last_success", s.last_success}, {"apply_seconds", s.apply_seconds},
                         {"changes_total", s.changes_total}, {"rollbacks_total", s.rollbacks_total},
-                        {"drift_corrections_total", s.drift_corrections_total}, {"poll_errors", s.poll_errors}};
+                        {"drift_corrections_total", s.drift_corrections_total}, {"poll_errors", s.poll_errors},
+                        {"last_image_update", s.last_image_update}, {"registry_error", s.registry_error},
+                        {"last_registry_check", s.last_registry_check}, {"image_updates_total", s.image_updates_total},
+                        {"registry_errors_total", s.registry_errors_total}};
     // A commit subject is the operator's text: invalid UTF-8 is replaced, never a throw.
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -117,6 +120,11 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     num("changes_total", s.changes_total);
     num("rollbacks_total", s.rollbacks_total);
     num("drift_corrections_total", s.drift_corrections_total);
+    str("last_image_update", s.last_image_update);
+    str("registry_error", s.registry_error);
+    num("last_registry_check", s.last_registry_check);
+    num("image_updates_total", s.image_updates_total);
+    num("registry_errors_total", s.registry_errors_total);
     if (auto it = j.find("poll_errors"); it != j.end() && it->is_object())
         for (const auto &[k, v] : it->items())
             if (v.is_number_unsigned()) s.poll_errors[k] = v.get<std::uint64_t>();

@@ -1,5 +1,10 @@
 #include "daemon/metrics.hpp"
 #include "daemon/progress.hpp"
+#include "daemon/reconciler.hpp"
+#include "util/fs.hpp"
+
+#include <cstdlib>
+#include <filesystem>
 
 #include <doctest/doctest.h>
 
@@ -74,4 +79,31 @@ TEST_CASE("progress: checks report N/M passing as each first passes") {
     for (int i = 0; i < 4; ++i)
         for (auto &c : checks) (void)c.probe->run(std::chrono::milliseconds(1));
     CHECK(seen == std::vector<std::string>{"1/2", "2/2"});
+}
+
+TEST_CASE("metrics and status: image automation's counters and lines") {
+    AgentStatus s;
+    s.image_updates_total = 3;
+    s.registry_errors_total = 7;
+    s.last_image_update = "web: 1.2.1 -> 1.2.2 (glob:1.2.*): failed, rolled back to generation 4; tag 1.2.2 marked bad";
+    s.registry_error = "container web: registry 127.0.0.1:5000, image demo/bb: list tags: unreachable";
+    s.last_registry_check = 1700000000;
+    auto m = render_metrics(s, {});
+    CHECK(has_line(m, "# TYPE fjord_image_updates_total counter"));
+    CHECK(has_line(m, "fjord_image_updates_total 3"));
+    CHECK(has_line(m, "fjord_registry_errors_total 7"));
+
+    // status.json keeps them across restarts of fjordd.
+    char tmpl[] = "/tmp/fjord-status-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    std::string dir = tmpl;
+    REQUIRE(write_file_atomic(dir + "/status.json", status_to_json(s), 0600));
+    auto back = read_status(dir);
+    REQUIRE(back);
+    CHECK(back->image_updates_total == 3);
+    CHECK(back->registry_errors_total == 7);
+    CHECK(back->last_image_update == s.last_image_update);
+    CHECK(back->registry_error == s.registry_error);
+    CHECK(back->last_registry_check == 1700000000);
+    std::filesystem::remove_all(dir);
 }
