@@ -165,7 +165,12 @@ void from_json(const json &j, ContainerSpec &c) {
 
 void to_json(json &j, const VarValue &v) {
     static constexpr const char *kinds[] = {"string", "number", "boolean", "list", "table"};
-    j = json{{"kind", kinds[static_cast<int>(v.kind)]}, {"text", v.text}, {"items", v.items}, {"fields", v.fields}};
+    // Element by element: nlohmann's container conversions cannot see through the recursive
+    // type under clang (VarValue holds vectors and maps of itself).
+    json items = json::array(), fields = json::object();
+    for (const auto &i : v.items) to_json(items.emplace_back(), i);
+    for (const auto &[k, f] : v.fields) to_json(fields[k], f);
+    j = json{{"kind", kinds[static_cast<int>(v.kind)]}, {"text", v.text}, {"items", std::move(items)}, {"fields", std::move(fields)}};
 }
 
 void from_json(const json &j, VarValue &v) {
@@ -177,15 +182,21 @@ void from_json(const json &j, VarValue &v) {
     else if (kind == "table") v.kind = VarValue::Kind::table;
     else throw std::invalid_argument("unknown var kind " + kind);
     get(j, "text", v.text);
-    get(j, "items", v.items);
-    get(j, "fields", v.fields);
+    v.items.clear();
+    v.fields.clear();
+    for (const auto &i : j.at("items")) from_json(i, v.items.emplace_back());
+    const auto &fields = j.at("fields");
+    if (!fields.is_object()) throw std::invalid_argument("var fields are not an object");
+    for (const auto &[k, f] : fields.items()) from_json(f, v.fields[k]);
 }
 
 void to_json(json &j, const DesiredState &d) {
     // Blob content is bytes (a rendered template need not be UTF-8): CBOR byte strings.
     json blobs = json::object();
     for (const auto &[id, content] : d.blobs) blobs[id] = json::binary(std::vector<std::uint8_t>(content.begin(), content.end()));
-    j = json{{"commit", d.commit}, {"files", d.files},           {"blobs", std::move(blobs)}, {"vars", d.vars},
+    json vars = json::object();
+    for (const auto &[k, v] : d.vars) to_json(vars[k], v);
+    j = json{{"commit", d.commit}, {"files", d.files},           {"blobs", std::move(blobs)}, {"vars", std::move(vars)},
              {"units", d.units},   {"containers", d.containers}, {"hooks", d.hooks},          {"checks", d.checks},
              {"includes", d.includes}};
 }
@@ -198,7 +209,10 @@ void from_json(const json &j, DesiredState &d) {
         const auto &bin = content.get_binary();
         d.blobs.emplace(id, std::string(bin.begin(), bin.end()));
     }
-    get(j, "vars", d.vars);
+    d.vars.clear();
+    const auto &vars = j.at("vars");
+    if (!vars.is_object()) throw std::invalid_argument("vars are not an object");
+    for (const auto &[k, v] : vars.items()) from_json(v, d.vars[k]);
     get(j, "units", d.units);
     get(j, "containers", d.containers);
     get(j, "hooks", d.hooks);

@@ -137,7 +137,8 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
     for (const auto &[path, f] : d.files) {
         FJORD_TRY(check_host_path(path));
         std::string origin = printable(f.origin);
-        auto bad = [&](const std::string &why) { return fail(Errc::invalid, origin + ": " + path + ": " + why); };
+        // Lambdas do not capture structured bindings before C++20's P1091 (clang 14 refuses it).
+        auto bad = [&, &path = path](const std::string &why) { return fail(Errc::invalid, origin + ": " + path + ": " + why); };
         if (f.path != path) return bad("listed under another path");
         if (has_break(f.origin)) return bad("bad origin");
         FJORD_TRY(check_protect(path, origin, opts.protect));
@@ -165,7 +166,7 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
     FJORD_TRY(check_parents(d.files));
     FJORD_TRY(check_link_chains(d.files));
     for (const auto &[name, u] : d.units) {
-        auto bad = [&](const std::string &why) { return fail(Errc::invalid, "unit " + printable(name) + ": " + why); };
+        auto bad = [&, &name = name](const std::string &why) { return fail(Errc::invalid, "unit " + printable(name) + ": " + why); };
         if (u.name != name || !valid_unit_name(name)) return bad("not a systemd unit name");
         if (!u.id.empty() && !is_hex_id(u.id)) return bad("bad content id");
         if (has_break(u.origin)) return bad("bad origin");
