@@ -63,6 +63,15 @@ Status Reconciler::guard_apply(const DesiredState &desired, const Generation &cu
     return {};
 }
 
+std::optional<GenerationInfo> Reconciler::attempted() const {
+    if (attempt_gen_ == 0) return std::nullopt;
+    // Numbers are taken as the highest in the store plus one: an entry under this number was
+    // saved by this very attempt.
+    auto info = store_.load_info(attempt_gen_);
+    if (!info) return std::nullopt;
+    return std::move(*info);
+}
+
 void Reconciler::after_failed_apply(const DesiredState &desired, const Generation &cur, const Plan &plan) {
     auto info = store_.load_info(plan.next.info.number);
     if (!info || info->outcome != Outcome::rolled_back) return; // it never touched the host

@@ -1,7 +1,8 @@
 // Image automation (issue 5, item 4): every podman.registry_poll_interval the registries are
 // asked for newer tags of the containers whose spec has `update = "glob:1.2.*"`; each newer
 // tag is deployed as its own generation of the current commit, under the same transaction,
-// health checks and rollback as a commit. A tag that fails is marked bad and never tried again.
+// health checks and rollback as a commit. A tag that fails by its own fault is marked bad and
+// never tried again; a transient failure (pull, podman, registry) is retried at the next check.
 // The choices live in STATE_DIR/images (daemon/image_updates.hpp); every render of a commit
 // runs the chosen tag, so a choice survives restarts and later commits that keep the image.
 #include "daemon/facts.hpp"
@@ -209,23 +210,23 @@ SyncResult Reconciler::deploy_image_update(const ImageUpdate &u, const std::stri
     if (auto ref = parse_image_ref(u.image); ref && !u.digest.empty()) pins[u.container] = {updated, ref->name() + "@" + u.digest};
     if (on_progress) on_progress("image update " + what);
     guard_refused_ = false;
-    rolled_back_ = false;
     auto report = apply_desired(*desired, **cur, SyncOptions{}, what, nullptr, &pins);
     if (!report) {
         // The tag's own fault (its checks failed, it would not start): never again. A pull that
-        // failed or a host problem changed nothing and is tried again at the next check.
-        bool bad = rolled_back_ || report.error().code == Errc::invalid;
+        // failed, podman or the registry out of reach, a refusal: tried again at the next check.
+        Errc code = report.error().code;
+        bool answers = code == Errc::io && rolled_back_ && podman().inspect(u.container).has_value();
+        bool bad = tag_failed_itself(code, rolled_back_, answers);
         if (bad) {
             images_->mark_bad(u.container, u.new_tag);
             if (auto s = images_->save(); !s) log_warning(s.error().message + ", ignoring");
         }
         std::string end = rolled_back_ ? "rolled back to generation " + std::to_string(*cur_n) : "nothing changed";
-        if (bad) end += "; tag " + u.new_tag + " marked bad, not tried again";
-        // History's line for the failed generation says which update it was.
-        if (auto hist = store_.history(); hist && !hist->empty() && hist->back().number > *cur_n) {
-            GenerationInfo info = hist->back();
-            info.message = what + ": " + info.message + "; " + end;
-            (void)store_.save_info(info);
+        end += bad ? "; tag " + u.new_tag + " marked bad, not tried again" : "; tried again at the next registry check";
+        // The history line of this attempt's generation, if it saved one, says which update it was.
+        if (auto info = attempted()) {
+            info->message = what + ": " + info->message + "; " + end;
+            (void)store_.save_info(*info);
         }
         r.state = SyncState::failed;
         r.rolled_back = rolled_back_;

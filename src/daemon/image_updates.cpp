@@ -201,4 +201,9 @@ ImageCheck check_image_updates(ImageUpdateStore &store, const std::vector<Contai
     return out;
 }
 
+bool tag_failed_itself(Errc code, bool rolled_back, bool podman_answers) {
+    if (code == Errc::invalid) return true;
+    return rolled_back && code == Errc::io && podman_answers;
+}
+
 } // namespace fjord

@@ -100,6 +100,13 @@ class ImageUpdateStore {
     std::map<std::string, ContainerImageState> containers_;
 };
 
+/// Whether a deploy of a tag that failed was the tag's own fault, so it is marked bad for good:
+/// its checks or post-apply hook failed, or its content is invalid (Errc::invalid), or its
+/// generation was applied and rolled back on a podman error while podman still answers (a
+/// container that will not start). A failed pull, podman or a registry out of reach
+/// (Errc::network, Errc::io), a refusal or a halt is not: the tag is tried again at the next check.
+[[nodiscard]] bool tag_failed_itself(Errc code, bool rolled_back, bool podman_answers);
+
 /// Asks the registries for the newest tag each container's policy allows (skipping bad tags
 /// and never going below the tag deployed now) and returns what to deploy. Records the time
 /// and error of each check in the store (the caller saves it). Pinned containers ("") are

@@ -273,6 +273,8 @@ SyncResult Reconciler::finish(SyncResult r) {
 Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const Generation &cur,
                                               const SyncOptions &opts, const std::string &message,
                                               std::string *plan_text, const std::map<std::string, AppliedContainer> *pins) {
+    attempt_gen_ = 0;
+    rolled_back_ = false;
     auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, pins});
     if (!plan) return fail(std::move(plan.error()));
     if (plan_text) *plan_text = describe(*plan, cur);
@@ -291,7 +293,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     if (opts.dry_run || (plan->empty() && cur.info.number != 0)) return ApplyReport{};
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));
-    plan->next.info.number = *next;
+    plan->next.info.number = attempt_gen_ = *next;
     plan->next.info.commit = desired.commit;
     plan->next.info.message = message;
     plan->next.info.changes = change_summary(*plan, cur, units_started(cur, *plan).size());
@@ -365,8 +367,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     auto report = apply_plan(ctx, cur, *plan, desired, verify);
     status_.apply_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (report) status_.changes_total += report->written + report->removed + report->restored;
-    else ++status_.rollbacks_total;
-    rolled_back_ = !report;
+    // A failure before the journal (a pull, podman down) changed nothing: not a rollback.
+    auto saved = report ? std::nullopt : attempted();
+    rolled_back_ = saved && saved->outcome == Outcome::rolled_back;
+    if (rolled_back_) ++status_.rollbacks_total;
     if (!report && !health_error.empty()) {
         log_msg(LogLevel::error, msgid::health_failed, "generation " + gen + " failed its health checks, rolled back: " + health_error,
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
@@ -549,7 +553,6 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
 
     std::string plan_text;
     guard_refused_ = false;
-    rolled_back_ = false;
     auto report = apply_desired(*desired, **cur, opts, "", &plan_text);
     r.plan = plan_text;
     timer.mark("plan and apply");
@@ -562,7 +565,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         // Only the commit's own fault marks it bad (a unit that cannot start, bad content); a
         // full disk or a folder in the way on the host is retried once the host is fixed.
         if (code == Errc::invalid && !opts.dry_run) (void)store_.mark_bad(head->commit);
-        r.msgid = refused ? msgid::refused : msgid::rolled_back;
+        r.msgid = refused ? msgid::refused : rolled_back_ ? msgid::rolled_back : msgid::failed;
         r.rolled_back = rolled_back_;
         return finish(r);
     }

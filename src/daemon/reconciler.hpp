@@ -175,7 +175,11 @@ class Reconciler {
     std::string refused_commit_; ///< a commit refused by a guardrail: not re-rendered every poll
     std::function<std::string()> apply_gate_;
     std::unique_ptr<Notifier> notifier_; ///< [[notify]] webhooks, sent from its own thread
-    bool rolled_back_ = false;           ///< the last apply_desired reversed its generation
+    bool rolled_back_ = false;           ///< the last apply_desired's generation was applied, then reversed
+    std::uint64_t attempt_gen_ = 0;      ///< the generation number the last apply_desired took (0 = none)
+    /// The history entry the last apply_desired saved (refused, rolled back or good); nullopt
+    /// when it stopped before saving one (a pre-apply hook, podman down before the journal).
+    [[nodiscard]] std::optional<GenerationInfo> attempted() const;
     /// Sends `e` to the [[notify]] targets that want it (never blocks).
     void notify(const std::optional<NotifyEvent> &e);
     /// Commit time and subject of the current generation's commit, from the Git cache.

@@ -207,3 +207,20 @@ TEST_CASE("image update state: saved crash-safely, read back whole, a corrupt fi
     CHECK(fs::exists(d.path + "/images.broken"));
     CHECK(!fs::exists(d.path + "/images"));
 }
+
+TEST_CASE("a failed deploy marks its tag bad only when the tag caused it") {
+    // Checks or a post-apply hook failed, invalid content: the tag's fault.
+    CHECK(tag_failed_itself(Errc::invalid, true, false));
+    CHECK(tag_failed_itself(Errc::invalid, false, false));
+    // Applied, rolled back on a podman error while podman answers: it would not start.
+    CHECK(tag_failed_itself(Errc::io, true, true));
+    // Transient: podman or the registry out of reach, before or after the journal.
+    CHECK(!tag_failed_itself(Errc::io, false, false));
+    CHECK(!tag_failed_itself(Errc::io, false, true));
+    CHECK(!tag_failed_itself(Errc::io, true, false));
+    CHECK(!tag_failed_itself(Errc::network, false, true));
+    CHECK(!tag_failed_itself(Errc::network, true, true));
+    // A pre-apply hook refusal, a halt, a host problem: nothing about the tag.
+    CHECK(!tag_failed_itself(Errc::refused, false, true));
+    CHECK(!tag_failed_itself(Errc::internal, false, true));
+}

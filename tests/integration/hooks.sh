@@ -116,12 +116,23 @@ fi
 } >"$H/fjord.toml"
 commit_all "$R" "gate"
 fingerprint "$ROOT" >"$T/before"
+rollbacks() { "$FJORDCTL" --config "$CFG" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["rollbacks_total"])'; }
+rb=$(rollbacks)
+last=$(ls "$STATE/generations" | sort -n | tail -1)
+hline=$("$FJORDCTL" --config "$CFG" history | grep "^$last ")
 once; rc=$?
+once
 fingerprint "$ROOT" >"$T/after"
 if [ $rc -ne 0 ] && cmp -s "$T/before" "$T/after" && grep -q "hook pre-apply \[1\] .*exit status 1: maintenance window closed; nothing was changed" "$LOG"; then
   pass "a failing pre-apply hook refuses the generation; nothing changes"
 else
   fail "pre-apply gate" "rc=$rc; $(cat "$LOG")"
+fi
+if [ "$(rollbacks)" = "$rb" ] && [ "$(ls "$STATE/generations" | sort -n | tail -1)" = "$last" ] &&
+  [ "$("$FJORDCTL" --config "$CFG" history | grep "^$last ")" = "$hline" ]; then
+  pass "a pre-apply refusal is not counted as a rollback ($rb) and saves no generation"
+else
+  fail "refusal counted" "rollbacks $rb -> $(rollbacks); $("$FJORDCTL" --config "$CFG" history)"
 fi
 touch "$T/open"
 once && grep -q "NOPASSWD: ALL" "$ROOT/etc/sudoers.d/ops" &&

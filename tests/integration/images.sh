@@ -6,7 +6,8 @@
 # 1.2.1 by digest and 1.2.2 is marked bad and not retried; status and history show
 # "NAME: 1.2.1 -> 1.2.2 (glob:1.2.*)"; the chosen tag survives other commits and restarts; a
 # commit changing the image restarts automation from its tag; the registry down is one clear
-# error and changes nothing. Everything it creates is removed on exit.
+# error and changes nothing; podman down during a deploy is retried, the tag not marked bad.
+# Everything it creates is removed on exit.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -231,5 +232,38 @@ grep "container $WEB" "$LOG" | head -1 | sed 's/^/  error: /'
 start_registry || fail "registry back" "$(tail -3 "$T/reg.log")"
 once && ! grep -q "^registry:" <("$FJORDCTL" --config "$CFG" status) && pass "registry back: the error clears" ||
   fail "registry back" "$(cat "$LOG")"
+
+
+# 7. A transient failure during a deploy (podman's service down between the registry check and
+#    the pull) is not the tag's fault: the tag is not marked bad, no rollback is counted, the
+#    history line of an older failed generation is left alone, and it is deployed once podman
+#    is back. First a broken 1.3.1 fails and rolls back, so a failed generation sits above.
+rollbacks() { "$FJORDCTL" --config "$CFG" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["rollbacks_total"])'; }
+bad_tag() { python3 -c 'import json,sys; sys.exit(0 if sys.argv[3] in json.load(open(sys.argv[1]))["containers"][sys.argv[2]]["bad_tags"] else 1)' "$STATE/images" "$WEB" "$1"; }
+push_image 1.3.1 no
+once
+g7=$(gen); g7f=$(last_gen)
+if bad_tag 1.3.1 && [ "$g7f" -gt "$g7" ] && [ "$(page)" = 1.3.0 ]; then
+  pass "a broken 1.3.1 rolls back (generation $g7f) and is marked bad"
+else
+  fail "broken 1.3.1" "gen=$g7 last=$g7f $(cat "$STATE/images") $(cat "$LOG")"
+fi
+rb7=$(rollbacks)
+hline=$(history | grep "^$g7f ")
+push_image 1.3.2 yes
+kill "$PODMAN_PID"; wait "$PODMAN_PID" 2>/dev/null; PODMAN_PID=""
+once; once
+if ! bad_tag 1.3.2 && [ "$(rollbacks)" = "$rb7" ] && [ "$(gen)" = "$g7" ] && [ "$(last_gen)" = "$g7f" ] &&
+  [ "$(history | grep "^$g7f ")" = "$hline" ] && grep -q "1.3.0 -> 1.3.2 .*failed: .*nothing changed; tried again at the next registry check" "$LOG"; then
+  pass "podman down during the deploy of 1.3.2: not marked bad, no rollback counted, generation $g7f's history untouched"
+else
+  fail "transient deploy failure" "rollbacks $rb7 -> $(rollbacks) gen=$(gen) last=$(last_gen) images=$(cat "$STATE/images") history: $hline / $(history | grep "^$g7f ") $(cat "$LOG")"
+fi
+start_podman || fail "podman back" "$(tail -3 "$T/podman.log")"
+if once && [ "$(page)" = 1.3.2 ] && [ "$(rollbacks)" = "$rb7" ]; then
+  pass "podman back: 1.3.2 is deployed at the next check"
+else
+  fail "retry after podman back" "page=$(page) $(cat "$LOG")"
+fi
 
 finish
