@@ -28,4 +28,6 @@ std::string trip_reason(const Attempts &a) {
            " were interrupted (fjordd killed or crashed mid-apply or mid-rollback); fjordctl resume or fjordctl sync --retry to try again";
 }
 
+bool commit_at_fault(Errc code) { return code == Errc::invalid || code == Errc::refused; }
+
 } // namespace fjord

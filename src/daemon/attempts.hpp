@@ -6,6 +6,7 @@
 // so a commit that keeps crashing the host is not tried forever: after max_attempts attempts
 // fjord halts applies until the operator says so (fjordctl resume, fjordctl sync --retry).
 // Recovering an interrupted transaction is never counted nor blocked.
+#include "util/result.hpp"
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,5 +31,11 @@ inline constexpr std::uint32_t max_attempts = 3;
 [[nodiscard]] Attempts next_attempt(const Attempts &a, const std::string &commit);
 /// "" when attempt `a` may go ahead; otherwise why applies halt (a one-line reason for status).
 [[nodiscard]] std::string trip_reason(const Attempts &a);
+
+/// Whether an error rendering or checking a commit is the commit's own fault (bad content,
+/// a path it may not write: Errc::invalid, Errc::refused), so it is marked bad, or a restored
+/// generation's checks failed for real. Anything else (the render sandbox's timeout, CPU or
+/// memory limit, a failed fork, I/O, the network) is this attempt's failure: retried.
+[[nodiscard]] bool commit_at_fault(Errc code);
 
 } // namespace fjord

@@ -41,7 +41,7 @@ void Reconciler::clear_halt() {
     clear_attempts();
 }
 
-std::string Reconciler::recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd) {
+Status Reconciler::recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd) {
     std::string gen = std::to_string(restored.info.number);
     // The restored generation's [[check]]s, rendered again from its commit (still in the Git
     // cache: kept generations keep their commits there).
@@ -58,7 +58,7 @@ std::string Reconciler::recheck_restored(const Generation &restored, const Gener
         ro.decrypt = decryptor();
         ro.secret_digest = digester();
         auto d = render_isolated(*source_, restored.info.commit, ro);
-        if (!d) return "generation " + gen + ": its checks cannot be read: " + d.error().message;
+        if (!d) return fail(d.error().context("generation " + gen + ": its checks cannot be read"));
         specs = std::move(d->checks);
     }
     for (const auto &c : specs)
@@ -79,29 +79,36 @@ std::string Reconciler::recheck_restored(const Generation &restored, const Gener
             if (s.kind == UnitStep::start || s.kind == UnitStep::restart) units.push_back(s.unit);
     }
     auto checks = build_checks(specs, sd, units, &podman(), &restored.containers);
-    if (!checks) return "generation " + gen + ": " + checks.error().message;
-    if (checks->empty()) return "";
+    if (!checks) return fail(checks.error().context("generation " + gen));
+    if (checks->empty()) return {};
     if (on_progress) on_progress("checking restored generation " + gen + ": " + std::to_string(checks->size()) + " health checks");
     SteadyClock clock;
     auto s = run_checks(*checks, clock, cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
         log_debug("restored generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
     });
-    return s ? "" : s.error().message;
+    return s;
 }
 
 std::string Reconciler::after_rollback(const Generation &restored, const Generation &failed, SystemdManager *sd) {
     std::string gen = std::to_string(restored.info.number);
-    std::string err = recheck_restored(restored, failed, sd);
-    std::string note = err.empty() ? "restored generation " + gen + " passed its health checks again"
-                                   : "restored generation " + gen + " failed its health checks too: " + err;
+    Status s = recheck_restored(restored, failed, sd);
+    // Only checks that ran and failed halt the host; a recheck that could not run (the render
+    // sandbox's timeout or limits, I/O) says so and leaves applies going.
+    bool failed_too = !s && commit_at_fault(s.error().code);
+    std::string note = s            ? "restored generation " + gen + " passed its health checks again"
+                       : failed_too ? "restored generation " + gen + " failed its health checks too: " + s.error().message
+                                    : "restored generation " + gen + " could not be checked again: " + s.error().message;
     if (auto info = store_.load_info(failed.info.number)) {
         info->message += (info->message.empty() ? "" : "; ") + note;
         (void)store_.save_info(*info);
     }
     LogFields f = {{"COMMIT", restored.info.commit}, {"GENERATION", gen}};
-    if (err.empty()) {
+    if (s) {
         log_msg(LogLevel::info, msgid::marked_good, note, f);
         clear_attempts();
+    } else if (!failed_too) {
+        log_warning(note + "; not halted", f);
+        clear_attempts(); // the rollback itself finished
     } else {
         log_msg(LogLevel::error, msgid::health_failed, note, f);
         halt("halted: " + note + "; fix the host, then fjordctl resume or fjordctl sync --retry");

@@ -1,6 +1,7 @@
 #include "daemon/reconciler.hpp"
 
 #include "apply/transaction.hpp"
+#include "daemon/attempts.hpp"
 #include "daemon/facts.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
@@ -496,8 +497,16 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     std::string base = status_.synced_commit.empty() ? (*cur)->info.commit : status_.synced_commit;
     if (!base.empty() && base != head->commit) {
         auto desc = descends_isolated(*source_, head->commit, base);
+        bool accept = cfg_.source.accept_history_rewrite || opts.accept_rewrite;
+        // The applied commit missing from the fetched history is a rewrite; the check failing
+        // (its sandbox, I/O) is this sync's failure, retried at the next poll.
+        if (!desc && desc.error().code != Errc::not_found && !accept) {
+            r.message = "history check of " + short_id(head->commit) + ": " + desc.error().message + " (tried again at the next poll)";
+            r.msgid = msgid::failed;
+            return finish(r);
+        }
         if (!desc || !*desc) {
-            if (!cfg_.source.accept_history_rewrite && !opts.accept_rewrite) {
+            if (!accept) {
                 r.state = SyncState::refused;
                 r.message = "history rewritten: " + head->ref + " at " + short_id(head->commit) + " does not contain the applied commit " +
                             short_id(base) + " (a force-push?); refused until source.accept_history_rewrite = true or fjordctl sync --accept-rewrite";
@@ -545,7 +554,9 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     if (!desired) {
         r.state = SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + desired.error().message;
-        if (!opts.dry_run) (void)store_.mark_bad(head->commit);
+        // The sandbox's own failures (timeout, limits, fork) are retried; bad content is not.
+        if (!commit_at_fault(desired.error().code)) r.message += " (not the commit's fault: tried again at the next poll)";
+        else if (!opts.dry_run) (void)store_.mark_bad(head->commit);
         r.msgid = msgid::failed;
         return finish(r);
     }

@@ -206,8 +206,9 @@ class Reconciler {
     /// Lifts a halt and forgets the attempts.
     void clear_halt();
     /// Runs the restored generation's checks ([[check]]s rendered again from its commit, and
-    /// its units that the rollback from `failed` started); "" when they pass, else the failure.
-    [[nodiscard]] std::string recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd);
+    /// its units that the rollback from `failed` started). Errc::invalid when they fail; any
+    /// other error means they could not be run (the render sandbox failed, say).
+    [[nodiscard]] Status recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd);
     // Commands around an apply (daemon/hooks.cpp).
     /// Before the journal: validate commands of the files `plan` writes (a failure records the
     /// generation as refused, Errc::invalid), then pre-apply hooks (Errc::refused).

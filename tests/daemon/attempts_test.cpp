@@ -42,3 +42,13 @@ TEST_CASE("attempts: max_attempts interrupted attempts trip the next one, with t
     // A newer commit is not held back by the old commit's count.
     CHECK(trip_reason(next_attempt(a, "fedcba")).empty());
 }
+
+TEST_CASE("only the commit's own faults mark it bad; the sandbox's failures are retried") {
+    CHECK(commit_at_fault(Errc::invalid));
+    CHECK(commit_at_fault(Errc::refused));
+    // The render sandbox's timeout, CPU or memory limit, a forbidden call, a failed fork.
+    CHECK(!commit_at_fault(Errc::internal));
+    CHECK(!commit_at_fault(Errc::io));
+    CHECK(!commit_at_fault(Errc::network));
+    CHECK(!commit_at_fault(Errc::busy));
+}
