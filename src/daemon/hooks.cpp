@@ -7,6 +7,7 @@
 #include "daemon/log.hpp"
 #include "daemon/reconciler.hpp"
 #include <ctime>
+#include <filesystem>
 
 namespace fjord {
 
@@ -61,6 +62,14 @@ Status Reconciler::guard_apply(const DesiredState &desired, const Generation &cu
         return fail(s.error().code, s.error().message + "; nothing was changed (tried again at the next poll)");
     }
     return {};
+}
+
+void Reconciler::remove_validate_staging() {
+    // A crash or power loss during a validate command leaves its staged copy, maybe a secret's
+    // plaintext, in STATE/validate: gone at every start, under the state lock.
+    std::error_code ec;
+    std::filesystem::remove_all(store_.path("validate"), ec);
+    if (ec) log_warning("remove " + store_.path("validate") + ": " + ec.message() + ", ignoring");
 }
 
 std::optional<GenerationInfo> Reconciler::attempted() const {

@@ -76,6 +76,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     std::unique_ptr<Reconciler> r(new Reconciler(cfg, std::move(*store), std::move(*lock), std::move(*fs)));
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
     r->notifier_ = std::make_unique<Notifier>(cfg.notify);
+    r->remove_validate_staging();
     r->load_identity(); // before recovery, which may have to write secrets back
     r->load_images();
 

@@ -217,6 +217,8 @@ class Reconciler {
     void after_failed_apply(const DesiredState &desired, const Generation &cur, const Plan &plan);
     [[nodiscard]] HookEnv hook_env(const DesiredState &desired, const Generation &cur, const Plan &plan, const char *result) const;
     bool guard_refused_ = false; ///< the last guard_apply refused before anything was touched
+    /// Removes STATE/validate, which a crash during validate_files may have left (open()).
+    void remove_validate_staging();
 
     /// After an automatic rollback: rechecks `restored`, records the outcome in `failed`'s
     /// history entry and the journal, halts applies when it fails; returns the one-line outcome.

@@ -137,4 +137,11 @@ fi
 touch "$T/open"
 once && grep -q "NOPASSWD: ALL" "$ROOT/etc/sudoers.d/ops" &&
   pass "the same commit applies at the next sync once the pre-apply hook passes" || fail "gate opens" "$(cat "$LOG")"
+
+# 5. A staging folder that a crash during validate left behind (it may hold a secret's
+#    plaintext) is removed when fjordd starts.
+mkdir -p "$STATE/validate/1"
+echo "password=hunter2" >"$STATE/validate/1/app.conf"
+once
+[ ! -e "$STATE/validate" ] && pass "a stale validate staging folder is removed at start" || fail "stale staging" "$(ls -R "$STATE/validate")"
 finish
