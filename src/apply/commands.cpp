@@ -1,6 +1,7 @@
 #include "apply/commands.hpp"
 
 #include "util/unique_fd.hpp"
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -50,11 +51,13 @@ std::vector<std::string> substitute(const std::vector<std::string> &argv, const 
     return out;
 }
 
+constexpr const char *pre_restart_hidden = "output hidden: this generation has secret files; run the command by hand to see it";
+
 } // namespace
 
-std::string command_failure(const std::vector<std::string> &argv, const CommandResult &r, bool hide_output) {
+std::string command_failure(const std::vector<std::string> &argv, const CommandResult &r, std::string_view hidden) {
     std::string line = shown_argv(argv) + ": " + r.status();
-    if (hide_output) return line + " (output not shown: the file is a secret)";
+    if (!hidden.empty()) return line + " (" + std::string(hidden) + ")";
     std::string out = r.shown_output(), flat;
     for (std::size_t i = 0; i < out.size(); ++i) {
         if (out[i] == '\r') continue;
@@ -97,13 +100,16 @@ Status validate_files(const ValidateContext &ctx, const Plan &plan, const Desire
         ::unlink(staged.c_str());
         if (!r) return fail(r.error().context("validate " + f->path + ": " + shown_argv(f->validate)));
         if (!r->ok())
-            return fail(Errc::invalid, "validate " + f->path + " (" + f->origin + "): " + command_failure(f->validate, *r, f->secret));
+            return fail(Errc::invalid, "validate " + f->path + " (" + f->origin + "): " + command_failure(f->validate, *r, f->secret ? "output not shown: the file is a secret" : ""));
     }
     return {};
 }
 
 Status run_pre_restart(const Generation &next, const std::vector<UnitStep> &steps, const std::string &root) {
     std::set<std::string> done;
+    // A unit's config check may print what it read, secrets included: with any secret file in
+    // the generation its output never reaches the journal, status, history or a webhook.
+    bool secrets = std::any_of(next.files.begin(), next.files.end(), [](const auto &f) { return f.second.spec.secret; });
     for (const auto &s : steps) {
         if (s.kind != UnitStep::start && s.kind != UnitStep::restart && s.kind != UnitStep::reload) continue;
         auto it = next.units.find(s.unit);
@@ -116,7 +122,7 @@ Status run_pre_restart(const Generation &next, const std::vector<UnitStep> &step
         if (!r) return fail(r.error().context("pre_restart of " + s.unit));
         if (!r->ok())
             return fail(Errc::invalid, "pre_restart of " + s.unit + " failed before its " + describe(s).substr(0, describe(s).find(' ')) +
-                                           ": " + command_failure(cmd.argv, *r, false));
+                                           ": " + command_failure(cmd.argv, *r, secrets ? pre_restart_hidden : ""));
     }
     return {};
 }

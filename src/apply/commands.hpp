@@ -31,11 +31,13 @@ struct ValidateContext {
 [[nodiscard]] Status validate_files(const ValidateContext &ctx, const Plan &plan, const DesiredState &desired);
 
 /// Runs the pre_restart command of each unit that `steps` start, restart or reload, before any
-/// of those steps. The first failure is an Errc::invalid error naming the unit and the output.
+/// of those steps. The first failure is an Errc::invalid error naming the unit and the output
+/// (the exit status only when the generation has any secret file).
 [[nodiscard]] Status run_pre_restart(const Generation &next, const std::vector<UnitStep> &steps, const std::string &root);
 
 /// A command's failure as one line: "visudo -cf %s: exit status 1: <output>" (output flattened,
-/// lines joined by " | "; left out when `hide_output`).
-[[nodiscard]] std::string command_failure(const std::vector<std::string> &argv, const CommandResult &r, bool hide_output);
+/// lines joined by " | "); when `hidden` is not empty the output is left out and `hidden` says
+/// why, in parentheses.
+[[nodiscard]] std::string command_failure(const std::vector<std::string> &argv, const CommandResult &r, std::string_view hidden = {});
 
 } // namespace fjord

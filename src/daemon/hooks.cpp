@@ -34,7 +34,7 @@ Status run_hooks(const std::vector<HookSpec> &hooks, std::string_view when, cons
                     (out.empty() ? "" : ":\n" + out),
                 {{"COMMIT", env.commit}, {"GENERATION", gen}, {"HOOK", std::string(when)}});
         if (!r->ok()) return fail(when == "pre-apply" ? Errc::refused : Errc::invalid, "hook " + std::string(when) + " [" +
-                                                              std::to_string(n) + "] " + command_failure(h.exec, *r, false));
+                                                              std::to_string(n) + "] " + command_failure(h.exec, *r));
     }
     return {};
 }

@@ -2,7 +2,8 @@
 # pre_restart against a real systemd booted in a container (TESTENV.md): a small script daemon
 # (echod, busybox httpd serving a greeting from /etc/echod.conf) whose `-t` mode checks that
 # config, as `nginx -t` does. A commit with a broken config rolls back before the restart, and
-# the service never stops answering: polled all through the sync, same MainPID.
+# the service never stops answering: polled all through the sync, same MainPID. With a secret
+# file in the generation, pre_restart's output is hidden.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -155,4 +156,19 @@ fi
 sync_c
 grep -q "failed before and is not retried" "$T/sync.out" && [ "$(mainpid)" = "$pid2" ] &&
   pass "the commit is marked bad: not retried, echod untouched" || fail "marked bad" "$(cat "$T/sync.out")"
+
+# With a secret file in the generation, pre_restart's output (which may print what it read) is
+# hidden everywhere: only the exit status, and how to see it.
+RCPT=$(in_c /opt/fjord/fjordctl identity recipient)
+printf 'token=s3cr3t\n' | in_c /opt/fjord/fjordctl encrypt -r "$RCPT" >"$H/files/etc/echod.token.age"
+echo "greeting=<still oops>" >"$H/files/etc/echod.conf"
+commit_all "$R" "broken config, with a secret"
+sync_c
+if grep -q "pre_restart of echod.service failed before its restart: /usr/local/bin/echod -t: exit status 1 (output hidden: this generation has secret files; run the command by hand to see it)" "$T/sync.out" &&
+  ! grep -q "want one line" "$T/sync.out" && ! in_c /opt/fjord/fjordctl history | grep -q "want one line" &&
+  ! in_c journalctl -u fjord --no-pager | grep -q "still oops"; then
+  pass "with a secret file in the generation, pre_restart's output is hidden (exit status only)"
+else
+  fail "pre_restart output hidden" "$(cat "$T/sync.out")"
+fi
 finish
