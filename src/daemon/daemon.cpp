@@ -3,6 +3,7 @@
 #include "daemon/control.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reconciler.hpp"
+#include "daemon/watchdog.hpp"
 #include "prereq/monitor.hpp"
 #include "util/host.hpp"
 #include <algorithm>
@@ -147,6 +148,7 @@ class Daemon {
 
     static int on_poll_timer(sd_event_source *, std::uint64_t, void *ud) {
         auto *d = static_cast<Daemon *>(ud);
+        auto busy = d->watchdog_.busy();
         d->do_sync({});
         d->schedule_poll();
         d->notify_status();
@@ -163,6 +165,7 @@ class Daemon {
 
     static int on_registry_timer(sd_event_source *s, std::uint64_t, void *ud) {
         auto *d = static_cast<Daemon *>(ud);
+        auto busy = d->watchdog_.busy();
         (void)d->rec_->check_images(d->opts_.dry_run); // logs what it found and did
         d->notify_status();
         d->rec_->release_memory();
@@ -172,6 +175,7 @@ class Daemon {
 
     static int on_drift_timer(sd_event_source *s, std::uint64_t, void *ud) {
         auto *d = static_cast<Daemon *>(ud);
+        auto busy = d->watchdog_.busy();
         auto r = d->rec_->drift_pass();
         if (!r) log_error("drift pass: " + r.error().message);
         d->rec_->release_memory();
@@ -300,6 +304,7 @@ class Daemon {
             return 0;
         }
         d->progress_fd_ = flag(*req, "progress") ? conn.get() : -1;
+        auto busy = d->watchdog_.busy(); // a sync or rollback asked for by fjordctl
         auto reply = d->handle(*req);
         d->progress_fd_ = -1;
         control_reply(conn.get(), reply);
@@ -357,6 +362,8 @@ class Daemon {
 
     DaemonOptions opts_;
     std::unique_ptr<Reconciler> rec_;
+    /// Feeds WatchdogSec= while one callback runs a long step (daemon/watchdog.hpp).
+    WatchdogFeeder watchdog_{WatchdogFeeder::from_environment()};
     SyncState last_state_ = SyncState::applied; ///< the last outcome logged, so repeats are not
     std::string last_message_;
     prereq::Monitor prereq_; ///< made after rec_, which holds the state lock

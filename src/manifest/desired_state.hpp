@@ -46,6 +46,9 @@ struct UnitSpec {
     friend bool operator==(const UnitSpec &, const UnitSpec &) = default;
 };
 
+/// The longest `timeout` a [[hook]] may have: a hook holds up the whole sync.
+inline constexpr std::int64_t max_hook_timeout_ms = 3'600'000;
+
 /// A `[[hook]]`.
 struct HookSpec {
     std::string when; ///< pre-apply | post-apply | post-rollback

@@ -322,6 +322,9 @@ Status parse_hooks(const Reader &rd, const toml::node &n, Manifest &m) {
         FJORD_SET(h.when, rd.one_of(t, name, "when", {"pre-apply", "post-apply", "post-rollback"}));
         FJORD_SET(h.exec, rd.strings(t, name, "exec", true));
         FJORD_SET(h.timeout_ms, rd.duration_ms(t, name, "timeout", true));
+        // A hook holds up the whole sync (and fjordd's watchdog is fed only so long).
+        if (h.timeout_ms > max_hook_timeout_ms)
+            return rd.error(t.get("timeout")->source(), name, "timeout", "over the limit of 1h (a hook holds up the whole sync)");
         if (h.when.empty()) return rd.error(t.source(), name, "when", "missing (pre-apply, post-apply or post-rollback)");
         if (h.exec.empty()) return rd.error(t.source(), name, "exec", "missing (the command, as an array)");
         m.hooks.push_back(std::move(h));

@@ -2,7 +2,8 @@
 # validate, [file] patterns and [[hook]]s end to end with the real fjordd against a real Git
 # repo and a temp apply.root: a sudoers drop-in that the real visudo rejects is refused with the
 # host unchanged; each hook kind fires with its FJORD_* environment; a hook that hangs is killed
-# at its timeout with its children, and counts as a failed health check.
+# at its timeout with its children, and counts as a failed health check; systemd's watchdog is
+# fed while a slow hook runs; a hook timeout over 1 h is refused.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -144,4 +145,43 @@ mkdir -p "$STATE/validate/1"
 echo "password=hunter2" >"$STATE/validate/1/app.conf"
 once
 [ ! -e "$STATE/validate" ] && pass "a stale validate staging folder is removed at start" || fail "stale staging" "$(ls -R "$STATE/validate")"
+
+# 6. systemd's watchdog is fed during a long step: fjordd under WATCHDOG_USEC=2 s, its
+#    NOTIFY_SOCKET read by a small listener; a post-apply hook sleeps 5 s (the whole sync runs
+#    in one event-loop callback), and WATCHDOG=1 datagrams keep arriving meanwhile.
+NPID="" DPID=""
+stop_watch() { for p in $DPID $NPID; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; cleanup_dirs; }
+trap stop_watch EXIT
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as out:
+    while True:
+        d = s.recv(4096).decode(errors="replace")
+        for line in d.split("\n"): print("%.3f %s" % (time.time(), line), file=out, flush=True)
+' "$T/notify.sock" "$T/notify.log" &
+NPID=$!
+for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+printf '[[hook]]\nwhen = "post-apply"\nexec = ["sh", "-c", "date +%%s.%%N >%s/h.start; sleep 5; date +%%s.%%N >%s/h.end"]\ntimeout = "1m"\n' "$T" "$T" >"$H/fjord.toml"
+echo "A=6" >"$H/files/etc/app/app.env"
+commit_all "$R" "slow post-apply hook"
+WATCHDOG_USEC=2000000 NOTIFY_SOCKET=$T/notify.sock "$FJORDD" --config "$CFG" >"$T/daemon.log" 2>&1 &
+DPID=$!
+for _ in $(seq 200); do [ -s "$T/h.end" ] && break; sleep 0.1; done
+sleep 0.5
+fed=$(awk -v a="$(cat "$T/h.start" 2>/dev/null)" -v b="$(cat "$T/h.end" 2>/dev/null)" '$2 == "WATCHDOG=1" && $1 > a + 0.1 && $1 < b { n++ } END { print n + 0 }' "$T/notify.log")
+if [ -s "$T/h.end" ] && [ "$fed" -ge 3 ] && grep -q "^[0-9.]* READY=1" "$T/notify.log"; then
+  pass "WATCHDOG=1 keeps coming during a 5 s hook under a 2 s watchdog ($fed pings)"
+else
+  fail "watchdog fed" "fed=$fed start=$(cat "$T/h.start" 2>/dev/null) end=$(cat "$T/h.end" 2>/dev/null); $(tail -20 "$T/notify.log"); $(tail -5 "$T/daemon.log")"
+fi
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=""
+
+# 7. A hook timeout over 1 h is refused with the file, the key and the limit.
+printf '[[hook]]\nwhen = "post-apply"\nexec = ["true"]\ntimeout = "2h"\n' >"$H/fjord.toml"
+commit_all "$R" "hook timeout too long"
+once
+grep -q "hosts/web1/fjord.toml:4:11: hook\[1\]: timeout: over the limit of 1h" "$LOG" &&
+  pass "a hook timeout over 1h is refused, naming the file and key" || fail "hook timeout cap" "$(cat "$LOG")"
+
 finish

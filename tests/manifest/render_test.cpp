@@ -244,6 +244,8 @@ TEST_CASE("manifest errors carry file:line:col, the table and the key") {
           "hosts/web1/fjord.toml:2:8: hook[1]: when: \"later\" is not one of pre-apply, post-apply, post-rollback");
     CHECK(err("[[hook]]\nwhen = \"post-apply\"\nexec = [\"x\"]\ntimeout = \"soon\"\n").find(
               "hosts/web1/fjord.toml:4:11: hook[1]: timeout: bad duration \"soon\"") == 0);
+    CHECK(err("[[hook]]\nwhen = \"post-apply\"\nexec = [\"x\"]\ntimeout = \"61m\"\n") ==
+          "hosts/web1/fjord.toml:4:11: hook[1]: timeout: over the limit of 1h (a hook holds up the whole sync)");
     CHECK(err("[[check]]\nname = \"web\"\nhttp = \"http://x/\"\ntcp = \"a:1\"\n") ==
           "hosts/web1/fjord.toml:1:1: check[1]: needs exactly one of http, tcp, exec, unit, container");
     CHECK(err("[[check]]\nname = \"db\"\ntcp = \"a:1\"\nexpect_status = 200\n") ==
