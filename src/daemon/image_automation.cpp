@@ -97,6 +97,18 @@ void Reconciler::note_registry_errors(const std::vector<Error> &errors) {
     registry_logged_ = text;
 }
 
+void Reconciler::settle_images() {
+    if (!images_) return;
+    std::map<std::string, std::string> running;
+    auto cur_n = store_.current();
+    if (cur_n && *cur_n != 0)
+        if (auto cur = current_generation(*cur_n))
+            for (const auto &[name, c] : (*cur)->containers) running[name] = c.spec.image;
+    if (!images_->settle_pending(running)) return;
+    log_info("image automation: a deploy interrupted before it was recorded was settled from the current generation");
+    if (auto s = images_->save(); !s) log_warning(s.error().message + ", ignoring");
+}
+
 ImageRound Reconciler::check_images(bool dry_run) {
     ImageRound round;
     if (!images_ || cfg_.source.url.empty()) return round;
@@ -209,6 +221,15 @@ SyncResult Reconciler::deploy_image_update(const ImageUpdate &u, const std::stri
     std::map<std::string, AppliedContainer> pins;
     if (auto ref = parse_image_ref(u.image); ref && !u.digest.empty()) pins[u.container] = {updated, ref->name() + "@" + u.digest};
     if (on_progress) on_progress("image update " + what);
+    // Recorded before the host is touched: a crash after the generation is committed, or a
+    // failed save below, is settled at the next start (settle_images) instead of leaving the
+    // old tag chosen, which the next commit would quietly go back to.
+    images_->set_pending(u);
+    if (auto s = images_->save(); !s) {
+        images_->clear_pending(u.container);
+        r.message = "image update " + what + ": " + s.error().message + "; nothing changed";
+        return finish(r);
+    }
     guard_refused_ = false;
     auto report = apply_desired(*desired, **cur, SyncOptions{}, what, nullptr, &pins);
     if (!report) {
@@ -217,10 +238,9 @@ SyncResult Reconciler::deploy_image_update(const ImageUpdate &u, const std::stri
         Errc code = report.error().code;
         bool answers = code == Errc::io && rolled_back_ && podman().inspect(u.container).has_value();
         bool bad = tag_failed_itself(code, rolled_back_, answers);
-        if (bad) {
-            images_->mark_bad(u.container, u.new_tag);
-            if (auto s = images_->save(); !s) log_warning(s.error().message + ", ignoring");
-        }
+        images_->clear_pending(u.container);
+        if (bad) images_->mark_bad(u.container, u.new_tag);
+        if (auto s = images_->save(); !s) log_warning(s.error().message + ", ignoring");
         std::string end = rolled_back_ ? "rolled back to generation " + std::to_string(*cur_n) : "nothing changed";
         end += bad ? "; tag " + u.new_tag + " marked bad, not tried again" : "; tried again at the next registry check";
         // The history line of this attempt's generation, if it saved one, says which update it was.

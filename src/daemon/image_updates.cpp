@@ -37,6 +37,8 @@ std::string ImageUpdateStore::to_json() const {
                     {"bad_tags", s.bad_tags},
                     {"last_check", s.last_check},
                     {"last_error", s.last_error}};
+        if (!s.pending_tag.empty())
+            cs[name]["pending"] = {{"image", s.pending_image}, {"tag", s.pending_tag}, {"digest", s.pending_digest}};
     }
     return nlohmann::json{{"version", 1}, {"containers", cs}}.dump(2) + "\n";
 }
@@ -64,6 +66,18 @@ Result<std::map<std::string, ContainerImageState>> ImageUpdateStore::parse(const
         FJORD_TRY(field("current_tag", s.current_tag));
         FJORD_TRY(field("current_digest", s.current_digest));
         FJORD_TRY(field("last_error", s.last_error));
+        if (auto p = it->find("pending"); p != it->end()) {
+            if (!p->is_object()) return fail(Errc::invalid, where + ".pending is not an object");
+            auto f = [&](const char *key, std::string &dst) -> Status {
+                auto r = str_member(*p, key, where + ".pending");
+                if (!r) return fail(std::move(r.error()));
+                dst = std::move(*r);
+                return {};
+            };
+            FJORD_TRY(f("image", s.pending_image));
+            FJORD_TRY(f("tag", s.pending_tag));
+            FJORD_TRY(f("digest", s.pending_digest));
+        }
         if (auto t = it->find("last_check"); t != it->end()) {
             if (!t->is_number_integer()) return fail(Errc::invalid, where + ".last_check is not an integer");
             s.last_check = t->get<std::int64_t>();
@@ -131,6 +145,36 @@ void ImageUpdateStore::mark_deployed(const std::string &name, const std::string 
     ContainerImageState &s = containers_[name];
     s.current_tag = tag;
     s.current_digest = digest;
+    s.pending_image.clear();
+    s.pending_tag.clear();
+    s.pending_digest.clear();
+}
+
+void ImageUpdateStore::set_pending(const ImageUpdate &u) {
+    ContainerImageState &s = containers_[u.container];
+    s.pending_image = u.image;
+    s.pending_tag = u.new_tag;
+    s.pending_digest = u.digest;
+}
+
+void ImageUpdateStore::clear_pending(const std::string &name) {
+    if (auto it = containers_.find(name); it != containers_.end()) {
+        it->second.pending_image.clear();
+        it->second.pending_tag.clear();
+        it->second.pending_digest.clear();
+    }
+}
+
+bool ImageUpdateStore::settle_pending(const std::map<std::string, std::string> &running) {
+    bool changed = false;
+    for (auto &[name, s] : containers_) {
+        if (s.pending_tag.empty()) continue;
+        auto it = running.find(name);
+        if (it != running.end() && it->second == s.pending_image) mark_deployed(name, s.pending_tag, s.pending_digest);
+        else clear_pending(name);
+        changed = true;
+    }
+    return changed;
 }
 
 void ImageUpdateStore::sync_specs(const std::vector<ContainerImageSpec> &specs) {
@@ -145,6 +189,9 @@ void ImageUpdateStore::sync_specs(const std::vector<ContainerImageSpec> &specs) 
             s.image = spec.image;
             s.current_tag.clear();
             s.current_digest.clear();
+            s.pending_image.clear();
+            s.pending_tag.clear();
+            s.pending_digest.clear();
         }
         s.policy = spec.update;
         next.emplace(spec.name, std::move(s));

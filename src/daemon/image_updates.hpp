@@ -32,6 +32,10 @@ struct ContainerImageState {
     std::set<std::string> bad_tags; ///< tags that failed their checks: never picked again
     std::int64_t last_check = 0;    ///< seconds since the epoch of the last registry check (0 = never)
     std::string last_error;         ///< why the last check failed; "" when it worked
+    /// A deploy in flight, recorded before its apply: the image, tag and digest it runs. A crash
+    /// (or a failed save) after the generation is committed leaves it here; settle_pending()
+    /// at the next start makes it the current tag when the current generation runs it.
+    std::string pending_image, pending_tag, pending_digest;
     friend bool operator==(const ContainerImageState &, const ContainerImageState &) = default;
 };
 
@@ -80,6 +84,14 @@ class ImageUpdateStore {
     void mark_bad(const std::string &name, const std::string &tag);
     /// `tag` (with its digest) is deployed and passed its checks.
     void mark_deployed(const std::string &name, const std::string &tag, const std::string &digest);
+    /// Records `u` as in flight for its container (save() before the apply).
+    void set_pending(const ImageUpdate &u);
+    /// Forgets a deploy in flight that ended without being deployed.
+    void clear_pending(const std::string &name);
+    /// At start: each deploy still in flight whose container the current generation runs at
+    /// the pending image (`running`: container name -> image reference) is marked deployed;
+    /// any other is dropped. Returns whether anything changed (then save()).
+    [[nodiscard]] bool settle_pending(const std::map<std::string, std::string> &running);
     /// Non-empty when load() found a corrupt file and moved it aside (for one log line).
     [[nodiscard]] const std::string &warning() const { return warning_; }
 

@@ -93,6 +93,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
 
     FJORD_TRY(r->recover_pending());
     r->refresh_status_from_store();
+    r->settle_images();
     r->status_.suspended.clear();
     if (!r->store_.flag("pinned").empty()) r->status_.suspended = "pinned to generation " + r->store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
     else if (!r->store_.flag("suspended").empty()) r->status_.suspended = "suspended by fjordctl suspend";

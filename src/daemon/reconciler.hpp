@@ -230,6 +230,9 @@ class Reconciler {
     std::string registry_logged_;               ///< the registry errors last logged (once per change)
     /// Loads STATE_DIR/images once, at start.
     void load_images();
+    /// At start, after recovery: a deploy recorded as pending becomes the chosen tag when the
+    /// current generation runs its image, and is dropped otherwise.
+    void settle_images();
     /// The tags automation chose, as text: part of the render key, so a new choice re-renders.
     [[nodiscard]] std::string images_key() const;
     /// The render key of the settings and chosen tags now (status_.render_key holds the last one).

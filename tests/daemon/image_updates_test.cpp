@@ -224,3 +224,38 @@ TEST_CASE("a failed deploy marks its tag bad only when the tag caused it") {
     CHECK(!tag_failed_itself(Errc::refused, false, true));
     CHECK(!tag_failed_itself(Errc::internal, false, true));
 }
+
+TEST_CASE("a deploy recorded as pending is settled from the current generation at start") {
+    TempDir d;
+    const std::string img = "127.0.0.1:5000/demo/bb";
+    ImageUpdate u{"web", img + ":1.2.2", "1.2.1", "1.2.2", "glob:1.2.*", "sha256:new"};
+    {
+        auto store = fresh(d);
+        store.sync_specs({{"web", img + ":1.2.0", "glob:1.2.*"}, {"db", img + ":2.0", "glob:2.*"}});
+        store.mark_deployed("web", "1.2.1", "sha256:old");
+        store.set_pending(u);
+        store.set_pending(ImageUpdate{"db", img + ":2.1", "2.0", "2.1", "glob:2.*", "sha256:db"});
+        REQUIRE(store.save());
+    }
+    // fjordd died after the generation was committed: the pending tag survived on disk.
+    auto after = fresh(d);
+    REQUIRE(after.find("web"));
+    CHECK(after.find("web")->pending_tag == "1.2.2");
+    CHECK(after.find("web")->current_tag == "1.2.1");
+    // The current generation runs web at 1.2.2 (committed) and db still at 2.0 (not reached).
+    CHECK(after.settle_pending({{"web", img + ":1.2.2"}, {"db", img + ":2.0"}}));
+    CHECK(after.find("web")->current_tag == "1.2.2");
+    CHECK(after.find("web")->current_digest == "sha256:new");
+    CHECK(after.find("web")->pending_tag.empty());
+    CHECK(after.find("db")->current_tag.empty());
+    CHECK(after.find("db")->pending_tag.empty());
+    CHECK(after.effective_image({"web", img + ":1.2.0", "glob:1.2.*"}) == img + ":1.2.2");
+    CHECK(!after.settle_pending({{"web", img + ":1.2.2"}})); // nothing pending: nothing to save
+    REQUIRE(after.save());
+    CHECK(fresh(d).find("web")->current_tag == "1.2.2");
+    // A crash before the commit: the generation still runs the old tag; the pending is dropped.
+    after.set_pending(ImageUpdate{"web", img + ":1.2.3", "1.2.2", "1.2.3", "glob:1.2.*", "sha256:x"});
+    CHECK(after.settle_pending({{"web", img + ":1.2.2"}}));
+    CHECK(after.find("web")->current_tag == "1.2.2");
+    CHECK(after.find("web")->pending_tag.empty());
+}
