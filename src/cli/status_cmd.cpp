@@ -4,6 +4,7 @@
 #include "cli/check_cmd.hpp"
 #include "daemon/control.hpp"
 #include "daemon/reconciler.hpp"
+#include "manifest/validate.hpp"
 #include "util/parse.hpp"
 #include <cstdio>
 #include <ctime>
@@ -16,6 +17,25 @@ std::string short_id(const std::string &c) { return c.empty() ? "-" : c.substr(0
 
 // One line a field: a long commit subject or error is cut, so status stays a screen's worth.
 std::string cut(const std::string &s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 3) + "..."; }
+
+// Text that came from the repo or a command (a commit subject, an error quoting output) never
+// reaches the terminal as control characters: C0, DEL and C1 (UTF-8 U+0080..U+009F, which
+// some terminals obey as ESC [) are shown escaped.
+std::string tty(std::string_view s) {
+    std::string in = printable(s), out;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        auto u = static_cast<unsigned char>(in[i]);
+        auto next = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
+        if (u == 0xc2 && next >= 0x80 && next <= 0x9f) {
+            out += "\\u00" + std::string(1, "0123456789abcdef"[next >> 4]) + "0123456789abcdef"[next & 15];
+            ++i;
+        } else {
+            out += in[i];
+        }
+    }
+    return out;
+}
+std::string tty_field(const nlohmann::json &j, const char *key) { return tty(j.value(key, "")); }
 
 std::string source_line(const Config &cfg) {
     const auto &s = cfg.source;
@@ -70,7 +90,7 @@ int run_status(const Config &cfg, bool json) {
     std::int64_t now = std::time(nullptr);
     auto i64 = [&](const char *k) { return j.value(k, std::int64_t{0}); };
     std::string commit = short_id(j.value("commit", ""));
-    if (!j.value("commit_subject", "").empty()) commit += " \"" + cut(j.value("commit_subject", ""), 50) + "\"";
+    if (!j.value("commit_subject", "").empty()) commit += " \"" + cut(tty_field(j, "commit_subject"), 50) + "\"";
     if (i64("commit_time") > 0) commit += " (" + relative_time(i64("commit_time"), now) + ")";
     std::printf("fjordd:      %s\n", running ? "running" : "not running (systemctl start fjord)");
     std::printf("source:      %s\n", source_line(cfg).c_str());
@@ -79,18 +99,18 @@ int run_status(const Config &cfg, bool json) {
                 j.value("managed", std::size_t{0}));
     std::printf("last sync:   %s, %s (%s)\n", j.value("last_result", "-").c_str(), relative_time(i64("last_sync"), now).c_str(),
                 format_time(i64("last_sync")).c_str());
-    if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", j.value("last_error", "").c_str());
+    if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", tty_field(j, "last_error").c_str());
     if (running) std::printf("next poll:   %s\n", relative_time(i64("next_poll"), now).c_str());
-    std::printf("applying:    %s\n", j.value("suspended", "").empty() ? "active" : ("paused: " + j.value("suspended", "")).c_str());
+    std::printf("applying:    %s\n", j.value("suspended", "").empty() ? "active" : ("paused: " + tty_field(j, "suspended")).c_str());
     std::printf("drift:       %zu drifted (last pass %s), %llu corrected in all\n", j.value("drifted", std::size_t{0}),
                 relative_time(i64("last_drift"), now).c_str(), static_cast<unsigned long long>(j.value("drift_corrections_total", 0ull)));
     if (!j.value("last_image_update", "").empty() || i64("last_registry_check") > 0)
         std::printf("images:      %s (registries checked %s)\n",
-                    j.value("last_image_update", "").empty() ? "no update yet" : j.value("last_image_update", "").c_str(),
+                    j.value("last_image_update", "").empty() ? "no update yet" : tty_field(j, "last_image_update").c_str(),
                     relative_time(i64("last_registry_check"), now).c_str());
-    if (!j.value("registry_error", "").empty()) std::printf("registry:    %s\n", j.value("registry_error", "").c_str());
+    if (!j.value("registry_error", "").empty()) std::printf("registry:    %s\n", tty_field(j, "registry_error").c_str());
     print_prereq_status(j);
-    if (!j.value("note", "").empty()) std::printf("note:        %s\n", j.value("note", "").c_str());
+    if (!j.value("note", "").empty()) std::printf("note:        %s\n", tty_field(j, "note").c_str());
     return 0;
 }
 
@@ -121,7 +141,7 @@ int run_history(const Config &cfg, bool json) {
     for (const auto &g : *hist)
         std::printf("%-5llu %-12s %-19s %-17s %-12s %s%s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
                     format_time(g.time).c_str(), g.changes.empty() ? "-" : g.changes.c_str(), outcome_name(g.outcome),
-                    cur && *cur == g.number ? "(current) " : "", g.message.c_str());
+                    cur && *cur == g.number ? "(current) " : "", tty(g.message).c_str());
     return 0;
 }
 

@@ -92,7 +92,7 @@ Result<DesiredState> checked(Result<std::string> answer, const RenderOptions &op
                 return bad("errors");
             int code = std::stoi(std::string(l->substr(0, sp)));
             if (code > static_cast<int>(Errc::internal)) return bad("errors");
-            errors.push_back(Error{static_cast<Errc>(code), std::string(l->substr(sp + 1))});
+            errors.push_back(Error{static_cast<Errc>(code), printable(l->substr(sp + 1))}); // the child is not trusted
         }
         if (errors.empty() || !rest.empty()) return bad("errors");
         if (opts.template_errors) opts.template_errors->insert(opts.template_errors->end(), errors.begin() + 1, errors.end());

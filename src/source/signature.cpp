@@ -42,10 +42,22 @@ void put_string(std::string &out, std::string_view s) {
     out.append(s);
 }
 
+// A string from the signature (attacker-chosen: namespace, key type, hash name) as it goes
+// into a message: anything but printable ASCII escaped, at most 64 bytes of it.
+std::string shown(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 64)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && c != '\\') out += c;
+        else out += "\\x" + std::string(1, "0123456789abcdef"[u >> 4]) + "0123456789abcdef"[u & 15];
+    }
+    return s.size() > 64 ? out + "..." : out;
+}
+
 std::string key_type(std::string_view blob) {
     Reader r{blob};
     std::string t;
-    return r.str(t) ? t : std::string("an unreadable");
+    return r.str(t) ? shown(t) : std::string("an unreadable");
 }
 
 // namespaces="..." of an allowed-signers line: ssh's pattern-list, '*' and '?' wildcards and
@@ -112,7 +124,7 @@ Result<Signer> verify_sshsig(std::string_view armored, std::string_view message,
     who.fingerprint = ssh_fingerprint(sig->public_key);
     const std::string by = " (key " + who.fingerprint + ")";
     if (sig->ns != ns)
-        return fail(Errc::refused, "signed for namespace '" + sig->ns + "', not '" + std::string(ns) + "'" + by);
+        return fail(Errc::refused, "signed for namespace '" + shown(sig->ns) + "', not '" + std::string(ns) + "'" + by);
     std::string type = key_type(sig->public_key);
     if (type != "ssh-ed25519") return fail(Errc::refused, "signed with " + type + " key" + by + "; fjord accepts only ssh-ed25519 keys");
     Reader pk{sig->public_key}, sg{sig->signature};
@@ -131,7 +143,7 @@ Result<Signer> verify_sshsig(std::string_view armored, std::string_view message,
         digest.resize(crypto_hash_sha256_BYTES);
         crypto_hash_sha256(reinterpret_cast<unsigned char *>(digest.data()), reinterpret_cast<const unsigned char *>(message.data()), message.size());
     } else {
-        return fail(Errc::refused, "hash algorithm '" + sig->hash_algorithm + "' is not sha512 or sha256" + by);
+        return fail(Errc::refused, "hash algorithm '" + shown(sig->hash_algorithm) + "' is not sha512 or sha256" + by);
     }
     std::string signed_data(magic);
     put_string(signed_data, sig->ns);

@@ -302,4 +302,21 @@ rc=$?
 took=$((($(date +%s%N) - s) / 1000000))
 [ $rc = 0 ] && [ $took -lt 6000 ] && pass "fjordd --once with the receiver down exits in ${took} ms" || fail "--once" "rc=$rc ${took} ms $(cat "$T/once.log")"
 
+
+# --- a commit subject with terminal escapes is shown escaped by fjordctl status -------------------
+R2=$T/esc-repo
+new_repo "$R2"
+mkdir -p "$R2/hosts/web1/files/etc" "$T/esc-root"
+echo x >"$R2/hosts/web1/files/etc/x.conf"
+git -C "$R2" add -A && git -C "$R2" commit -qm $'\e[2J\e[31mowned\e[0m \x07subject'
+write_config "$T/esc.toml" "$R2" "$T/esc-root" "$T/esc-state"
+"$FJORDD" --config "$T/esc.toml" --once >"$T/esc.log" 2>&1
+"$FJORDCTL" --config "$T/esc.toml" status >"$T/esc.out" 2>&1
+if ! grep -q $'\e' "$T/esc.out" && ! grep -q $'\a' "$T/esc.out" && grep -qF 'commit:      ' "$T/esc.out" &&
+  grep -qF '"\x1b[2J\x1b[31mowned\x1b[0m \x07subject"' "$T/esc.out"; then
+  pass "fjordctl status escapes control characters of a commit subject (no ESC reaches the terminal)"
+else
+  fail "status escapes" "$(cat -v "$T/esc.out") $(cat "$T/esc.log")"
+fi
+
 finish
