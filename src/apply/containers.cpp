@@ -43,7 +43,7 @@ Status stop_and_remove(Podman &podman, const std::string &name) {
     return podman.remove(name);
 }
 
-Status converge_one(Podman &podman, const std::string &name, const AppliedContainer &want) {
+Status converge_one(Podman &podman, const std::string &name, const AppliedContainer &want, const std::string &root) {
     auto cur = podman.inspect(name);
     if (!cur) return fail(std::move(cur.error()));
     if (*cur && !managed(**cur)) return not_ours(name);
@@ -61,9 +61,10 @@ Status converge_one(Podman &podman, const std::string &name, const AppliedContai
         if (!managed(**left)) return not_ours(temp);
         FJORD_TRY(podman.remove(temp)); // left over from an interrupted replacement
     }
-    PodmanCreate c{temp, want.image, &want.spec, want.spec.labels};
+    PodmanCreate c{temp, want.image, &want.spec, want.spec.labels, {}};
     c.labels[label_managed_by] = "fjord";
     c.labels[label_spec] = hash;
+    for (const auto &v : want.spec.volumes) c.volume_sources.push_back(volume_source(root, v.host));
     FJORD_TRY(podman.create(c));
     if (*cur) {
         if (auto s = stop_and_remove(podman, name); !s) {
@@ -123,8 +124,15 @@ Status prepare_containers(Podman &podman, std::map<std::string, AppliedContainer
     return {};
 }
 
+std::string volume_source(const std::string &root, const std::string &host) {
+    std::string r = root;
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    if (r.empty() || r == "/") return host;
+    return host == "/" ? r : r + host;
+}
+
 Status converge_containers(Podman &podman, const std::map<std::string, AppliedContainer> &target,
-                           const std::map<std::string, AppliedContainer> &others) {
+                           const std::map<std::string, AppliedContainer> &others, const std::string &root) {
     for (const auto &[name, _] : others) {
         if (target.count(name)) continue;
         for (const std::string &n : {name + container_temp_suffix, name}) {
@@ -134,7 +142,7 @@ Status converge_containers(Podman &podman, const std::map<std::string, AppliedCo
             FJORD_TRY(stop_and_remove(podman, n));
         }
     }
-    for (const auto &[name, want] : target) FJORD_TRY(converge_one(podman, name, want));
+    for (const auto &[name, want] : target) FJORD_TRY(converge_one(podman, name, want, root));
     return {};
 }
 

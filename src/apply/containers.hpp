@@ -18,8 +18,13 @@ namespace fjord {
 /// differs is replaced: the new one is created under NAME-fjord-new (while the old one still
 /// runs, so a create error leaves it running), then the old one is stopped and removed, the
 /// new one renamed and started. Containers without fjord's label are never touched.
+/// A volume's host path is below `root` (apply.root), as files are.
 [[nodiscard]] Status converge_containers(Podman &podman, const std::map<std::string, AppliedContainer> &target,
-                                         const std::map<std::string, AppliedContainer> &others);
+                                         const std::map<std::string, AppliedContainer> &others,
+                                         const std::string &root = "/");
+
+/// Where podman finds a volume's host path `host` ("/srv/data") under apply.root `root`.
+[[nodiscard]] std::string volume_source(const std::string &root, const std::string &host);
 
 /// The pinned reference of `ref` after it was pulled: "repo@sha256:..." as the registry
 /// serves it (a local "localhost/..." image: its id). Exposed for tests.

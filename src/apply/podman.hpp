@@ -38,6 +38,9 @@ struct PodmanCreate {
     std::string image; ///< the pinned reference (digest or id), never the moving tag
     const ContainerSpec *spec = nullptr;
     std::map<std::string, std::string> labels; ///< spec labels plus fjord's own
+    /// The host side of each of spec->volumes, in order: the spec's host path below apply.root,
+    /// as files are ("/srv/data" with root "/var/lib/t" is "/var/lib/t/srv/data").
+    std::vector<std::string> volume_sources;
 };
 
 class Podman {

@@ -134,9 +134,13 @@ class PodmanApi final : public Podman {
                              {"protocol", p.protocol}});
         body["portmappings"] = ports;
         json mounts = json::array();
-        for (const auto &v : s.volumes)
-            mounts.push_back({{"destination", v.container}, {"source", v.host}, {"type", "bind"},
+        if (c.volume_sources.size() != s.volumes.size())
+            return fail(Errc::internal, "container " + c.name + ": create: volume sources do not match the spec");
+        for (std::size_t i = 0; i < s.volumes.size(); ++i) {
+            const auto &v = s.volumes[i];
+            mounts.push_back({{"destination", v.container}, {"source", c.volume_sources[i]}, {"type", "bind"},
                               {"options", v.read_only ? json::array({"rbind", "ro"}) : json::array({"rbind"})}});
+        }
         body["mounts"] = mounts;
         json limits = json::object();
         if (s.memory) limits["memory"] = {{"limit", s.memory}};

@@ -246,7 +246,7 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     bool units_ran = done.has_value();
     if (done && ctx.systemd) done = run_unit_steps(*ctx.systemd, units.after);
     // Containers last: they may mount files and talk to units this generation brings.
-    if (done && containers) done = converge_containers(*ctx.podman, next.containers, prev.containers);
+    if (done && containers) done = converge_containers(*ctx.podman, next.containers, prev.containers, ctx.fs.root());
     if (done && verify) done = verify();
     if (!done) {
         Error err = done.error();
@@ -316,7 +316,7 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
     if (j.to != j.from && from->containers != to.containers) {
         // Unlike units, containers are part of what recovery guarantees: the previous
         // generation's containers come back from their specs and pinned images.
-        Status s = ctx.podman ? converge_containers(*ctx.podman, from->containers, to.containers)
+        Status s = ctx.podman ? converge_containers(*ctx.podman, from->containers, to.containers, ctx.fs.root())
                               : Status(fail(Errc::invalid, "no podman to run them"));
         if (!s) return fail(s.error().context("recover containers (the journal is kept; recovery is retried at the next start)"));
     }

@@ -133,7 +133,7 @@ Result<RemoteHead> poll_isolated(GitSource &source, const SourceConfig &cfg) {
     SandboxLimits l;
     l.timeout = poll_timeout;
     l.max_output = 4096;
-    auto answer = run_sandboxed("poll", SeccompProfile::fetch, l, [&]() -> Result<std::string> {
+    auto answer = run_sandboxed("poll", SeccompProfile::poll, l, [&]() -> Result<std::string> {
         auto h = source.poll();
         if (!h) return fail(std::move(h.error()));
         return h->ref + "\n" + h->commit;
@@ -155,6 +155,7 @@ Status fetch_isolated(GitSource &source, const RemoteHead &head) {
     SandboxLimits l;
     l.timeout = fetch_timeout;
     l.max_output = 16;
+    l.writable_dir = source.cache_dir(); // Landlock: writes only into the Git cache
     auto answer = run_sandboxed("fetch", SeccompProfile::fetch, l, [&]() -> Result<std::string> {
         if (auto s = source.fetch(head); !s) return fail(std::move(s.error()));
         return std::string("ok");

@@ -1,15 +1,20 @@
 #include "daemon/sandbox.hpp"
 
+#include "daemon/log.hpp"
+#include "util/landlock.hpp"
 #include "util/unique_fd.hpp"
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <mutex>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +26,7 @@ namespace {
 constexpr int exit_forbidden = 159; // the SIGSYS handler ran (128 + SIGSYS)
 constexpr int exit_no_filter = 158; // the filter could not be installed
 constexpr int exit_orphan = 157;    // the parent was gone before PR_SET_PDEATHSIG took hold
+constexpr int exit_no_landlock = 156; // the Landlock ruleset could not be enforced
 
 constexpr std::size_t max_message = 4096;
 
@@ -28,6 +34,7 @@ constexpr std::size_t max_message = 4096;
 struct Report {
     std::atomic<int> syscall_nr{-1};
     std::atomic<int> install_errno{0};
+    std::atomic<int> landlock_errno{0};
 };
 static_assert(std::atomic<int>::is_always_lock_free, "the SIGSYS handler stores without locks");
 
@@ -66,8 +73,63 @@ void set_limit(int resource, std::uint64_t value) noexcept {
     (void)::setrlimit(resource, &rl);
 }
 
+/// Moves `fd` above the standard descriptors, which the child points at /dev/null (fjordd may
+/// run with 0-2 closed, so a pipe can get one of them).
+Status above_stdio(unique_fd &fd) {
+    if (!fd || fd.get() > 2) return {};
+    unique_fd moved(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+    if (!moved) return fail_errno("fcntl F_DUPFD_CLOEXEC");
+    fd = std::move(moved);
+    return {};
+}
+
+/// Closes `fd` unless it is a regular file or a folder: libgit2 keeps pack files open (and
+/// mmapped) and reads them again in the child, so those stay. Everything else the child
+/// inherited from fjordd goes: sockets (the sd-bus connection to systemd, fjordctl's control
+/// connection, the journal, curl's connections), terminals, pipes, devices, event descriptors.
+void close_if_not_file(int fd) noexcept {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+    ::close(fd);
+}
+
+/// fds 0-2 become /dev/null, and every inherited descriptor that is not a file or folder is
+/// closed, except `keep1` and `keep2` (the answer pipe, the Landlock ruleset). Async-signal-safe.
+void quiet_descriptors(int keep1, int keep2) noexcept {
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fd == null) continue;
+        if (null < 0 || ::dup2(null, fd) < 0) ::close(fd);
+    }
+    if (null > 2) ::close(null);
+    auto skip = [&](long fd) { return fd <= 2 || fd == keep1 || fd == keep2; };
+    int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) { // no /proc: try every number up to the limit (bounded)
+        rlimit rl{};
+        long max = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? static_cast<long>(std::min<rlim_t>(rl.rlim_cur, 1 << 16)) : 1024;
+        for (long fd = 3; fd < max; ++fd)
+            if (!skip(fd)) close_if_not_file(static_cast<int>(fd));
+        return;
+    }
+    alignas(8) char buf[4096];
+    for (;;) {
+        long n = ::syscall(SYS_getdents64, dir, buf, sizeof buf);
+        if (n <= 0) break;
+        for (long off = 0; off < n;) {
+            auto *d = reinterpret_cast<dirent64 *>(buf + off);
+            off += d->d_reclen;
+            long fd = 0;
+            const char *c = d->d_name;
+            if (*c < '0' || *c > '9') continue;
+            for (; *c >= '0' && *c <= '9' && fd < (1L << 30); ++c) fd = fd * 10 + (*c - '0');
+            if (*c == '\0' && fd != dir && !skip(fd)) close_if_not_file(static_cast<int>(fd));
+        }
+    }
+    ::close(dir);
+}
+
 /// The child's side: never returns.
-[[noreturn]] void child_main(pid_t parent, int out, Report *report, const std::string &program,
+[[noreturn]] void child_main(pid_t parent, int out, int ruleset, Report *report, const std::string &program,
                              const SandboxLimits &limits, const SandboxWork &work) noexcept {
     // Dies with fjordd (crash_torture SIGKILLs it), and checks it was not already too late.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -78,6 +140,8 @@ void set_limit(int resource, std::uint64_t value) noexcept {
     if (limits.max_memory) set_limit(RLIMIT_AS, limits.max_memory);
     if (limits.cpu_seconds) set_limit(RLIMIT_CPU, limits.cpu_seconds);
     if (limits.no_file_writes) set_limit(RLIMIT_FSIZE, 0);
+    // Nothing of fjordd's to talk to: the answer travels over `out` and `report` only.
+    quiet_descriptors(out, ruleset);
 
     // A crash is the kernel's to report (the parent names the signal): inherited handlers (a
     // test framework's, say) would run outside the filter's allow-list.
@@ -92,6 +156,14 @@ void set_limit(int resource, std::uint64_t value) noexcept {
     sigemptyset(&sys);
     sigaddset(&sys, SIGSYS);
     ::sigprocmask(SIG_UNBLOCK, &sys, nullptr);
+    if (ruleset >= 0) {
+        ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        if (int err = landlock_enforce(ruleset); err != 0) {
+            report->landlock_errno.store(err);
+            _exit(exit_no_landlock);
+        }
+        ::close(ruleset);
+    }
     if (int err = seccomp_install(program); err != 0) {
         report->install_errno.store(err);
         _exit(exit_no_filter);
@@ -141,21 +213,33 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) < 0) return fail_errno(who + ": pipe");
     unique_fd in(fds[0]), out(fds[1]);
+    if (auto ok = above_stdio(out); !ok) return fail(std::move(ok.error()).context(who));
     auto program = seccomp_program(profile, out.get());
     if (!program) return fail(std::move(program.error()).context(who));
     SharedReport shared;
     void *mem = ::mmap(nullptr, sizeof(Report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return fail_errno(who + ": mmap");
     shared.p = new (mem) Report;
+    auto ruleset = landlock_ruleset(limits.writable_dir);
+    if (!ruleset) return fail(std::move(ruleset.error()).context(who));
+    if (auto ok = above_stdio(*ruleset); !ok) return fail(std::move(ok.error()).context(who));
+    if (profile != SeccompProfile::render && !*ruleset) {
+        static std::once_flag said;
+        std::call_once(said, [] {
+            log_warning("Landlock is not available in this kernel (not built or not in the active LSM list): "
+                        "the fetch child's file writes are limited by seccomp only, not to the Git cache");
+        });
+    }
 
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail_errno(who + ": fork");
     if (pid == 0) {
         in.reset();
-        child_main(parent, out.get(), shared.p, *program, limits, work);
+        child_main(parent, out.get(), ruleset->get(), shared.p, *program, limits, work);
     }
     out.reset();
+    ruleset->reset();
     unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd) {
         int err = errno;
@@ -234,6 +318,8 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
         return fail(Errc::internal, who + ": child killed by forbidden system call " + (name.empty() ? "?" : name) + " (" +
                                         std::to_string(nr) + ")");
     }
+    if (code == exit_no_landlock)
+        return fail(Errc::internal, who + ": cannot enforce the Landlock ruleset: " + std::strerror(shared.p->landlock_errno.load()));
     if (code == exit_no_filter)
         return fail(Errc::internal, who + ": cannot install the seccomp filter: " + std::strerror(shared.p->install_errno.load()));
     if (code != 0) return fail(Errc::internal, who + ": child exited with status " + std::to_string(code));

@@ -20,13 +20,18 @@ struct SandboxLimits {
     std::uint64_t max_memory = 0;              ///< RLIMIT_AS in bytes; 0 = unchanged
     std::uint64_t cpu_seconds = 0;             ///< RLIMIT_CPU; 0 = unchanged
     bool no_file_writes = false;               ///< RLIMIT_FSIZE = 0
+    /// Landlock, where the kernel has it: file writes only beneath this folder (the Git cache);
+    /// empty: none anywhere. Reads are not restricted.
+    std::string writable_dir;
 };
 
 /// The work a child does: its answer as bytes, or an error (code and message travel back).
 using SandboxWork = std::function<Result<std::string>()>;
 
-/// Forks, installs `profile`'s filter in the child (with no_new_privs, PR_SET_PDEATHSIG and no
-/// core dumps), runs `work` there and returns its answer. `what` names the child in errors:
+/// Forks; in the child: fds 0-2 to /dev/null, every inherited descriptor that is not a regular
+/// file or folder closed, the Landlock ruleset (limits.writable_dir) and `profile`'s seccomp
+/// filter installed (with no_new_privs, PR_SET_PDEATHSIG and no core dumps); runs `work` there
+/// and returns its answer. Without Landlock in the kernel, it logs that once and goes on. `what` names the child in errors:
 /// "render sandbox: child killed by forbidden system call socket (41)". The child's own error
 /// comes back with its code, its message made printable and bounded.
 [[nodiscard]] Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profile,

@@ -1,5 +1,6 @@
 #include "manifest/container_toml.hpp"
 
+#include "manifest/manifest_toml.hpp"
 #include "util/parse.hpp"
 #include <algorithm>
 #include <charconv>
@@ -109,11 +110,48 @@ bool parse_volume(std::string_view s, VolumeSpec &v) {
     } else if (parts.size() != 2) {
         return false;
     }
-    v.host = std::string(parts[0]);
-    v.container = std::string(parts[1]);
-    return !v.host.empty() && v.host.front() == '/' && !v.container.empty() && v.container.front() == '/' &&
-           !has_blank(v.host) && !has_blank(v.container);
+    auto host = normal_container_path(parts[0]);
+    auto inside = normal_container_path(parts[1]);
+    if (!host || !inside || has_blank(*host) || has_blank(*inside)) return false;
+    v.host = std::move(*host);
+    v.container = std::move(*inside);
+    return true;
 }
+
+// Bounds on what goes into podman's create call: argv well below ARG_MAX.
+constexpr std::size_t max_args = 4096, max_argv_bytes = 256 << 10, max_image_ref = 1024;
+
+/// An argument podman passes to exec: no NUL or control character but tab and line breaks.
+bool printable_arg(std::string_view a) {
+    return std::none_of(a.begin(), a.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+    });
+}
+
+std::string check_argv(const std::vector<std::string> &argv) {
+    if (argv.size() > max_args) return "more than " + std::to_string(max_args) + " arguments";
+    std::size_t bytes = 0;
+    for (const auto &a : argv) {
+        if (!printable_arg(a)) return "an argument has control characters or NUL";
+        bytes += a.size() + 1;
+    }
+    if (bytes > max_argv_bytes) return "longer than " + std::to_string(max_argv_bytes >> 10) + " KiB";
+    return "";
+}
+
+/// [registry[:port]/]path[:tag][@algo:hex]: ASCII letters, digits and . _ - / : @ only, not
+/// starting with '-' or '/' (never read as an option or a path).
+bool valid_image_ref(std::string_view r) {
+    if (r.empty() || r.size() > max_image_ref || r.front() == '-' || r.front() == '/' || r.back() == '/' || r.back() == ':')
+        return false;
+    return std::all_of(r.begin(), r.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-' || c == '/' || c == ':' || c == '@';
+    });
+}
+
+bool valid_env_name(std::string_view n) { return !n.empty() && n.find('=') == std::string_view::npos && !has_blank(n); }
 
 // "0.5", "2" (a string, as in DESIGN.md) or a bare TOML number; kept in thousandths.
 Result<std::int64_t> parse_cpus(const Where &w, const toml::node &n) {
@@ -172,6 +210,61 @@ Result<ContainerHealthSpec> parse_health(const Where &w, const toml::node &n) {
 
 } // namespace
 
+std::optional<std::string> normal_container_path(std::string_view p) {
+    if (p.empty() || p.front() != '/' || p.size() > 4095) return std::nullopt;
+    std::string out;
+    for (std::size_t i = 1; i <= p.size();) {
+        std::size_t j = std::min(p.find('/', i), p.size());
+        std::string_view seg = p.substr(i, j - i);
+        if (seg == "..") return std::nullopt;
+        if (!seg.empty() && seg != ".") out += "/" + std::string(seg);
+        i = j + 1;
+    }
+    return out.empty() ? std::string("/") : out;
+}
+
+Status check_container_fields(const ContainerSpec &c) {
+    auto bad = [](const std::string &key, const std::string &why) { return fail(Errc::invalid, key + ": " + why); };
+    if (!valid_container_name(c.name)) return bad("name", "not a container name");
+    if (!valid_image_ref(c.image)) return bad("image", "not an image reference");
+    if (auto why = check_argv(c.command); !why.empty()) return bad("command", why);
+    for (const auto &[n, v] : c.env) {
+        if (!valid_env_name(n)) return bad("env", "not an environment variable name");
+        if (v.find('\0') != std::string::npos) return bad("env." + n, "NUL in the value");
+    }
+    for (const auto &p : c.ports) {
+        if (p.host_port == 0 || p.container_port == 0) return bad("ports", "a port must be from 1 to 65535");
+        if (p.protocol != "tcp" && p.protocol != "udp") return bad("ports", "the protocol must be tcp or udp");
+        if (p.host_ip.size() > 64 || has_blank(p.host_ip) ||
+            p.host_ip.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+            return bad("ports", "the host address is not an IP address");
+    }
+    for (const auto &v : c.volumes) {
+        auto host = normal_container_path(v.host);
+        auto inside = normal_container_path(v.container);
+        if (!host || *host != v.host || has_blank(v.host)) return bad("volumes", "host path is not absolute and normalised (no \"..\")");
+        if (!inside || *inside != v.container || has_blank(v.container))
+            return bad("volumes", "container path is not absolute and normalised (no \"..\")");
+    }
+    if (c.restart != "no" && c.restart != "on-failure" && c.restart != "always" && c.restart != "unless-stopped")
+        return bad("restart", "not one of no, on-failure, always, unless-stopped");
+    for (const auto &[n, v] : c.labels) {
+        if (n.rfind("io.fjord.", 0) == 0) return bad("labels", "io.fjord.* labels are fjord's own");
+        if (n.empty() || n.find('\0') != std::string::npos || v.find('\0') != std::string::npos) return bad("labels", "empty name or NUL");
+    }
+    if (c.memory != 0 && c.memory < (6u << 20)) return bad("memory", "must be at least 6MiB");
+    if (c.cpus_milli < 0 || c.cpus_milli > 1'024'000) return bad("cpus", "must be between 0.001 and 1024");
+    if (has_blank(c.update)) return bad("update", "blanks or control characters");
+    if (c.healthcheck) {
+        const auto &h = *c.healthcheck;
+        if (h.command.empty()) return bad("healthcheck.command", "must not be empty");
+        if (auto why = check_argv(h.command); !why.empty()) return bad("healthcheck.command", why);
+        if (h.interval_ms <= 0 || h.timeout_ms <= 0 || h.retries < 1 || h.retries > 100)
+            return bad("healthcheck", "interval and timeout must be more than 0s, retries from 1 to 100");
+    }
+    return {};
+}
+
 Result<ContainerSpec> parse_container_table(const toml::table &t, const std::string &name, const std::string &origin,
                                             const std::string &label) {
     Where w(origin, label);
@@ -219,7 +312,7 @@ Result<ContainerSpec> parse_container_table(const toml::table &t, const std::str
             for (const auto &one : *s) {
                 VolumeSpec vol;
                 if (!parse_volume(one, vol))
-                    return w.error(v, key, "\"" + one + "\" is not /HOST/PATH:/CONTAINER/PATH[:ro]");
+                    return w.error(v, key, "\"" + one + "\" is not /HOST/PATH:/CONTAINER/PATH[:ro] (absolute, no \"..\")");
                 c.volumes.push_back(std::move(vol));
             }
         } else if (key == "memory") {
@@ -256,6 +349,8 @@ Result<ContainerSpec> parse_container_table(const toml::table &t, const std::str
         }
     }
     if (c.image.empty()) return w.error(t, "image", "missing (the image to run, e.g. \"registry.example.net/app:1.2\")");
+    // What the keys above do not already refuse: image syntax, argv bounds, NUL in values.
+    if (auto ok = check_container_fields(c); !ok) return w.error(t, "", ok.error().message);
     return c;
 }
 

@@ -3,7 +3,9 @@
 // parsed into a typed ContainerSpec. Errors name file:line:col, the table, the key and why.
 #include "manifest/desired_state.hpp"
 #include "util/result.hpp"
+#include <optional>
 #include <string>
+#include <string_view>
 #include "util/toml.hpp" // never toml++ directly: its asserts must be off in every unit (ODR)
 
 namespace fjord {
@@ -13,6 +15,15 @@ namespace fjord {
 /// "" for containers/NAME.toml, where the file is the table). Unknown keys are refused.
 [[nodiscard]] Result<ContainerSpec> parse_container_table(const toml::table &t, const std::string &name,
                                                           const std::string &origin, const std::string &label);
+
+/// `p` as an absolute normalised path ("//" and "." dropped, no trailing "/"), or nullopt when
+/// it is not absolute or has a ".." segment (which could climb out of what it names).
+[[nodiscard]] std::optional<std::string> normal_container_path(std::string_view p);
+
+/// Re-checks every field of `c` that podman gets, as the parser takes them: name, image
+/// reference, argv (command, healthcheck) printable and bounded, env names, ports, volumes
+/// (absolute, normalised), restart, labels (no io.fjord.*), limits. The error is "KEY: reason".
+[[nodiscard]] Status check_container_fields(const ContainerSpec &c);
 
 /// The suffix of the temporary name a replacement is created under; refused in spec names.
 inline constexpr const char *container_temp_suffix = "-fjord-new";

@@ -83,7 +83,7 @@ struct PortSpec {
 
 /// A bind mount: "host:container[:ro]".
 struct VolumeSpec {
-    std::string host;       ///< absolute host path (apply.root does not apply: podman sees the real host)
+    std::string host;       ///< absolute normalised host path, below apply.root as files are (podman gets ROOT/host)
     std::string container;  ///< absolute path inside the container
     bool read_only = false;
 

@@ -308,6 +308,7 @@ Status Renderer::collect_containers(const Folder &f, DesiredState &ds) const {
             return fail(Errc::invalid, spec.origin + ": container." + name + ": also defined by " + it->second);
         ds.containers[name] = spec;
     }
+    for (const auto &[name, spec] : ds.containers) FJORD_TRY(check_container_volumes(spec, opts_.protect));
     return {};
 }
 

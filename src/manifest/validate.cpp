@@ -1,5 +1,6 @@
 #include "manifest/validate.hpp"
 
+#include "manifest/container_toml.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/units.hpp"
 #include "util/hash.hpp"
@@ -62,6 +63,24 @@ Status check_protect(const std::string &path, const std::string &origin, const s
         // Writing a file or link where a protected folder lies would remove what it protects.
         if (starts_with(p, path + "/"))
             return fail(Errc::refused, origin + ": " + path + " would replace the protected " + entry + " (apply.protect)");
+    }
+    return {};
+}
+
+Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect) {
+    for (const auto &v : c.volumes) {
+        auto refuse = [&](const std::string &why) {
+            return fail(Errc::refused, c.origin + ": container." + c.name + ": volumes: \"" + printable(v.host) + ":" +
+                                           printable(v.container) + "\": " + why + " (apply.protect)");
+        };
+        for (const auto &entry : protect) {
+            std::string p = entry;
+            while (p.size() > 1 && p.back() == '/') p.pop_back();
+            if (p.empty()) continue;
+            if (p == "/" || v.host == "/" || v.host == p || starts_with(v.host, p + "/"))
+                return refuse(printable(v.host) + " is protected by " + entry);
+            if (starts_with(p, v.host + "/")) return refuse(printable(v.host) + " contains the protected " + entry);
+        }
     }
     return {};
 }
@@ -177,9 +196,13 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
         if (u.on_change != "restart" && u.on_change != "reload" && u.on_change != "none")
             return bad("on_change must be restart, reload or none");
     }
-    for (const auto &[name, c] : d.containers)
+    for (const auto &[name, c] : d.containers) {
         if (c.name != name || !valid_container_name(name) || has_break(c.origin))
             return fail(Errc::invalid, "container " + printable(name) + ": not a valid container name");
+        // Every field podman gets, as the parser takes it; then the volumes against apply.protect.
+        if (auto ok = check_container_fields(c); !ok) return fail(Errc::invalid, "container " + printable(name) + ": " + ok.error().message);
+        FJORD_TRY(check_container_volumes(c, opts.protect));
+    }
     for (const auto &h : d.hooks)
         if (h.when != "pre-apply" && h.when != "post-apply" && h.when != "post-rollback")
             return fail(Errc::invalid, "hook \"" + printable(h.when) + "\": when must be pre-apply, post-apply or post-rollback");

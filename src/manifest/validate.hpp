@@ -17,6 +17,11 @@ namespace fjord {
 /// Refuses a host path under (or above) an apply.protect entry; `origin` names it in errors.
 [[nodiscard]] Status check_protect(const std::string &path, const std::string &origin, const std::vector<std::string> &protect);
 
+/// Refuses a container whose volume's host path is under, equal to or above an apply.protect
+/// entry (a bind mount of "/" or "/etc" hands a protected path to the container, read-write).
+/// Errors: "ORIGIN: container.NAME: volumes: \"/etc:/x\": /etc is protected (apply.protect has /etc)".
+[[nodiscard]] Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect);
+
 /// Refuses a link target that is absolute or, taken lexically from the link's folder, leaves "/".
 [[nodiscard]] Status check_link(const std::string &path, const std::string &target, const std::string &origin);
 

@@ -243,6 +243,7 @@ std::string trim(std::string s) {
 
 struct GitSource::Impl {
     SourceConfig cfg;
+    std::string cache_dir;
     RemoteUrl url;
     RepoRef repo;
     git_remote_ptr remote; // made once: libgit2 1.5 leaks ~40 KB for every remote it creates
@@ -382,12 +383,14 @@ struct GitSource::Impl {
 
 GitSource::GitSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 GitSource::~GitSource() = default;
+const std::string &GitSource::cache_dir() const { return impl_->cache_dir; }
 
 Result<std::unique_ptr<GitSource>> GitSource::open(const SourceConfig &cfg, const std::string &cache_dir) {
     if (cfg.url.empty()) return fail(Errc::invalid, "source.url is not set");
     if (cfg.branch.empty() && cfg.tag.empty()) return fail(Errc::invalid, "source: neither branch nor tag is set");
     auto impl = std::make_unique<Impl>();
     impl->cfg = cfg;
+    impl->cache_dir = cache_dir;
     impl->url = parse_url(cfg.url);
     impl->repo = std::make_shared<Repo>();
     configure_libgit2();

@@ -58,6 +58,8 @@ class GitSource : public BlobReader {
     /// packed-refs.lock), which would fail every later fetch. Only while holding the state lock.
     [[nodiscard]] Status clear_stale_locks();
     [[nodiscard]] Result<std::string> read_blob(const std::string &id, std::uint64_t max) const override;
+    /// The cache folder given to open(): the only place a fetch writes to.
+    [[nodiscard]] const std::string &cache_dir() const;
 
   private:
     struct Impl;

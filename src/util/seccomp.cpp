@@ -9,8 +9,12 @@
 #include <memory>
 #include <mutex>
 #include <sched.h>
+#include <cstdint>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <type_traits>
@@ -49,44 +53,98 @@ constexpr std::initializer_list<int> common_calls = {
     SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
-constexpr std::initializer_list<int> fetch_calls = {
-    // network: TCP (git://, ssh, https), AF_UNIX to nscd during name resolution
-    SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
-    SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg),
-    SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(bind),
-    SCMP_SYS(shutdown), SCMP_SYS(ioctl),
-    // writing the Git cache: packs, indexes, loose objects, refs and their locks
-    SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(fsync),
-    SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
-    SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(chmod),
-    SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(umask), SCMP_SYS(utimensat),
-    SCMP_SYS(msync),
+// The network, for poll and fetch: TCP (git://, ssh, https) and DNS over UDP. socket() and
+// ioctl() are allowed by argument, below. write/writev: OpenSSL writes to its socket with them.
+constexpr std::initializer_list<int> net_calls = {
+    SCMP_SYS(connect), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(sendto),
+    SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg), SCMP_SYS(getsockopt),
+    SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(bind), SCMP_SYS(shutdown),
+    SCMP_SYS(write), SCMP_SYS(writev),
+};
+
+// Writing the Git cache (fetch only): packs, indexes, loose objects, refs and their locks.
+// openat/open and the chmod family are allowed by argument, below. Landlock (util/landlock.hpp)
+// keeps these beneath the cache where the kernel has it.
+constexpr std::initializer_list<int> cache_write_calls = {
+    SCMP_SYS(pwrite64), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(rename),
+    SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rmdir),
+    SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(umask), SCMP_SYS(utimensat), SCMP_SYS(msync),
     // threads of libgit2's pack builder (clone itself is allowed with CLONE_THREAD only, below)
     SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
 };
 
-Status add(scmp_filter_ctx ctx, int nr, const char *why, unsigned n = 0, const scmp_arg_cmp *cmp = nullptr) {
-    int rc = n ? seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp) : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+// The ioctl requests the network children may make: socket queries and non-blocking mode
+// (glibc, OpenSSL, libssh2), isatty(). Anything else (TIOCSTI, TIOCLINUX, device ioctls) kills.
+// The request is compared as 64 bits: junk in the upper half (the kernel ignores it) matches none.
+constexpr unsigned long allowed_ioctls[] = {FIONREAD, FIONBIO, TCGETS, FIOCLEX, FIONCLEX};
+
+// A mode without setuid/setgid bits.
+constexpr scmp_datum_t set_id_bits = S_ISUID | S_ISGID;
+
+Status add(scmp_filter_ctx ctx, int nr, const char *why, unsigned n = 0, const scmp_arg_cmp *cmp = nullptr,
+           std::uint32_t action = SCMP_ACT_ALLOW) {
+    int rc = n ? seccomp_rule_add_array(ctx, action, nr, n, cmp) : seccomp_rule_add(ctx, action, nr, 0);
     // -EDOM: a call this architecture does not have (open, stat on some); nothing to allow.
     if (rc < 0 && rc != -EDOM && rc != -EFAULT)
         return fail(Errc::internal, std::string("seccomp: allow ") + why + " " + std::to_string(nr) + ": " + std::strerror(-rc));
     return {};
 }
 
+/// openat/open without write access, O_CREAT or O_TRUNC (which create or truncate even read-only).
+Status allow_read_only_open(scmp_filter_ctx ctx, const char *why) {
+    scmp_arg_cmp read_only[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0)};
+    FJORD_TRY(add(ctx, SCMP_SYS(openat), why, 1, read_only));
+    scmp_arg_cmp read_only_open[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0)};
+    return add(ctx, SCMP_SYS(open), why, 1, read_only_open);
+}
+
+/// socket(): AF_INET and AF_INET6 only. Other families (AF_UNIX to nscd or a bus, AF_NETLINK
+/// for getaddrinfo's AI_ADDRCONFIG) fail with EAFNOSUPPORT rather than kill, so glibc's name
+/// resolution falls back to /etc/hosts and DNS. The family is compared as 64 bits: junk in the
+/// upper half (the kernel reads an int) matches no rule and kills.
+Status add_socket_rules(scmp_filter_ctx ctx) {
+    for (scmp_datum_t family : {AF_INET, AF_INET6}) {
+        scmp_arg_cmp is[] = {SCMP_A0(SCMP_CMP_EQ, family)};
+        FJORD_TRY(add(ctx, SCMP_SYS(socket), "net", 1, is));
+    }
+    const auto refuse = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+    scmp_arg_cmp below[] = {SCMP_A0(SCMP_CMP_LT, AF_INET)};
+    FJORD_TRY(add(ctx, SCMP_SYS(socket), "net", 1, below, refuse));
+    scmp_arg_cmp above[] = {SCMP_A0(SCMP_CMP_GT, AF_INET6)};
+    FJORD_TRY(add(ctx, SCMP_SYS(socket), "net", 1, above, refuse));
+    for (scmp_datum_t family = AF_INET + 1; family < AF_INET6; ++family) {
+        scmp_arg_cmp is[] = {SCMP_A0(SCMP_CMP_EQ, family)};
+        FJORD_TRY(add(ctx, SCMP_SYS(socket), "net", 1, is, refuse));
+    }
+    return {};
+}
+
+/// Opening for writing and the chmod family, never with a setuid or setgid bit in the mode: a
+/// file the child makes cannot become a privileged program. An open without O_CREAT or
+/// O_TMPFILE ignores its mode.
+Status add_cache_write_rules(scmp_filter_ctx ctx) {
+    const scmp_datum_t creates = O_CREAT | (O_TMPFILE & ~O_DIRECTORY);
+    scmp_arg_cmp at_no_create[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, creates, 0)};
+    FJORD_TRY(add(ctx, SCMP_SYS(openat), "fetch", 1, at_no_create));
+    scmp_arg_cmp at_plain_mode[] = {SCMP_A3(SCMP_CMP_MASKED_EQ, set_id_bits, 0)};
+    FJORD_TRY(add(ctx, SCMP_SYS(openat), "fetch", 1, at_plain_mode));
+    scmp_arg_cmp no_create[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, creates, 0)};
+    FJORD_TRY(add(ctx, SCMP_SYS(open), "fetch", 1, no_create));
+    scmp_arg_cmp plain_mode_2[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, set_id_bits, 0)};
+    FJORD_TRY(add(ctx, SCMP_SYS(open), "fetch", 1, plain_mode_2));
+    scmp_arg_cmp plain_mode_1[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, set_id_bits, 0)};
+    FJORD_TRY(add(ctx, SCMP_SYS(chmod), "fetch", 1, plain_mode_1));
+    FJORD_TRY(add(ctx, SCMP_SYS(fchmod), "fetch", 1, plain_mode_1));
+    FJORD_TRY(add(ctx, SCMP_SYS(fchmodat), "fetch", 1, plain_mode_2));
+    FJORD_TRY(add(ctx, SCMP_SYS(mkdir), "fetch", 1, plain_mode_1));
+    return add(ctx, SCMP_SYS(mkdirat), "fetch", 1, plain_mode_2);
+}
+
 Result<std::string> build(SeccompProfile profile, int out_fd) {
     scmp_filter_ptr ctx(seccomp_init(SCMP_ACT_TRAP));
     if (!ctx) return fail(Errc::internal, "seccomp_init failed");
     for (int nr : common_calls) FJORD_TRY(add(ctx.get(), nr, "common"));
-    if (profile == SeccompProfile::fetch) {
-        for (int nr : fetch_calls) FJORD_TRY(add(ctx.get(), nr, "fetch"));
-        // Threads, not processes: libgit2's pack builder (a file:// or local remote) starts
-        // one per CPU. clone3 hides its flags from seccomp behind a pointer, so it answers
-        // ENOSYS and glibc falls back to clone, allowed with CLONE_THREAD only.
-        if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0); rc < 0)
-            return fail(Errc::internal, std::string("seccomp: clone3: ") + std::strerror(-rc));
-        scmp_arg_cmp thread[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)};
-        FJORD_TRY(add(ctx.get(), SCMP_SYS(clone), "fetch", 1, thread));
-    } else {
+    if (profile == SeccompProfile::render) {
         // No network, no file writes, no descriptor but the pipe to write to. openat only
         // read-only (and without O_CREAT/O_TRUNC, which create or truncate even then);
         // RLIMIT_FSIZE = 0 in the child backs this up.
@@ -94,10 +152,28 @@ Result<std::string> build(SeccompProfile profile, int out_fd) {
         scmp_arg_cmp to_pipe[] = {SCMP_A0(SCMP_CMP_EQ, fd)};
         FJORD_TRY(add(ctx.get(), SCMP_SYS(write), "render", 1, to_pipe));
         FJORD_TRY(add(ctx.get(), SCMP_SYS(writev), "render", 1, to_pipe));
-        scmp_arg_cmp read_only[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0)};
-        FJORD_TRY(add(ctx.get(), SCMP_SYS(openat), "render", 1, read_only));
-        scmp_arg_cmp read_only_open[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0)};
-        FJORD_TRY(add(ctx.get(), SCMP_SYS(open), "render", 1, read_only_open));
+        FJORD_TRY(allow_read_only_open(ctx.get(), "render"));
+    } else {
+        for (int nr : net_calls) FJORD_TRY(add(ctx.get(), nr, "net"));
+        FJORD_TRY(add_socket_rules(ctx.get()));
+        for (unsigned long req : allowed_ioctls) {
+            scmp_arg_cmp is_req[] = {SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(req))};
+            FJORD_TRY(add(ctx.get(), SCMP_SYS(ioctl), "net", 1, is_req));
+        }
+        if (profile == SeccompProfile::poll) {
+            // The ref advertisement needs no file written: read-only opens only.
+            FJORD_TRY(allow_read_only_open(ctx.get(), "poll"));
+        } else {
+            for (int nr : cache_write_calls) FJORD_TRY(add(ctx.get(), nr, "fetch"));
+            FJORD_TRY(add_cache_write_rules(ctx.get()));
+            // Threads, not processes: libgit2's pack builder (a file:// or local remote) starts
+            // one per CPU. clone3 hides its flags from seccomp behind a pointer, so it answers
+            // ENOSYS and glibc falls back to clone, allowed with CLONE_THREAD only.
+            if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0); rc < 0)
+                return fail(Errc::internal, std::string("seccomp: clone3: ") + std::strerror(-rc));
+            scmp_arg_cmp thread[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)};
+            FJORD_TRY(add(ctx.get(), SCMP_SYS(clone), "fetch", 1, thread));
+        }
     }
     // The program goes through a memfd: libseccomp 2.5 exports only to a descriptor.
     unique_fd mem(::memfd_create("fjord-seccomp", MFD_CLOEXEC));
@@ -114,7 +190,14 @@ Result<std::string> build(SeccompProfile profile, int out_fd) {
 
 } // namespace
 
-const char *seccomp_profile_name(SeccompProfile p) { return p == SeccompProfile::fetch ? "fetch" : "render"; }
+const char *seccomp_profile_name(SeccompProfile p) {
+    switch (p) {
+    case SeccompProfile::poll: return "poll";
+    case SeccompProfile::fetch: return "fetch";
+    case SeccompProfile::render: return "render";
+    }
+    return "?";
+}
 
 Result<std::string> seccomp_program(SeccompProfile profile, int out_fd) {
     // Compiled once per profile and pipe descriptor number (the lowest free one, so it repeats).

@@ -9,14 +9,19 @@ namespace fjord {
 
 /// What a sandboxed child may do besides computing.
 enum class SeccompProfile {
-    /// Git transfer: network (sockets, DNS), file writes (the Git cache), no execve.
+    /// The remote's ref advertisement: network (AF_INET/AF_INET6 sockets, DNS; other socket
+    /// families fail with EAFNOSUPPORT), a few ioctl requests, files opened read-only, no
+    /// file-writing call, no threads, no execve.
+    poll,
+    /// Git transfer: poll's network, plus file writes (the Git cache; modes never setuid or
+    /// setgid) and threads; no execve, no new processes.
     fetch,
     /// Tree walk, TOML, templates, age: files opened read-only, writes only to `out_fd`, no
     /// network, no execve.
     render,
 };
 
-/// The profile's name as messages show it ("fetch", "render").
+/// The profile's name as messages show it ("poll", "fetch", "render").
 [[nodiscard]] const char *seccomp_profile_name(SeccompProfile p);
 
 /// The BPF program of `profile` (struct sock_filter[], as bytes). `out_fd` is the one descriptor

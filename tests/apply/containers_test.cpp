@@ -282,3 +282,15 @@ TEST_CASE("resolve_image: one digest of the repo, or the one the registry still 
     CHECK(resolve_image(p, "localhost/bb:latest").value() == "abc123");
     CHECK(resolve_image(p, "docker.io/x/y:1").error().message == "pull docker.io/x/y:1: manifest unknown");
 }
+
+TEST_CASE("a volume's host path is below apply.root when podman gets it, as files are") {
+    Host h;
+    ContainerSpec s = web();
+    s.volumes = {VolumeSpec{"/srv/data", "/data", true}, VolumeSpec{"/", "/host", true}};
+    REQUIRE(h.apply(with({s})));
+    REQUIRE(h.podman.sources.count("web-fjord-new"));
+    CHECK(h.podman.sources.at("web-fjord-new") == std::vector<std::string>{h.root.path + "/srv/data", h.root.path});
+    CHECK(volume_source("/", "/srv/data") == "/srv/data");
+    CHECK(volume_source("/var/lib/t/", "/srv/data") == "/var/lib/t/srv/data");
+    CHECK(volume_source("/var/lib/t", "/") == "/var/lib/t");
+}

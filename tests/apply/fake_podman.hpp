@@ -17,6 +17,7 @@ class FakePodman : public Podman {
     std::map<std::string, std::string> registry;  ///< "repo:tag" -> "sha256:..." (what the registry serves)
     std::map<std::string, PodmanImage> images;    ///< local images by every reference they are known by
     std::map<std::string, Box> boxes;             ///< containers by name
+    std::map<std::string, std::vector<std::string>> sources; ///< volume sources of each create, by name
     std::vector<std::string> log;                 ///< "pull X", "create N", "stop N", ...
     std::set<std::string> failing;                ///< calls ("create web", "start web") that fail
     bool down = false;                            ///< the socket is gone
@@ -69,6 +70,7 @@ class FakePodman : public Podman {
         if (boxes.count(c.name)) return fail(Errc::io, "container " + c.name + ": create: name in use");
         if (!images.count(c.image)) return fail(Errc::io, "container " + c.name + ": image " + c.image + " not found");
         boxes[c.name] = Box{c.image, c.labels, false, *c.spec};
+        sources[c.name] = c.volume_sources;
         return {};
     }
     Status start(const std::string &name) override {

@@ -84,6 +84,7 @@ spec() { # MODE
 image = "$IMG:1"
 command = ["httpd", "-f", "-p", "80", "-h", "/www"]
 ports = ["127.0.0.1:$WP:80"]
+volumes = ["/srv/data:/data:ro"]
 env = { MODE = "$1" }
 memory = "64Mi"
 cpus = "0.5"
@@ -106,6 +107,8 @@ period = "500ms"
 failure_threshold = 20
 TOML
 echo "A=1" >"$H/files/etc/app/app.env"
+mkdir -p "$H/files/srv/data"
+echo hello >"$H/files/srv/data/hello" # the volume's host side, a file fjord writes below apply.root
 commit_all "$R" "web a"
 write_config "$CFG" "$R" "$ROOT" "$STATE" '[podman]' "socket = \"$SOCK\"" '[health]' 'timeout = "20s"'
 once() { "$FJORDD" --config "$CFG" --once >"$LOG" 2>&1; }
@@ -124,6 +127,36 @@ fi
 grep -q "container $WEB: create $IMG@sha256:" "$T/h" && pass "history shows the container created, with its digest" || fail "history" "$(cat "$T/h")"
 [ "$(podman inspect -f '{{.HostConfig.Memory}}' $WEB)" = $((64 << 20)) ] && pass "memory limit reaches podman" ||
   fail "memory" "$(podman inspect -f '{{.HostConfig.Memory}}' $WEB)"
+
+# 1b. A volume's host side is below apply.root, as files are (this suite's root is a temp dir:
+#     podman mounts $ROOT/srv/data, not /srv/data). A volume with ".." or holding a protected
+#     path (the default apply.protect has /etc/passwd) refuses the commit with file:key:reason;
+#     nothing changes.
+src=$(podman inspect -f '{{range .Mounts}}{{.Source}}{{end}}' $WEB 2>/dev/null)
+if [ "$src" = "$ROOT/srv/data" ] && [ "$(podman exec $WEB cat /data/hello 2>/dev/null)" = hello ]; then
+  pass "a volume's host path is mounted from below apply.root ($src)"
+else
+  fail "volume under apply.root" "source=[$src] $(podman exec $WEB cat /data/hello 2>&1)"
+fi
+good_id=$(podman inspect -f '{{.Id}}' $WEB)
+for bad in '/srv/../etc:/x|volumes: \"/srv/../etc:/x\" is not /HOST/PATH:/CONTAINER/PATH\[:ro\] \(absolute, no \"\.\.\"\)' \
+  '/etc:/hostetc:ro|container\.'"$WEB"': volumes: \"/etc:/hostetc\": /etc contains the protected /etc/passwd \(apply.protect\)'; do
+  vol=${bad%%|*} want=${bad#*|}
+  spec a
+  sed -i "s|^volumes = .*|volumes = [\"$vol\"]|" "$H/containers/$WEB.toml"
+  echo "A=9" >"$H/files/etc/app/app.env"
+  commit_all "$R" "bad volume $vol"
+  once
+  rc=$?
+  if [ $rc -ne 0 ] && grep -qE "hosts/web1/containers/$WEB\.toml[:0-9]*: .*$want" "$LOG" &&
+    [ "$(cat "$ROOT/etc/app/app.env")" = "A=1" ] && [ "$(cat "$STATE/current")" = 1 ] &&
+    [ "$(podman inspect -f '{{.Id}}' $WEB)" = "$good_id" ]; then
+    pass "volume $vol refused with file:key:reason; nothing changed"
+  else
+    fail "volume $vol refused" "rc=$rc $(cat "$LOG")"
+  fi
+done
+echo "A=1" >"$H/files/etc/app/app.env"
 
 # 2. A spec change replaces it.
 old_id=$(podman inspect -f '{{.Id}}' $WEB)

@@ -2,7 +2,10 @@
 # Privilege separation in the real binaries: the children that poll, fetch and render the
 # untrusted repo run under seccomp (Seccomp: 2, NoNewPrivs: 1 in /proc), the repo's files are
 # opened only by a filtered child, and a child dies with fjordd (SIGKILL, as crash_torture does).
-# The forbidden-call cases (socket, execve, file writes) are unit tests: tests/daemon/sandbox_test.cpp.
+# The children hold none of fjordd's sockets, and their stdio is /dev/null; where the kernel has
+# Landlock, each child restricts itself with it (landlock_restrict_self).
+# The forbidden-call cases (socket families, execve, file writes outside the Git cache, setuid
+# modes, TIOCSTI) are unit tests: tests/daemon/sandbox_test.cpp.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -26,8 +29,9 @@ printf '[vars]\nname = "web"\n' >"$R/hosts/web1/fjord.toml"
 echo "hello {{name}}" >"$R/hosts/web1/files/etc/motd.tmpl"
 commit_all "$R" first
 write_config "$CFG" "$R" "$ROOT" "$STATE"
-strace -f -qq -e trace=seccomp -e signal=none -o "$T/once.trace" "$FJORDD" --config "$CFG" --once >"$T/once.log" 2>&1
+strace -f -qq -e trace=seccomp,landlock_restrict_self -e signal=none -o "$T/once.trace" "$FJORDD" --config "$CFG" --once >"$T/once.log" 2>&1
 rc=$?
+landlocked=$(awk '/landlock_restrict_self\(/ && /= 0$/ { print $1 }' "$T/once.trace" | sort -u | wc -l)
 n=$(filtered_pids "$T/once.trace" | wc -l)
 main=$(awk 'NR == 1 { print $1 }' "$T/once.trace")
 if [ "$rc" = 0 ] && [ "$(cat "$ROOT/etc/motd" 2>/dev/null)" = "hello web" ] && [ "$n" -ge 3 ] &&
@@ -35,6 +39,13 @@ if [ "$rc" = 0 ] && [ "$(cat "$ROOT/etc/motd" 2>/dev/null)" = "hello web" ] && [
   pass "a first apply runs poll, fetch and render in $n filtered children, fjordd itself unfiltered"
 else
   fail "first apply in filtered children" "rc=$rc children=$n $(cat "$T/once.log") $(head -5 "$T/once.trace")"
+fi
+if ! python3 -c 'import ctypes, sys; sys.exit(ctypes.CDLL(None).syscall(444, None, 0, 1) < 1)'; then
+  echo "SKIP each child restricted by Landlock: the kernel has no Landlock"
+elif [ "$landlocked" = "$n" ]; then
+  pass "each of the $n children restricted itself with Landlock"
+else
+  fail "children under Landlock" "$landlocked of $n children called landlock_restrict_self"
 fi
 
 # 2. An idle poll: one filtered child (the poll), nothing fetched or rendered, no file touched.
@@ -71,7 +82,12 @@ rm -f "$H/.git/packed-refs"
 mkfifo "$H/.git/packed-refs"
 write_config "$T/hang.toml" "$H" "$T/hang-root" "$T/hang-state"
 mkdir -p "$T/hang-root"
-"$FJORDD" --config "$T/hang.toml" --once >"$T/hang.log" 2>&1 &
+# fjordd holds an inheritable unix socket (a stand-in for its sd-bus connection or fjordctl's
+# control connection); python execs it, so $! is fjordd.
+python3 -c 'import os, socket, sys
+a, b = socket.socketpair()
+os.set_inheritable(a.fileno(), True)
+os.execv(sys.argv[1], sys.argv[1:])' "$FJORDD" --config "$T/hang.toml" --once >"$T/hang.log" 2>&1 &
 DAEMON_PID=$!
 child=""
 for _ in $(seq 100); do
@@ -85,8 +101,15 @@ if [ -n "$child" ] && [ "$status" = "NoNewPrivs: 1 Seccomp: 2 " ]; then
 else
   fail "poll child filtered" "child=[$child] status=[$status] $(cat "$T/hang.log")"
 fi
-kill -9 "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null
+parent_socks=$(ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'socket:')
+child_socks=$(ls -l "/proc/$child/fd" 2>/dev/null | grep -c 'socket:')
+stdio=$(readlink "/proc/$child/fd/0" "/proc/$child/fd/1" "/proc/$child/fd/2" 2>/dev/null | tr '\n' ' ')
+if [ -n "$child" ] && [ "$parent_socks" -ge 1 ] && [ "$child_socks" = 0 ] && [ "$stdio" = "/dev/null /dev/null /dev/null " ]; then
+  pass "the poll child holds none of fjordd's $parent_socks sockets; its stdio is /dev/null"
+else
+  fail "poll child's descriptors" "fjordd sockets=$parent_socks child sockets=$child_socks stdio=[$stdio] $(ls -l "/proc/$child/fd" 2>&1)"
+fi
+{ kill -9 "$DAEMON_PID"; wait "$DAEMON_PID"; } 2>/dev/null
 DAEMON_PID=""
 gone=0
 for _ in $(seq 100); do

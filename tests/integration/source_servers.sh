@@ -105,7 +105,7 @@ echo "# only other hosts here" > "$S/kh_empty"
 echo "[127.0.0.1]:1 $(cut -d' ' -f1,2 "$S/host_ed25519.pub")" >> "$S/kh_empty"
 SSH_URL="ssh://fjordgit@127.0.0.1:$SSH_PORT$T/sshsrv/repo.git"
 
-# --- the cases ---
+# --- the cases (each through the sandboxed poll and fetch children, as fjordd runs them) ---
 PASSED=0
 FAILED=0
 N=0
@@ -114,7 +114,8 @@ check() {
     local name=$1 want=$2 out rc good=0
     shift 2
     N=$((N + 1))
-    out=$(timeout 60 "$PROBE" --cache "$T/cache-$N" "$@" 2>&1)
+    # --isolated 1: poll and fetch in the sandboxed children, under the filters fjordd uses.
+    out=$(timeout 60 "$PROBE" --cache "$T/cache-$N" --isolated 1 "$@" 2>&1)
     rc=$?
     if [[ $want == ok:* ]]; then
         local spec=${want#ok:}
@@ -136,6 +137,9 @@ check() {
 }
 
 check git-daemon "ok:$HEAD" --url "git://127.0.0.1:$GIT_PORT/repo.git"
+# A name, not an address: glibc's resolver in the poll/fetch child, whose AF_UNIX (nscd) and
+# AF_NETLINK (AI_ADDRCONFIG) sockets the filter refuses with EAFNOSUPPORT; it falls back to /etc/hosts.
+check git-daemon-localhost "ok:$HEAD" --url "git://localhost:$GIT_PORT/repo.git"
 check git-daemon-tag "ok:$TEN:refs/tags/release-10" --url "git://127.0.0.1:$GIT_PORT/repo.git" --tag 'release-*'
 check git-daemon-missing-branch "error\[not_found\]: poll git://.*no branch 'prod'" \
     --url "git://127.0.0.1:$GIT_PORT/repo.git" --branch prod

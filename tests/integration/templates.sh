@@ -64,13 +64,24 @@ gens() { ls "$STATE/generations" | wc -l; }
 # 1. Facts, as this machine has them.
 if once; then pass "first apply with templates"; else fail "first apply with templates" "$(cat "$LOG")"; fi
 F=$ROOT/etc/facts.txt
-want_ipv4=$(ip -j addr | python3 -c 'import json,sys; print("\n".join(sorted({a["local"] for i in json.load(sys.stdin) for a in i["addr_info"] if a["family"]=="inet" and a.get("scope")=="global"})))')
-want_ipv6=$(ip -j addr | python3 -c 'import json,sys; print("\n".join(sorted({a["local"] for i in json.load(sys.stdin) for a in i["addr_info"] if a["family"]=="inet6" and a.get("scope")=="global"})))')
+# The host's own global addresses: not those of container bridges and veth ends (cni-podman*,
+# podman*, docker*, br-*, veth*, virbr*), not IPv6 ones that are temporary, deprecated,
+# tentative or failed DAD (src/util/host.hpp).
+own_addrs() { # FAMILY
+  ip -j addr | python3 -c 'import json, sys
+skip = ("cni-podman", "podman", "docker", "br-", "veth", "virbr")
+unstable = ("temporary", "deprecated", "tentative", "dadfailed")
+print("\n".join(sorted({a["local"] for i in json.load(sys.stdin) if not i["ifname"].startswith(skip)
+                        for a in i["addr_info"] if a["family"] == sys.argv[1] and a.get("scope") == "global"
+                        and not any(a.get(f) for f in unstable)})))' "$1"
+}
+want_ipv4=$(own_addrs inet)
+want_ipv6=$(own_addrs inet6)
 got_ipv4=$(sed -n 's/^ipv4=//p' "$F" | sort)
 got_ipv6=$(sed -n 's/^ipv6=//p' "$F" | sort)
 [ "$(sed -n 's/^name=//p' "$F")" = "$(hostname)" ] && pass "host.name is the hostname" || fail "host.name" "$(cat "$F")"
 [ "$(sed -n 's/^machine_id=//p' "$F")" = "$(cat /etc/machine-id)" ] && pass "host.machine_id is /etc/machine-id" || fail "host.machine_id" "$(cat "$F")"
-[ -n "$want_ipv4" ] && [ "$got_ipv4" = "$want_ipv4" ] && pass "host.ipv4 lists the global IPv4 addresses of ip addr" ||
+[ -n "$want_ipv4" ] && [ "$got_ipv4" = "$want_ipv4" ] && pass "host.ipv4 lists the host's own global IPv4 addresses of ip addr" ||
   fail "host.ipv4" "got [$got_ipv4] want [$want_ipv4]"
 [ "$got_ipv6" = "$want_ipv6" ] && pass "host.ipv6 lists the global IPv6 addresses (no ::1, no fe80::)" ||
   fail "host.ipv6" "got [$got_ipv6] want [$want_ipv6]"
@@ -103,6 +114,9 @@ for i in 1 2; do once; done
 [ "$(gens)" = 2 ] && pass "after the change: polls make no more generations" || fail "settles" "gens=$(gens)"
 
 # 5. A new address re-renders (the facts key changed); without one, nothing is rendered.
+#    The pair is a veth (this kernel has no dummy driver), but named fjtNNNa, not veth*: fjord
+#    leaves out addresses of interfaces named like container bridges and veth ends, and this
+#    test needs one it counts as the host's.
 if ip link add "$VETH" type veth peer name "fjt$$b" 2>/dev/null && ip addr add 198.51.100.77/32 dev "$VETH"; then
   once
   grep -q '^ipv4=198.51.100.77$' "$F" && [ "$(cat "$STATE/current")" = 3 ] && [ "$(cat "$ROOT/etc/app/gen.txt")" = "generation=3" ] &&

@@ -67,6 +67,13 @@ TEST_CASE("defaults: restart always, no limits, no healthcheck, pinned") {
     CHECK(spec("image = \"a\"\nupdate = \"\"\n").update.empty());
 }
 
+TEST_CASE("volume paths are normalised") {
+    auto c = spec("image = \"a\"\nvolumes = [\"//srv/./www/:/www/:ro\", \"/:/host\"]\n");
+    REQUIRE(c.volumes.size() == 2);
+    CHECK(c.volumes[0] == VolumeSpec{"/srv/www", "/www", true});
+    CHECK(c.volumes[1] == VolumeSpec{"/", "/host", false});
+}
+
 TEST_CASE("container errors name the file, line, column, key and reason") {
     const std::string f = "hosts/h/containers/web.toml:";
     CHECK(err("command = [\"x\"]\n") == f + "1:1: image: missing (the image to run, e.g. \"registry.example.net/app:1.2\")");
@@ -77,7 +84,14 @@ TEST_CASE("container errors name the file, line, column, key and reason") {
     CHECK(err("image = \"a\"\nports = [\"80\"]\n") == f + "2:9: ports: \"80\" is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]");
     CHECK(err("image = \"a\"\nports = [\"1:70000:80\"]\n").find("is not [IP:]HOSTPORT") != std::string::npos);
     CHECK(err("image = \"a\"\nports = [\"8080:80/sctp\"]\n").find("is not [IP:]HOSTPORT") != std::string::npos);
-    CHECK(err("image = \"a\"\nvolumes = [\"srv:/www\"]\n") == f + "2:11: volumes: \"srv:/www\" is not /HOST/PATH:/CONTAINER/PATH[:ro]");
+    CHECK(err("image = \"a\"\nvolumes = [\"srv:/www\"]\n") ==
+          f + "2:11: volumes: \"srv:/www\" is not /HOST/PATH:/CONTAINER/PATH[:ro] (absolute, no \"..\")");
+    CHECK(err("image = \"a\"\nvolumes = [\"/srv/../etc:/x\"]\n") ==
+          f + "2:11: volumes: \"/srv/../etc:/x\" is not /HOST/PATH:/CONTAINER/PATH[:ro] (absolute, no \"..\")");
+    CHECK(err("image = \"a\"\nvolumes = [\"/srv:/x/..\"]\n").find("is not /HOST/PATH") != std::string::npos);
+    CHECK(err("image = \"-a\"\n") == f + "1:1: image: not an image reference");
+    CHECK(err("image = \"a\"\ncommand = [\"a\\u0000b\"]\n") == f + "1:1: command: an argument has control characters or NUL");
+    CHECK(err("image = \"a\"\nenv = { A = \"\\u0000\" }\n") == f + "1:1: env.A: NUL in the value");
     CHECK(err("image = \"a\"\nvolumes = [\"/srv:/www:rx\"]\n").find("is not /HOST/PATH") != std::string::npos);
     CHECK(err("image = \"a\"\nmemory = \"lots\"\n").find(f + "2:10: memory: bad size") == 0);
     CHECK(err("image = \"a\"\nmemory = \"1Mi\"\n") == f + "2:10: memory: must be at least 6MiB (podman's minimum)");

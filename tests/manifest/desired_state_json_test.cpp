@@ -209,3 +209,39 @@ TEST_CASE("desired state: fjordd validates what a render child sends") {
     few.max_files = 1;
     CHECK(validate_desired(d, few, d.commit).error().message.find("more than apply.max_files") != std::string::npos);
 }
+
+TEST_CASE("desired state: fjordd re-checks every container field a render child sends") {
+    auto with = [](auto change) {
+        DesiredState d = rich();
+        change(d.containers.at("web"));
+        return invalid(d);
+    };
+    CHECK(with([](ContainerSpec &) {}) == "(valid)");
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "/srv/../etc"; }) ==
+          "container web: volumes: host path is not absolute and normalised (no \"..\")");
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "srv"; }).find("host path is not absolute") != std::string::npos);
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].container = "/www/../../x"; }).find("container path") != std::string::npos);
+    // apply.protect (/boot, /etc/fjord): under, equal, above, and "/" which holds everything.
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "/etc/fjord/keys"; }) ==
+          "hosts/web1/containers/web.toml: container.web: volumes: \"/etc/fjord/keys:/www\": /etc/fjord/keys is protected by "
+          "/etc/fjord (apply.protect)");
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "/boot"; }).find("/boot is protected by /boot") != std::string::npos);
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "/etc"; }).find("/etc contains the protected /etc/fjord") != std::string::npos);
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "/"; }).find("/ is protected by /boot") != std::string::npos);
+    CHECK(with([](ContainerSpec &c) { c.volumes[0].host = "/etc/fjordish"; }) == "(valid)");
+    CHECK(with([](ContainerSpec &c) { c.ports[0].host_port = 0; }) == "container web: ports: a port must be from 1 to 65535");
+    CHECK(with([](ContainerSpec &c) { c.ports[0].protocol = "sctp"; }) == "container web: ports: the protocol must be tcp or udp");
+    CHECK(with([](ContainerSpec &c) { c.ports[0].host_ip = "0.0.0.0 -v"; }).find("not an IP address") != std::string::npos);
+    CHECK(with([](ContainerSpec &c) { c.restart = "sometimes"; }).find("container web: restart:") == 0);
+    CHECK(with([](ContainerSpec &c) { c.labels["io.fjord.spec"] = "forged"; }) == "container web: labels: io.fjord.* labels are fjord's own");
+    CHECK(with([](ContainerSpec &c) { c.env["A=B"] = "x"; }) == "container web: env: not an environment variable name");
+    CHECK(with([](ContainerSpec &c) { c.image = "--privileged"; }) == "container web: image: not an image reference");
+    CHECK(with([](ContainerSpec &c) { c.image = "bb:1\n2"; }) == "container web: image: not an image reference");
+    CHECK(with([](ContainerSpec &c) { c.command = {"sh", std::string("a\0b", 3)}; }) ==
+          "container web: command: an argument has control characters or NUL");
+    CHECK(with([](ContainerSpec &c) { c.command = std::vector<std::string>(5000, "x"); }) ==
+          "container web: command: more than 4096 arguments");
+    CHECK(with([](ContainerSpec &c) { c.healthcheck->command = {std::string(300 << 10, 'x')}; }) ==
+          "container web: healthcheck.command: longer than 256 KiB");
+    CHECK(with([](ContainerSpec &c) { c.healthcheck->retries = 0; }).find("container web: healthcheck:") == 0);
+}

@@ -296,6 +296,28 @@ TEST_CASE("protected paths are refused, and so is replacing a folder holding one
     CHECK(ok(sibling).files.count("/etc/fjordish") == 1);
 }
 
+TEST_CASE("a container volume under, at or above a protected path is refused") {
+    auto volume = [](const std::string &v) {
+        FakeTree t;
+        t.file("hosts/web1/containers/web.toml", "image = \"bb:1\"\nvolumes = [\"" + v + "\"]\n");
+        return t;
+    };
+    auto r = render(volume("/etc/fjord:/cfg"), web1());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::refused);
+    CHECK(r.error().message ==
+          "hosts/web1/containers/web.toml: container.web: volumes: \"/etc/fjord:/cfg\": /etc/fjord is protected by /etc/fjord (apply.protect)");
+    CHECK(error_of(volume("/boot/efi:/b:ro")).find("/boot/efi is protected by /boot") != std::string::npos);
+    CHECK(error_of(volume("/etc:/etc")).find("/etc contains the protected /etc/fjord") != std::string::npos);
+    CHECK(error_of(volume("/etc/./fjord/:/cfg")).find("/etc/fjord is protected") != std::string::npos);
+    CHECK(error_of(volume("/:/host")).find("/ is protected by /boot") != std::string::npos);
+    FakeTree fjord_toml;
+    fjord_toml.file("hosts/web1/fjord.toml", "[container.web]\nimage = \"bb:1\"\nvolumes = [\"/boot:/b\"]\n");
+    CHECK(error_of(fjord_toml) ==
+          "hosts/web1/fjord.toml:1:1: container.web: volumes: \"/boot:/b\": /boot is protected by /boot (apply.protect)");
+    CHECK(ok(volume("/srv/data:/data")).containers.at("web").volumes.at(0).host == "/srv/data");
+}
+
 TEST_CASE("apply.max_files counts the merged result, units included") {
     FakeTree t;
     t.file("bundles/base/files/a", "1").file("bundles/base/files/b", "2")

@@ -1,6 +1,8 @@
 // A small driver for tests/integration/source_servers.sh: opens a GitSource from flags, polls
 // and fetches, and prints "commit ID ref REF" or "error[CLASS]: MESSAGE" (exit 1).
 // --polls N repeats the poll, for watching memory over many polls (valgrind, RSS).
+// --isolated 1 polls and fetches as fjordd does: in the sandboxed children (daemon/isolated.hpp).
+#include "daemon/isolated.hpp"
 #include "source/git_source.hpp"
 
 #include <cstdio>
@@ -29,7 +31,7 @@ const char *errc_name(Errc c) {
 
 int usage() {
     std::fprintf(stderr, "usage: source_probe --url URL --cache DIR [--branch B | --tag GLOB] [--ssh-key FILE]\n"
-                         "                    [--known-hosts FILE] [--token-file FILE] [--polls N]\n");
+                         "                    [--known-hosts FILE] [--token-file FILE] [--polls N] [--isolated 1]\n");
     return 2;
 }
 
@@ -55,6 +57,7 @@ int main(int argc, char **argv) {
     SourceConfig cfg;
     std::string cache;
     long polls = 1;
+    bool isolated = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (i + 1 >= argc) return usage();
@@ -67,18 +70,20 @@ int main(int argc, char **argv) {
         else if (a == "--known-hosts") cfg.known_hosts = v;
         else if (a == "--token-file") cfg.token_file = v;
         else if (a == "--polls") polls = std::strtol(v.c_str(), nullptr, 10);
+        else if (a == "--isolated") isolated = v == "1";
         else return usage();
     }
     if (cfg.url.empty() || cache.empty() || polls < 1) return usage();
 
     auto src = GitSource::open(cfg, cache);
     if (!src) return report(src.error());
-    Result<RemoteHead> head = (*src)->poll();
+    auto poll = [&] { return isolated ? poll_isolated(**src, cfg) : (*src)->poll(); };
+    Result<RemoteHead> head = poll();
     long rss_first = rss_kib();
-    for (long i = 1; i < polls && head; ++i) head = (*src)->poll();
+    for (long i = 1; i < polls && head; ++i) head = poll();
     if (!head) return report(head.error());
     if (polls > 1) std::printf("polls %ld rss_kib_after_first %ld rss_kib_after_last %ld\n", polls, rss_first, rss_kib());
-    if (auto ok = (*src)->fetch(*head); !ok) return report(ok.error());
+    if (auto ok = isolated ? fetch_isolated(**src, *head) : (*src)->fetch(*head); !ok) return report(ok.error());
     if (auto tree = (*src)->tree(head->commit); !tree) return report(tree.error());
     std::printf("commit %s ref %s\n", head->commit.c_str(), head->ref.c_str());
     return 0;
