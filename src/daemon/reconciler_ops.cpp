@@ -1,0 +1,156 @@
+// The Reconciler's operator actions (rollback, suspend, resume) and the drift pass; the sync
+// itself is in reconciler.cpp.
+#include "daemon/reconciler.hpp"
+
+#include "apply/drift.hpp"
+#include "apply/transaction.hpp"
+#include "daemon/log.hpp"
+#include "daemon/notify.hpp"
+#include "util/fs.hpp"
+
+namespace fjord {
+namespace {
+
+/// What a stored generation asks for, as a desired state (rollback re-applies it).
+DesiredState desired_from(const Generation &g) {
+    DesiredState d;
+    d.commit = g.info.commit;
+    for (const auto &[p, af] : g.files) d.files.emplace(p, af.spec);
+    for (const auto &[n, c] : g.containers) d.containers.emplace(n, c.spec);
+    return d;
+}
+
+} // namespace
+
+Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
+    status_.last_drift = std::time(nullptr);
+    FJORD_TRY(recover_pending());
+    auto cur_n = store_.current();
+    if (!cur_n) return fail(std::move(cur_n.error()));
+    if (*cur_n == 0 || cfg_.apply.drift == DriftMode::ignore) return std::vector<DriftEvent>{};
+    auto cur = current_generation(*cur_n);
+    if (!cur) return fail(std::move(cur.error()));
+    StatCache stamps = store_.load_stat_cache();
+    std::size_t cached = stamps.size();
+    std::size_t refreshed = 0;
+    auto events = find_drift(fs_, **cur, stamps, digester(), &refreshed);
+    if (!events) return fail(std::move(events.error()));
+    status_.drifted = events->size();
+    bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
+    std::vector<std::string> paths;
+    for (const auto &e : *events) {
+        bool fix = correct && e.fixable;
+        if (fix) paths.push_back(e.path);
+        log_msg(e.fixable ? LogLevel::warning : LogLevel::error, msgid::drift,
+                "drift: " + e.path + ": " + e.what +
+                    (fix ? ", correcting" : !e.fixable ? ", cannot be corrected" : correct ? "" : ", reported (apply.drift = report)"),
+                {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
+    }
+    if (!paths.empty()) {
+        if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
+        ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+        with_secrets(ctx);
+        auto fixed = restore_paths(ctx, **cur, paths);
+        if (!fixed) return fail(fixed.error().context("drift correction"));
+        for (auto &[p, st] : *fixed) stamps[p] = st;
+        status_.drifted -= paths.size();
+        status_.drift_corrections_total += paths.size();
+    }
+    notify(drift_event(*events, paths.size(), *cur_n, status_.commit));
+    if (!events->empty() || stamps.size() != cached || refreshed) {
+        if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    }
+    save_status();
+    return events;
+}
+
+SyncResult Reconciler::rollback(std::uint64_t gen) {
+    SyncResult r;
+    if (auto s = recover_pending(); !s) {
+        r.message = s.error().message;
+        return finish(r);
+    }
+    auto cur_n = store_.current();
+    if (!cur_n) {
+        r.message = cur_n.error().message;
+        return finish(r);
+    }
+    auto hist = store_.history();
+    if (!hist) {
+        r.message = hist.error().message;
+        return finish(r);
+    }
+    if (gen == 0) {
+        // The newest good generation before the current one.
+        for (auto it = hist->rbegin(); it != hist->rend(); ++it)
+            if (it->number < *cur_n && it->outcome == Outcome::good) {
+                gen = it->number;
+                break;
+            }
+        if (gen == 0) {
+            r.message = "no good generation before the current one (" + std::to_string(*cur_n) + ") to roll back to";
+            return finish(r);
+        }
+    }
+    auto target = store_.load(gen);
+    if (!target) {
+        r.message = "generation " + std::to_string(gen) + ": " + target.error().message;
+        return finish(r);
+    }
+    if (target->info.outcome != Outcome::good) {
+        r.message = "generation " + std::to_string(gen) + " is " + outcome_name(target->info.outcome) + ", not a good generation";
+        return finish(r);
+    }
+    auto cur = current_generation(*cur_n);
+    if (!cur) {
+        r.message = cur.error().message;
+        return finish(r);
+    }
+    if (auto s = ensure_source(); !s) {
+        r.message = s.error().message;
+        return finish(r);
+    }
+    SyncOptions opts;
+    opts.allow_deletions = UINT32_MAX; // the operator asked for exactly this state
+    auto report = apply_desired(desired_from(*target), **cur, opts, "rollback to generation " + std::to_string(gen), nullptr,
+                                &target->containers);
+    if (!report) {
+        r.message = report.error().message;
+        r.msgid = msgid::failed;
+        return finish(r);
+    }
+    std::uint64_t now = report->generation ? report->generation : *cur_n;
+    (void)store_.set_flag("pinned", std::to_string(now));
+    status_.render_key = current_render_key();
+    status_.suspended = "pinned to generation " + std::to_string(now) + " by fjordctl rollback; fjordctl resume to follow Git again";
+    status_.generation = now;
+    status_.commit = target->info.commit;
+    note_commit(status_.commit);
+    r.state = SyncState::applied;
+    r.generation = now;
+    r.commit = target->info.commit;
+    r.message = "rolled back to generation " + std::to_string(gen) + " (now generation " + std::to_string(now) +
+                "); automatic applies paused until fjordctl resume";
+    r.msgid = msgid::rolled_back;
+    return finish(r);
+}
+
+Status Reconciler::suspend() {
+    FJORD_TRY(store_.set_flag("suspended", "1"));
+    if (status_.suspended.empty()) status_.suspended = "suspended by fjordctl suspend";
+    save_status();
+    return {};
+}
+
+Status Reconciler::resume() {
+    FJORD_TRY(store_.clear_flag("suspended"));
+    FJORD_TRY(store_.clear_flag("pinned"));
+    clear_halt();
+    status_.suspended.clear();
+    // A resumed host re-evaluates the newest commit even if it saw it while pinned.
+    status_.synced_commit = status_.commit;
+    save_status();
+    return {};
+}
+
+} // namespace fjord
