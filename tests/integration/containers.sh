@@ -15,46 +15,20 @@ if ! command -v podman >/dev/null || ! command -v docker-registry >/dev/null || 
   finish
   exit 1
 fi
-bash "$here/../podman/setup.sh" || { fail "setup" "tests/podman/setup.sh failed"; finish; exit 1; }
-
 PFX=fjt5-$$
-PODMAN_PID="" REG_PID="" BG_PID=""
-REGCONF=/etc/containers/registries.conf.d/50-$PFX.conf
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RP=$(free_port)
-WP=$(free_port)
-REG=127.0.0.1:$RP
-IMG=$REG/demo/$PFX
+BG_PID=""
+source "$here/../podman/services.sh"   # the host fixes, a podman service and a registry
 stop_all() {
   [ -n "$BG_PID" ] && kill -9 "$BG_PID" 2>/dev/null
-  for c in $(podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$PFX-"); do podman rm -f -t 0 "$c" >/dev/null 2>&1; done
-  for i in $(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -E "$PFX" | grep -v '<none>'); do podman rmi -f "$i" >/dev/null 2>&1; done
   for i in $V1_ID $V2_ID; do podman rmi -f "$i" >/dev/null 2>&1; done
-  [ -n "$PODMAN_PID" ] && kill "$PODMAN_PID" 2>/dev/null && wait "$PODMAN_PID" 2>/dev/null
-  [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-  rm -f "$REGCONF"
+  services_stop
   cleanup_dirs
 }
 V1_ID="" V2_ID=""
 trap stop_all EXIT
-
-# The registry speaks plain HTTP on loopback: registries.conf says so (fjord itself never
-# turns TLS verification off).
-mkdir -p /etc/containers/registries.conf.d
-printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REG" >"$REGCONF"
-SOCK=$T/podman.sock
-start_podman() {
-  podman system service --time=0 "unix://$SOCK" >>"$T/podman.log" 2>&1 &
-  PODMAN_PID=$!
-  for _ in $(seq 100); do curl -sf --unix-socket "$SOCK" http://d/v4.0.0/libpod/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
-start_podman || { fail "setup" "podman service: $(tail -3 "$T/podman.log")"; finish; exit 1; }
-mkdir -p "$T/reg"
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' "$T/reg" "$REG" >"$T/reg.yml"
-docker-registry serve "$T/reg.yml" >"$T/reg.log" 2>&1 &
-REG_PID=$!
-for _ in $(seq 100); do curl -sf "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+WP=$(free_port)
+services_start >"$T/services.log" || { fail "setup" "$(tail -1 "$T/services.log")"; finish; exit 1; }
+IMG=$REG/demo/$PFX
 
 # Two images of busybox: v1 serves "v1" and is healthy (/www/healthy), v2 serves "v2" and is not.
 build_image() { # NAME TEXT HEALTHY
