@@ -10,6 +10,9 @@ export GIT_AUTHOR_NAME=fjord-test GIT_AUTHOR_EMAIL=t@fjord.invalid GIT_COMMITTER
 
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+# `CMD | has PATTERN`: grep that reads all its input. `grep -q` exits at the first match, so
+# under pipefail a CMD still writing gets SIGPIPE and the pipeline fails at random.
+has() { grep "$@" >/dev/null; }
 finish() { echo "RESULT passed=$PASSED failed=$FAILED"; [ "$FAILED" -eq 0 ]; }
 
 # A scratch folder removed when the test exits.

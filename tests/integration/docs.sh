@@ -39,7 +39,7 @@ done
 missing=""; missing_c=""
 for f in $flags; do
   grep -qw -- "$f" "$T/fjordctl.1.txt" || missing+=" $f"
-  [ "$f" = "--config" ] || [ "$f" = "-r" ] || [ "$f" = "-a" ] || grep -q -- "$f" "$src/completions/fjordctl" || missing_c+=" $f"
+  [ "$f" = "--config" ] || [ "$f" = "-r" ] || [ "$f" = "-a" ] || has -- "$f" "$src/completions/fjordctl" || missing_c+=" $f"
 done
 [ -z "$missing" ] && pass "fjordctl(1) documents every flag ($(echo $flags | wc -w))" || fail "fjordctl(1) flags" "missing:$missing"
 [ -z "$missing_c" ] && pass "bash completion knows every flag" || fail "completion flags" "missing:$missing_c"
@@ -79,7 +79,7 @@ while IFS= read -r line; do
     # A key set in the shipped file is set to its default: the page must say the same.
     if [ -z "${BASH_REMATCH[1]}" ] && [ "$section" != "[[notify]]" ]; then
       grep -qF -- "*$key* = _" "$src/man/fjord.toml.5.scd" &&
-        grep -F -- "*$key* = _" "$src/man/fjord.toml.5.scd" | grep -qF -- "(default: $val" || wrong+=" $section.$key=$val"
+        grep -F -- "*$key* = _" "$src/man/fjord.toml.5.scd" | has -F -- "(default: $val" || wrong+=" $section.$key=$val"
     fi
   fi
 done <"$src/config/fjord.toml"

@@ -91,10 +91,10 @@ in_c systemctl enable --now fjord.service >/dev/null 2>&1
 sync_c() { in_c /opt/fjord/fjordctl sync >"$T/sync.out" 2>&1; }
 page() { in_c /bin/busybox wget -qO- "http://127.0.0.1:$WEB/" 2>/dev/null; }
 show() { in_c systemctl show "$1" -p "$2" --value; }
-marked_good() { in_c journalctl -u fjord --no-pager -o verbose MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68 | grep -q "GENERATION=$1"; }
+marked_good() { in_c journalctl -u fjord --no-pager -o verbose MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68 | has "GENERATION=$1"; }
 for _ in $(seq 100); do marked_good 1 && break; sleep 0.1; done
 
-if page | grep -q "hello v1" && marked_good 1; then
+if page | has "hello v1" && marked_good 1; then
   pass "generation 1 passes its http check and is marked good (journal MESSAGE_ID marked_good)"
 else
   fail "first apply" "page: $(page); $(in_c journalctl -u fjord --no-pager -n 15)"
@@ -119,7 +119,7 @@ else
   fail "fail fast" "the sync took ${took} ms"
 fi
 if [ "$(in_c cat /etc/web/web.env)" = "WEB_ROOT=/srv/www" ] && [ "$(show web.service Description)" = "web v1" ] &&
-  page | grep -q "hello v1"; then
+  page | has "hello v1"; then
   pass "the old config and unit come back and the service answers again"
 else
   fail "rollback" "env: $(in_c cat /etc/web/web.env); desc: $(show web.service Description); page: $(page)"
@@ -130,7 +130,7 @@ if grep -E "^2 +${bad:0:12} .*rolled-back +check web: http" "$T/history" >/dev/n
 else
   fail "history" "$(cat "$T/history")"
 fi
-if in_c journalctl -u fjord --no-pager -o verbose MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a67 | grep -q "COMMIT=$bad"; then
+if in_c journalctl -u fjord --no-pager -o verbose MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a67 | has "COMMIT=$bad"; then
   pass "the failure is a journal entry with MESSAGE_ID health_failed and COMMIT="
 else
   fail "journal" "$(in_c journalctl -u fjord --no-pager -n 10)"
@@ -172,7 +172,7 @@ sed -i 's/^Description=.*/Description=web v3/' "$H/units/web.service"
 echo "<p>hello v3</p>" >"$H/files/srv/www/index.html"
 commit_all "$R" "web v3"
 sync_c
-if grep -q "applied" "$T/sync.out" && page | grep -q "hello v3" && [ "$(show web.service Description)" = "web v3" ]; then
+if grep -q "applied" "$T/sync.out" && page | has "hello v3" && [ "$(show web.service Description)" = "web v3" ]; then
   pass "a newer good commit applies"
 else
   fail "newer commit" "$(cat "$T/sync.out"); page: $(page)"
@@ -184,7 +184,7 @@ fi
 in_c sh -c 'echo "127.0.0.1 fjordgit" >>/etc/hosts'
 sed -e "s|git://127.0.0.1:|git://fjordgit:|" -e "s/^require_source_reachable = false/require_source_reachable = true/" -e 's|^timeout = "60s"|timeout = "4s"|' "$T/fjord.toml" | in_c sh -c 'cat >/etc/fjord/fjord.toml'
 in_c systemctl reload fjord.service
-for _ in $(seq 50); do in_c journalctl -u fjord --no-pager | grep -q "configuration reloaded" && break; sleep 0.1; done
+for _ in $(seq 50); do in_c journalctl -u fjord --no-pager | has "configuration reloaded" && break; sleep 0.1; done
 printf '127.0.0.1 localhost\n127.0.0.1 fjordgit\n' >"$H/files/etc/hosts"
 commit_all "$R" "managed /etc/hosts"
 sync_c

@@ -107,10 +107,10 @@ S=/var/lib/fjord
 page() { in_c /bin/busybox wget -qO- "http://127.0.0.1:$WEB/" 2>/dev/null; }
 show() { in_c systemctl show "$1" -p "$2" --value; }
 jour() { in_c journalctl -u fjord --no-pager -o verbose "$@"; }
-marked_good() { jour MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68 | grep -q "GENERATION=$1"; }
+marked_good() { jour MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68 | has "GENERATION=$1"; }
 on_gen1() { # the host is as generation 1 has it
   [ "$(in_c cat $S/current)" = 1 ] && [ "$(in_c cat /etc/web/web.env)" = "WEB_ROOT=/srv/www" ] &&
-    [ "$(show web.service Description)" = "web v1" ] && [ "$(show slow.service Description)" = "slow v1" ] && page | grep -q "hello v1"
+    [ "$(show web.service Description)" = "web v1" ] && [ "$(show slow.service Description)" = "slow v1" ] && page | has "hello v1"
 }
 host_state() { echo "current $(in_c cat $S/current); env $(in_c cat /etc/web/web.env); web $(show web.service Description); slow $(show slow.service Description); page $(page); attempts $(in_c cat $S/attempts 2>&1)"; }
 kill_fjordd() { in_c systemctl kill -s KILL fjord.service; }
@@ -142,7 +142,7 @@ else fail "kill mid-rollback" "killed=$killed; $(host_state); $(cat "$T/sync1.ou
 # fjordd comes back: recovers, tries the commit once more (the kill left it unmarked), sees the
 # check fail again, rolls back and checks generation 1 again, which passes.
 for _ in $(seq 400); do
-  in_c /opt/fjord/fjordctl history 2>/dev/null | grep -q "passed its health checks again" && ! in_c test -e $S/journal && break
+  in_c /opt/fjord/fjordctl history 2>/dev/null | has "passed its health checks again" && ! in_c test -e $S/journal && break
   sleep 0.1
 done
 in_c /opt/fjord/fjordctl history >"$T/history" 2>&1
@@ -151,7 +151,7 @@ else fail "end state" "$(host_state); $(cat "$T/history")"; fi
 if grep -E "${bad:0:12} .*rolled-back .*check web: .*restored generation 1 passed its health checks again" "$T/history" >/dev/null; then
   pass "history records the restored generation's checks passing again"
 else fail "history" "$(cat "$T/history")"; fi
-if jour MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68 | grep -q "restored generation 1 passed its health checks again" &&
+if jour MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a68 | has "restored generation 1 passed its health checks again" &&
   ! in_c test -e $S/attempts; then
   pass "the journal says so (marked_good) and the attempt counter is cleared"
 else fail "recheck journal" "attempts: $(in_c cat $S/attempts 2>&1); $(in_c journalctl -u fjord --no-pager -n 15)"; fi
@@ -174,13 +174,13 @@ for i in 1 2 3; do
   done
 done
 wait "$SYNC_PID" 2>/dev/null
-for _ in $(seq 300); do in_c /opt/fjord/fjordctl status 2>/dev/null | grep -q halted && break; sleep 0.1; done
+for _ in $(seq 300); do in_c /opt/fjord/fjordctl status 2>/dev/null | has halted && break; sleep 0.1; done
 in_c /opt/fjord/fjordctl status >"$T/status" 2>&1
 if [ "$kills" = 3 ] && grep -q "paused: halted: 3 attempts to apply commit ${c2:0:12} were interrupted" "$T/status"; then
   pass "3 interrupted attempts trip the counter: fjordctl status says why"
 else fail "counter trips" "kills=$kills; $(cat "$T/status"); $(host_state)"; fi
-if show fjord.service StatusText | grep -q "halted: 3 attempts" &&
-  in_c journalctl -u fjord --no-pager | grep -q "applies halted until fjordctl resume"; then
+if show fjord.service StatusText | has "halted: 3 attempts" &&
+  in_c journalctl -u fjord --no-pager | has "applies halted until fjordctl resume"; then
   pass "STATUS= and the journal say why applies stopped"
 else fail "status text" "$(show fjord.service StatusText); $(in_c journalctl -u fjord --no-pager -n 10)"; fi
 if on_gen1 && ! in_c test -e $S/journal; then pass "the halted host was still recovered to generation 1"
@@ -193,7 +193,7 @@ else fail "halted sync" "$(cat "$T/sync3.out"); attempts: $(in_c cat $S/attempts
 # The operator resumes: the halt and the counter are gone, and the commit is tried (and, being
 # broken, rolled back whole with generation 1 checked again).
 in_c /opt/fjord/fjordctl resume >"$T/resume.out" 2>&1
-if ! in_c /opt/fjord/fjordctl status | grep -q "paused: halted" && ! in_c test -e $S/attempts && ! in_c test -e $S/halted; then
+if ! in_c /opt/fjord/fjordctl status | has "paused: halted" && ! in_c test -e $S/attempts && ! in_c test -e $S/halted; then
   pass "fjordctl resume clears the halt and the counter"
 else fail "resume" "$(cat "$T/resume.out"); $(in_c /opt/fjord/fjordctl status 2>&1)"; fi
 in_c /opt/fjord/fjordctl sync >"$T/sync4.out" 2>&1

@@ -79,7 +79,7 @@ once() { "$FJORDD" --config "$CFG" --once >"$LOG" 2>&1; }
 page() { curl -s --max-time 2 "http://127.0.0.1:$WP/"; }
 page_is() { [ "$(page)" = "$1" ]; }
 gen_is() { [ "$(cat "$STATE/current")" = "$1" ]; }
-rolled_back_122() { "$FJORDCTL" --config "$CFG" history | grep -q 'rolled-back.*1\.2\.1 -> 1\.2\.2'; }
+rolled_back_122() { "$FJORDCTL" --config "$CFG" history | has 'rolled-back.*1\.2\.1 -> 1\.2\.2'; }
 env_is() { [ "$(cat "$ROOT/etc/app/app.env" 2>/dev/null)" = "$1" ]; }
 cid() { podman inspect -f '{{.Id}}' "$WEB" 2>/dev/null; }
 img_digest() { podman inspect -f '{{.ImageDigest}}' "$WEB" 2>/dev/null; }

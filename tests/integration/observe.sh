@@ -75,7 +75,7 @@ ctl() { "$FJORDCTL" --config "$CFG" "$@"; }
 start_daemon() {
   "$FJORDD" --config "$CFG" >>"$T/daemon.log" 2>&1 &
   DAEMON_PID=$!
-  for _ in $(seq 100); do [ -S "$STATE/control.sock" ] && ctl status --json 2>/dev/null | grep -q '"last_result": "[a-z]' && return; sleep 0.1; done
+  for _ in $(seq 100); do [ -S "$STATE/control.sock" ] && ctl status --json 2>/dev/null | has '"last_result": "[a-z]' && return; sleep 0.1; done
 }
 # timed_sync NAME: fjordctl sync, its wall time in ms in $took; fails NAME when over 4 s.
 # A normal sync here takes well under a second; the receiver delays by 5 s (down: retries

@@ -208,7 +208,7 @@ in_c sh -c 'cat >/etc/fjord/fjord.toml' <"$T/fjord.toml"
 sh_c "$ENABLE_CMD" >/dev/null 2>&1
 sh_c "$RELOAD_CMD" 2>"$T/reload.err"
 for _ in $(seq 50); do
-  in_c journalctl -u fjord --no-pager | grep -q "configuration reloaded" && break
+  in_c journalctl -u fjord --no-pager | has "configuration reloaded" && break
   sleep 0.1
 done
 # README: a reload that sets source.url polls at once (no fjordctl sync, no waiting out

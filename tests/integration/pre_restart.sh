@@ -94,8 +94,8 @@ in_c systemctl enable --now fjord.service >/dev/null 2>&1
 sync_c() { in_c /opt/fjord/fjordctl sync >"$T/sync.out" 2>&1; }
 page() { curl -s -m 1 "http://127.0.0.1:$WEB/"; }
 mainpid() { in_c systemctl show echod.service -p MainPID --value; }
-for _ in $(seq 100); do page | grep -q "hello v1" && break; sleep 0.1; done
-page | grep -q "hello v1" && pass "echod runs, started by fjord (generation 1)" ||
+for _ in $(seq 100); do page | has "hello v1" && break; sleep 0.1; done
+page | has "hello v1" && pass "echod runs, started by fjord (generation 1)" ||
   fail "first apply" "$(in_c journalctl -u fjord --no-pager -n 15)"
 
 # A good config change: pre_restart passes, the unit restarts with it.
@@ -104,7 +104,7 @@ echo "greeting=hello v2" >"$H/files/etc/echod.conf"
 commit_all "$R" "echod v2"
 sync_c
 pid2=$(mainpid)
-if grep -q applied "$T/sync.out" && page | grep -q "hello v2" && [ "$pid1" != "$pid2" ]; then
+if grep -q applied "$T/sync.out" && page | has "hello v2" && [ "$pid1" != "$pid2" ]; then
   pass "a config echod -t accepts: pre_restart passes and the unit restarts (MainPID $pid1 -> $pid2)"
 else
   fail "good change" "$(cat "$T/sync.out"); page $(page); pids $pid1 $pid2"
@@ -118,7 +118,7 @@ bad=$(git -C "$R" rev-parse HEAD)
 rm -f "$T/stop"
 ( ok=0; bad=0
   while [ ! -e "$T/stop" ]; do
-    if curl -s -m 1 "http://127.0.0.1:$WEB/" | grep -q "hello v2"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+    if curl -s -m 1 "http://127.0.0.1:$WEB/" | has "hello v2"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
     sleep 0.02
   done
   echo "$ok $bad" >"$T/poll" ) &
@@ -165,8 +165,8 @@ echo "greeting=<still oops>" >"$H/files/etc/echod.conf"
 commit_all "$R" "broken config, with a secret"
 sync_c
 if grep -q "pre_restart of echod.service failed before its restart: /usr/local/bin/echod -t: exit status 1 (output hidden: this generation has secret files; run the command by hand to see it)" "$T/sync.out" &&
-  ! grep -q "want one line" "$T/sync.out" && ! in_c /opt/fjord/fjordctl history | grep "^4 " | grep -q "want one line" &&
-  ! in_c journalctl -u fjord --no-pager | grep -q "still oops"; then
+  ! grep -q "want one line" "$T/sync.out" && ! in_c /opt/fjord/fjordctl history | grep "^4 " | has "want one line" &&
+  ! in_c journalctl -u fjord --no-pager | has "still oops"; then
   pass "with a secret file in the generation, pre_restart's output is hidden (exit status only)"
 else
   fail "pre_restart output hidden" "$(cat "$T/sync.out")"

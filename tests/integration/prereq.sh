@@ -38,7 +38,7 @@ printf '[state]\ndir = "%s/state0"\n[apply]\nroot = "%s/root0"\n[metrics]\ntextf
 check_json "$CFG0" "$T/fast.json" --fast
 kind=$(py "[c for c in j['checks'] if c['check']=='virtualization'][0]['data']['kind']" "$T/fast.json")
 sdv=$(systemd-detect-virt 2>/dev/null || true)
-if [ "$kind" = kvm ] && "$FJORDCTL" --config "$CFG0" check --fast | grep -qE '^pass +virtualization +KVM \(CPUID KVMKVMKVM\)'; then
+if [ "$kind" = kvm ] && "$FJORDCTL" --config "$CFG0" check --fast | has -E '^pass +virtualization +KVM \(CPUID KVMKVMKVM\)'; then
   pass "virtualization: KVM (systemd-detect-virt says '${sdv:-?}'$([ -e /.dockerenv ] && echo ', /.dockerenv present'))"
 else
   fail "virtualization" "kind=$kind; $(grep -A3 virtualization "$T/fast.json" | head -5)"
@@ -105,8 +105,8 @@ fi
 set_queue mq-deadline 1
 check_json "$CFGL" "$T/rot.json" --fast
 if [ "$RC" = 0 ] && [ "$(row "$T/rot.json" disk "/dev/$L" "['status']")" = warn ] &&
-   row "$T/rot.json" disk "/dev/$L" "['problem']" | grep -q "rotational disk" &&
-   row "$T/rot.json" disk "/dev/$L" "['remedy']" | grep -qF "KERNEL==\"$L\", ATTR{queue/rotational}=\"0\""; then
+   row "$T/rot.json" disk "/dev/$L" "['problem']" | has "rotational disk" &&
+   row "$T/rot.json" disk "/dev/$L" "['remedy']" | has -F "KERNEL==\"$L\", ATTR{queue/rotational}=\"0\""; then
   pass "spinning disk: rotational=1 on /dev/$L warns (exit 0)"
 else
   fail "spinning disk" "rc=$RC $(row "$T/rot.json" disk "/dev/$L" "")"
@@ -205,10 +205,10 @@ printf '[state]\ndir = "%s/state0"\n[metrics]\ntextfile = ""\n[prerequisites]\np
   "$T" "$T" >"$BAD"
 check_json "$BAD" "$T/bad.json"
 if [ "$RC" -le 1 ] && [ "$(row "$T/bad.json" disk "$T/nope" "['status']")" = warn ] &&
-   row "$T/bad.json" disk "$T/nope" "['problem']" | grep -q "No such file" &&
+   row "$T/bad.json" disk "$T/nope" "['problem']" | has "No such file" &&
    [ "$(row "$T/bad.json" fdatasync "$T/nope" "['status']")" = warn ] &&
    [ "$(row "$T/bad.json" disk /dev/shm "['value']")" = "no block device" ] &&
-   row "$T/bad.json" disk /dev/shm "['problem']" | grep -q tmpfs; then
+   row "$T/bad.json" disk /dev/shm "['problem']" | has tmpfs; then
   pass "a missing path and a tmpfs are warns with the reason"
 else
   fail "bad paths" "rc=$RC $(cat "$T/bad.json" "$T/bad.json.err" | head -40)"

@@ -35,7 +35,7 @@ landlocked=$(awk '/landlock_restrict_self\(/ && /= 0$/ { print $1 }' "$T/once.tr
 n=$(filtered_pids "$T/once.trace" | wc -l)
 main=$(awk 'NR == 1 { print $1 }' "$T/once.trace")
 if [ "$rc" = 0 ] && [ "$(cat "$ROOT/etc/motd" 2>/dev/null)" = "hello web" ] && [ "$n" -ge 3 ] &&
-  ! filtered_pids "$T/once.trace" | grep -qx "$main"; then
+  ! filtered_pids "$T/once.trace" | has -x "$main"; then
   pass "a first apply runs poll, fetch and render in $n filtered children, fjordd itself unfiltered"
 else
   fail "first apply in filtered children" "rc=$rc children=$n $(cat "$T/once.log") $(head -5 "$T/once.trace")"

@@ -100,7 +100,7 @@ if [ "$have_age" = 1 ]; then
   age-keygen -o "$T/other.key" 2>/dev/null
   OTHER=$(age-keygen -y "$T/other.key")
   "$FJORDCTL" encrypt -a -r "$RCPT" -r "$OTHER" <"$T/big" >"$T/big.asc"
-  if head -1 "$T/big.asc" | grep -q -- '-----BEGIN AGE ENCRYPTED FILE-----' && age -d -i "$ID" "$T/big.asc" | cmp -s - "$T/big" &&
+  if head -1 "$T/big.asc" | has -- '-----BEGIN AGE ENCRYPTED FILE-----' && age -d -i "$ID" "$T/big.asc" | cmp -s - "$T/big" &&
     age -d -i "$T/other.key" "$T/big.asc" | cmp -s - "$T/big"; then
     pass "fjordctl encrypt -a to two recipients: age decrypts 200 kB (4 chunks) with either identity"
   else
@@ -142,7 +142,7 @@ no_plaintext() { # WHERE...: fails when any secret shows up
   for s in "$S0" "$S1" "$S2" "$S3"; do
     grep -rqF -- "${s#*=}" "$@" 2>/dev/null && return 1
   done
-  git -C "$STATE/repo" cat-file --batch-all-objects --batch 2>/dev/null | grep -qaF -e "${S0#*=}" -e "${S1#*=}" -e "${S2#*=}" -e "${S3#*=}" && return 1
+  git -C "$STATE/repo" cat-file --batch-all-objects --batch 2>/dev/null | has -aF -e "${S0#*=}" -e "${S1#*=}" -e "${S2#*=}" -e "${S3#*=}" && return 1
   return 0
 }
 no_plaintext "$STATE" "$LOG" && grep -q '"generation": 2' "$STATE/status.json" &&

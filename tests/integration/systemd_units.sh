@@ -198,7 +198,7 @@ in_c sh -c 'echo "[apply]" >>/etc/fjord/fjord.toml; echo "max_deletions = \"many
 in_c systemctl reload fjord.service
 sleep 0.5
 if in_c systemctl is-active --quiet fjord.service && [ "$(show fjord.service MainPID)" = "$pid" ] &&
-  in_c journalctl -u fjord --no-pager | grep -q "keeping the running configuration"; then
+  in_c journalctl -u fjord --no-pager | has "keeping the running configuration"; then
   pass "systemctl reload with a broken config keeps fjordd running on the old one"
 else
   fail "reload broken config" "$(in_c journalctl -u fjord --no-pager -n 5)"
@@ -206,7 +206,7 @@ fi
 in_c sh -c 'cat >/etc/fjord/fjord.toml' <"$T/fjord.toml"
 
 # Structured journal entries with MESSAGE_ID, COMMIT= and GENERATION=.
-if in_c journalctl -u fjord -o verbose --no-pager MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a62 | grep -q "GENERATION="; then
+if in_c journalctl -u fjord -o verbose --no-pager MESSAGE_ID=6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a62 | has "GENERATION="; then
   pass "applies are journal entries with MESSAGE_ID and GENERATION="
 else
   fail "journal fields" "$(in_c journalctl -u fjord -o verbose --no-pager -n 3 | head -30)"

@@ -90,7 +90,7 @@ if command -v systemd-detect-virt >/dev/null; then
     pass "host.virtualization matches systemd-detect-virt --vm" || fail "host.virtualization" "$(cat "$F") vs $(systemd-detect-virt --vm)"
 fi
 [ "$(sed -n 's/^commit=//p' "$F")" = "$(git -C "$R" rev-parse HEAD)" ] && pass "fjord.commit is the applied commit" || fail "fjord.commit" "$(cat "$F")"
-head -1 "$F" | grep -q '^name=' && pass "a standalone comment leaves no line" || fail "standalone comment" "$(head -2 "$F")"
+head -1 "$F" | has '^name=' && pass "a standalone comment leaves no line" || fail "standalone comment" "$(head -2 "$F")"
 
 # 2. Vars: the host over its bundle, lists, verbatim.
 want=$'server_name shop.example.no;\nworkers 2;\nraw <>&"\'\nupstream app {\n    server 10.0.0.1:8080;\n    server 10.0.0.2:8080;\n}'
