@@ -13,11 +13,27 @@ fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
 # `CMD | has PATTERN`: grep that reads all its input. `grep -q` exits at the first match, so
 # under pipefail a CMD still writing gets SIGPIPE and the pipeline fails at random.
 has() { grep "$@" >/dev/null; }
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_git_daemon DIR: serves the repos in DIR over git:// on a free loopback port, as
+# git://127.0.0.1:$GITD_PORT/NAME; waits until it accepts. cleanup_dirs stops it.
+GITD_PID="" GITD_PORT=""
+start_git_daemon() {
+  GITD_PORT=$(free_port)
+  git daemon --reuseaddr --listen=127.0.0.1 --port="$GITD_PORT" --base-path="$1" --export-all "$1" >/dev/null 2>&1 &
+  GITD_PID=$!
+  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$GITD_PORT") 2>/dev/null && break; sleep 0.1; done
+}
+stop_git_daemon() {
+  [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
+  GITD_PID=""
+}
 finish() { echo "RESULT passed=$PASSED failed=$FAILED"; [ "$FAILED" -eq 0 ]; }
 
 # A scratch folder removed when the test exits.
 T=$(mktemp -d /tmp/fjord-it-XXXXXX)
-cleanup_dirs() { rm -rf "$T"; }
+cleanup_dirs() { stop_git_daemon; rm -rf "$T"; }
 trap cleanup_dirs EXIT
 
 # write_config FILE URL ROOT STATE [extra TOML lines...]

@@ -8,10 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 
 DAEMON_PID=""
-GITD_PID=""
 stop_all() {
   [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-  [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
@@ -255,10 +253,8 @@ else
 fi
 
 # 18. The same loop over git:// from a real git daemon.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
-GITD_PID=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+start_git_daemon "$T"
+port=$GITD_PORT
 write_config "$T/g.toml" "git://127.0.0.1:$port/repo" "$T/groot" "$T/gstate"
 mkdir -p "$T/groot"
 if "$FJORDD" --config "$T/g.toml" --once >"$LOG" 2>&1 && [ "$(cat "$T/groot/etc/app/app.env")" = "$(cat "$H/files/etc/app/app.env")" ]; then

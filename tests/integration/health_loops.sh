@@ -7,18 +7,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 source "$here/../systemd/container.sh"
 
-GITD_PID=""
 MACHINE=fjordloops$$
 stop_all() {
   stop_container
-  [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
 
 use_rootfs
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WEB=$(free_port)
 
 # The fleet repo: a busybox httpd checked over HTTP, and slow.service, a oneshot that takes 3 s
@@ -69,21 +66,13 @@ failure_threshold = 3
 TOML
 commit_all "$R" "web v1"
 
-port=$(free_port)
-git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
-GITD_PID=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+start_git_daemon "$T"
+port=$GITD_PORT
 
-boot_container "$MACHINE" --bind-ro="$BUILD":/opt/fjord
-if [ -z "$L" ]; then
-  fail "boot" "no systemd in the container: $(tail -5 "$T/nspawn.log")"
-  finish
-  exit 1
-fi
+boot_fjord_container "$MACHINE"
 
 # fjord.service from the build tree, restarted 1 s after a crash (the packaged 5 s, shortened).
-in_c mkdir -p /etc/fjord /etc/systemd/system/fjord.service.d
-sed 's|^ExecStart=.*/fjordd|ExecStart=/opt/fjord/fjordd|' "$BUILD/fjord.service" | in_c sh -c 'cat >/etc/systemd/system/fjord.service'
+in_c mkdir -p /etc/systemd/system/fjord.service.d
 printf '[Unit]\nStartLimitIntervalSec=0\n[Service]\nRestartSec=1s\n' | in_c sh -c 'cat >/etc/systemd/system/fjord.service.d/test.conf'
 cat >"$T/fjord.toml" <<TOML
 [source]

@@ -21,7 +21,6 @@ stop_all() {
 }
 trap stop_all EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 NP=$(free_port) # the receiver's port; nothing listens on it while "down"
 
 # The receiver: appends each POST body as a line to OUT; "slow" notes the arrival in OUT.arrived

@@ -9,20 +9,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 source "$here/../systemd/container.sh"
 
-GITD_PID=""
 POLL_PID=""
 MACHINE=fjordprerestart$$
 stop_all() {
   [ -n "$POLL_PID" ] && kill "$POLL_PID" 2>/dev/null && wait "$POLL_PID" 2>/dev/null
   stop_container
-  [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
 
 use_rootfs
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WEB=$(free_port)
 
 R=$T/repo
@@ -60,19 +57,10 @@ period = "200ms"
 TOML
 commit_all "$R" "echod v1"
 
-port=$(free_port)
-git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
-GITD_PID=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+start_git_daemon "$T"
+port=$GITD_PORT
 
-boot_container "$MACHINE" --bind-ro="$BUILD":/opt/fjord
-if [ -z "$L" ]; then
-  fail "boot" "no systemd in the container: $(tail -5 "$T/nspawn.log")"
-  finish
-  exit 1
-fi
-in_c mkdir -p /etc/fjord
-sed 's|^ExecStart=.*/fjordd|ExecStart=/opt/fjord/fjordd|' "$BUILD/fjord.service" | in_c sh -c 'cat >/etc/systemd/system/fjord.service'
+boot_fjord_container "$MACHINE"
 cat >"$T/fjord.toml" <<TOML
 [source]
 url = "git://127.0.0.1:$port/repo"

@@ -7,11 +7,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 source "$here/../systemd/container.sh"
 
-GITD_PID=""
 MACHINE=fjordtest$$
 stop_all() {
   stop_container
-  [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
@@ -52,23 +50,15 @@ limits = { memory = "64Mi", cpu = "20%" }
 TOML
 commit_all "$R" "two units"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all "$T" >/dev/null 2>&1 &
-GITD_PID=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+start_git_daemon "$T"
+port=$GITD_PORT
 
 # Boot the container: a throwaway overlay over the cached rootfs, the build tree read-only.
-boot_container "$MACHINE" --bind-ro="$BUILD":/opt/fjord
-if [ -z "$L" ]; then
-  fail "boot" "no systemd in the container: $(tail -5 "$T/nspawn.log")"
-  finish
-  exit 1
-fi
+boot_fjord_container "$MACHINE"
 pass "a real systemd booted in the container ($(in_c systemctl is-system-running))"
 
 # fjord.service from the build tree, with a short watchdog for the SIGSTOP test.
-in_c mkdir -p /etc/fjord /etc/systemd/system/fjord.service.d
-sed 's|^ExecStart=.*/fjordd|ExecStart=/opt/fjord/fjordd|' "$BUILD/fjord.service" | in_c sh -c 'cat >/etc/systemd/system/fjord.service'
+in_c mkdir -p /etc/systemd/system/fjord.service.d
 printf '[Service]\nWatchdogSec=3s\nRestartSec=1s\n' | in_c sh -c 'cat >/etc/systemd/system/fjord.service.d/test.conf'
 cat >"$T/fjord.toml" <<TOML
 [source]

@@ -5,7 +5,6 @@
 # Sets SOCK, REG (127.0.0.1:PORT), PODMAN_PID, REG_PID.
 PODMAN_PID="" REG_PID=""
 REGCONF=/etc/containers/registries.conf.d/50-$PFX.conf
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start_podman() {
   podman system service --time=0 "unix://$SOCK" >>"$T/podman.log" 2>&1 &

@@ -27,6 +27,19 @@ boot_container() {
   done
 }
 
+# boot_fjord_container NAME: boots with the build tree read-only at /opt/fjord and installs
+# fjord.service from it (ExecStart=/opt/fjord/fjordd), not started; fails the test and exits
+# when no systemd comes up.
+boot_fjord_container() {
+  if ! boot_container "$1" --bind-ro="$BUILD":/opt/fjord; then
+    fail "boot" "no systemd in the container: $(tail -5 "$T/nspawn.log")"
+    finish
+    exit 1
+  fi
+  in_c mkdir -p /etc/fjord
+  sed 's|^ExecStart=.*/fjordd|ExecStart=/opt/fjord/fjordd|' "$BUILD/fjord.service" | in_c sh -c 'cat >/etc/systemd/system/fjord.service'
+}
+
 # stop_container: a clean shutdown (~1.5 s), killed if it takes longer than 5 s.
 stop_container() {
   [ -n "$NSPAWN_PID" ] || return 0
