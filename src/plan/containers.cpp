@@ -1,5 +1,6 @@
 #include "plan/containers.hpp"
 
+#include "manifest/desired_state_json.hpp"
 #include "util/hash.hpp"
 #include <nlohmann/json.hpp>
 
@@ -7,62 +8,26 @@ namespace fjord {
 
 using json = nlohmann::json;
 
+// One JSON form of a spec for the wire (manifest/desired_state_json.hpp) and the generation
+// file; std::map members and nlohmann's sorted objects keep it canonical.
 std::string container_spec_json(const ContainerSpec &s, bool for_identity) {
-    json j;
-    j["name"] = s.name;
-    j["image"] = s.image;
-    j["command"] = s.command;
-    j["env"] = s.env;
-    j["ports"] = json::array();
-    for (const auto &p : s.ports)
-        j["ports"].push_back({{"host_ip", p.host_ip}, {"host_port", p.host_port}, {"container_port", p.container_port},
-                              {"protocol", p.protocol}});
-    j["volumes"] = json::array();
-    for (const auto &v : s.volumes) j["volumes"].push_back({{"host", v.host}, {"container", v.container}, {"ro", v.read_only}});
-    j["memory"] = s.memory;
-    j["cpus_milli"] = s.cpus_milli;
-    j["restart"] = s.restart;
-    j["labels"] = s.labels;
-    if (s.healthcheck)
-        j["healthcheck"] = {{"command", s.healthcheck->command}, {"interval_ms", s.healthcheck->interval_ms},
-                            {"timeout_ms", s.healthcheck->timeout_ms}, {"retries", s.healthcheck->retries}};
-    if (!for_identity) {
-        j["update"] = s.update;
-        j["origin"] = s.origin;
+    json j = s;
+    if (for_identity) {
+        j.erase("update");
+        j.erase("origin");
     }
-    return j.dump(); // std::map and fixed key order: canonical
+    return j.dump();
 }
 
 Result<ContainerSpec> container_spec_from_json(std::string_view text) {
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid, "container spec: not a JSON object");
-    ContainerSpec s;
-    // A hand-edited or truncated record is refused, never half read.
+    // A hand-edited or truncated record is refused, never half read (every key must be there).
     try {
-        s.name = j.at("name").get<std::string>();
-        s.image = j.at("image").get<std::string>();
-        s.command = j.at("command").get<std::vector<std::string>>();
-        s.env = j.at("env").get<std::map<std::string, std::string>>();
-        for (const auto &p : j.at("ports"))
-            s.ports.push_back({p.at("host_ip").get<std::string>(), p.at("host_port").get<std::uint16_t>(),
-                               p.at("container_port").get<std::uint16_t>(), p.at("protocol").get<std::string>()});
-        for (const auto &v : j.at("volumes"))
-            s.volumes.push_back({v.at("host").get<std::string>(), v.at("container").get<std::string>(), v.at("ro").get<bool>()});
-        s.memory = j.at("memory").get<std::uint64_t>();
-        s.cpus_milli = j.at("cpus_milli").get<std::int64_t>();
-        s.restart = j.at("restart").get<std::string>();
-        s.labels = j.at("labels").get<std::map<std::string, std::string>>();
-        if (j.contains("healthcheck")) {
-            const auto &h = j.at("healthcheck");
-            s.healthcheck = ContainerHealthSpec{h.at("command").get<std::vector<std::string>>(), h.at("interval_ms").get<std::int64_t>(),
-                                                h.at("timeout_ms").get<std::int64_t>(), h.at("retries").get<std::int64_t>()};
-        }
-        s.update = j.value("update", "");
-        s.origin = j.value("origin", "");
-    } catch (const json::exception &e) {
+        return j.get<ContainerSpec>();
+    } catch (const std::exception &e) {
         return fail(Errc::invalid, std::string("container spec: ") + e.what());
     }
-    return s;
 }
 
 std::string container_hash(const AppliedContainer &c) {

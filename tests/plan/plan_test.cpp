@@ -1,4 +1,5 @@
 #include "plan/plan.hpp"
+#include "plan/containers.hpp"
 
 #include <doctest/doctest.h>
 #include <map>
@@ -178,4 +179,26 @@ TEST_CASE("protected paths are refused by the plan too (a rollback replays old g
     REQUIRE_FALSE(r);
     CHECK(r.error().message == "/etc/fjord/fjord.toml: under apply.protect entry /etc/fjord; fjord never changes it");
     CHECK(make_plan(Generation{}, desired({file("/etc/fjordx", "1"), file("/bootloader", "2")}), host, o));
+}
+
+TEST_CASE("container specs: the generation's JSON round-trips; the identity leaves out origin and update") {
+    ContainerSpec s;
+    s.name = "web";
+    s.image = "127.0.0.1:5000/demo/bb:1.2.1";
+    s.command = {"httpd", "-f"};
+    s.ports = {PortSpec{"127.0.0.1", 8080, 80, "tcp"}};
+    s.volumes = {VolumeSpec{"/srv/www", "/www", true}};
+    s.healthcheck = ContainerHealthSpec{{"true"}, 1'000, 2'000, 3};
+    s.update = "glob:1.2.*";
+    s.origin = "hosts/web1/containers/web.toml";
+    auto back = container_spec_from_json(container_spec_json(s));
+    REQUIRE(back);
+    CHECK(*back == s);
+    ContainerSpec moved = s;
+    moved.origin = "hosts/web1/fjord.toml:3:1";
+    moved.update = "";
+    CHECK(same_container(s, moved));
+    moved.ports[0].host_port = 8081;
+    CHECK_FALSE(same_container(s, moved));
+    CHECK_FALSE(container_spec_from_json(R"({"name":"web"})"));
 }
