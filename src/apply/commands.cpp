@@ -1,12 +1,15 @@
 #include "apply/commands.hpp"
 
+#include "util/fs.hpp"
 #include "util/unique_fd.hpp"
 #include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <set>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace fjord {
 namespace {
@@ -21,21 +24,26 @@ struct StagingDir {
     }
 };
 
-Status write_staged(const std::string &path, std::string_view data) {
-    unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) return fail_errno("stage " + path);
+// Stages `data` in a memfd and makes `path` a symlink to it (through /proc/PID/fd), so the
+// bytes (a secret's plaintext, maybe) never reach a disk and vanish with fjordd, even killed.
+Result<unique_fd> write_staged(const std::string &path, std::string_view data) {
+    unique_fd fd(::memfd_create("fjord-validate", MFD_CLOEXEC));
+    if (!fd) return fail_errno("stage " + path + ": memfd_create");
     for (std::size_t done = 0; done < data.size();) {
         ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail_errno("stage " + path);
         done += static_cast<std::size_t>(n);
     }
-    return {};
+    if (::fchmod(fd.get(), 0600) < 0) return fail_errno("stage " + path);
+    std::string target = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd.get());
+    if (::symlink(target.c_str(), path.c_str()) < 0) return fail_errno("stage " + path);
+    return fd;
 }
 
 Result<std::string> staged_content(const ValidateContext &ctx, const DesiredState &desired, const FileSpec &f) {
     if (auto it = desired.blobs.find(f.id); it != desired.blobs.end()) return it->second;
-    auto data = ctx.repo.read_blob(f.id, ctx.max_file_size);
+    auto data = ctx.content(f.id, ctx.max_file_size);
     if (!data) return fail(data.error().context(f.origin));
     if (!f.secret) return data;
     if (!ctx.decrypt) return fail(Errc::invalid, f.origin + ": a secret, and no age identity to decrypt it");
@@ -51,7 +59,6 @@ std::vector<std::string> substitute(const std::vector<std::string> &argv, const 
     return out;
 }
 
-constexpr const char *pre_restart_hidden = "output hidden: this generation has secret files; run the command by hand to see it";
 
 } // namespace
 
@@ -80,6 +87,7 @@ Status validate_files(const ValidateContext &ctx, const Plan &plan, const Desire
     StagingDir dir{ctx.staging};
     std::error_code ec;
     std::filesystem::remove_all(dir.path, ec);
+    FJORD_TRY(mkdir_p(dirname_of(dir.path), 0700));
     if (::mkdir(dir.path.c_str(), 0700) != 0) return fail_errno("make " + dir.path);
     std::size_t n = 0;
     for (const FileSpec *f : todo) {
@@ -89,7 +97,7 @@ Status validate_files(const ValidateContext &ctx, const Plan &plan, const Desire
         std::string staged = sub + "/" + f->path.substr(f->path.rfind('/') + 1);
         auto data = staged_content(ctx, desired, *f);
         if (!data) return fail(data.error().context("validate " + f->path));
-        Status w = write_staged(staged, *data);
+        auto w = write_staged(staged, *data);
         if (f->secret) explicit_bzero(data->data(), data->size());
         if (!w) return fail(w.error().context("validate " + f->path));
         Command cmd;
@@ -122,7 +130,7 @@ Status run_pre_restart(const Generation &next, const std::vector<UnitStep> &step
         if (!r) return fail(r.error().context("pre_restart of " + s.unit));
         if (!r->ok())
             return fail(Errc::invalid, "pre_restart of " + s.unit + " failed before its " + describe(s).substr(0, describe(s).find(' ')) +
-                                           ": " + command_failure(cmd.argv, *r, secrets ? pre_restart_hidden : ""));
+                                           ": " + command_failure(cmd.argv, *r, secrets ? secret_output_hidden : ""));
     }
     return {};
 }

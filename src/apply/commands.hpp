@@ -16,8 +16,11 @@ inline constexpr std::chrono::milliseconds guard_command_timeout{30'000};
 
 /// What staging a file for its validate command needs.
 struct ValidateContext {
-    const BlobReader &repo;              ///< plain files' content by blob id
-    std::string staging;                 ///< a folder under state.dir; made 0700, removed after
+    /// Content by blob id (the object store, then the Git cache: apply/transaction.hpp).
+    std::function<Result<std::string>(const std::string &id, std::uint64_t max)> content;
+    /// A folder in memory (the runtime directory); made 0700, removed after. It holds only
+    /// symlinks: each staged file's bytes live in a memfd of fjordd's, gone when fjordd is.
+    std::string staging;
     std::uint64_t max_file_size = 64ull << 20;
     /// A secret's plaintext from its ciphertext (as ApplyContext::decrypt).
     std::function<Result<std::string>(std::string_view ciphertext, const std::string &origin)> decrypt = {};

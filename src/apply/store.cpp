@@ -1,6 +1,7 @@
 #include "apply/store.hpp"
 
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 #include <algorithm>
 #include <charconv>
 #include <dirent.h>
@@ -74,10 +75,12 @@ Status Store::set_current(std::uint64_t n) { return write_file_atomic(path("curr
 Result<std::uint64_t> Store::next_number() const {
     std::uint64_t max = 0;
     std::error_code ec;
+    // "N.broken" folders (set_aside) count too: a number once used is never used again.
     for (const auto &name : list_dir(dir_ + "/generations", ec)) {
         std::uint64_t n = 0;
         auto r = std::from_chars(name.data(), name.data() + name.size(), n);
-        if (r.ec == std::errc{} && r.ptr == name.data() + name.size()) max = std::max(max, n);
+        if (r.ec == std::errc{} && (r.ptr == name.data() + name.size() || std::string_view(r.ptr).starts_with(".broken")))
+            max = std::max(max, n);
     }
     if (ec) return fail_errno(dir_ + "/generations", ec.value());
     auto cur = current();
@@ -120,19 +123,42 @@ Result<std::vector<GenerationInfo>> Store::history() const {
     return out;
 }
 
+Result<std::vector<std::uint64_t>> Store::generation_numbers() const {
+    std::vector<std::uint64_t> out;
+    std::error_code ec;
+    for (const auto &name : list_dir(dir_ + "/generations", ec)) {
+        std::uint64_t n = 0;
+        auto r = std::from_chars(name.data(), name.data() + name.size(), n);
+        if (r.ec == std::errc{} && r.ptr == name.data() + name.size() && n > 0) out.push_back(n);
+    }
+    if (ec) return fail_errno(dir_ + "/generations", ec.value());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Status Store::set_aside(std::uint64_t n) {
+    std::string to = gen_dir(n) + ".broken";
+    for (int i = 2; ::access(to.c_str(), F_OK) == 0; ++i) to = gen_dir(n) + ".broken." + std::to_string(i);
+    if (::rename(gen_dir(n).c_str(), to.c_str()) < 0) return fail_errno("move " + gen_dir(n) + " aside");
+    return fsync_dir(dir_ + "/generations");
+}
+
+Status Store::clear_current() {
+    if (::unlink(path("current").c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path("current"));
+    return fsync_dir(dir_);
+}
+
 Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
     FJORD_TRY(write_file_atomic(d + "/files", serialize_files(g), 0600));
-    // The objects of the store this generation needs (adopted originals, rendered content).
-    std::set<std::string> stored;
-    std::error_code ec;
-    for (const auto &sub : list_dir(dir_ + "/objects", ec))
-        for (const auto &obj : list_dir(dir_ + "/objects/" + sub, ec)) stored.insert(sub + obj);
+    // The objects this generation needs: its content (so rollback, recovery and drift never
+    // depend on the Git cache) and the originals it adopted. prune() keeps what any kept
+    // generation lists.
     std::string uses;
     for (const auto &[p, af] : g.files) {
         if (af.orig.existed && !af.orig.id.empty()) uses += af.orig.id + "\n";
-        if (stored.count(af.spec.id)) uses += af.spec.id + "\n";
+        if (af.spec.kind == FileKind::file && !af.spec.id.empty()) uses += af.spec.id + "\n";
     }
     FJORD_TRY(write_file_atomic(d + "/objects", uses, 0600));
     FJORD_TRY(save_info(g.info));
@@ -165,7 +191,21 @@ Status Store::prune(std::uint32_t keep) {
     for (const auto &info : *hist) {
         if (std::find(drop.begin(), drop.end(), info.number) != drop.end()) continue;
         auto text = read_file(gen_dir(info.number) + "/objects", 1ull << 30);
-        if (!text) return {}; // keep every object when a generation's list cannot be read
+        bool intact = text.has_value();
+        if (intact)
+            for (auto line : split(*text, '\n'))
+                if (!line.empty()) intact = intact && valid_id(std::string(line));
+        if (!intact) {
+            // A damaged list is rebuilt from the generation it belongs to; while even that
+            // cannot be read, every object is kept.
+            auto g = load(info.number);
+            if (!g) return {};
+            for (const auto &[p, af] : g->files) {
+                if (af.orig.existed && !af.orig.id.empty()) live.insert(af.orig.id);
+                if (af.spec.kind == FileKind::file && !af.spec.id.empty()) live.insert(af.spec.id);
+            }
+            continue;
+        }
         for (auto line : split(*text, '\n'))
             if (!line.empty()) live.insert(std::string(line));
     }
@@ -175,20 +215,52 @@ Status Store::prune(std::uint32_t keep) {
     return fsync_dir(dir_ + "/generations");
 }
 
-Status Store::put_object(const std::string &id, std::string_view data) {
+Status Store::put_object(const std::string &id, std::string_view data, bool durable) {
     if (!valid_id(id)) return fail(Errc::internal, "bad object id " + id);
     std::string p = object_path(id);
     if (::access(p.c_str(), F_OK) == 0) return {};
     std::string d = dirname_of(p);
-    if (::mkdir(d.c_str(), 0700) == 0) FJORD_TRY(fsync_dir(dir_ + "/objects"));
-    else if (errno != EEXIST) return fail_errno("mkdir " + d);
-    return write_file_atomic(p, data, 0600);
+    if (::mkdir(d.c_str(), 0700) == 0) {
+        if (durable) FJORD_TRY(fsync_dir(dir_ + "/objects"));
+    } else if (errno != EEXIST) {
+        return fail_errno("mkdir " + d);
+    }
+    if (durable) return write_file_atomic(p, data, 0600);
+    std::string tmp = p + ".tmp";
+    unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return fail_errno(tmp);
+    if (auto w = write_all(fd.get(), data, tmp); !w) {
+        ::unlink(tmp.c_str());
+        return w;
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), p.c_str()) < 0) {
+        ::unlink(tmp.c_str());
+        return fail_errno("rename " + tmp);
+    }
+    objects_dirty_ = true;
+    return {};
+}
+
+Status Store::sync_objects() {
+    if (!objects_dirty_) return {};
+    unique_fd fd(::open((dir_ + "/objects").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return fail_errno(dir_ + "/objects");
+    // One syncfs for the whole transaction's objects: their data, inodes and folder entries.
+    if (::syncfs(fd.get()) < 0) return fail_errno("syncfs " + dir_ + "/objects");
+    objects_dirty_ = false;
+    return {};
 }
 
 Result<std::string> Store::get_object(const std::string &id, std::uint64_t max) const {
     if (!valid_id(id)) return fail(Errc::not_found, "bad object id " + id);
     auto r = read_file(object_path(id), max);
     if (!r) return fail(Errc::not_found, "object " + id + " missing from " + dir_ + "/objects");
+    // Objects are named by their content's id: one that does not match was damaged on disk.
+    if (blob_id(*r) != id) {
+        ::unlink(object_path(id).c_str()); // useless as it is; put_object() may store it again
+        return fail(Errc::not_found, "object " + object_path(id) + " was damaged (its content did not match its id) and is removed");
+    }
     return r;
 }
 
@@ -207,7 +279,7 @@ Result<std::optional<Journal>> Store::journal() const {
     for (auto line : split(*text, '\n')) {
         if (line.empty()) continue;
         if (!header) {
-            if (line != "fjord-journal 1") return fail(Errc::invalid, path("journal") + ": not a fjord journal");
+            if (line != "fjord-journal 1") return fail(Errc::corrupt, path("journal") + ": not a fjord journal");
             header = true;
             continue;
         }
@@ -216,20 +288,21 @@ Result<std::optional<Journal>> Store::journal() const {
         auto key = line.substr(0, sp);
         std::string val;
         if (sp == std::string_view::npos || !unesc(line.substr(sp + 1), val))
-            return fail(Errc::invalid, path("journal") + ": malformed line");
+            return fail(Errc::corrupt, path("journal") + ": malformed line");
         auto number = [&](std::uint64_t &out) {
             auto r = std::from_chars(val.data(), val.data() + val.size(), out);
             return r.ec == std::errc{} && r.ptr == val.data() + val.size();
         };
         if (key == "from" || key == "to") {
-            if (!number(key == "from" ? j.from : j.to)) return fail(Errc::invalid, path("journal") + ": bad generation number");
+            if (!number(key == "from" ? j.from : j.to)) return fail(Errc::corrupt, path("journal") + ": bad generation number");
         }
         else if (key == "purpose") j.purpose = val;
         else if (key == "p") j.paths.push_back(val);
     }
-    // A journal without its end marker was torn while being written: it never became the
-    // intent of a transaction, so nothing was changed under it.
-    if (!header || text->find("\nend\n") == std::string::npos) return std::optional<Journal>{};
+    // Journals are written whole (tmp, fsync, rename): one without its end marker, or with
+    // lines after it, was damaged at rest, and what it named is not known.
+    if (!header || text->size() < 5 || text->compare(text->size() - 5, 5, "\nend\n") != 0)
+        return fail(Errc::corrupt, path("journal") + ": cut short (no end marker)");
     return std::optional<Journal>{j};
 }
 

@@ -48,8 +48,15 @@ class Store {
     /// A whole generation; number 0 gives the empty generation.
     [[nodiscard]] Result<Generation> load(std::uint64_t n) const;
     [[nodiscard]] Result<GenerationInfo> load_info(std::uint64_t n) const;
-    /// Every generation's header, oldest first.
+    /// Every generation's header, oldest first (a generation whose header cannot be read is
+    /// left out: generation_numbers() has them all).
     [[nodiscard]] Result<std::vector<GenerationInfo>> history() const;
+    /// The numbers of every generation folder, readable or not, ascending.
+    [[nodiscard]] Result<std::vector<std::uint64_t>> generation_numbers() const;
+    /// Moves generation n aside to generations/N.broken (its number is never used again).
+    [[nodiscard]] Status set_aside(std::uint64_t n);
+    /// Removes `current`: no generation is applied (fjord starts afresh).
+    [[nodiscard]] Status clear_current();
     /// Writes generation N's files and header.
     [[nodiscard]] Status save(const Generation &g);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
@@ -57,12 +64,18 @@ class Store {
     /// objects no kept generation refers to.
     [[nodiscard]] Status prune(std::uint32_t keep);
 
-    /// Stores content under its id (0600, fsynced); a present object is not rewritten.
-    [[nodiscard]] Status put_object(const std::string &id, std::string_view data);
+    /// Stores content under its id (0600); a present object is not rewritten. `durable`: fsynced
+    /// now; otherwise sync_objects() makes it durable later, once for many objects.
+    [[nodiscard]] Status put_object(const std::string &id, std::string_view data, bool durable = true);
+    /// Makes every object written since the last call durable (one syncfs, not one fsync each).
+    [[nodiscard]] Status sync_objects();
+    /// An object's content, checked against its id: a damaged object is Errc::not_found, as a
+    /// missing one is, so callers fall back to another copy.
     [[nodiscard]] Result<std::string> get_object(const std::string &id, std::uint64_t max) const;
     [[nodiscard]] bool has_object(const std::string &id) const;
 
-    /// The journal of an unfinished transaction, if any.
+    /// The journal of an unfinished transaction, if any. Errc::corrupt when it is there but
+    /// damaged (journals are written whole by rename, so one cut short was damaged at rest).
     [[nodiscard]] Result<std::optional<Journal>> journal() const;
     [[nodiscard]] Status write_journal(const Journal &j);
     [[nodiscard]] Status remove_journal();
@@ -88,6 +101,7 @@ class Store {
     [[nodiscard]] std::string gen_dir(std::uint64_t n) const;
     [[nodiscard]] std::string object_path(const std::string &id) const;
     std::string dir_;
+    bool objects_dirty_ = false; ///< objects written without fsync since the last sync_objects()
 };
 
 } // namespace fjord

@@ -36,6 +36,16 @@ struct BusError {
         if (e.message) return e.message;
         return std::string("D-Bus error ") + std::to_string(-r);
     }
+    /// What systemd refuses about the unit itself (no such unit, masked, a bad unit file) is
+    /// the commit's fault; anything else (the bus, a timeout) is the host's, for now.
+    Errc code() const {
+        static const char *unit_faults[] = {"org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed",
+                                            "org.freedesktop.systemd1.UnitMasked", "org.freedesktop.systemd1.BadUnitSetting",
+                                            "org.freedesktop.systemd1.OnlyByDependency", "org.freedesktop.DBus.Error.InvalidArgs"};
+        for (const char *n : unit_faults)
+            if (sd_bus_error_has_name(&e, n)) return Errc::invalid;
+        return Errc::unavailable;
+    }
 };
 
 std::uint64_t now_usec() {
@@ -97,6 +107,7 @@ class BusManager final : public SystemdManager {
         FJORD_TRY(prop("org.freedesktop.systemd1.Unit", "LoadState", st.load));
         FJORD_TRY(prop("org.freedesktop.systemd1.Unit", "ActiveState", st.active));
         FJORD_TRY(prop("org.freedesktop.systemd1.Unit", "SubState", st.sub));
+        (void)prop("org.freedesktop.systemd1.Unit", "FragmentPath", st.fragment);
         if (unit.size() > 8 && unit.compare(unit.size() - 8, 8, ".service") == 0)
             (void)prop("org.freedesktop.systemd1.Service", "Result", st.result);
         return st;
@@ -129,7 +140,7 @@ class BusManager final : public SystemdManager {
         msg_ptr reply(rep);
         std::string names;
         for (const auto &u : units) names += (names.empty() ? "" : " ") + u;
-        if (r < 0) return fail(Errc::io, std::string("systemd: ") + (enable ? "enable " : "disable ") + names + ": " + err.text(r));
+        if (r < 0) return fail(err.code(), std::string("systemd: ") + (enable ? "enable " : "disable ") + names + ": " + err.text(r));
         return {};
     }
 
@@ -138,7 +149,7 @@ class BusManager final : public SystemdManager {
         sd_bus_message *raw = nullptr;
         int r = sd_bus_call_method(bus_.get(), dest, path, mgr, method, &err.e, &raw, "ss", unit.c_str(), "replace");
         msg_ptr reply(raw);
-        if (r < 0) return fail(Errc::io, std::string("systemd: ") + verb + " " + unit + ": " + err.text(r));
+        if (r < 0) return fail(err.code(), std::string("systemd: ") + verb + " " + unit + ": " + err.text(r));
         const char *job_path = nullptr;
         if (sd_bus_message_read(reply.get(), "o", &job_path) < 0)
             return fail(Errc::io, std::string("systemd: ") + verb + " " + unit + ": bad reply");

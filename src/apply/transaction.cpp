@@ -21,21 +21,46 @@ constexpr std::uint64_t max_original_size = 1ull << 30;
 
 StatStamp to_stamp(const LiveStat &st) { return {st.ino, st.size, st.mtime_ns, st.ctime_ns}; }
 
+// Content by id: rendered content of this apply, then fjord's own object store, then the Git
+// cache (content stored before every generation kept its objects). What comes from the cache is
+// stored, so the next reader does not need the cache.
 Result<std::string> content(ApplyContext &ctx, const std::string &id, const DesiredState *desired) {
     if (desired) {
         auto it = desired->blobs.find(id);
         if (it != desired->blobs.end()) return it->second;
     }
-    if (ctx.store.has_object(id)) return ctx.store.get_object(id, max_original_size);
-    return ctx.repo.read_blob(id, max_original_size);
+    return stored_content(ctx.store, ctx.repo, id, max_original_size);
 }
 
-// A secret's plaintext: its ciphertext from the Git cache, decrypted again for this write.
+// A secret's plaintext: its ciphertext (stored, or from the Git cache), decrypted again for
+// this write; the store never holds a secret's plaintext.
 Result<std::string> secret_content(ApplyContext &ctx, const FileSpec &spec) {
     if (!ctx.decrypt) return fail(Errc::invalid, spec.origin + ": a secret, and no age identity to decrypt it");
-    auto ciphertext = ctx.repo.read_blob(spec.id, max_original_size);
+    auto ciphertext = content(ctx, spec.id, nullptr);
     if (!ciphertext) return fail(ciphertext.error().context(spec.origin));
     return ctx.decrypt(*ciphertext, spec.origin);
+}
+
+// Before the journal: every file the plan writes has its content in the object store, so the
+// transaction, its rollback and every later recovery, rollback or drift correction never need
+// the Git cache. Written without fsync; sync_objects() makes them durable before `current`
+// moves (recovery before that point restores the previous generation, whose objects are).
+Status store_content(ApplyContext &ctx, const Plan &plan, const DesiredState &desired) {
+    for (const auto &a : plan.actions) {
+        if (a.kind != ActionKind::write) continue;
+        const FileSpec &spec = plan.next.files.at(a.path).spec;
+        if (spec.kind != FileKind::file) continue;
+        if (auto it = desired.blobs.find(spec.id); it != desired.blobs.end()) {
+            FJORD_TRY(ctx.store.put_object(spec.id, it->second, false));
+            continue;
+        }
+        if (ctx.store.has_object(spec.id)) continue;
+        if (!ctx.repo) return fail(Errc::not_found, spec.path + ": content " + spec.id + " is not in fjord's object store");
+        auto data = ctx.repo->read_blob(spec.id, max_original_size);
+        if (!data) return fail(data.error().context(spec.origin.empty() ? spec.path : spec.origin));
+        FJORD_TRY(ctx.store.put_object(spec.id, *data, false));
+    }
+    return {};
 }
 
 // Writes one spec onto the host; returns its stat for files.
@@ -160,6 +185,21 @@ Status recover_path(ApplyContext &ctx, const Generation &from, const Generation 
 
 } // namespace
 
+Result<std::string> stored_content(Store &store, const BlobReader *repo, const std::string &id, std::uint64_t max) {
+    std::string why;
+    if (store.has_object(id)) {
+        auto o = store.get_object(id, max);
+        if (o) return o;
+        why = o.error().message + "; ";
+    }
+    if (!repo) return fail(Errc::not_found, why + "content " + id + " is not in fjord's object store");
+    auto r = repo->read_blob(id, max);
+    if (!r) return fail(Errc::not_found, why + "content " + id + " is neither in fjord's object store nor in the Git cache (" +
+                                             r.error().message + ")");
+    (void)store.put_object(id, *r, false); // best effort: the caller does not depend on it
+    return r;
+}
+
 Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string &owner, const std::string &group) {
     // A small cache: a 10,000-file host names a handful of owners.
     static std::map<std::string, uid_t> users;
@@ -197,12 +237,15 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
         auto o = resolve_owner(spec.owner, spec.group);
         if (!o) return fail(o.error().context(spec.origin.empty() ? a.path : spec.origin));
     }
+    FJORD_TRY(store_content(ctx, plan, desired));
     for (const auto &a : plan.actions) {
+        if (a.kind == ActionKind::restore && !ctx.store.has_object(prev.files.at(a.path).orig.id) &&
+            prev.files.at(a.path).orig.kind == FileKind::file)
+            return fail(Errc::not_found, a.path + ": its original " + prev.files.at(a.path).orig.id +
+                                             " is missing from fjord's object store; nothing was changed");
         if (a.kind != ActionKind::write) continue;
         const auto &spec = next.files.at(a.path).spec;
         if (spec.kind != FileKind::file) continue;
-        auto it = desired.blobs.find(spec.id);
-        if (it != desired.blobs.end()) FJORD_TRY(ctx.store.put_object(spec.id, it->second));
         if (a.adopt) FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, spec.secret));
     }
     for (const auto &a : plan.actions)
@@ -234,7 +277,7 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     std::set<std::string> changed;
     for (const auto &a : plan.actions)
         if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
-    UnitPlan units = ctx.systemd ? plan_units(prev, next, changed) : UnitPlan{};
+    UnitPlan units = ctx.systemd ? plan_units(prev, next, changed, plan.converge_units) : UnitPlan{};
 
     // Units Git dropped stop before their files go; the rest follows the files.
     Status done = ctx.systemd ? run_unit_steps(*ctx.systemd, units.before) : Status{};
@@ -256,6 +299,14 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
         if (auto r = recover(ctx, j, units_ran); !r) return fail(r.error().context("roll back after: " + err.message));
         return fail(std::move(err));
     }
+    // The new generation's content must outlive the Git cache before it becomes `current`.
+    if (auto s = ctx.store.sync_objects(); !s) {
+        next.info.outcome = Outcome::rolled_back;
+        next.info.message = s.error().message;
+        (void)ctx.store.save_info(next.info);
+        if (auto r = recover(ctx, j, units_ran); !r) return fail(r.error().context("roll back after: " + s.error().message));
+        return fail(s.error());
+    }
     next.info.outcome = Outcome::good;
     FJORD_TRY(ctx.store.save_info(next.info));
     FJORD_TRY(ctx.store.set_current(next.info.number));
@@ -263,7 +314,7 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     return report;
 }
 
-Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
+Status recover(ApplyContext &ctx, const Journal &j, bool units_ran, std::vector<std::string> *left_alone) {
     auto cur = ctx.store.current();
     if (!cur) return fail(std::move(cur.error()));
     if (*cur == j.to && j.to != j.from) return ctx.store.remove_journal(); // committed just before the crash
@@ -271,16 +322,23 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
     auto from = ctx.store.load(j.from);
     if (!from) return fail(from.error().context("recover to generation " + std::to_string(j.from)));
     Generation to;
+    bool to_known = true;
     if (j.to != j.from) {
         auto t = ctx.store.load(j.to);
-        if (!t) return fail(t.error().context("recover from generation " + std::to_string(j.to)));
-        to = std::move(*t);
+        // Without generation j.to's record, what it made cannot be told from what it adopted:
+        // only paths generation j.from holds are put back; the rest is left, never deleted.
+        if (t) to = std::move(*t);
+        else to_known = false;
     }
     ctx.fs.forget();
     std::vector<std::string> made_dirs;
     std::optional<Error> first;
     std::size_t failed = 0;
     for (const auto &path : j.paths) {
+        if (!to_known && !from->files.count(path) && !from->dirs.count(path)) {
+            if (left_alone) left_alone->push_back(path);
+            continue;
+        }
         auto st = recover_path(ctx, *from, to, path, made_dirs);
         // A path behind a symlinked folder, or taken by a folder on the host, cannot hold
         // anything fjord wrote (fjord never writes through or over one): nothing to undo there.
@@ -304,7 +362,9 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
         // files came back restart. Best effort: the files are what recovery guarantees, and
         // the next apply converges the units again.
         std::set<std::string> changed(j.paths.begin(), j.paths.end());
-        UnitPlan back = plan_units(to, *from, changed);
+        // Converged: whatever the failed generation did to a unit (stopped it, left it failed),
+        // the restored generation's units run as it asks.
+        UnitPlan back = plan_units(to, *from, changed, true);
         // Units never restarted with the new files run the old ones still: a restart now
         // would only interrupt them.
         if (!units_ran)
@@ -320,7 +380,7 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran) {
                               : Status(fail(Errc::invalid, "no podman to run them"));
         if (!s) return fail(s.error().context("recover containers (the journal is kept; recovery is retried at the next start)"));
     }
-    if (j.to != j.from) {
+    if (j.to != j.from && to_known) {
         to.info.outcome = Outcome::rolled_back;
         if (to.info.message.empty()) to.info.message = "interrupted; rolled back at start-up";
         FJORD_TRY(ctx.store.save_info(to.info));

@@ -17,7 +17,9 @@ namespace fjord {
 struct ApplyContext {
     Store &store;
     RootedFs &fs;
-    const BlobReader &repo;              ///< the Git cache: content by blob id
+    /// The Git cache: content by blob id, for content not yet in the object store (a new
+    /// commit's). Null when it is not needed or not there: stored content suffices.
+    const BlobReader *repo = nullptr;
     std::uint64_t max_file_size = 64ull << 20;
     SystemdManager *systemd = nullptr;   ///< null: unit files are written but not activated
     /// Asked only when a generation involved has containers (hosts without podman never are).
@@ -51,11 +53,19 @@ struct ApplyReport {
 /// already committed) and removes the journal. `units_ran` false: the transaction failed
 /// before it started, restarted or reloaded any unit (a pre_restart failed), so none is
 /// restarted or reloaded on the way back either.
-[[nodiscard]] Status recover(ApplyContext &ctx, const Journal &j, bool units_ran = true);
+/// When generation j.to's record cannot be read, paths generation j.from does not hold are left
+/// as they are (fjord cannot tell whether it made them or adopted them): they are added to
+/// `left_alone` when given.
+[[nodiscard]] Status recover(ApplyContext &ctx, const Journal &j, bool units_ran = true,
+                             std::vector<std::string> *left_alone = nullptr);
 
 /// Makes `paths` match generation `gen` again (drift correction), as its own small transaction.
 [[nodiscard]] Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen,
                                               const std::vector<std::string> &paths);
+
+/// Content by id: fjord's object store first (checked against its id), else the Git cache
+/// (null: not asked), whose content is then stored too. Errc::not_found when neither has it.
+[[nodiscard]] Result<std::string> stored_content(Store &store, const BlobReader *repo, const std::string &id, std::uint64_t max);
 
 /// uid and gid of user and group names (from this host's user database).
 [[nodiscard]] Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string &owner, const std::string &group);

@@ -21,7 +21,7 @@ bool touched(const UnitSpec &u, const std::set<std::string> &changed) {
 
 } // namespace
 
-UnitPlan plan_units(const Generation &prev, const Generation &next, const std::set<std::string> &changed) {
+UnitPlan plan_units(const Generation &prev, const Generation &next, const std::set<std::string> &changed, bool converge) {
     UnitPlan up;
     for (const auto &[name, u] : prev.units) {
         if (next.units.count(name)) continue;
@@ -38,10 +38,17 @@ UnitPlan plan_units(const Generation &prev, const Generation &next, const std::s
         bool fresh = old == prev.units.end();
         bool respec = !fresh && !same_unit(old->second, u);
         bool files = touched(u, changed);
-        if (!fresh && !respec && !files) continue;
-        if (fresh || old->second.enable != u.enable) enables.push_back({u.enable ? UnitStep::enable : UnitStep::disable, name});
+        if (!fresh && !respec && !files) {
+            if (converge) {
+                if (u.enable) enables.push_back({UnitStep::enable, name});
+                runs.push_back({u.state == "stopped" ? UnitStep::stop : UnitStep::start, name});
+            }
+            continue;
+        }
+        if (fresh || old->second.enable != u.enable || (converge && u.enable))
+            enables.push_back({u.enable ? UnitStep::enable : UnitStep::disable, name});
         if (u.state == "stopped") {
-            if (fresh || old->second.state != u.state) runs.push_back({UnitStep::stop, name});
+            if (fresh || converge || old->second.state != u.state) runs.push_back({UnitStep::stop, name});
             continue;
         }
         if (fresh || old->second.state != u.state) runs.push_back({UnitStep::start, name});

@@ -25,7 +25,11 @@ struct UnitPlan {
 
 /// Plans the systemd steps from `prev` to `next`; `changed` holds every host path the file
 /// transaction writes or removes (unit files, drop-ins and watched files among them). Pure.
-[[nodiscard]] UnitPlan plan_units(const Generation &prev, const Generation &next, const std::set<std::string> &changed);
+/// `converge` (rollbacks, manual or automatic): every unit of `next` is also brought to what
+/// it asks for (enabled, running or stopped) even where nothing of it changed, since the
+/// generation rolled back from may have stopped it or left it failed.
+[[nodiscard]] UnitPlan plan_units(const Generation &prev, const Generation &next, const std::set<std::string> &changed,
+                                  bool converge = false);
 
 /// Runs steps in order; the first failure stops and is returned, naming the unit.
 [[nodiscard]] Status run_unit_steps(SystemdManager &sd, const std::vector<UnitStep> &steps);

@@ -5,12 +5,14 @@
 #include "cli/secrets_cmd.hpp"
 #include "cli/status_cmd.hpp"
 
+#include "apply/state_check.hpp"
 #include "apply/store.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
+#include "manifest/validate.hpp"
 #include "source/tree.hpp"
 #include "util/parse.hpp"
 #include "util/host.hpp"
@@ -41,6 +43,8 @@ constexpr const char *usage_text =
     "                           changed, removed; units restarted), outcome\n"
     "  rollback [GEN]           back to the previous (or a given) good generation, then pinned\n"
     "  suspend | resume         stop / restart applying (polling and status go on)\n"
+    "  repair [--yes]           what is damaged in the state directory that fjord cannot\n"
+    "                           rebuild by itself, and what repair would do; --yes does it\n"
     "  validate DIR...          render every host folder found in DIR (DIR/hosts/*, DIR itself,\n"
     "                           or its host subfolders) offline; reports every error\n"
     "  render HOSTDIR [--host NAME] [--var NAME=VALUE]...\n"
@@ -102,6 +106,31 @@ int via_daemon(const Config &cfg, const nlohmann::json &req, int timeout_ms, con
     return failed(r.error().message);
 }
 
+// fjordctl repair without the daemon: the store's own check and repair, under its lock.
+int run_repair(const Config &cfg, bool yes) {
+    auto store = Store::open_existing(cfg.state.dir);
+    if (!store) return failed(store.error().message);
+    auto lock = store->lock();
+    if (!lock) return failed(lock.error().message);
+    if (!yes) {
+        auto chk = check_state(*store);
+        if (!chk) return failed(chk.error().message);
+        for (const auto &line : chk->rebuilt) std::printf("rebuilt: %s\n", printable(line).c_str());
+        if (chk->damage.empty()) {
+            std::printf("nothing to repair: fjord rebuilds what is damaged by itself\n");
+            return 0;
+        }
+        std::printf("damaged: %s\nrepair would: %s\nrun fjordctl repair --yes to do it\n", printable(chk->damage).c_str(),
+                    printable(chk->repair).c_str());
+        return 1;
+    }
+    auto done = repair_state(*store);
+    if (!done) return failed("repair failed: " + done.error().message);
+    for (const auto &line : *done) std::printf("%s\n", printable(line).c_str());
+    std::printf("fjordd is not running; it recovers and applies at its next start\n");
+    return 0;
+}
+
 int not_running(const std::string &verb) {
     return failed("fjordd is not running, and `" + verb + "` needs it (systemctl start fjord; `fjordd --once` does one sync without it)");
 }
@@ -139,7 +168,7 @@ int run_cli(int argc, char **argv) {
     }
     for (const auto &w : a.words)
         if (w.rfind("--", 0) == 0) {
-            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry", "--fast", "--host", "--var"};
+            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry", "--fast", "--host", "--var", "--yes"};
             if (std::find(known.begin(), known.end(), w) == known.end()) return usage_error("unknown option " + w);
         }
 
@@ -190,6 +219,10 @@ int run_cli(int argc, char **argv) {
             std::printf("%s (fjordd is not running; it will see this when it starts)\n", verb == "suspend" ? "suspended" : "resumed");
             return 0;
         });
+    }
+    if (verb == "repair") {
+        bool yes = a.has("--yes");
+        return via_daemon(*cfg, {{"cmd", "repair"}, {"yes", yes}}, 3'600'000, [&] { return run_repair(*cfg, yes); });
     }
     if (verb == "validate") return run_validate(*cfg, a.words);
     if (verb == "render") return run_render(*cfg, a.words);

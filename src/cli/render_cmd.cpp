@@ -3,6 +3,7 @@
 #include "cli/secrets_cmd.hpp"
 #include "daemon/facts.hpp"
 #include "daemon/isolated.hpp"
+#include "daemon/own_paths.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/render.hpp"
 #include "source/tree.hpp"
@@ -58,10 +59,8 @@ Result<HostDir> open_host_dir(const std::string &dir) {
 }
 
 RenderOptions options(const Config &cfg) {
-    RenderOptions ro;
-    ro.max_files = cfg.apply.max_files;
-    ro.max_file_size = cfg.apply.max_file_size;
-    ro.protect = cfg.apply.protect;
+    RenderOptions ro = render_options(cfg);
+    ro.host_path = "."; // set per host folder
     return ro;
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/attempts.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace fjord {
@@ -29,5 +30,17 @@ std::string trip_reason(const Attempts &a) {
 }
 
 bool commit_at_fault(Errc code) { return code == Errc::invalid || code == Errc::refused; }
+
+bool transient(Errc code) { return code == Errc::network || code == Errc::busy || code == Errc::unavailable; }
+
+Backoff next_backoff(const Backoff &b, const std::string &commit, std::int64_t now, std::int64_t base, std::string why) {
+    base = std::clamp<std::int64_t>(base, 1, max_backoff_seconds);
+    std::int64_t delay = b.commit == commit && b.delay > 0 ? std::min(b.delay * 2, max_backoff_seconds) : base;
+    return Backoff{commit, now + delay, delay, std::move(why)};
+}
+
+std::int64_t backoff_left(const Backoff &b, const std::string &commit, std::int64_t now) {
+    return b.commit == commit && b.until > now ? b.until - now : 0;
+}
 
 } // namespace fjord

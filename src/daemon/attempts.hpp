@@ -32,6 +32,33 @@ inline constexpr std::uint32_t max_attempts = 3;
 /// "" when attempt `a` may go ahead; otherwise why applies halt (a one-line reason for status).
 [[nodiscard]] std::string trip_reason(const Attempts &a);
 
+/// Whether an apply's failure is shown to be transient (the remote or a registry unreachable,
+/// the host short of disk or memory, a service such as podman down): retried with backoff. Any
+/// other failure of an apply is the commit's own, whatever layer failed: it is quarantined.
+[[nodiscard]] bool transient(Errc code);
+
+/// A commit held back after a transient failure, until `until` (steady-clock seconds).
+struct Backoff {
+    std::string commit;
+    std::int64_t until = 0;
+    std::int64_t delay = 0; ///< seconds; doubles with each failure on the same commit
+    std::string why;        ///< the last failure, for status while waiting
+};
+
+/// The longest wait between tries of one commit.
+inline constexpr std::int64_t max_backoff_seconds = 3600;
+
+/// The backoff after one more transient failure of `commit` at `now`: the poll interval
+/// (`base`, at least 1 s) for the first, then twice the last delay, up to max_backoff_seconds.
+[[nodiscard]] Backoff next_backoff(const Backoff &b, const std::string &commit, std::int64_t now, std::int64_t base,
+                                   std::string why);
+/// Seconds until `commit` may be tried again (0: now).
+[[nodiscard]] std::int64_t backoff_left(const Backoff &b, const std::string &commit, std::int64_t now);
+
+/// Deaths of the render child on one commit after which the commit is marked bad: a commit
+/// that always crashes the renderer (a bomb) costs at most this many renders.
+inline constexpr std::uint32_t max_render_deaths = 2;
+
 /// Whether an error rendering or checking a commit is the commit's own fault (bad content,
 /// a path it may not write: Errc::invalid, Errc::refused), so it is marked bad, or a restored
 /// generation's checks failed for real. Anything else (the render sandbox's timeout, CPU or

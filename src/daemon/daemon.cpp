@@ -313,7 +313,8 @@ class Daemon {
     }
 
     nlohmann::json handle(const nlohmann::json &req) {
-        const std::string cmd = req["cmd"];
+        // The socket is root's only, but a malformed request is still an answer, never a throw.
+        const std::string cmd = req.is_object() && req.contains("cmd") && req["cmd"].is_string() ? req["cmd"].get<std::string>() : "";
         auto sync_reply = [](const SyncResult &r, bool ok) {
             return nlohmann::json{{"ok", ok},          {"state", sync_state_name(r.state)}, {"message", r.message},
                                   {"commit", r.commit}, {"generation", r.generation},       {"plan", r.plan}};
@@ -350,6 +351,13 @@ class Daemon {
             log_sync_result(r);
             notify_status();
             return sync_reply(r, r.state == SyncState::applied);
+        }
+        if (cmd == "repair") {
+            bool yes = flag(req, "yes");
+            std::string out = rec_->repair(yes);
+            notify_status();
+            while (!out.empty() && out.back() == '\n') out.pop_back();
+            return {{"ok", rec_->problem().empty()}, {"message", out}};
         }
         if (cmd == "suspend" || cmd == "resume") {
             auto s = cmd == "suspend" ? rec_->suspend() : rec_->resume();
@@ -421,7 +429,13 @@ int run_daemon(const DaemonOptions &opts) {
         log_error(rec.error().message);
         return rec.error().code == Errc::invalid ? 2 : 1;
     }
-    if (opts.recover_only) return 0;
+    if (opts.recover_only) {
+        if (std::string why = (*rec)->problem(); !why.empty()) {
+            log_error(why);
+            return 1;
+        }
+        return 0;
+    }
     if (opts.once) {
         Reconciler &r = **rec;
         // Host checks before anything else; with mode = block a failing one refuses the sync.

@@ -1,5 +1,6 @@
 #include "daemon/facts.hpp"
 
+#include "daemon/own_paths.hpp"
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
 #include "plan/plan.hpp"
@@ -90,7 +91,7 @@ Result<DesiredState> Reconciler::render_commit(const RenderFn &render_once, Rend
     auto desired = render_once(ro);
     if (desired && adjust) adjust(*desired);
     if (!desired || cur.info.number == 0 || !uses_generation(used)) return desired;
-    auto plan = make_plan(cur, *desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect});
+    auto plan = make_plan(cur, *desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_)});
     if (plan && plan->empty()) return desired;
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));

@@ -4,7 +4,11 @@
 #include "daemon/hooks.hpp"
 
 #include "apply/commands.hpp"
+#include "apply/transaction.hpp"
+#include "daemon/control.hpp"
 #include "daemon/log.hpp"
+#include "health/probes.hpp"
+#include <algorithm>
 #include "daemon/reconciler.hpp"
 #include <ctime>
 #include <filesystem>
@@ -20,32 +24,44 @@ Status run_hooks(const std::vector<HookSpec> &hooks, std::string_view when, cons
         Command cmd;
         cmd.argv = h.exec;
         cmd.timeout = std::chrono::milliseconds(h.timeout_ms);
-        cmd.env = {"FJORD_COMMIT=" + env.commit, "FJORD_PREVIOUS_COMMIT=" + env.previous_commit,
-                   "FJORD_GENERATION=" + std::to_string(env.generation), "FJORD_RESULT=" + env.result, "FJORD_ROOT=" + env.root};
+        cmd.env = hook_variables(env);
         auto r = run_command(cmd);
         std::string gen = std::to_string(env.generation);
         if (!r) {
             log_msg(LogLevel::error, msgid::hook, name + ": " + r.error().message, {{"COMMIT", env.commit}, {"GENERATION", gen}});
             return fail(when == "pre-apply" ? Errc::refused : Errc::invalid, name + ": " + r.error().message);
         }
-        std::string out = r->shown_output();
+        // A hook may print a secret it read: with secret files in the generation its output is
+        // never logged, kept in history or status, or sent anywhere.
+        std::string out = env.hide_output ? (r->output.empty() ? "" : std::string("(") + secret_output_hidden + ")") : r->shown_output();
         log_msg(r->ok() ? LogLevel::info : LogLevel::error, msgid::hook,
                 name + ": " + r->status() + (r->end == CommandResult::End::timed_out ? "" : " in " + std::to_string(r->took.count()) + " ms") +
                     (out.empty() ? "" : ":\n" + out),
                 {{"COMMIT", env.commit}, {"GENERATION", gen}, {"HOOK", std::string(when)}});
         if (!r->ok()) return fail(when == "pre-apply" ? Errc::refused : Errc::invalid, "hook " + std::string(when) + " [" +
-                                                              std::to_string(n) + "] " + command_failure(h.exec, *r));
+                                                              std::to_string(n) + "] " +
+                                                              command_failure(h.exec, *r, env.hide_output && !r->output.empty() ? secret_output_hidden : ""));
     }
     return {};
 }
 
+std::vector<std::string> hook_variables(const HookEnv &env) {
+    return {"FJORD_COMMIT=" + env.commit, "FJORD_PREVIOUS_COMMIT=" + env.previous_commit,
+            "FJORD_GENERATION=" + std::to_string(env.generation), "FJORD_RESULT=" + env.result, "FJORD_ROOT=" + env.root};
+}
+
+bool has_secrets(const DesiredState &d) {
+    return std::any_of(d.files.begin(), d.files.end(), [](const auto &f) { return f.second.secret; });
+}
+
 HookEnv Reconciler::hook_env(const DesiredState &desired, const Generation &cur, const Plan &plan, const char *result) const {
-    return HookEnv{desired.commit, cur.info.commit, plan.next.info.number, result, cfg_.apply.root};
+    return HookEnv{desired.commit, cur.info.commit, plan.next.info.number, result, cfg_.apply.root, has_secrets(desired)};
 }
 
 Status Reconciler::guard_apply(const DesiredState &desired, const Generation &cur, Plan &plan) {
     guard_refused_ = false;
-    ValidateContext vc{*source_, store_.path("validate"), cfg_.apply.max_file_size, decryptor(), cfg_.apply.root};
+    ValidateContext vc{[this](const std::string &id, std::uint64_t max) { return stored_content(store_, source_.get(), id, max); },
+                       runtime_dir(cfg_) + "/validate", cfg_.apply.max_file_size, decryptor(), cfg_.apply.root};
     if (auto s = validate_files(vc, plan, desired); !s) {
         guard_refused_ = s.error().code == Errc::invalid;
         if (guard_refused_) {
@@ -65,11 +81,13 @@ Status Reconciler::guard_apply(const DesiredState &desired, const Generation &cu
 }
 
 void Reconciler::remove_validate_staging() {
-    // A crash or power loss during a validate command leaves its staged copy, maybe a secret's
-    // plaintext, in STATE/validate: gone at every start, under the state lock.
-    std::error_code ec;
-    std::filesystem::remove_all(store_.path("validate"), ec);
-    if (ec) log_warning("remove " + store_.path("validate") + ": " + ec.message() + ", ignoring");
+    // Staging holds only symlinks to fjordd's memfds now (apply/commands.hpp); an older fjord
+    // staged copies, maybe a secret's plaintext, in STATE/validate: both go at every start.
+    for (const std::string &dir : {store_.path("validate"), runtime_dir(cfg_) + "/validate"}) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        if (ec) log_warning("remove " + dir + ": " + ec.message() + ", ignoring");
+    }
 }
 
 std::optional<GenerationInfo> Reconciler::attempted() const {

@@ -16,7 +16,13 @@ struct HookEnv {
     std::uint64_t generation = 0; ///< FJORD_GENERATION: the generation being applied
     std::string result;          ///< FJORD_RESULT: pending (pre-apply), applied (post-apply), rolled-back
     std::string root = "/";      ///< FJORD_ROOT: apply.root
+    bool hide_output = false;    ///< the generation has secret files: output never logged or kept
 };
+
+/// True when any file of `d` is a secret (decrypted from .age).
+[[nodiscard]] bool has_secrets(const DesiredState &d);
+/// The FJORD_* variables of `env` ("NAME=value"), as hooks and exec checks get them.
+[[nodiscard]] std::vector<std::string> hook_variables(const HookEnv &env);
 
 /// Runs every hook of kind `when`, in the order the manifest gives them, each logged with its
 /// output. The first failure stops the rest and is returned: "hook post-apply [2] /x: exit

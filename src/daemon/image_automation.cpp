@@ -8,6 +8,7 @@
 #include "daemon/facts.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
+#include "daemon/own_paths.hpp"
 #include "daemon/reconciler.hpp"
 #include "util/fs.hpp"
 #include <ctime>
@@ -71,11 +72,7 @@ void Reconciler::images_follow(const std::vector<ContainerImageSpec> &git) {
 
 Result<DesiredState> Reconciler::render_current(const std::string &commit, const Generation &cur,
                                                 const std::function<void(DesiredState &)> &adjust) {
-    RenderOptions ro;
-    ro.host_path = cfg_.source.path;
-    ro.max_files = cfg_.apply.max_files;
-    ro.max_file_size = cfg_.apply.max_file_size;
-    ro.protect = cfg_.apply.protect;
+    RenderOptions ro = render_options(cfg_);
     ro.decrypt = decryptor();
     ro.secret_digest = digester();
     // The commit is untrusted input: rendered in a sandboxed child (daemon/isolated.hpp).
@@ -111,7 +108,7 @@ void Reconciler::settle_images() {
 
 ImageRound Reconciler::check_images(bool dry_run) {
     ImageRound round;
-    if (!images_ || cfg_.source.url.empty()) return round;
+    if (!images_ || cfg_.source.url.empty() || !damaged_.empty()) return round;
     if (auto s = ensure_source(); !s) {
         log_error("image automation: " + s.error().message);
         ++round.failed;

@@ -165,6 +165,21 @@ Status fetch_isolated(GitSource &source, const RemoteHead &head) {
     return {};
 }
 
+Status verify_isolated(GitSource &source) {
+    SandboxLimits l;
+    l.timeout = render_timeout;
+    l.max_output = 16;
+    l.cpu_seconds = render_cpu_seconds;
+    l.no_file_writes = true;
+    auto answer = run_sandboxed("cache check", SeccompProfile::render, l, [&]() -> Result<std::string> {
+        if (auto v = source.verify_refs(); !v) return fail(std::move(v.error()));
+        return std::string("ok");
+    });
+    if (!answer) return fail(std::move(answer.error()));
+    if (*answer != "ok") return fail(Errc::internal, "cache check sandbox: invalid answer");
+    return {};
+}
+
 Result<bool> descends_isolated(GitSource &source, const std::string &commit, const std::string &ancestor) {
     SandboxLimits l;
     l.timeout = render_timeout;

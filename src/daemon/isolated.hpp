@@ -16,6 +16,8 @@ namespace fjord {
 [[nodiscard]] Result<RemoteHead> poll_isolated(GitSource &source, const SourceConfig &cfg);
 /// GitSource::fetch in a fetch child.
 [[nodiscard]] Status fetch_isolated(GitSource &source, const RemoteHead &head);
+/// GitSource::verify_refs in a render child (the cache's commits and trees are the remote's bytes).
+[[nodiscard]] Status verify_isolated(GitSource &source);
 /// GitSource::is_descendant in a render child.
 [[nodiscard]] Result<bool> descends_isolated(GitSource &source, const std::string &commit, const std::string &ancestor);
 /// render() of `commit` from the Git cache in a render child; the result is validated.

@@ -54,6 +54,7 @@ class Writer {
 const char *poll_error_reason(Errc code) {
     switch (code) {
     case Errc::network:
+    case Errc::unavailable:
     case Errc::io: return "network";
     case Errc::auth: return "auth";
     case Errc::refused:
@@ -89,6 +90,7 @@ std::string render_metrics(const AgentStatus &s, const std::vector<prereq::Check
           std::to_string(s.image_updates_total));
     w.one("fjord_registry_errors_total", "counter", "Registry checks of image automation that failed, per container.",
           std::to_string(s.registry_errors_total));
+    w.one("fjord_renders_total", "counter", "Renders of a commit in the sandboxed render child.", std::to_string(s.renders_total));
     // Every reason is written, zero or not, so rate() sees a series from its start.
     w.family("fjord_poll_errors_total", "counter", "Failed polls and fetches of the Git remote, by reason.");
     for (const char *r : poll_error_reasons) {

@@ -4,12 +4,14 @@
 #include "daemon/attempts.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
+#include "daemon/own_paths.hpp"
 #include "daemon/reconciler.hpp"
 #include "daemon/facts.hpp"
 #include "health/probes.hpp"
 #include "health/runner.hpp"
 #include "manifest/render.hpp"
 #include "util/host.hpp"
+#include <algorithm>
 
 namespace fjord {
 
@@ -41,31 +43,36 @@ void Reconciler::clear_halt() {
     clear_attempts();
 }
 
+Result<std::vector<CheckSpec>> Reconciler::checks_of(const Generation &g) {
+    if (g.checks_kept || g.info.commit.empty()) return g.checks;
+    // A generation written before checks were kept: its [[check]]s are rendered again from its
+    // commit (kept generations keep their commits in the Git cache).
+    if (auto s = ensure_source(); !s) return fail(s.error().context("generation " + std::to_string(g.info.number) + ": its checks cannot be read"));
+    RenderOptions ro = render_options(cfg_);
+    ro.facts = facts_.empty() ? host_facts() : facts_;
+    set_var(ro.facts, "fjord.commit", VarValue::string(g.info.commit));
+    set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(g.info.number)));
+    ro.decrypt = decryptor();
+    ro.secret_digest = digester();
+    auto d = render_isolated(*source_, g.info.commit, ro);
+    if (!d) return fail(d.error().context("generation " + std::to_string(g.info.number) + ": its checks cannot be read"));
+    return std::move(d->checks);
+}
+
+ExecCheckContext Reconciler::exec_context(const Generation &g, const std::string &previous_commit, const char *result) const {
+    bool secrets = std::any_of(g.files.begin(), g.files.end(), [](const auto &f) { return f.second.spec.secret; });
+    return {hook_variables(HookEnv{g.info.commit, previous_commit, g.info.number, result, cfg_.apply.root, secrets}), secrets};
+}
+
 Status Reconciler::recheck_restored(const Generation &restored, const Generation &failed, SystemdManager *sd) {
     std::string gen = std::to_string(restored.info.number);
-    // The restored generation's [[check]]s, rendered again from its commit (still in the Git
-    // cache: kept generations keep their commits there).
-    std::vector<CheckSpec> specs;
-    if (!restored.info.commit.empty()) {
-        RenderOptions ro;
-        ro.host_path = cfg_.source.path;
-        ro.max_files = cfg_.apply.max_files;
-        ro.max_file_size = cfg_.apply.max_file_size;
-        ro.protect = cfg_.apply.protect;
-        ro.facts = facts_.empty() ? host_facts() : facts_;
-        set_var(ro.facts, "fjord.commit", VarValue::string(restored.info.commit));
-        set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(restored.info.number)));
-        ro.decrypt = decryptor();
-        ro.secret_digest = digester();
-        auto d = render_isolated(*source_, restored.info.commit, ro);
-        if (!d) return fail(d.error().context("generation " + gen + ": its checks cannot be read"));
-        specs = std::move(d->checks);
-    }
-    for (const auto &c : specs)
+    auto specs = checks_of(restored);
+    if (!specs) return fail(std::move(specs.error()));
+    for (const auto &c : *specs)
         if (!c.unit.empty() && !sd)
             if (auto m = systemd(); m) sd = *m;
     // Implicitly, every unit the rollback started or restarted: those that differ between the
-    // two generations, or whose files did.
+    // two generations, or whose files did, and those it brought back to running.
     std::vector<std::string> units;
     if (sd) {
         std::set<std::string> changed;
@@ -75,10 +82,10 @@ Status Reconciler::recheck_restored(const Generation &restored, const Generation
         }
         for (const auto &[p, f] : restored.files)
             if (!failed.files.count(p)) changed.insert(p);
-        for (const auto &s : plan_units(failed, restored, changed).after)
+        for (const auto &s : plan_units(failed, restored, changed, true).after)
             if (s.kind == UnitStep::start || s.kind == UnitStep::restart) units.push_back(s.unit);
     }
-    auto checks = build_checks(specs, sd, units, &podman(), &restored.containers);
+    auto checks = build_checks(*specs, sd, units, &podman(), &restored.containers, exec_context(restored, failed.info.commit, "rolled-back"));
     if (!checks) return fail(checks.error().context("generation " + gen));
     if (checks->empty()) return {};
     if (on_progress) on_progress("checking restored generation " + gen + ": " + std::to_string(checks->size()) + " health checks");

@@ -1,13 +1,16 @@
 #include "daemon/reconciler.hpp"
 
+#include "apply/state_check.hpp"
 #include "apply/transaction.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/facts.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
+#include "daemon/own_paths.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/progress.hpp"
+#include "manifest/validate.hpp"
 #include "health/probes.hpp"
 #include "health/runner.hpp"
 #include "manifest/render.hpp"
@@ -17,15 +20,21 @@
 #include "util/hash.hpp"
 #include "util/host.hpp"
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <malloc.h>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 namespace fjord {
 namespace {
 
 std::string short_id(const std::string &c) { return c.substr(0, 12); }
+
+std::int64_t steady_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // Debug-level timings of a sync's phases, to see where a slow sync spends its time.
 struct PhaseTimer {
@@ -66,11 +75,25 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     auto fs = RootedFs::open(cfg.apply.root);
     if (!fs) return fail(std::move(fs.error()));
     std::unique_ptr<Reconciler> r(new Reconciler(cfg, std::move(*store), std::move(*lock), std::move(*fs)));
+    bool rebuild_status = false;
     if (auto old = read_status(cfg.state.dir)) r->status_ = *old;
+    else if (::access(r->store_.path("status.json").c_str(), F_OK) == 0) {
+        // A damaged status file costs nothing that matters: moved aside, rebuilt below from
+        // the generations (counters restart from what history shows).
+        std::string broken = r->store_.path("status.json.broken");
+        (void)::rename(r->store_.path("status.json").c_str(), broken.c_str());
+        log_warning("state: " + old.error().message + "; moved to " + broken + ", status rebuilt from the generations");
+        rebuild_status = true;
+    }
     r->notifier_ = std::make_unique<Notifier>(cfg.notify);
     r->remove_validate_staging();
     r->load_identity(); // before recovery, which may have to write secrets back
     r->load_images();
+
+    // state.dir's own files: what can be rebuilt is, and said; what cannot is named, with the
+    // command that repairs it, and fjordd stays up refusing to apply (never a fresh start).
+    FJORD_TRY(r->check_state_dir());
+    if (!r->damaged_.empty()) return r;
 
     // The generations in state.dir describe one apply.root; applied to another, fjord would
     // overwrite and delete files it never adopted there.
@@ -83,8 +106,15 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
                                        "; use a fresh state.dir for a new root (or put apply.root back)");
     if (applied_root != cfg.apply.root) FJORD_TRY(r->store_.set_flag("root", cfg.apply.root));
 
-    FJORD_TRY(r->recover_pending());
+    // A recovery that fails (podman down, a path it cannot write) is retried at every sync;
+    // fjordd stays up to say why rather than exit and be restarted into the same failure.
+    if (auto s = r->recover_pending(); !s) {
+        r->recovery_error_ = s.error().message;
+        log_error(s.error().message + "; retried at every poll");
+    }
     r->refresh_status_from_store();
+    if (rebuild_status) r->rebuild_status();
+    r->backfill_objects();
     r->settle_images();
     r->status_.suspended.clear();
     if (!r->store_.flag("pinned").empty()) r->status_.suspended = "pinned to generation " + r->store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
@@ -96,6 +126,12 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
 Status Reconciler::ensure_source() {
     if (source_) return {};
     auto s = GitSource::open(cfg_.source, store_.path("repo"));
+    if (!s && s.error().code == Errc::io) {
+        // A cache that cannot even be opened (a damaged HEAD or config) is fjord's own data:
+        // moved aside and started afresh, never a reason to stop.
+        move_cache_aside(s.error().message);
+        s = GitSource::open(cfg_.source, store_.path("repo"));
+    }
     if (!s) return fail(std::move(s.error()));
     // We hold the state lock, so a ref lock in the cache is left over from a killed fetch.
     if (auto c = (*s)->clear_stale_locks(); !c) log_warning("clear stale Git locks: " + c.error().message + ", ignoring");
@@ -173,28 +209,6 @@ SecretDigest Reconciler::digester() const {
     return [id = identity_](std::string_view plaintext) { return id->digest(plaintext); };
 }
 
-Status Reconciler::recover_pending() {
-    auto journal = store_.journal();
-    if (!journal) return fail(journal.error().context("read the intent journal"));
-    if (!*journal) return {};
-    const Journal &j = **journal;
-    log_msg(LogLevel::warning, msgid::rolled_back,
-            "unfinished transaction found (generation " + std::to_string(j.from) + " -> " + std::to_string(j.to) +
-                "), rolling back to generation " + std::to_string(j.from),
-            {{"GENERATION", std::to_string(j.to)}});
-    // Content comes from the Git cache, so recovery needs it open (no network is used).
-    if (auto s = ensure_source(); !s) return fail(s.error().context("recover"));
-    ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
-    with_secrets(ctx);
-    ctx.podman = &podman();
-    if (auto sd = systemd(); sd) ctx.systemd = *sd;
-    else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
-    if (auto s = recover(ctx, j); !s) return fail(s.error().context("recover"));
-    cur_cache_.reset();
-    refresh_status_from_store();
-    return {};
-}
-
 void Reconciler::refresh_status_from_store() {
     // Generations left "pending" without a journal were never started: a crash came between
     // storing them and writing the journal.
@@ -270,8 +284,9 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                                               std::string *plan_text, const std::map<std::string, AppliedContainer> *pins) {
     attempt_gen_ = 0;
     rolled_back_ = false;
-    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, pins});
+    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), pins});
     if (!plan) return fail(std::move(plan.error()));
+    plan->converge_units = opts.rollback;
     if (plan_text) *plan_text = describe(*plan, cur);
     std::uint32_t limit = opts.allow_deletions.value_or(cfg_.apply.max_deletions);
     // A removed container counts as a deletion: it is gone with whatever it held in itself.
@@ -302,7 +317,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                     std::to_string(plan->writes + plan->deletions + plan->restores) + " files, " + std::to_string(units) + " units" +
                     (plan->containers.empty() ? "" : ", " + std::to_string(plan->containers.size()) + " containers"));
     }
-    ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+    ApplyContext ctx{store_, fs_, source_.get(), cfg_.apply.max_file_size};
     with_secrets(ctx);
     ctx.podman = &podman();
     if (!cur.units.empty() || !plan->next.units.empty()) {
@@ -310,6 +325,21 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         if (!sd) return fail(sd.error().context("units"));
         ctx.systemd = *sd;
         status_.note = *sd ? "" : "unit files are written under apply.root but not activated (no systemd.bus set)";
+        // A [unit] table for a unit that is neither in units/ nor known to systemd cannot be
+        // started, restarted or watched: refused before anything changes.
+        // A unit whose only file is the one this commit removes counts as unknown too.
+        if (ctx.systemd)
+            for (const auto &[name, u] : plan->next.units) {
+                if (!u.id.empty()) continue;
+                auto st = ctx.systemd->state(name);
+                if (!st) continue; // the bus: the apply finds out and says so
+                std::string own_file = "/etc/systemd/system/" + name;
+                bool file_goes = st->fragment == own_file && !plan->next.files.count(own_file);
+                if (st->load == "not-found" || file_goes)
+                    return fail(Errc::invalid, "[unit.\"" + printable(name) + "\"]: no units/" + printable(name) + " in the commit, and systemd " +
+                                                   (file_goes ? "knows it only from that file, which this commit removes" : "has no such unit") +
+                                                   "; nothing was changed");
+            }
     }
     // Checks are built before the host is touched: one that cannot run (a container check, a
     // unit check without systemd) refuses the commit with nothing changed.
@@ -321,7 +351,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
             check_sd = *sd;
         }
     auto checks = build_checks(desired.checks, check_sd, ctx.systemd ? units_started(cur, *plan) : std::vector<std::string>{},
-                               ctx.podman, &plan->next.containers);
+                               ctx.podman, &plan->next.containers, exec_context(plan->next, cur.info.commit, "applied"));
     if (!checks) return fail(std::move(checks.error()));
     // The dead-man's switch: the remote answered the poll that started this sync, so if it does
     // not answer again within health.timeout, this generation cut the host off: roll it back.
@@ -351,12 +381,13 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                 log_debug("generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
             });
         }
-        // A failing post-apply hook counts as a failed health check.
-        if (s) s = run_hooks(desired.hooks, "post-apply", hook_env(desired, cur, *plan, "applied"));
+        // A failing post-apply hook counts as a failed health check. A rollback runs the target's
+        // checks, never its hooks.
+        if (s && !opts.rollback) s = run_hooks(desired.hooks, "post-apply", hook_env(desired, cur, *plan, "applied"));
         if (!s) health_error = s.error().message;
         return s;
     };
-    FJORD_TRY(guard_apply(desired, cur, *plan));
+    if (!opts.rollback) FJORD_TRY(guard_apply(desired, cur, *plan));
     if (auto why = start_attempt(desired.commit); !why.empty()) return fail(Errc::refused, why);
     auto started = std::chrono::steady_clock::now();
     auto report = apply_plan(ctx, cur, *plan, desired, verify);
@@ -374,7 +405,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         clear_attempts(); // the attempt ended (good, or rolled back whole): it was not interrupted
     }
     if (!report) {
-        after_failed_apply(desired, cur, *plan);
+        if (!opts.rollback) after_failed_apply(desired, cur, *plan);
         return fail(report.error().context("apply generation " + gen));
     }
     log_msg(LogLevel::info, msgid::marked_good,
@@ -404,9 +435,22 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     return report;
 }
 
+std::uint32_t Reconciler::note_render_death(const std::string &commit) {
+    Attempts a = next_attempt(parse_attempts(store_.flag("render_deaths")), commit);
+    if (auto s = store_.set_flag("render_deaths", format_attempts(a)); !s)
+        log_warning("render deaths: " + s.error().message + ", ignoring");
+    return a.count;
+}
+
 SyncResult Reconciler::sync(const SyncOptions &opts) {
     SyncResult r;
     PhaseTimer timer;
+    cache_repaired_ = false;
+    if (!damaged_.empty()) {
+        r.message = damaged_;
+        r.msgid = msgid::failed;
+        return finish(r);
+    }
     if (cfg_.source.url.empty()) {
         r.state = SyncState::not_configured;
         r.message = "source.url is not set in " + cfg_.file + "; nothing to follow";
@@ -458,6 +502,13 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = "commit " + short_id(head->commit) + " failed before and is not retried until a newer commit arrives (fjordctl sync --retry forces it)";
         return finish(r);
     }
+    // A commit whose last try failed for a transient reason waits out its backoff; any sync
+    // the operator asks for tries at once.
+    if (std::int64_t left = backoff_left(backoff_, head->commit, steady_seconds()); left > 0 && !opts.manual && !opts.dry_run) {
+        r.state = SyncState::failed;
+        r.message = backoff_.why + " (tried again in " + std::to_string(left) + " s)";
+        return finish(r);
+    }
     // A guardrail refusal is remembered, so polls do not render the same commit again; any
     // sync the operator asks for looks again.
     if (head->commit == refused_commit_ && !opts.manual && !opts.dry_run) {
@@ -474,10 +525,16 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         return finish(r);
     }
     if (auto s = fetch_isolated(*source_, *head); !s) {
-        count_poll_error(status_, s.error().code);
-        r.message = s.error().message;
-        r.msgid = msgid::failed;
-        return finish(r);
+        // A fetch into a damaged cache fails whatever the remote does: the cache is checked
+        // before the remote is blamed.
+        Status repaired = fail(s.error());
+        if (auto v = verify_isolated(*source_); !v && v.error().code == Errc::corrupt) repaired = repair_cache(v.error().message, *head);
+        if (!repaired) {
+            count_poll_error(status_, s.error().code);
+            r.message = repaired.error().message;
+            r.msgid = msgid::failed;
+            return finish(r);
+        }
     }
     timer.mark("fetch");
     log_msg(LogLevel::debug, msgid::fetched, "fetched " + head->ref + " at " + short_id(head->commit), {{"COMMIT", head->commit}});
@@ -491,6 +548,17 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     std::string base = status_.synced_commit.empty() ? (*cur)->info.commit : status_.synced_commit;
     if (!base.empty() && base != head->commit) {
         auto desc = descends_isolated(*source_, head->commit, base);
+        // Only a verified cache is judged: the applied commit is kept by a ref, so a cache that
+        // lacks it (or a commit between) lost it. It is cloned again and asked again; only then
+        // does a missing commit mean the history was rewritten.
+        if (!desc && (desc.error().code == Errc::corrupt || (desc.error().code == Errc::not_found && !cache_repaired_))) {
+            if (auto rs = repair_cache(desc.error().message, *head); !rs) {
+                r.message = rs.error().message + " (tried again at the next poll)";
+                r.msgid = msgid::failed;
+                return finish(r);
+            }
+            desc = descends_isolated(*source_, head->commit, base);
+        }
         bool accept = cfg_.source.accept_history_rewrite || opts.accept_rewrite;
         // The applied commit missing from the fetched history is a rewrite; the check failing
         // (its sandbox, I/O) is this sync's failure, retried at the next poll.
@@ -526,11 +594,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         log_msg(LogLevel::info, nullptr, "commit " + short_id(head->commit) + " signed by " + signer->fingerprint + " (" + signer->principals + ", " + signer->origin + ")",
                 {{"COMMIT", head->commit}, {"SIGNER", signer->fingerprint}});
     }
-    RenderOptions ro;
-    ro.host_path = cfg_.source.path;
-    ro.max_files = cfg_.apply.max_files;
-    ro.max_file_size = cfg_.apply.max_file_size;
-    ro.protect = cfg_.apply.protect;
+    RenderOptions ro = render_options(cfg_);
     timer.mark("ancestry and tree");
     // What the current generation holds passed the same limits (render settings unchanged).
     const Generation *prev = *cur;
@@ -542,16 +606,35 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     ro.decrypt = decryptor();
     ro.secret_digest = digester();
     std::vector<ContainerImageSpec> git_images;
-    auto desired = render_commit([&](const RenderOptions &o) { return render_isolated(*source_, head->commit, o); }, ro, **cur,
-                                 [&](DesiredState &d) { git_images = use_chosen_images(d); });
+    auto render_head = [&](const RenderOptions &o) {
+        ++status_.renders_total;
+        return render_isolated(*source_, head->commit, o);
+    };
+    auto desired = render_commit(render_head, ro, **cur, [&](DesiredState &d) { git_images = use_chosen_images(d); });
+    if (!desired && desired.error().code == Errc::corrupt && !cache_repaired_) {
+        // An object of the commit is missing from the cache: clone it again and render again.
+        if (auto rs = repair_cache(desired.error().message, *head); !rs) desired = fail(rs.error());
+        else desired = render_commit(render_head, ro, **cur, [&](DesiredState &d) { git_images = use_chosen_images(d); });
+    }
     timer.mark("render");
     if (!desired) {
         r.state = SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + desired.error().message;
-        // The sandbox's own failures (timeout, limits, fork) are retried; bad content is not.
-        if (!commit_at_fault(desired.error().code)) r.message += " (not the commit's fault: tried again at the next poll)";
-        else if (!opts.dry_run) (void)store_.mark_bad(head->commit);
         r.msgid = msgid::failed;
+        if (opts.dry_run) return finish(r);
+        Errc code = desired.error().code;
+        if (commit_at_fault(code)) {
+            (void)store_.mark_bad(head->commit); // bad content: never rendered again until a newer commit
+        } else if (code == Errc::killed && note_render_death(head->commit) >= max_render_deaths) {
+            // A child killed by a limit or a signal on the same commit again: the commit is the cause.
+            (void)store_.mark_bad(head->commit);
+            r.message += " (the renderer died on this commit " + std::to_string(max_render_deaths) +
+                         " times: marked bad, not tried again until a newer commit or fjordctl sync --retry)";
+        } else {
+            // The sandbox's own trouble (a failed fork, the cache): retried, with backoff.
+            backoff_ = next_backoff(backoff_, head->commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
+            r.message += " (not known to be the commit's fault: tried again in " + std::to_string(backoff_.delay) + " s)";
+        }
         return finish(r);
     }
     status_.note.clear();
@@ -567,14 +650,30 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.state = refused ? SyncState::refused : SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
         if (code == Errc::guardrail && !opts.dry_run) refused_commit_ = head->commit;
-        // Only the commit's own fault marks it bad (a unit that cannot start, bad content); a
-        // full disk or a folder in the way on the host is retried once the host is fixed.
-        if (code == Errc::invalid && !opts.dry_run) (void)store_.mark_bad(head->commit);
+        if (!refused && !opts.dry_run) {
+            if (transient(code)) {
+                // Shown to be the host's or the network's trouble for now (a full disk, podman or
+                // the registry down): retried with doubling delays, never every poll.
+                backoff_ = next_backoff(backoff_, head->commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
+                r.message += " (tried again in " + std::to_string(backoff_.delay) + " s)";
+            } else if (code == Errc::corrupt) {
+                // Content missing from the Git cache: it is cloned again now, the commit tried at the next poll.
+                if (auto rs = repair_cache(report.error().message, *head); !rs) r.message += "; " + rs.error().message;
+            } else {
+                // Whatever layer failed (a unit that cannot start, a check, bad content): the
+                // commit is quarantined, so it is not applied and rolled back at every poll.
+                (void)store_.mark_bad(head->commit);
+            }
+        }
         r.msgid = refused ? msgid::refused : rolled_back_ ? msgid::rolled_back : msgid::failed;
         r.rolled_back = rolled_back_;
         return finish(r);
     }
     refused_commit_.clear();
+    if (!opts.dry_run) {
+        backoff_ = {};
+        (void)store_.clear_flag("render_deaths");
+    }
     if (opts.dry_run) {
         r.state = SyncState::dry_run;
         r.message = plan_text.empty() ? "dry run: nothing would change" : "dry run: the plan for " + short_id(head->commit);

@@ -7,8 +7,10 @@
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
 #include "apply/transaction.hpp"
+#include "health/probes.hpp"
 #include "config/config.hpp"
 #include "manifest/render.hpp"
+#include "daemon/attempts.hpp"
 #include "daemon/hooks.hpp"
 #include "daemon/image_updates.hpp"
 #include "secrets/age_identity.hpp"
@@ -30,6 +32,7 @@ struct SyncOptions {
     std::optional<std::uint32_t> allow_deletions; ///< fjordctl sync --allow-deletions N
     bool retry = false;                          ///< apply a commit marked bad again
     bool manual = false;                         ///< asked for by the operator: refusals are looked at again
+    bool rollback = false;                       ///< back to a stored generation: its units are converged
 };
 
 /// What a sync ended with.
@@ -79,6 +82,7 @@ struct AgentStatus {
     std::int64_t last_registry_check = 0;
     std::uint64_t image_updates_total = 0;   ///< image updates applied and marked good
     std::uint64_t registry_errors_total = 0; ///< containers whose registry could not be asked, per check
+    std::uint64_t renders_total = 0;         ///< renders of a commit in the sandboxed child
 };
 
 /// What one round of image automation did.
@@ -120,6 +124,13 @@ class Reconciler {
     /// only logs what it would deploy.
     [[nodiscard]] ImageRound check_images(bool dry_run);
 
+    /// fjordctl repair: without `yes`, what is damaged in state.dir and what repair would do;
+    /// with it, does that (apply/state_check.hpp) and recovers. Returns lines for the operator.
+    [[nodiscard]] std::string repair(bool yes);
+    /// Why this agent cannot apply at all ("" when it can): state.dir damaged beyond what fjord
+    /// rebuilds, or an unfinished transaction whose recovery failed.
+    [[nodiscard]] std::string problem() const { return !damaged_.empty() ? damaged_ : recovery_error_; }
+
     /// Drops what a reconcile loaded (the current generation, Git pack windows) while idle.
     void release_memory();
 
@@ -139,8 +150,30 @@ class Reconciler {
     SyncResult finish(SyncResult r);
     void save_status();
     [[nodiscard]] Status ensure_source();
-    /// Rolls back an unfinished transaction, if the journal names one.
+    /// Moves a damaged Git cache aside (STATE/repo.broken, one log line); the next
+    /// ensure_source() starts a new one.
+    void move_cache_aside(const std::string &why);
+    /// The Git cache failed an integrity check: moved aside, started afresh, `head` fetched
+    /// into it, kept generations' commits kept again. At most once a sync.
+    [[nodiscard]] Status repair_cache(const std::string &why, const RemoteHead &head);
+    bool cache_repaired_ = false; ///< this sync already cloned the cache again
+    /// A commit whose last try failed for a transient reason, and when it may be tried again.
+    Backoff backoff_;
+    /// Counts a death of the render child on `commit` (persisted); returns the count.
+    std::uint32_t note_render_death(const std::string &commit);
+    /// Rolls back an unfinished transaction, if the journal names one (a damaged journal: every
+    /// path of the current generation is put back).
     [[nodiscard]] Status recover_pending();
+    /// Checks state.dir's consistency (apply/state_check.hpp); sets damaged_ when it cannot
+    /// be rebuilt.
+    [[nodiscard]] Status check_state_dir();
+    /// A damaged status.json: the status rebuilt from the store and the generations' history.
+    void rebuild_status();
+    /// Copies the current generation's content into the object store when an older fjord
+    /// wrote it (its content then lived only in the Git cache).
+    void backfill_objects();
+    std::string damaged_;        ///< state.dir damaged beyond rebuilding: why, and the repair
+    std::string recovery_error_; ///< the last recovery failure, retried at every sync
     /// Generation and commit in the status from `current`, the store's truth.
     void refresh_status_from_store();
     /// The systemd manager when units must be activated (null when apply.root is not "/" and
@@ -205,6 +238,12 @@ class Reconciler {
     void halt(const std::string &why);
     /// Lifts a halt and forgets the attempts.
     void clear_halt();
+    /// A generation's [[check]]s: kept with it, or rendered again from its commit for a
+    /// generation written before checks were kept.
+    [[nodiscard]] Result<std::vector<CheckSpec>> checks_of(const Generation &g);
+    /// How exec checks of generation `g` run: FJORD_* variables as hooks get them, output
+    /// hidden when `g` has secret files.
+    [[nodiscard]] ExecCheckContext exec_context(const Generation &g, const std::string &previous_commit, const char *result) const;
     /// Runs the restored generation's checks ([[check]]s rendered again from its commit, and
     /// its units that the rollback from `failed` started). Errc::invalid when they fail; any
     /// other error means they could not be run (the render sandbox failed, say).

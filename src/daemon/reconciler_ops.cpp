@@ -6,24 +6,42 @@
 #include "apply/transaction.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
+#include "manifest/validate.hpp"
 #include "util/fs.hpp"
 
 namespace fjord {
 namespace {
 
-/// What a stored generation asks for, as a desired state (rollback re-applies it).
-DesiredState desired_from(const Generation &g) {
+/// What a stored generation asks for, as a desired state (rollback re-applies it): its files,
+/// units, containers, checks and hooks.
+DesiredState desired_from(const Generation &g, std::vector<CheckSpec> checks) {
     DesiredState d;
     d.commit = g.info.commit;
     for (const auto &[p, af] : g.files) d.files.emplace(p, af.spec);
     for (const auto &[n, c] : g.containers) d.containers.emplace(n, c.spec);
+    d.units = g.units;
+    d.checks = std::move(checks);
+    d.hooks = g.hooks;
     return d;
+}
+
+/// "3-5, 9, 12": generation numbers, runs joined.
+std::string number_list(const std::vector<GenerationInfo> &hist) {
+    std::string out;
+    for (std::size_t i = 0; i < hist.size();) {
+        std::size_t j = i;
+        while (j + 1 < hist.size() && hist[j + 1].number == hist[j].number + 1) ++j;
+        out += (out.empty() ? "" : ", ") + std::to_string(hist[i].number) + (j > i ? "-" + std::to_string(hist[j].number) : "");
+        i = j + 1;
+    }
+    return out.empty() ? "none" : out;
 }
 
 } // namespace
 
 Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     status_.last_drift = std::time(nullptr);
+    if (!damaged_.empty()) return fail(Errc::refused, damaged_);
     FJORD_TRY(recover_pending());
     auto cur_n = store_.current();
     if (!cur_n) return fail(std::move(cur_n.error()));
@@ -42,13 +60,14 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
         bool fix = correct && e.fixable;
         if (fix) paths.push_back(e.path);
         log_msg(e.fixable ? LogLevel::warning : LogLevel::error, msgid::drift,
-                "drift: " + e.path + ": " + e.what +
+                "drift: " + printable(e.path) + ": " + e.what +
                     (fix ? ", correcting" : !e.fixable ? ", cannot be corrected" : correct ? "" : ", reported (apply.drift = report)"),
                 {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
     }
     if (!paths.empty()) {
-        if (auto s = ensure_source(); !s) return fail(s.error().context("drift correction"));
-        ApplyContext ctx{store_, fs_, *source_, cfg_.apply.max_file_size};
+        // Content comes from the object store; the Git cache only for what an older fjord did not store.
+        if (auto s = ensure_source(); !s) log_warning("drift correction: Git cache: " + s.error().message + ", using the object store only");
+        ApplyContext ctx{store_, fs_, source_.get(), cfg_.apply.max_file_size};
         with_secrets(ctx);
         auto fixed = restore_paths(ctx, **cur, paths);
         if (!fixed) return fail(fixed.error().context("drift correction"));
@@ -66,6 +85,10 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
 
 SyncResult Reconciler::rollback(std::uint64_t gen) {
     SyncResult r;
+    if (!damaged_.empty()) {
+        r.message = damaged_;
+        return finish(r);
+    }
     if (auto s = recover_pending(); !s) {
         r.message = s.error().message;
         return finish(r);
@@ -92,9 +115,16 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
             return finish(r);
         }
     }
+    bool kept = false;
+    for (const auto &h : *hist) kept = kept || h.number == gen;
+    if (!kept) {
+        r.message = "generation " + std::to_string(gen) + " is not kept (pruned, or never made); kept: " + number_list(*hist) +
+                    " (fjordctl history lists them)";
+        return finish(r);
+    }
     auto target = store_.load(gen);
     if (!target) {
-        r.message = "generation " + std::to_string(gen) + ": " + target.error().message;
+        r.message = "generation " + std::to_string(gen) + " cannot be read: " + target.error().message;
         return finish(r);
     }
     if (target->info.outcome != Outcome::good) {
@@ -110,12 +140,27 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
         r.message = s.error().message;
         return finish(r);
     }
+    auto checks = checks_of(*target);
+    if (!checks) {
+        r.message = "rollback to generation " + std::to_string(gen) + ": " + checks.error().message;
+        return finish(r);
+    }
     SyncOptions opts;
     opts.allow_deletions = UINT32_MAX; // the operator asked for exactly this state
-    auto report = apply_desired(desired_from(*target), **cur, opts, "rollback to generation " + std::to_string(gen), nullptr,
-                                &target->containers);
+    opts.rollback = true;              // units converge to what the target wants; its checks run
+    auto report = apply_desired(desired_from(*target, std::move(*checks)), **cur, opts,
+                                "rollback to generation " + std::to_string(gen), nullptr, &target->containers);
     if (!report) {
-        r.message = report.error().message;
+        // The host went back where it was (the transaction reverses whole). The operator asked
+        // to stop following Git: applies stay paused, pinned to the generation the host is on.
+        auto now = store_.current();
+        std::uint64_t at = now ? *now : *cur_n;
+        (void)store_.set_flag("pinned", std::to_string(at));
+        status_.suspended = "pinned to generation " + std::to_string(at) + " by fjordctl rollback; fjordctl resume to follow Git again";
+        r.message = "rollback to generation " + std::to_string(gen) + " failed: " + report.error().message + "; the host is on generation " +
+                    std::to_string(at) + ", automatic applies stay paused until fjordctl resume";
+        r.generation = at;
+        r.rolled_back = rolled_back_;
         r.msgid = msgid::failed;
         return finish(r);
     }

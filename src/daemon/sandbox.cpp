@@ -176,7 +176,7 @@ void quiet_descriptors(int keep1, int keep2) noexcept {
         if (r) _exit(write_all(out, "O") && write_all(out, *r) ? 0 : 1);
         error = std::string("E") + static_cast<char>(r.error().code) + r.error().message;
     } catch (const std::bad_alloc &) {
-        error = std::string("E") + static_cast<char>(Errc::internal) + "out of memory (the child's limit is " +
+        error = std::string("E") + static_cast<char>(Errc::killed) + "out of memory (the child's limit is " +
                 std::to_string(limits.max_memory >> 20) + " MiB)";
     } catch (const std::exception &e) {
         error = std::string("E") + static_cast<char>(Errc::internal) + "unexpected exception: " + e.what();
@@ -253,7 +253,7 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     };
     auto timed_out = [&] {
         kill_and_reap(pid);
-        return fail(Errc::internal, who + ": the child did not finish within " +
+        return fail(Errc::killed, who + ": the child did not finish within " +
                                         std::to_string(limits.timeout.count() / 1000.0).substr(0, 6) + " s; killed");
     };
 
@@ -284,7 +284,7 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
         answer.append(buf, static_cast<std::size_t>(n));
         if (answer.size() > cap || (answer[0] == 'O' && answer.size() - 1 > limits.max_output)) {
             kill_and_reap(pid);
-            return fail(Errc::internal, who + ": the child's answer passed " + std::to_string(limits.max_output) +
+            return fail(Errc::killed, who + ": the child's answer passed " + std::to_string(limits.max_output) +
                                             " bytes; killed");
         }
     }
@@ -305,24 +305,24 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         // SIGSYS as a kill, not through the handler: the call came while signals were blocked.
-        if (sig == SIGSYS) return fail(Errc::internal, who + ": child killed by a forbidden system call (made with signals blocked, so not named)");
+        if (sig == SIGSYS) return fail(Errc::killed, who + ": child killed by a forbidden system call (made with signals blocked, so not named)");
         if (sig == SIGXCPU || (sig == SIGKILL && limits.cpu_seconds))
-            return fail(Errc::internal, who + ": child killed by " + signal_name(sig) + " (CPU limit " +
+            return fail(Errc::killed, who + ": child killed by " + signal_name(sig) + " (CPU limit " +
                                             std::to_string(limits.cpu_seconds) + " s?)");
-        return fail(Errc::internal, who + ": child killed by " + signal_name(sig));
+        return fail(Errc::killed, who + ": child killed by " + signal_name(sig));
     }
     int code = WEXITSTATUS(status);
     if (code == exit_forbidden) {
         int nr = shared.p->syscall_nr.load();
         std::string name = nr >= 0 ? syscall_name(nr) : "";
-        return fail(Errc::internal, who + ": child killed by forbidden system call " + (name.empty() ? "?" : name) + " (" +
+        return fail(Errc::killed, who + ": child killed by forbidden system call " + (name.empty() ? "?" : name) + " (" +
                                         std::to_string(nr) + ")");
     }
     if (code == exit_no_landlock)
         return fail(Errc::internal, who + ": cannot enforce the Landlock ruleset: " + std::strerror(shared.p->landlock_errno.load()));
     if (code == exit_no_filter)
         return fail(Errc::internal, who + ": cannot install the seccomp filter: " + std::strerror(shared.p->install_errno.load()));
-    if (code != 0) return fail(Errc::internal, who + ": child exited with status " + std::to_string(code));
+    if (code != 0) return fail(Errc::killed, who + ": child exited with status " + std::to_string(code));
     if (answer.empty()) return fail(Errc::internal, who + ": malformed answer from the child (empty)");
     if (answer[0] == 'O') {
         answer.erase(0, 1);

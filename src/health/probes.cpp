@@ -72,7 +72,7 @@ std::string tidy(std::string s) {
 
 class ExecProbe final : public Probe {
   public:
-    explicit ExecProbe(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+    ExecProbe(std::vector<std::string> argv, ExecCheckContext ctx) : argv_(std::move(argv)), ctx_(std::move(ctx)) {}
     std::string target() const override {
         std::string t = "exec";
         for (const auto &a : argv_) t += " " + a;
@@ -83,14 +83,17 @@ class ExecProbe final : public Probe {
         cmd.argv = argv_;
         cmd.timeout = timeout;
         cmd.max_output = max_output;
+        cmd.env = ctx_.env;
         auto r = run_command(cmd);
         if (!r) return {false, r.error().message};
+        if (ctx_.hide_output) return {r->ok(), r->status() + (r->output.empty() ? "" : std::string(" (") + secret_output_hidden + ")")};
         std::string out = tidy(r->shown_output());
         return {r->ok(), r->status() + (out.empty() ? "" : ": " + out)};
     }
 
   private:
     std::vector<std::string> argv_;
+    ExecCheckContext ctx_;
 };
 
 class UnitProbe final : public Probe {
@@ -132,7 +135,9 @@ std::unique_ptr<Probe> function_probe(std::string target, std::function<ProbeRes
 }
 
 std::unique_ptr<Probe> tcp_probe(std::string host_port) { return std::make_unique<TcpProbe>(std::move(host_port)); }
-std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv) { return std::make_unique<ExecProbe>(std::move(argv)); }
+std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv, ExecCheckContext ctx) {
+    return std::make_unique<ExecProbe>(std::move(argv), std::move(ctx));
+}
 std::unique_ptr<Probe> unit_probe(SystemdManager &sd, std::string unit) { return std::make_unique<UnitProbe>(sd, std::move(unit)); }
 
 std::vector<std::string> units_started(const Generation &prev, const Plan &plan) {
@@ -141,14 +146,14 @@ std::vector<std::string> units_started(const Generation &prev, const Plan &plan)
     for (const auto &a : plan.actions)
         if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
     std::vector<std::string> units;
-    for (const auto &s : plan_units(prev, plan.next, changed).after)
+    for (const auto &s : plan_units(prev, plan.next, changed, plan.converge_units).after)
         if (s.kind == UnitStep::start || s.kind == UnitStep::restart) units.push_back(s.unit);
     return units;
 }
 
 Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
                                         const std::vector<std::string> &implicit_units, Podman *podman,
-                                        const std::map<std::string, AppliedContainer> *containers) {
+                                        const std::map<std::string, AppliedContainer> *containers, const ExecCheckContext &exec) {
     std::vector<Check> checks;
     for (const auto &s : specs) {
         Check c;
@@ -159,7 +164,7 @@ Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, Sys
         c.failure_threshold = s.failure_threshold < 1 ? 1 : s.failure_threshold;
         if (!s.http.empty()) c.probe = http_probe(s.http, static_cast<long>(s.expect_status), s.expect_body);
         else if (!s.tcp.empty()) c.probe = tcp_probe(s.tcp);
-        else if (!s.exec.empty()) c.probe = exec_probe(s.exec);
+        else if (!s.exec.empty()) c.probe = exec_probe(s.exec, exec);
         else if (!s.unit.empty()) {
             if (!sd)
                 return fail(Errc::invalid, "check " + s.name + ": unit " + s.unit +

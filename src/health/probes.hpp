@@ -16,9 +16,17 @@ namespace fjord {
 [[nodiscard]] std::unique_ptr<Probe> http_probe(std::string url, long expect_status, std::string expect_body);
 /// A TCP connect to "host:port" ("[::1]:80" for IPv6).
 [[nodiscard]] std::unique_ptr<Probe> tcp_probe(std::string host_port);
+/// How `exec` checks run: the FJORD_* variables hooks get, and whether their output may be
+/// shown (not when the generation has any secret file: a check may print what it read).
+struct ExecCheckContext {
+    std::vector<std::string> env;
+    bool hide_output = false;
+};
+
 /// Runs argv (no shell; PATH is searched), killed with its process group at the timeout;
-/// passes on exit status 0. Its output (the first 2 KiB) goes into the failure's detail.
-[[nodiscard]] std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv);
+/// passes on exit status 0. Its output (the first 2 KiB) goes into the failure's detail,
+/// unless ctx.hide_output.
+[[nodiscard]] std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv, ExecCheckContext ctx = {});
 /// A unit is active (and its last run did not fail), or exited successfully (a oneshot).
 [[nodiscard]] std::unique_ptr<Probe> unit_probe(SystemdManager &sd, std::string unit);
 
@@ -39,6 +47,7 @@ namespace fjord {
 /// Errors are Errc::invalid.
 [[nodiscard]] Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
                                                       const std::vector<std::string> &implicit_units, Podman *podman = nullptr,
-                                                      const std::map<std::string, AppliedContainer> *containers = nullptr);
+                                                      const std::map<std::string, AppliedContainer> *containers = nullptr,
+                                                      const ExecCheckContext &exec = {});
 
 } // namespace fjord

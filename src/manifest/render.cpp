@@ -308,7 +308,7 @@ Status Renderer::collect_containers(const Folder &f, DesiredState &ds) const {
             return fail(Errc::invalid, spec.origin + ": container." + name + ": also defined by " + it->second);
         ds.containers[name] = spec;
     }
-    for (const auto &[name, spec] : ds.containers) FJORD_TRY(check_container_volumes(spec, opts_.protect));
+    for (const auto &[name, spec] : ds.containers) FJORD_TRY(check_container_volumes(spec, opts_.protect, opts_.own));
     return {};
 }
 
@@ -344,7 +344,7 @@ Result<std::string> Renderer::render_tmpl(const std::string &id, const std::stri
 
 Result<FileSpec> Renderer::build(const std::string &path, const Candidate &c, const FilePatch *patch,
                                  DesiredState &ds) {
-    FJORD_TRY(check_protect(path, c.origin, opts_.protect));
+    FJORD_TRY(check_protect(path, c.origin, opts_.protect, opts_.own));
     FileSpec f;
     f.path = path;
     f.origin = c.origin;

@@ -53,7 +53,12 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-Status check_protect(const std::string &path, const std::string &origin, const std::vector<std::string> &protect) {
+Status check_protect(const std::string &path, const std::string &origin, const std::vector<std::string> &protect,
+                     const std::vector<std::string> &own) {
+    for (const auto &p : own)
+        if (path == p || starts_with(path, p + "/") || starts_with(p, path + "/"))
+            return fail(Errc::refused, origin + ": " + path + (path == p || starts_with(path, p + "/") ? " is" : " would replace") +
+                                           " fjord's own " + p + " (its state, keys, identity, config or socket): a commit can never write it");
     for (const auto &entry : protect) {
         std::string p = entry;
         while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -67,12 +72,17 @@ Status check_protect(const std::string &path, const std::string &origin, const s
     return {};
 }
 
-Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect) {
+Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect, const std::vector<std::string> &own) {
     for (const auto &v : c.volumes) {
         auto refuse = [&](const std::string &why) {
             return fail(Errc::refused, c.origin + ": container." + c.name + ": volumes: \"" + printable(v.host) + ":" +
                                            printable(v.container) + "\": " + why + " (apply.protect)");
         };
+        for (const auto &p : own)
+            if (v.host == "/" || v.host == p || starts_with(v.host, p + "/") || starts_with(p, v.host + "/"))
+                return fail(Errc::refused, c.origin + ": container." + c.name + ": volumes: \"" + printable(v.host) + ":" +
+                                               printable(v.container) + "\": would hand fjord's own " + p +
+                                               " (its state, keys, identity, config or socket) to the container");
         for (const auto &entry : protect) {
             std::string p = entry;
             while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -160,7 +170,7 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
         auto bad = [&, &path = path](const std::string &why) { return fail(Errc::invalid, origin + ": " + path + ": " + why); };
         if (f.path != path) return bad("listed under another path");
         if (has_break(f.origin)) return bad("bad origin");
-        FJORD_TRY(check_protect(path, origin, opts.protect));
+        FJORD_TRY(check_protect(path, origin, opts.protect, opts.own));
         for (const auto *name : {&f.owner, &f.group})
             if (!valid_user(*name))
                 return bad("bad owner or group \"" + printable(*name) + "\"");
@@ -201,7 +211,7 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
             return fail(Errc::invalid, "container " + printable(name) + ": not a valid container name");
         // Every field podman gets, as the parser takes it; then the volumes against apply.protect.
         if (auto ok = check_container_fields(c); !ok) return fail(Errc::invalid, "container " + printable(name) + ": " + ok.error().message);
-        FJORD_TRY(check_container_volumes(c, opts.protect));
+        FJORD_TRY(check_container_volumes(c, opts.protect, opts.own));
     }
     for (const auto &h : d.hooks)
         if (h.when != "pre-apply" && h.when != "post-apply" && h.when != "post-rollback")

@@ -14,13 +14,16 @@ namespace fjord {
 /// Escapes control characters, so a hostile name cannot split or forge a one-line message.
 [[nodiscard]] std::string printable(std::string_view s);
 
-/// Refuses a host path under (or above) an apply.protect entry; `origin` names it in errors.
-[[nodiscard]] Status check_protect(const std::string &path, const std::string &origin, const std::vector<std::string> &protect);
+/// Refuses a host path under (or above) an apply.protect entry or one of fjord's own paths
+/// (RenderOptions::own); `origin` names it in errors.
+[[nodiscard]] Status check_protect(const std::string &path, const std::string &origin, const std::vector<std::string> &protect,
+                                   const std::vector<std::string> &own = {});
 
 /// Refuses a container whose volume's host path is under, equal to or above an apply.protect
 /// entry (a bind mount of "/" or "/etc" hands a protected path to the container, read-write).
 /// Errors: "ORIGIN: container.NAME: volumes: \"/etc:/x\": /etc is protected (apply.protect has /etc)".
-[[nodiscard]] Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect);
+[[nodiscard]] Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect,
+                                             const std::vector<std::string> &own = {});
 
 /// Refuses a link target that is absolute or, taken lexically from the link's folder, leaves "/".
 [[nodiscard]] Status check_link(const std::string &path, const std::string &target, const std::string &origin);

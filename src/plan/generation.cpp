@@ -1,6 +1,8 @@
 #include "plan/generation.hpp"
 
+#include "manifest/desired_state_json.hpp"
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -155,10 +157,14 @@ static bool parse_secret(std::string_view f, FileSpec &s) {
 //   f PATH ID MODE OWNER GROUP SECRET ORIG ORIGIN
 //   l PATH TARGET OWNER GROUP ORIG ORIGIN
 //   d PATH
-//   u NAME ENABLE STATE ON_CHANGE WATCH,WATCH,...
+//   u NAME ENABLE STATE ON_CHANGE WATCH,WATCH,...   (format 1 only)
 //   c NAME IMAGE SPEC            (SPEC: container_spec_json; files without c lines still load)
+//   U JSON                       a unit's whole spec (format 2; format 1 had u lines)
+//   k JSON                       a [[check]], in the manifest's order (format 2)
+//   h JSON                       a [[hook]], in the manifest's order (format 2)
+// Format 2 keeps checks and hooks; a format 1 file loads with checks_kept = false.
 std::string serialize_files(const Generation &g) {
-    std::string out = "fjord-files 1\n";
+    std::string out = "fjord-files 2\n";
     for (const auto &[path, af] : g.files) {
         const FileSpec &s = af.spec;
         if (s.kind == FileKind::file)
@@ -169,12 +175,9 @@ std::string serialize_files(const Generation &g) {
                    orig_str(af.orig) + " " + esc(s.origin) + "\n";
     }
     for (const auto &d : g.dirs) out += "d " + esc(d) + "\n";
-    for (const auto &[name, u] : g.units) {
-        std::string watch;
-        for (const auto &w : u.watch) watch += (watch.empty() ? "" : ",") + esc(w);
-        out += "u " + esc(name) + " " + (u.enable ? "1" : "0") + " " + esc(u.state) + " " + esc(u.on_change) + " " +
-               (watch.empty() ? "-" : watch) + "\n";
-    }
+    for (const auto &[name, u] : g.units) out += "U " + esc(nlohmann::json(u).dump()) + "\n";
+    for (const auto &c : g.checks) out += "k " + esc(nlohmann::json(c).dump()) + "\n";
+    for (const auto &h : g.hooks) out += "h " + esc(nlohmann::json(h).dump()) + "\n";
     for (const auto &[name, c] : g.containers)
         out += "c " + esc(name) + " " + esc(c.image) + " " + esc(container_spec_json(c.spec)) + "\n";
     return out;
@@ -185,6 +188,8 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
     g.dirs.clear();
     g.units.clear();
     g.containers.clear();
+    g.checks.clear();
+    g.hooks.clear();
     std::size_t lineno = 0;
     bool header = false;
     for (auto line : split(text, '\n')) {
@@ -192,12 +197,33 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
         if (line.empty()) continue;
         auto bad = [&] { return fail(Errc::invalid, where + ":" + std::to_string(lineno) + ": malformed entry"); };
         if (!header) {
-            if (line != "fjord-files 1") return fail(Errc::invalid, where + ": not a fjord generation file");
+            if (line != "fjord-files 1" && line != "fjord-files 2") return fail(Errc::invalid, where + ": not a fjord generation file");
+            g.checks_kept = line == "fjord-files 2";
             header = true;
             continue;
         }
         auto ff = split_fields(line, ' ');
         const auto &f = ff.at;
+        if ((f[0] == "U" || f[0] == "k" || f[0] == "h") && ff.size == 2) {
+            std::string text;
+            if (!unesc(f[1], text)) return bad();
+            auto j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_discarded() || !j.is_object()) return bad();
+            // A hand-edited or truncated record is refused, never half read.
+            try {
+                if (f[0] == "U") {
+                    auto u = j.get<UnitSpec>();
+                    g.units[u.name] = std::move(u);
+                } else if (f[0] == "k") {
+                    g.checks.push_back(j.get<CheckSpec>());
+                } else {
+                    g.hooks.push_back(j.get<HookSpec>());
+                }
+            } catch (const std::exception &) {
+                return bad();
+            }
+            continue;
+        }
         if (f[0] == "u" && ff.size == 6) {
             UnitSpec u;
             if (!unesc(f[1], u.name) || !unesc(f[3], u.state) || !unesc(f[4], u.on_change)) return bad();

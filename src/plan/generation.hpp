@@ -56,6 +56,13 @@ struct Generation {
     std::set<std::string> dirs;     ///< folders fjord created (removed again when empty and unused)
     std::map<std::string, UnitSpec> units; ///< units and how systemd should run them
     std::map<std::string, AppliedContainer> containers; ///< containers, each with its image pinned by digest
+    /// The [[check]]s and [[hook]]s of the commit, so a rollback to this generation and the
+    /// re-check after an automatic rollback run them without rendering the old commit again.
+    std::vector<CheckSpec> checks;
+    std::vector<HookSpec> hooks;
+    /// False for generation files written before checks and hooks were kept (format 1): their
+    /// checks must be rendered again from the commit.
+    bool checks_kept = true;
 };
 
 /// True when two unit specs ask systemd for the same thing (enable, state, on_change, watch).

@@ -99,15 +99,25 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
     // protect list may have grown since it was made.
     for (const auto *part : {&writes, &removes, &rmdirs, &mkdirs})
         for (const auto &a : *part)
+        {
+            for (const auto &p : opts.own)
+                if (under(a.path, p) || (a.kind == ActionKind::write && under(p, a.path)))
+                    return fail(Errc::refused, a.path + ": fjord's own " + p + " (its state, keys, identity, config or socket); a commit can never change it");
             for (const auto &p : opts.protect)
                 if (under(a.path, p))
                     return fail(Errc::refused, a.path + ": under apply.protect entry " + p + "; fjord never changes it");
+        }
     plan.next.units = desired.units;
     plan.units_changed = prev.units.size() != desired.units.size();
     for (const auto &[name, u] : desired.units) {
         auto it = prev.units.find(name);
         if (it == prev.units.end() || !same_unit(it->second, u)) plan.units_changed = true;
     }
+    plan.next.checks = desired.checks;
+    plan.next.hooks = desired.hooks;
+    // A generation from before checks were kept is not "changed" by them alone: that would
+    // make a new generation at the first poll after an upgrade.
+    plan.checks_changed = prev.checks_kept && (prev.checks != desired.checks || prev.hooks != desired.hooks);
     plan.containers = plan_containers(prev.containers, desired.containers, opts.pinned_containers, plan.next.containers);
     for (const auto &c : plan.containers) plan.container_removals += c.kind == ContainerChange::remove;
     for (auto *part : {&removes, &rmdirs, &mkdirs, &writes})

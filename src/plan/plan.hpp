@@ -42,16 +42,19 @@ struct Plan {
     std::size_t deletions = 0;    ///< files that disappear from the host
     std::size_t writes = 0, restores = 0;
     bool units_changed = false;   ///< a unit was added, dropped or asks systemd for something new
+    bool checks_changed = false;  ///< the [[check]]s or [[hook]]s differ: a new generation keeps them
+    bool converge_units = false;  ///< a rollback: every unit is brought to what `next` asks (apply/units.hpp)
     std::vector<ContainerStep> containers; ///< containers created, replaced or removed
     std::size_t container_removals = 0;    ///< containers that disappear (counted by apply.max_deletions)
 
     /// Nothing to do on the host.
-    [[nodiscard]] bool empty() const { return actions.empty() && !units_changed && containers.empty(); }
+    [[nodiscard]] bool empty() const { return actions.empty() && !units_changed && !checks_changed && containers.empty(); }
 };
 
 struct PlanOptions {
     bool prune = true; ///< apply.prune: remove what fjord created and Git no longer has
     std::vector<std::string> protect; ///< apply.protect: never written or removed (also checked at render)
+    std::vector<std::string> own;     ///< fjord's own paths (RenderOptions::own): never written or removed
     /// Rollback to an older generation: its containers' pinned images, reused where the spec matches.
     const std::map<std::string, AppliedContainer> *pinned_containers = nullptr;
 };

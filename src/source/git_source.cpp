@@ -115,7 +115,7 @@ Result<git_commit_ptr> lookup_commit(git_repository *repo, const std::string &id
     git_commit *c = nullptr;
     int rc = git_commit_lookup(&c, repo, &*oid);
     if (rc == GIT_ENOTFOUND) return fail(Errc::not_found, "commit " + id + " is not in the Git cache");
-    if (rc < 0) return fail(Errc::io, "commit " + id + ": " + git_last_message());
+    if (rc < 0) return fail(Errc::corrupt, "commit " + id + ": " + git_last_message());
     return git_commit_ptr(c);
 }
 
@@ -128,8 +128,9 @@ Result<std::uint64_t> blob_size_in(git_repository *repo, const std::string &id) 
     std::size_t len = 0;
     git_object_t type = GIT_OBJECT_INVALID;
     int rc = git_odb_read_header(&len, &type, odb.get(), &*oid);
-    if (rc == GIT_ENOTFOUND) return fail(Errc::not_found, "blob " + id + " is not in the Git cache");
-    if (rc < 0) return fail(Errc::io, "blob " + id + ": " + git_last_message());
+    // The blob's tree names it, so the cache should hold it: missing or unreadable, the cache is damaged.
+    if (rc == GIT_ENOTFOUND) return fail(Errc::corrupt, "blob " + id + " is missing from the Git cache");
+    if (rc < 0) return fail(Errc::corrupt, "blob " + id + ": " + git_last_message());
     if (type != GIT_OBJECT_BLOB) return fail(Errc::invalid, id + " is not a blob");
     return static_cast<std::uint64_t>(len);
 }
@@ -144,7 +145,7 @@ Result<std::string> read_blob_in(git_repository *repo, const std::string &id, st
     git_oid oid;
     git_oid_fromstr(&oid, id.c_str());
     git_blob *raw = nullptr;
-    if (git_blob_lookup(&raw, repo, &oid) < 0) return fail(Errc::io, "blob " + id + ": " + git_last_message());
+    if (git_blob_lookup(&raw, repo, &oid) < 0) return fail(Errc::corrupt, "blob " + id + ": " + git_last_message());
     git_blob_ptr blob(raw);
     return std::string(static_cast<const char *>(git_blob_rawcontent(blob.get())),
                        static_cast<std::size_t>(git_blob_rawsize(blob.get())));
@@ -177,12 +178,15 @@ class GitTree final : public TreeView {
             git_tree_entry *raw = nullptr;
             int rc = git_tree_entry_bypath(&raw, root_.get(), d.c_str());
             git_tree_entry_ptr e(raw);
-            if (rc == GIT_ENOTFOUND || (rc == 0 && git_tree_entry_type(e.get()) != GIT_OBJECT_TREE))
+            // A tree object missing on the way is the cache's damage, not a folder the commit lacks.
+            const git_error *ge = rc < 0 ? git_error_last() : nullptr;
+            bool odb = ge && (ge->klass == GIT_ERROR_ODB || ge->klass == GIT_ERROR_ZLIB || ge->klass == GIT_ERROR_OBJECT);
+            if (!odb && (rc == GIT_ENOTFOUND || (rc == 0 && git_tree_entry_type(e.get()) != GIT_OBJECT_TREE)))
                 return fail(Errc::not_found, "no folder " + d + " in commit " + commit_);
-            if (rc < 0) return fail(Errc::io, d + ": " + git_last_message());
+            if (rc < 0) return fail(Errc::corrupt, d + ": " + git_last_message());
             git_tree *t = nullptr;
             if (git_tree_lookup(&t, repo_->repo.get(), git_tree_entry_id(e.get())) < 0)
-                return fail(Errc::io, d + ": " + git_last_message());
+                return fail(Errc::corrupt, d + ": " + git_last_message());
             sub.reset(t);
             tree = t;
         }
@@ -507,21 +511,23 @@ Status GitSource::fetch(const RemoteHead &head) {
 Result<bool> GitSource::is_descendant(const std::string &commit, const std::string &ancestor) {
     git_repository *repo = impl_->repo->repo.get();
     auto c = lookup_commit(repo, commit);
-    if (!c) return fail(c.error());
+    if (!c) return fail(c.error().code == Errc::not_found ? Error{Errc::corrupt, c.error().message} : c.error());
     auto a = lookup_commit(repo, ancestor);
     if (!a) return fail(a.error());
     const git_oid *co = git_commit_id(c->get()), *ao = git_commit_id(a->get());
     if (git_oid_equal(co, ao)) return true;
     int rc = git_graph_descendant_of(repo, co, ao);
-    if (rc < 0) return fail(Errc::io, "history of " + commit + ": " + git_last_message());
+    // A commit missing on the way between the two is damage, never "not an ancestor".
+    if (rc < 0) return fail(Errc::corrupt, "history of " + commit + ": " + git_last_message());
     return rc == 1;
 }
 
 Result<std::unique_ptr<TreeView>> GitSource::tree(const std::string &commit) {
     auto c = lookup_commit(impl_->repo->repo.get(), commit);
-    if (!c) return fail(c.error());
+    // Trees are asked of fetched commits only: one that is gone was lost from the cache.
+    if (!c) return fail(c.error().code == Errc::not_found ? Error{Errc::corrupt, c.error().message} : c.error());
     git_tree *t = nullptr;
-    if (git_commit_tree(&t, c->get()) < 0) return fail(Errc::io, "tree of " + commit + ": " + git_last_message());
+    if (git_commit_tree(&t, c->get()) < 0) return fail(Errc::corrupt, "tree of " + commit + ": " + git_last_message());
     return std::unique_ptr<TreeView>(
         std::make_unique<GitTree>(impl_->repo, oid_hex(*git_commit_id(c->get())), git_tree_ptr(t)));
 }
@@ -553,6 +559,33 @@ Result<CommitSignature> GitSource::commit_signature(const std::string &commit) {
     if (rc == GIT_ENOTFOUND) return fail(Errc::not_found, "commit " + commit + " is not signed");
     if (rc < 0) return fail(Errc::io, "signature of commit " + commit + ": " + git_last_message());
     return out;
+}
+
+Status GitSource::verify_refs() {
+    git_repository *repo = impl_->repo->repo.get();
+    git_reference_iterator *raw = nullptr;
+    if (git_reference_iterator_glob_new(&raw, repo, "refs/fjord/*") < 0)
+        return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": refs: " + git_last_message());
+    std::unique_ptr<git_reference_iterator, decltype(&git_reference_iterator_free)> it(raw, git_reference_iterator_free);
+    for (;;) {
+        git_reference *ref = nullptr;
+        int rc = git_reference_next(&ref, it.get());
+        if (rc == GIT_ITEROVER) break;
+        if (rc < 0) return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": refs: " + git_last_message());
+        git_reference_ptr owned(ref);
+        std::string name = git_reference_name(ref);
+        const git_oid *oid = git_reference_target(ref);
+        if (!oid) return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + " names no commit");
+        git_commit *c = nullptr;
+        if (git_commit_lookup(&c, repo, oid) < 0)
+            return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + ": " + git_last_message());
+        git_commit_ptr commit(c);
+        git_tree *t = nullptr;
+        if (git_commit_tree(&t, c) < 0)
+            return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + ": tree: " + git_last_message());
+        git_tree_free(t);
+    }
+    return {};
 }
 
 Status GitSource::keep(const std::string &name, const std::string &commit) {

@@ -42,7 +42,8 @@ class GitSource : public BlobReader {
     [[nodiscard]] Result<RemoteHead> poll();
     /// Fetches `head` into the cache unless its commit is already there.
     [[nodiscard]] Status fetch(const RemoteHead &head);
-    /// True when `commit` has `ancestor` in its history (or is it).
+    /// True when `commit` has `ancestor` in its history (or is it). Errc::not_found when the
+    /// ancestor is not in the cache; Errc::corrupt when `commit` or a commit between is lost.
     [[nodiscard]] Result<bool> is_descendant(const std::string &commit, const std::string &ancestor);
     /// The tree of a fetched commit.
     [[nodiscard]] Result<std::unique_ptr<TreeView>> tree(const std::string &commit);
@@ -50,6 +51,9 @@ class GitSource : public BlobReader {
     [[nodiscard]] Result<CommitInfo> commit_info(const std::string &commit);
     /// The signature of a fetched commit; Errc::not_found when it is not signed.
     [[nodiscard]] Result<CommitSignature> commit_signature(const std::string &commit);
+    /// A cheap integrity check of the cache: every refs/fjord/* ref names a commit whose root
+    /// tree can be read. Errc::corrupt naming the ref otherwise.
+    [[nodiscard]] Status verify_refs();
     /// Keeps `commit` reachable from refs/fjord/keep/NAME, so content of kept generations stays.
     [[nodiscard]] Status keep(const std::string &name, const std::string &commit);
     /// Drops refs/fjord/keep/NAME.

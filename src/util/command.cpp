@@ -4,6 +4,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,8 +31,13 @@ std::string resolve(const std::string &prog) {
 }
 
 // In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(int devnull, int out, const char *path, char *const argv[], char *const envp[]) {
+[[noreturn]] void exec_child(int devnull, int out, const char *path, char *const argv[], char *const envp[], pid_t parent) {
     ::setpgid(0, 0);
+    // A command must not outlive fjordd (killed, say, mid-validate): it holds a staged file or
+    // acts for a transaction that recovery is about to undo. Under systemd the service's
+    // cgroup takes the command's own children too.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     // fjordd blocks the signals it reads through signalfd; a command must not inherit that.
     sigset_t none;
     sigemptyset(&none);
@@ -100,9 +106,10 @@ Result<CommandResult> run_command(const Command &cmd) {
     if (!devnull) return fail_errno("open /dev/null");
     auto start = steady::now();
     auto deadline = start + cmd.timeout;
+    pid_t self = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail_errno("fork");
-    if (pid == 0) exec_child(devnull.get(), wr.get(), path.c_str(), argv.data(), envp.data());
+    if (pid == 0) exec_child(devnull.get(), wr.get(), path.c_str(), argv.data(), envp.data(), self);
     ::setpgid(pid, pid); // as the child does, so the group exists before either goes on
     wr.reset();
     ::fcntl(rd.get(), F_SETFL, O_NONBLOCK); // the read end only: the child's stdout stays blocking

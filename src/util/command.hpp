@@ -23,6 +23,10 @@ struct Command {
 inline constexpr const char *command_path = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 inline constexpr const char *command_lang = "LANG=C";
 
+/// Says why a command's output is left out of what fjord logs and keeps: with secret files in
+/// the generation, a validate, pre_restart, hook or exec check may print what it read.
+inline constexpr const char *secret_output_hidden = "output hidden: this generation has secret files; run the command by hand to see it";
+
 /// How a command ended.
 struct CommandResult {
     enum class End { exited, signaled, timed_out } end = End::exited;

@@ -21,8 +21,23 @@ enum class Errc {
     network,     ///< the Git remote could not be reached or answered badly
     auth,        ///< authentication or host key verification failed
     busy,        ///< another fjord holds the state lock
-    internal,
+    unavailable, ///< the host lacks something for now (disk full, no memory, a service down): retried with backoff
+    corrupt,     ///< fjord's own data is damaged (the Git cache): repaired, then the step is tried again
+    killed,      ///< a sandboxed child died by a limit or a signal (time, CPU, memory, output, crash)
+    internal,    ///< (keep last: the sandbox's answers are checked against it)
 };
+
+/// Whether errno `err` says the host lacks something for now rather than that the request is
+/// wrong: these become Errc::unavailable, retried with backoff, never blamed on a commit.
+[[nodiscard]] inline bool host_resource_errno(int err) {
+    switch (err) {
+    case ENOSPC: case EDQUOT: case ENOMEM: case EAGAIN: case ENFILE: case EMFILE: case EINTR: case ETIMEDOUT:
+    case ECONNREFUSED: case ECONNRESET: case EIO: case EROFS: case EBUSY: case ETXTBSY: case ENOBUFS:
+        return true;
+    default:
+        return false;
+    }
+}
 
 /// An error: a class and a message that reads as one line.
 struct Error {
@@ -47,7 +62,7 @@ using Status = tl::expected<void, Error>;
 [[nodiscard]] inline tl::unexpected<Error> fail(Error e) { return tl::make_unexpected(std::move(e)); }
 /// An io error from errno: "WHAT: strerror(errno)".
 [[nodiscard]] inline tl::unexpected<Error> fail_errno(const std::string &what, int err = errno) {
-    return fail(Errc::io, what + ": " + std::strerror(err));
+    return fail(host_resource_errno(err) ? Errc::unavailable : Errc::io, what + ": " + std::strerror(err));
 }
 
 } // namespace fjord

@@ -33,7 +33,7 @@ struct Host {
     Blobs blobs;
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, blobs, 1 << 20};
+    ApplyContext ctx{store, fs, &blobs, 1 << 20};
     RecordingSystemd sd;
 
     FileSpec spec(const std::string &path, const std::string &content) {

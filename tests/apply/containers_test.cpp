@@ -30,7 +30,7 @@ struct Host {
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
     FakePodman podman;
-    ApplyContext ctx{store, fs, blobs, 1 << 20};
+    ApplyContext ctx{store, fs, &blobs, 1 << 20};
     Host() {
         ctx.podman = &podman;
         podman.registry[reg + ":1"] = "sha256:aaaa";

@@ -16,7 +16,7 @@ struct Host {
     Blobs blobs;
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, blobs, 1 << 20};
+    ApplyContext ctx{store, fs, &blobs, 1 << 20};
 
     FileSpec spec(const std::string &path, const std::string &content, unsigned mode = 0644) {
         FileSpec s;

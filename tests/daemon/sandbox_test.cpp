@@ -70,7 +70,7 @@ TEST_CASE("sandbox: a forbidden system call kills the child and is named") {
         return "socket returned " + std::to_string(fd);
     });
     CHECK(error_of(r) == "render sandbox: child killed by forbidden system call socket (41)");
-    CHECK(r.error().code == Errc::internal);
+    CHECK(r.error().code == Errc::killed);
 
     // No execve in either profile.
     for (auto p : {SeccompProfile::fetch, SeccompProfile::render}) {

@@ -200,7 +200,7 @@ TEST_CASE("apply decrypts again; the state dir holds no plaintext; drift compare
     cache.add("port=80\n");
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, cache, 1 << 20};
+    ApplyContext ctx{store, fs, &cache, 1 << 20};
     ctx.decrypt = decryptor(r.id);
 
     auto plan = make_plan(*store.load(0), *ds, fs, {});
@@ -275,7 +275,7 @@ TEST_CASE("apply refuses a secret it cannot decrypt, before touching the host") 
     cache.add("port=80\n");
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, cache, 1 << 20}; // no decrypt
+    ApplyContext ctx{store, fs, &cache, 1 << 20}; // no decrypt
     auto plan = make_plan(*store.load(0), *ds, fs, {});
     REQUIRE(plan);
     plan->next.info.number = 1;
@@ -336,7 +336,7 @@ TEST_CASE("an original adopted at a secret's path is stored sealed, and comes ba
     cache.add("port=80\n");
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, cache, 1 << 20};
+    ApplyContext ctx{store, fs, &cache, 1 << 20};
     ctx.decrypt = decryptor(r.id);
 
     // Without a way to seal it, the adoption is refused before anything changes.
@@ -387,7 +387,7 @@ TEST_CASE("a failed transaction puts the previous secret back, decrypting its ci
     cache.add("port=80\n");
     Store store = *Store::open(state.path + "/s");
     RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, cache, 1 << 20};
+    ApplyContext ctx{store, fs, &cache, 1 << 20};
     ctx.decrypt = decryptor(r.id);
     auto apply = [&](const DesiredState &d, const std::function<Status()> &verify) {
         auto prev = *store.load(*store.current());
