@@ -152,6 +152,12 @@ Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
     FJORD_TRY(write_file_atomic(d + "/files", serialize_files(g), 0600));
+    FJORD_TRY(list_objects(g));
+    FJORD_TRY(save_info(g.info));
+    return fsync_dir(dir_ + "/generations");
+}
+
+Status Store::list_objects(const Generation &g) {
     // The objects this generation needs: its content (so rollback, recovery and drift never
     // depend on the Git cache) and the originals it adopted. prune() keeps what any kept
     // generation lists.
@@ -160,9 +166,7 @@ Status Store::save(const Generation &g) {
         if (af.orig.existed && !af.orig.id.empty()) uses += af.orig.id + "\n";
         if (af.spec.kind == FileKind::file && !af.spec.id.empty()) uses += af.spec.id + "\n";
     }
-    FJORD_TRY(write_file_atomic(d + "/objects", uses, 0600));
-    FJORD_TRY(save_info(g.info));
-    return fsync_dir(dir_ + "/generations");
+    return write_file_atomic(gen_dir(g.info.number) + "/objects", uses, 0600);
 }
 
 Status Store::save_info(const GenerationInfo &info) {

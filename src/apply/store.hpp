@@ -60,6 +60,8 @@ class Store {
     /// Writes generation N's files and header.
     [[nodiscard]] Status save(const Generation &g);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
+    /// Writes generation g's list of the objects it needs (content and adopted originals).
+    [[nodiscard]] Status list_objects(const Generation &g);
     /// Removes the oldest generations beyond `keep` (never `current` or `pinned`) and the
     /// objects no kept generation refers to.
     [[nodiscard]] Status prune(std::uint32_t keep);

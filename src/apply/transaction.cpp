@@ -343,6 +343,13 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran, std::vector<
         // A path behind a symlinked folder, or taken by a folder on the host, cannot hold
         // anything fjord wrote (fjord never writes through or over one): nothing to undo there.
         if (st || st.error().code == Errc::refused) continue;
+        // Content lost from the object store and the Git cache alike: the path keeps the whole
+        // file it holds (every write is tmp + rename), and is named. Retrying cannot bring the
+        // content back, and a recovery that never ends would stop every later apply.
+        if (st.error().code == Errc::not_found) {
+            if (left_alone) left_alone->push_back(path);
+            continue;
+        }
         // Every other path is still put back; the journal stays so the next start retries.
         if (!first) first = st.error();
         ++failed;

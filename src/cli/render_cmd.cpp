@@ -60,7 +60,7 @@ Result<HostDir> open_host_dir(const std::string &dir) {
 
 RenderOptions options(const Config &cfg) {
     RenderOptions ro = render_options(cfg);
-    ro.host_path = "."; // set per host folder
+    ro.host_path.clear(); // set per host folder (assigning "." here trips g++ 12's -Wrestrict)
     return ro;
 }
 

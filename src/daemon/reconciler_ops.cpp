@@ -191,7 +191,7 @@ Status Reconciler::resume() {
     FJORD_TRY(store_.clear_flag("suspended"));
     FJORD_TRY(store_.clear_flag("pinned"));
     clear_halt();
-    status_.suspended.clear();
+    status_.suspended = damaged_; // damage is not lifted by resume: fjordctl repair is
     // A resumed host re-evaluates the newest commit even if it saw it while pinned.
     status_.synced_commit = status_.commit;
     save_status();
