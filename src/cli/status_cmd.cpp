@@ -53,6 +53,16 @@ void ProgressLine::clear() {
 
 int run_status(const Config &cfg, bool json) {
     auto r = control_call(control_socket_path(cfg), {{"cmd", "status"}}, 10'000);
+    // Not allowed to ask is not "not running": fjordd may well be (a user who is not root).
+    if (!r && r.error().code == Errc::refused) {
+        std::fprintf(stderr, "fjordctl: %s\n", tty(r.error().message).c_str());
+        return 1;
+    }
+    // fjordd answered, but refused (its peer-credential check: "uid 65534 is not allowed").
+    if (r && r->is_object() && !r->value("ok", true)) {
+        std::fprintf(stderr, "fjordctl: %s\n", tty(r->value("message", "fjordd refused the request")).c_str());
+        return 1;
+    }
     nlohmann::json j;
     bool running = r.has_value();
     if (running) {
