@@ -148,6 +148,33 @@ Status Store::clear_current() {
     return fsync_dir(dir_);
 }
 
+Status Store::check_kept(std::uint64_t n) const {
+    // The folders, not history(): a generation whose info cannot be read is there, and load()
+    // says what is wrong with it.
+    auto numbers = generation_numbers();
+    if (!numbers) return fail(std::move(numbers.error()));
+    const std::vector<std::uint64_t> &kept = *numbers;
+    if (std::binary_search(kept.begin(), kept.end(), n)) return {};
+    std::string gen = "generation " + std::to_string(n);
+    if (kept.empty()) return fail(Errc::not_found, gen + " does not exist (no generation is kept)");
+    // Runs of consecutive numbers as "12-31"; a long list of gaps is cut ("..."): it is a hint.
+    std::string runs;
+    std::size_t shown = 0;
+    for (std::size_t i = 0; i < kept.size();) {
+        std::size_t j = i;
+        while (j + 1 < kept.size() && kept[j + 1] == kept[j] + 1) ++j;
+        if (++shown > 8) {
+            runs += ", ...";
+            break;
+        }
+        runs += (runs.empty() ? "" : ", ") + std::to_string(kept[i]) + (j > i ? "-" + std::to_string(kept[j]) : "");
+        i = j + 1;
+    }
+    if (n > kept.back())
+        return fail(Errc::not_found, gen + " does not exist (the newest is " + std::to_string(kept.back()) + "); kept: " + runs);
+    return fail(Errc::not_found, gen + " is not kept (pruned); kept: " + runs);
+}
+
 Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);

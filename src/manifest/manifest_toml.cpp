@@ -28,6 +28,26 @@ std::string quote_key(std::string_view k) {
     return out + "\"";
 }
 
+/// A [file."..."] key as the host path it names, normalised as the kernel reads a path:
+/// "//etc/x", "/etc//x", "/etc/./x" and "/etc/x/" are all "/etc/x". ".." is refused: what it
+/// names would depend on symlinks on the host.
+Result<std::string> host_key_path(std::string_view key) {
+    if (key.empty() || key.front() != '/') return fail(Errc::invalid, "must be an absolute host path (\"/etc/...\")");
+    std::string out;
+    for (std::size_t i = 0, j; i <= key.size(); i = j + 1) {
+        j = std::min(key.find('/', i), key.size());
+        std::string_view seg = key.substr(i, j - i);
+        if (seg.empty() || seg == ".") continue;
+        if (seg == "..") return fail(Errc::invalid, "\"..\" is not allowed in a host path");
+        if (seg.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos)
+            return fail(Errc::invalid, "line breaks and NUL are not allowed in a host path");
+        out += '/';
+        out += seg;
+    }
+    if (out.empty()) return fail(Errc::invalid, "names no file");
+    return out;
+}
+
 std::string type_name(toml::node_type t) {
     switch (t) {
     case toml::node_type::table: return "a table";
@@ -202,12 +222,8 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
         std::string name = "file." + quote_key(k.str());
-        std::string_view path = k.str();
-        if (path.empty() || path.front() != '/')
-            return rd.error(k.source(), name, "", "must be an absolute host path (\"/etc/...\")");
-        auto clean = clean_relative_path(path.substr(1));
-        if (!clean || clean->empty())
-            return rd.error(k.source(), name, "", clean ? "names no file" : clean.error().message);
+        auto path = host_key_path(k.str());
+        if (!path) return rd.error(k.source(), name, "", path.error().message);
         auto t = rd.table(v, "file", k.str());
         if (!t) return fail(t.error());
         FJORD_TRY(rd.only_keys(**t, name, {"mode", "owner", "group", "validate"}));
@@ -242,8 +258,9 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
                 return rd.error((*t)->get("validate")->source(), name, "validate",
                                 p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
         }
-        if (!m.files.emplace("/" + *clean, std::move(p)).second)
-            return rd.error(k.source(), name, "", "the same path as another [file] table");
+        auto [it, added] = m.files.emplace(*path, std::move(p));
+        if (!added) // spelt another way, perhaps: name the other table
+            return rd.error(k.source(), name, "", "the same path " + *path + " as another [file] table (" + it->second.where + ")");
     }
     return {};
 }

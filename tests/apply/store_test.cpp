@@ -128,3 +128,28 @@ TEST_CASE("store: flags and bad commits") {
     REQUIRE(s.clear_bad("abc"));
     CHECK(s.bad_commits().empty());
 }
+
+TEST_CASE("store: check_kept names the generations that are kept") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto why = [&](std::uint64_t n) {
+        auto k = s.check_kept(n);
+        if (k) return std::string("kept");
+        CHECK(k.error().code == Errc::not_found);
+        return k.error().message;
+    };
+    CHECK(why(1) == "generation 1 does not exist (no generation is kept)");
+    for (std::uint64_t n : {3, 12, 13, 14, 15, 31, 30, 29}) {
+        Generation g;
+        g.info = {n, "c", 100, Outcome::good, ""};
+        REQUIRE(s.save(g));
+    }
+    CHECK(why(12) == "kept");
+    CHECK(why(3) == "kept");
+    CHECK(why(7) == "generation 7 is not kept (pruned); kept: 3, 12-15, 29-31");
+    CHECK(why(1) == "generation 1 is not kept (pruned); kept: 3, 12-15, 29-31");
+    CHECK(why(40) == "generation 40 does not exist (the newest is 31); kept: 3, 12-15, 29-31");
+    // A generation whose header is unreadable is kept: load() says what is wrong with it.
+    spit(t.path + "/generations/13/info", "garbage");
+    CHECK(why(13) == "kept");
+}

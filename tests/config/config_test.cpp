@@ -230,6 +230,11 @@ TEST_CASE("bad durations, sizes and percentages") {
     CHECK(error_of("[source]\npoll_interval = 60") == file + ":2:17: source.poll_interval: must be a duration string such as \"30s\"");
     CHECK(error_of("[source]\npoll_interval = \"500ms\"") == file + ":2:17: source.poll_interval: must be at least 1s");
     CHECK(error_of("[health]\ntimeout = \"0s\"") == file + ":2:11: health.timeout: must be longer than 0s");
+    // An overflowing duration is too large, not "must be longer than 0s" (it wrapped negative).
+    CHECK(error_of("[source]\npoll_interval = \"99999999999999999999s\"") ==
+          file + ":2:17: source.poll_interval: duration \"99999999999999999999s\" is too large (at most 36500d)");
+    CHECK(error_of("[health]\ntimeout = \"9223372036854775807h\"") ==
+          file + ":2:11: health.timeout: duration \"9223372036854775807h\" is too large (at most 36500d)");
     CHECK(error_of("[podman]\nregistry_poll_interval = \"5 min\"").starts_with(file + ":2:26: podman.registry_poll_interval: bad duration"));
     CHECK(error_of("[podman]\nregistry_auth_file = \"auth.json\"").starts_with(file + ":2:22: podman.registry_auth_file: "));
     CHECK(error_of("[apply]\nmax_file_size = \"64 apples\"").starts_with(file + ":2:17: apply.max_file_size: bad size"));

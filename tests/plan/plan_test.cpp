@@ -83,6 +83,20 @@ TEST_CASE("unchanged paths cost nothing; changed ones are written; dropped ones 
     CHECK(keep->deletions == 0);
 }
 
+TEST_CASE("the plan text escapes control characters of file names") {
+    // A repo file named "\e[31mred" (or with CR, DEL, a C0 byte) must not reach a terminal raw
+    // through `fjordctl diff` or `sync`.
+    FakeHost host;
+    host.live = {{"/etc", LiveKind::dir}};
+    Generation prev;
+    prev.files["/etc/gone\x7f"] = {file("/etc/gone\x7f", "1"), {}};
+    auto plan = make_plan(prev, desired({file("/etc/\x1b[31mred", "a"), file("/etc/d\x01r/a\rb", "b")}), host, {});
+    REQUIRE(plan);
+    std::string text = describe(*plan, prev);
+    CHECK(text == "- /etc/gone\\x7f\n+ /etc/d\\x01r/\n+ /etc/\\x1b[31mred\n+ /etc/d\\x01r/a\\rb\n");
+    for (char c : text) CHECK((c == '\n' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f)));
+}
+
 TEST_CASE("originals travel with later generations") {
     FakeHost host;
     Generation prev;
