@@ -209,6 +209,16 @@ TEST_CASE("errors name FILE:LINE:COL: key: reason") {
           "/etc/fjord/fjord.toml:3:1: notify[0].event: unknown key");
 }
 
+TEST_CASE("a key nested 200,000 deep is refused before toml++ parses it (it overflowed its stack)") {
+    std::string deep = "[apply]\n";
+    for (int i = 0; i < 199'999; ++i) deep += "a.";
+    deep += "a = 1\n";
+    CHECK(error_of(deep) == file + ":2:127: nests deeper than 64 levels (table headers, dotted keys, arrays and "
+                               "inline tables together), refused before parsing");
+    CHECK(error_of("[source]\nurl = " + std::string(100'000, '[')).find(":2:70: nests deeper") !=
+          std::string::npos);
+}
+
 TEST_CASE("wrong types are errors") {
     CHECK(error_of("[apply]\nprune = \"yes\"") == file + ":2:9: apply.prune: must be true or false");
     CHECK(error_of("[source]\nurl = 5") == file + ":2:7: source.url: must be a string");
