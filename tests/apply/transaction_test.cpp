@@ -223,3 +223,29 @@ TEST_CASE("recovery of a journal naming 255-byte names removes their temp files 
     CHECK_FALSE(*h.store.journal());
     CHECK(h.store.load_info(2)->outcome == Outcome::rolled_back);
 }
+
+TEST_CASE("recovery that cannot put one path back still removes the empty folders it made") {
+    Host h;
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1")})));
+    auto before = snapshot(h.root.path);
+    std::string file = deep_dir() + "/f";
+    auto j = crash_into(h, state_of({h.spec("/etc/a", "a2"), h.spec(file, "deep")}));
+    spit(h.root.path + file, "deep");
+    spit(h.root.path + "/etc/a", "a2");
+    // Generation 1's content of /etc/a is out of reach (say the Git cache is damaged).
+    std::string a1 = blob_id("a1");
+    REQUIRE_FALSE(h.store.has_object(a1));
+    h.blobs.by_id.erase(a1);
+
+    auto r = recover(h.ctx, j);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("the journal is kept") != std::string::npos);
+    CHECK(*h.store.journal());
+    CHECK_FALSE(std::filesystem::exists(h.root.path + "/srv"));
+
+    // The next start retries, and this time the content is there.
+    h.blobs.add("a1");
+    REQUIRE(recover(h.ctx, **h.store.journal()));
+    CHECK(snapshot(h.root.path) == before);
+    CHECK_FALSE(*h.store.journal());
+}
