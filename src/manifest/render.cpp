@@ -488,6 +488,9 @@ Result<DesiredState> Renderer::run() {
     }
     if (first_template_error_) return fail(*first_template_error_);
     FJORD_TRY(add_unit_files(tree_, ds, opts_.max_file_size));
+    // A name the host cannot hold is the commit's fault: refused here, before the host is
+    // touched, rather than failing the write halfway through a transaction.
+    for (const auto &[path, f] : ds.files) FJORD_TRY(check_name_limits(path, f.origin));
     FJORD_TRY(check_parents(ds.files));
     FJORD_TRY(check_link_chains(ds.files));
     return ds;

@@ -214,3 +214,98 @@ TEST_CASE("drift: detected by stat, confirmed by content, corrected") {
     REQUIRE(after);
     CHECK(after->empty());
 }
+
+namespace {
+
+// What a crash leaves: generation 2 and the journal of its way from generation 1 made durable,
+// before any step ran. Returns the journal as recovery reads it back.
+Journal crash_into(Host &h, const DesiredState &d) {
+    auto prev = *h.store.load(1);
+    auto plan = make_plan(prev, d, h.fs, {});
+    REQUIRE(plan);
+    plan->next.info.number = 2;
+    REQUIRE(h.store.save(plan->next));
+    Journal j{1, 2, "apply", {}};
+    for (const auto &a : plan->actions) j.paths.push_back(a.path);
+    REQUIRE(h.store.write_journal(j));
+    auto jj = h.store.journal();
+    REQUIRE(jj);
+    REQUIRE(*jj);
+    return **jj;
+}
+
+// A folder 20 levels below /srv, one of its names 250 bytes long: 19 folders fjord makes.
+std::string deep_dir() {
+    std::string dir = "/srv";
+    for (int i = 1; i <= 19; ++i) dir += "/" + (i == 10 ? std::string(250, 'd') : "l" + std::to_string(i));
+    return dir;
+}
+
+} // namespace
+
+TEST_CASE("a failed apply of a new deep path with long names leaves no folder behind") {
+    Host h;
+    spit(h.root.path + "/etc/keep", "host file\n");
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1")})));
+    auto before = snapshot(h.root.path);
+    std::string file = deep_dir() + "/" + std::string(255, 'f');
+    auto r = h.apply(state_of({h.spec("/etc/a", "a2"), h.spec(file, "deep"), h.spec("/srv/" + std::string(255, 's'), "long")}),
+                     [] { return Status(fail(Errc::invalid, "health check x failed")); });
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "health check x failed");
+    CHECK(snapshot(h.root.path) == before);
+    CHECK_FALSE(*h.store.journal());
+    CHECK(h.store.load_info(2)->outcome == Outcome::rolled_back);
+
+    // And the same commit, healthy this time, applies and is pruned again without a trace.
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a2"), h.spec(file, "deep")})));
+    CHECK(slurp(h.root.path + file) == "deep");
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1")})));
+    CHECK(snapshot(h.root.path) == before);
+}
+
+TEST_CASE("recovery of a journal naming 255-byte names removes their temp files and folders") {
+    Host h;
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1"), h.spec("/etc/" + std::string(255, 'b'), "b1")})));
+    auto before = snapshot(h.root.path);
+    std::string name(255, 'f'), dir = deep_dir();
+    auto j = crash_into(h, state_of({h.spec("/etc/a", "a2"), h.spec("/etc/" + std::string(255, 'b'), "b2"),
+                                     h.spec(dir + "/" + name, "deep")}));
+    // Killed mid-write: the folders made, one file renamed into place, two temp files left
+    // (one of the form older fjords used).
+    spit(h.root.path + dir + "/" + name, "deep");
+    spit(h.root.path + "/etc/" + RootedFs::temp_name(std::string(255, 'b')), "half");
+    spit(h.root.path + "/etc/.a.fjord-tmp", "half");
+    spit(h.root.path + "/etc/a", "a2");
+
+    REQUIRE(recover(h.ctx, j));
+    CHECK(snapshot(h.root.path) == before);
+    CHECK_FALSE(*h.store.journal());
+    CHECK(h.store.load_info(2)->outcome == Outcome::rolled_back);
+}
+
+TEST_CASE("recovery that cannot put one path back still removes the empty folders it made") {
+    Host h;
+    REQUIRE(h.apply(state_of({h.spec("/etc/a", "a1")})));
+    auto before = snapshot(h.root.path);
+    std::string file = deep_dir() + "/f";
+    auto j = crash_into(h, state_of({h.spec("/etc/a", "a2"), h.spec(file, "deep")}));
+    spit(h.root.path + file, "deep");
+    spit(h.root.path + "/etc/a", "a2");
+    // Generation 1's content of /etc/a is out of reach (say the Git cache is damaged).
+    std::string a1 = blob_id("a1");
+    REQUIRE_FALSE(h.store.has_object(a1));
+    h.blobs.by_id.erase(a1);
+
+    auto r = recover(h.ctx, j);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("the journal is kept") != std::string::npos);
+    CHECK(*h.store.journal());
+    CHECK_FALSE(std::filesystem::exists(h.root.path + "/srv"));
+
+    // The next start retries, and this time the content is there.
+    h.blobs.add("a1");
+    REQUIRE(recover(h.ctx, **h.store.journal()));
+    CHECK(snapshot(h.root.path) == before);
+    CHECK_FALSE(*h.store.journal());
+}

@@ -82,7 +82,7 @@ expect() {
   [ "$(cat "$STATE/current" 2>/dev/null)" = "$CUR0" ] || problems+=("current changed: $CUR0 -> $(cat "$STATE/current" 2>/dev/null)")
   [ "$(ls "$STATE/generations" 2>/dev/null | sort | tr '\n' ' ')" = "$GENS0" ] || problems+=("a generation was recorded")
   [ -n "${SKIP_JOURNAL:-}" ] || [ ! -e "$STATE/journal" ] || problems+=("a journal was left in the state dir")
-  [ -z "$(find "$ROOT" -name '*.fjord-tmp' 2>/dev/null | head -1)" ] || problems+=("a temp file was left under the root")
+  [ -z "$(find "$ROOT" -name '*fjord-tmp*' 2>/dev/null | head -1)" ] || problems+=("a temp file was left under the root")
   if [ ${#problems[@]} = 0 ]; then
     pass "$CASE"
     [ -n "${VERBOSE:-}" ] && sed 's/^/    /' "$C/err"
