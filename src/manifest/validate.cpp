@@ -116,6 +116,11 @@ Status check_name_limits(const std::string &path, const std::string &origin) {
             return fail(Errc::invalid, shortened(origin) + ": a name of " + std::to_string(j - i) +
                                            " bytes in its host path; a file or folder name on Linux is at most " +
                                            std::to_string(name_max) + " bytes (NAME_MAX)");
+        // fjord's own temp names (".fjord-tmp.HASH", and ".NAME.fjord-tmp" of older versions):
+        // writing or recovering a sibling removes them, so the repo may not use them.
+        std::string_view name(path.data() + i, j - i);
+        if (name.starts_with(".fjord-tmp") || (name.starts_with(".") && name.ends_with(".fjord-tmp")))
+            return fail(Errc::invalid, shortened(origin) + ": \"" + printable(name) + "\" is a name fjord uses for its own temp files");
     }
     if (path.size() > path_max)
         return fail(Errc::invalid, shortened(origin) + ": its host path is " + std::to_string(path.size()) +

@@ -636,6 +636,16 @@ TEST_CASE("names the host cannot hold are refused at render, naming the repo pat
     unit.file("hosts/web1/units/" + std::string(247, 'u') + ".service.d/x.conf", "[Service]\n");
     CHECK(error_of(unit).find(".service.d/x.conf: a name of 257 bytes in its host path") != std::string::npos);
 
+    // fjord's own temp names: writing or recovering the sibling would remove them.
+    for (const char *n : {".fjord-tmp.0123456789abcdef", ".motd.fjord-tmp"}) {
+        FakeTree tmp;
+        tmp.file(std::string("hosts/web1/files/etc/") + n, "x");
+        CHECK(error_of(tmp).find("is a name fjord uses for its own temp files") != std::string::npos);
+    }
+    FakeTree almost;
+    almost.file("hosts/web1/files/etc/motd.fjord-tmp", "x").file("hosts/web1/files/etc/x.fjord-tmpl", "x");
+    CHECK(ok(almost).files.size() == 2);
+
     // Host paths: 4095 bytes fit (PATH_MAX less its NUL), 4096 do not.
     std::string path;
     for (int i = 0; i < 15; ++i) path += "/" + std::string(255, char('a' + i));
