@@ -652,9 +652,18 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         bool refused = code == Errc::refused || code == Errc::guardrail || guard_refused_;
         r.state = refused ? SyncState::refused : SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
-        if (code == Errc::guardrail && !opts.dry_run) refused_commit_ = head->commit;
-        if (!refused && !opts.dry_run) {
-            if (transient(code)) {
+        if (!opts.dry_run) {
+            if (code == Errc::guardrail) {
+                refused_commit_ = head->commit; // not rendered again by polls until a newer commit or a manual sync
+            } else if (code == Errc::refused) {
+                // A gate (a pre-apply hook, a halt) or the host in the way (a folder where a file
+                // goes): nothing was changed and the commit is not at fault. A pre-apply hook is
+                // asked again at every poll; the rest waits with backoff.
+                if (!guard_refused_) {
+                    backoff_ = next_backoff(backoff_, head->commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
+                    r.message += " (tried again in " + std::to_string(backoff_.delay) + " s)";
+                }
+            } else if (transient(code)) {
                 // Shown to be the host's or the network's trouble for now (a full disk, podman or
                 // the registry down): retried with doubling delays, never every poll.
                 backoff_ = next_backoff(backoff_, head->commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
@@ -663,8 +672,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
                 // Content missing from the Git cache: it is cloned again now, the commit tried at the next poll.
                 if (auto rs = repair_cache(report.error().message, *head); !rs) r.message += "; " + rs.error().message;
             } else {
-                // Whatever layer failed (a unit that cannot start, a check, bad content): the
-                // commit is quarantined, so it is not applied and rolled back at every poll.
+                // Whatever layer failed (validate, a unit that cannot start, a check, a hook, bad
+                // content): the commit is quarantined, never applied and rolled back every poll.
                 (void)store_.mark_bad(head->commit);
             }
         }
