@@ -2,9 +2,9 @@
 # Issue 16, defects 8 and 9, against a real systemd booted in a container (TESTENV.md): fjordd
 # runs inside as fjord.service from the bind-mounted build tree and pulls over git:// from a git
 # daemon on the host's loopback.
-#  1. fjordctl rollback GEN converges the target's units (a unit file, a watched file, a unit
-#     stopped by hand) and runs the target's health checks; a rollback whose checks fail leaves
-#     the host where it was, and pinned.
+#  1. fjordctl rollback GEN (fjordd stopped, and through the running fjordd) converges the
+#     target's units (a unit file, a watched file, a unit stopped by hand) and runs the target's
+#     health checks; a rollback whose checks fail leaves the host where it was, and pinned.
 #  2. A commit that fails for a reason of its own is quarantined, never looped: a [unit] table
 #     whose units/ file the commit removes, one for a unit that exists nowhere (both refused
 #     before anything changes), a unit that cannot start (rolled back once); then a good commit
@@ -231,6 +231,20 @@ fi
 sync_c
 grep -q "pinned to generation 6" "$T/sync.out" && pass "still pinned: a sync applies nothing" || fail "pin kept" "$(cat "$T/sync.out")"
 
+# Pinned, the running fjordd rolls back to generation 3 (its own unit file, check web v3): good.
+ctl rollback 3 >"$T/rb3.out" 2>&1
+rc=$?
+for _ in $(seq 30); do marked_good 8 && break; sleep 0.1; done
+if [ $rc = 0 ] && grep -q "rolled back to generation 3 (now generation 8)" "$T/rb3.out" && marked_good 8 &&
+  jour | has -E "generation 8 marked good \([0-9]+ health checks passed\)" && page | has "web v3" &&
+  [ "$(show web.service Description)" = "web v3" ] && active side.service; then
+  pass "through the running fjordd, rollback 3 (while pinned): generation 8 checked and good, web v3 runs"
+else
+  fail "daemon rollback" "exit $rc: $(cat "$T/rb3.out"); $(host_state); $(jour -n 4)"
+fi
+ctl status 2>&1 | has "paused: pinned to generation 8" && pass "status: pinned to generation 8" ||
+  fail "pinned 8" "$(ctl status 2>&1)"
+
 # --- 2. quarantine, never a loop ---------------------------------------------------------------
 ctl resume >/dev/null 2>&1
 mkdir -p "$H/files/etc/hello"
@@ -243,8 +257,8 @@ watch = ["/etc/hello/**"]'
 manifest "web v5" "$HELLO"
 commit_all "$R" "6: hello"
 sync_c
-if grep -q "as generation 8" "$T/sync.out" && active hello.service && [ "$(show hello.service MemoryMax)" = 67108864 ]; then
-  pass "hello.service with its [unit] table applied (generation 8, MemoryMax 64Mi)"
+if grep -q "as generation 9" "$T/sync.out" && active hello.service && [ "$(show hello.service MemoryMax)" = 67108864 ]; then
+  pass "hello.service with its [unit] table applied (generation 9, MemoryMax 64Mi)"
 else
   fail "hello" "$(cat "$T/sync.out"); hello $(in_c systemctl is-active hello.service)"
 fi
