@@ -327,14 +327,18 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         status_.note = *sd ? "" : "unit files are written under apply.root but not activated (no systemd.bus set)";
         // A [unit] table for a unit that is neither in units/ nor known to systemd cannot be
         // started, restarted or watched: refused before anything changes.
-        // A unit whose only file is the one this commit removes counts as unknown too.
+        // A unit whose only file is the one this commit removes counts as unknown too: a file
+        // fjord wrote (not one it adopted, whose original comes back) that the commit drops and
+        // apply.prune deletes. The host's own unit file there, never in Git, stays.
         if (ctx.systemd)
             for (const auto &[name, u] : plan->next.units) {
-                if (!u.id.empty()) continue;
+                std::string own_file = "/etc/systemd/system/" + name;
+                // Its file from units/ or files/: systemd knows it after the daemon-reload.
+                if (!u.id.empty() || plan->next.files.count(own_file)) continue;
                 auto st = ctx.systemd->state(name);
                 if (!st) continue; // the bus: the apply finds out and says so
-                std::string own_file = "/etc/systemd/system/" + name;
-                bool file_goes = st->fragment == own_file && !plan->next.files.count(own_file);
+                auto was = cur.files.find(own_file);
+                bool file_goes = cfg_.apply.prune && st->fragment == own_file && was != cur.files.end() && !was->second.orig.existed;
                 if (st->load == "not-found" || file_goes)
                     return fail(Errc::invalid, "[unit.\"" + printable(name) + "\"]: no units/" + printable(name) + " in the commit, and systemd " +
                                                    (file_goes ? "knows it only from that file, which this commit removes" : "has no such unit") +
