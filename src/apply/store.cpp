@@ -354,29 +354,38 @@ Status Store::remove_journal() {
     return fsync_dir(dir_);
 }
 
-std::set<std::string> Store::bad_commits() const {
-    std::set<std::string> out;
+// One line a commit: "COMMIT" or "COMMIT WHY" (WHY escaped as generation files escape fields).
+std::map<std::string, std::string> Store::bad_commits() const {
+    std::map<std::string, std::string> out;
     auto text = read_file(path("bad"), 1 << 20);
     if (!text) return out;
-    for (auto line : split(*text, '\n'))
-        if (!line.empty()) out.insert(std::string(line));
+    for (auto line : split(*text, '\n')) {
+        if (line.empty()) continue;
+        auto sp = line.find(' ');
+        std::string why;
+        if (sp != std::string_view::npos && !unesc(line.substr(sp + 1), why)) why.clear();
+        out[std::string(line.substr(0, sp))] = why;
+    }
     return out;
 }
 
-Status Store::mark_bad(const std::string &commit) {
-    auto bad = bad_commits();
-    if (!bad.insert(commit).second) return {};
+static Status write_bad(const Store &s, const std::map<std::string, std::string> &bad) {
     std::string out;
-    for (const auto &c : bad) out += c + "\n";
-    return write_file_atomic(path("bad"), out, 0600);
+    for (const auto &[c, why] : bad) out += c + (why.empty() ? "" : " " + esc(why.substr(0, 2048))) + "\n";
+    return write_file_atomic(s.path("bad"), out, 0600);
+}
+
+Status Store::mark_bad(const std::string &commit, const std::string &why) {
+    auto bad = bad_commits();
+    if (auto it = bad.find(commit); it != bad.end() && it->second == why) return {};
+    bad[commit] = why;
+    return write_bad(*this, bad);
 }
 
 Status Store::clear_bad(const std::string &commit) {
     auto bad = bad_commits();
     if (!bad.erase(commit)) return {};
-    std::string out;
-    for (const auto &c : bad) out += c + "\n";
-    return write_file_atomic(path("bad"), out, 0600);
+    return write_bad(*this, bad);
 }
 
 std::string Store::flag(const std::string &name) const {

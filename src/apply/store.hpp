@@ -5,6 +5,7 @@
 #include "plan/generation.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,9 +87,9 @@ class Store {
     [[nodiscard]] Status write_journal(const Journal &j);
     [[nodiscard]] Status remove_journal();
 
-    /// Commits that failed and are not retried until a newer commit arrives.
-    [[nodiscard]] std::set<std::string> bad_commits() const;
-    [[nodiscard]] Status mark_bad(const std::string &commit);
+    /// Commits that failed and are not retried until a newer commit arrives, each with why.
+    [[nodiscard]] std::map<std::string, std::string> bad_commits() const;
+    [[nodiscard]] Status mark_bad(const std::string &commit, const std::string &why = "");
     [[nodiscard]] Status clear_bad(const std::string &commit);
 
     /// A small flag file's text ("" when absent): suspended, pinned.

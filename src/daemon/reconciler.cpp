@@ -504,9 +504,12 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         r.message = "up to date at " + short_id(head->commit);
         return finish(r);
     }
-    if (!opts.retry && store_.bad_commits().count(head->commit)) {
+    if (auto bad = store_.bad_commits(); !opts.retry && bad.count(head->commit)) {
+        // The reason stays with the mark, so status keeps saying why, poll after poll.
+        const std::string &why = bad[head->commit];
         r.state = SyncState::failed;
-        r.message = "commit " + short_id(head->commit) + " failed before and is not retried until a newer commit arrives (fjordctl sync --retry forces it)";
+        r.message = "commit " + short_id(head->commit) + " failed before and is not retried until a newer commit arrives " +
+                    "(fjordctl sync --retry forces it)" + (why.empty() ? "" : ": " + why);
         return finish(r);
     }
     // A commit whose last try failed for a transient reason waits out its backoff; any sync
@@ -631,10 +634,10 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         if (opts.dry_run) return finish(r);
         Errc code = desired.error().code;
         if (commit_at_fault(code)) {
-            (void)store_.mark_bad(head->commit); // bad content: never rendered again until a newer commit
+            (void)store_.mark_bad(head->commit, desired.error().message); // bad content: never rendered again until a newer commit
         } else if (code == Errc::killed && note_render_death(head->commit) >= max_render_deaths) {
             // A child killed by a limit or a signal on the same commit again: the commit is the cause.
-            (void)store_.mark_bad(head->commit);
+            (void)store_.mark_bad(head->commit, desired.error().message);
             r.message += " (the renderer died on this commit " + std::to_string(max_render_deaths) +
                          " times: marked bad, not tried again until a newer commit or fjordctl sync --retry)";
         } else {
@@ -678,7 +681,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
             } else {
                 // Whatever layer failed (validate, a unit that cannot start, a check, a hook, bad
                 // content): the commit is quarantined, never applied and rolled back every poll.
-                (void)store_.mark_bad(head->commit);
+                (void)store_.mark_bad(head->commit, report.error().message);
             }
         }
         r.msgid = refused ? msgid::refused : rolled_back_ ? msgid::rolled_back : msgid::failed;

@@ -125,6 +125,9 @@ TEST_CASE("store: flags and bad commits") {
     CHECK(s.flag("suspended").empty());
     REQUIRE(s.mark_bad("abc"));
     CHECK(s.bad_commits().count("abc"));
+    REQUIRE(s.mark_bad("def", "check web failed: status 404, body\nwith lines"));
+    CHECK(s.bad_commits().at("def") == "check web failed: status 404, body\nwith lines");
+    REQUIRE(s.clear_bad("def"));
     REQUIRE(s.clear_bad("abc"));
     CHECK(s.bad_commits().empty());
 }
