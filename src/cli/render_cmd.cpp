@@ -60,7 +60,7 @@ Result<HostDir> open_host_dir(const std::string &dir) {
 
 RenderOptions options(const Config &cfg) {
     RenderOptions ro = render_options(cfg);
-    ro.host_path = "."; // set per host folder
+    ro.host_path.assign(1, '.'); // set per host folder (not = ".": GCC 12 -Wrestrict false positive once render_options is inlined)
     return ro;
 }
 
