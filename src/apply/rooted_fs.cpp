@@ -36,7 +36,12 @@ Result<RootedFs> RootedFs::open(const std::string &root) {
     return RootedFs(r, std::move(fd));
 }
 
-std::string RootedFs::temp_name(const std::string &name) { return "." + name + ".fjord-tmp"; }
+// A fixed-length name whatever `name` is: "." + name + ".fjord-tmp" went past NAME_MAX for names
+// of 245-255 bytes, failing the write and every recovery after it. Deterministic, so recovery
+// finds it; two names sharing it in one folder are only ever written one after the other.
+std::string RootedFs::temp_name(const std::string &name) { return ".fjord-tmp." + blob_id(name).substr(0, 16); }
+
+std::string RootedFs::old_temp_name(const std::string &name) { return "." + name + ".fjord-tmp"; }
 
 Result<int> RootedFs::parent(const std::string &path, std::string &name, bool create) const {
     if (path.size() < 2 || path[0] != '/' || path.back() == '/')
@@ -213,8 +218,12 @@ Status RootedFs::remove_temp(const std::string &path) {
     auto dfd = parent(path, name, false);
     if (!dfd) return fail(std::move(dfd.error()));
     if (*dfd < 0) return {};
-    if (::unlinkat(*dfd, temp_name(name).c_str(), 0) == 0) dirty_dirs_.insert(dirname_of(path));
-    else if (errno != ENOENT) return fail_errno("unlink temp of " + root_ + path);
+    // The old form too: a host upgraded from an older fjord may hold one of those. A name too
+    // long to exist (ENAMETOOLONG: the old form of a long name) was never made.
+    for (const auto &tmp : {temp_name(name), old_temp_name(name)}) {
+        if (::unlinkat(*dfd, tmp.c_str(), 0) == 0) dirty_dirs_.insert(dirname_of(path));
+        else if (errno != ENOENT && errno != ENAMETOOLONG) return fail_errno("unlink temp of " + root_ + path);
+    }
     return {};
 }
 

@@ -52,13 +52,17 @@ class RootedFs : public HostProbe {
     [[nodiscard]] Status make_dir(const std::string &path);
     /// Removes a folder when it is empty; absent or not empty is fine (returns false then).
     [[nodiscard]] Result<bool> remove_dir_if_empty(const std::string &path);
-    /// Removes the temporary file a crashed write of `path` may have left.
+    /// Removes the temporary file a crashed write of `path` may have left (either form).
     [[nodiscard]] Status remove_temp(const std::string &path);
     /// fsyncs every folder changed since the last call, making renames and unlinks durable.
     [[nodiscard]] Status sync();
 
-    /// The name of the temporary file for `name` in the same folder.
+    /// The name of the temporary file for `name` in the same folder: ".fjord-tmp." and 16 hex
+    /// digits of its hash, 27 bytes whatever the name.
     [[nodiscard]] static std::string temp_name(const std::string &name);
+    /// The temporary file's name before fjord bounded it, "." + name + ".fjord-tmp" (longer than
+    /// NAME_MAX for names over 244 bytes); recovery still removes it.
+    [[nodiscard]] static std::string old_temp_name(const std::string &name);
     /// Forgets the cached parent folder: every operation (apply, recovery, drift pass) starts
     /// from the root fd again, so a folder swapped on the host in between is never written through.
     void forget() const {

@@ -148,10 +148,43 @@ Status Store::clear_current() {
     return fsync_dir(dir_);
 }
 
+Status Store::check_kept(std::uint64_t n) const {
+    // The folders, not history(): a generation whose info cannot be read is there, and load()
+    // says what is wrong with it.
+    auto numbers = generation_numbers();
+    if (!numbers) return fail(std::move(numbers.error()));
+    const std::vector<std::uint64_t> &kept = *numbers;
+    if (std::binary_search(kept.begin(), kept.end(), n)) return {};
+    std::string gen = "generation " + std::to_string(n);
+    if (kept.empty()) return fail(Errc::not_found, gen + " does not exist (no generation is kept)");
+    // Runs of consecutive numbers as "12-31"; a long list of gaps is cut ("..."): it is a hint.
+    std::string runs;
+    std::size_t shown = 0;
+    for (std::size_t i = 0; i < kept.size();) {
+        std::size_t j = i;
+        while (j + 1 < kept.size() && kept[j + 1] == kept[j] + 1) ++j;
+        if (++shown > 8) {
+            runs += ", ...";
+            break;
+        }
+        runs += (runs.empty() ? "" : ", ") + std::to_string(kept[i]) + (j > i ? "-" + std::to_string(kept[j]) : "");
+        i = j + 1;
+    }
+    if (n > kept.back())
+        return fail(Errc::not_found, gen + " does not exist (the newest is " + std::to_string(kept.back()) + "); kept: " + runs);
+    return fail(Errc::not_found, gen + " is not kept (pruned); kept: " + runs);
+}
+
 Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
     FJORD_TRY(write_file_atomic(d + "/files", serialize_files(g), 0600));
+    FJORD_TRY(list_objects(g));
+    FJORD_TRY(save_info(g.info));
+    return fsync_dir(dir_ + "/generations");
+}
+
+Status Store::list_objects(const Generation &g) {
     // The objects this generation needs: its content (so rollback, recovery and drift never
     // depend on the Git cache) and the originals it adopted. prune() keeps what any kept
     // generation lists.
@@ -160,9 +193,7 @@ Status Store::save(const Generation &g) {
         if (af.orig.existed && !af.orig.id.empty()) uses += af.orig.id + "\n";
         if (af.spec.kind == FileKind::file && !af.spec.id.empty()) uses += af.spec.id + "\n";
     }
-    FJORD_TRY(write_file_atomic(d + "/objects", uses, 0600));
-    FJORD_TRY(save_info(g.info));
-    return fsync_dir(dir_ + "/generations");
+    return write_file_atomic(gen_dir(g.info.number) + "/objects", uses, 0600);
 }
 
 Status Store::save_info(const GenerationInfo &info) {

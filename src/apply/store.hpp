@@ -57,9 +57,15 @@ class Store {
     [[nodiscard]] Status set_aside(std::uint64_t n);
     /// Removes `current`: no generation is applied (fjord starts afresh).
     [[nodiscard]] Status clear_current();
+    /// Refuses (Errc::not_found) a generation number that is not in the store, saying which are:
+    /// "generation 7 is not kept (pruned); kept: 3, 12-31", "generation 40 does not exist
+    /// (the newest is 31); kept: 12-31". For rollback GEN, before load(GEN).
+    [[nodiscard]] Status check_kept(std::uint64_t n) const;
     /// Writes generation N's files and header.
     [[nodiscard]] Status save(const Generation &g);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
+    /// Writes generation g's list of the objects it needs (content and adopted originals).
+    [[nodiscard]] Status list_objects(const Generation &g);
     /// Removes the oldest generations beyond `keep` (never `current` or `pinned`) and the
     /// objects no kept generation refers to.
     [[nodiscard]] Status prune(std::uint32_t keep);

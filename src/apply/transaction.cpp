@@ -4,6 +4,7 @@
 #include "apply/containers.hpp"
 #include "apply/units.hpp"
 #include "util/hash.hpp"
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <grp.h>
@@ -343,18 +344,31 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran, std::vector<
         // A path behind a symlinked folder, or taken by a folder on the host, cannot hold
         // anything fjord wrote (fjord never writes through or over one): nothing to undo there.
         if (st || st.error().code == Errc::refused) continue;
+        // Content lost from the object store and the Git cache alike: the path keeps the whole
+        // file it holds (every write is tmp + rename), and is named. Retrying cannot bring the
+        // content back, and a recovery that never ends would stop every later apply.
+        if (st.error().code == Errc::not_found) {
+            if (left_alone) left_alone->push_back(path);
+            continue;
+        }
         // Every other path is still put back; the journal stays so the next start retries.
         if (!first) first = st.error();
+        ++failed;
+    }
+    // Folders this transaction made go when empty, deepest first (a folder sorts before what is
+    // in it). Also when a path failed above: that path must not keep the whole chain of empty
+    // folders above a new deep file on the host until it can be put back.
+    std::sort(made_dirs.begin(), made_dirs.end());
+    for (auto it = made_dirs.rbegin(); it != made_dirs.rend(); ++it) {
+        auto r = ctx.fs.remove_dir_if_empty(*it);
+        if (r || r.error().code == Errc::refused) continue; // as above: behind a symlink, not fjord's
+        if (!first) first = r.error();
         ++failed;
     }
     if (first) {
         (void)ctx.fs.sync();
         return fail(first->context("recover " + std::to_string(failed) + " of " + std::to_string(j.paths.size()) +
                                    " paths (the journal is kept; recovery is retried at the next start)"));
-    }
-    for (auto it = made_dirs.rbegin(); it != made_dirs.rend(); ++it) {
-        auto r = ctx.fs.remove_dir_if_empty(*it);
-        if (!r) return fail(std::move(r.error()));
     }
     FJORD_TRY(ctx.fs.sync());
     if (ctx.systemd && j.to != j.from && (!from->units.empty() || !to.units.empty())) {

@@ -54,8 +54,9 @@ struct ApplyReport {
 /// before it started, restarted or reloaded any unit (a pre_restart failed), so none is
 /// restarted or reloaded on the way back either.
 /// When generation j.to's record cannot be read, paths generation j.from does not hold are left
-/// as they are (fjord cannot tell whether it made them or adopted them): they are added to
-/// `left_alone` when given.
+/// as they are (fjord cannot tell whether it made them or adopted them); so are paths whose
+/// content is lost (in neither the object store nor the Git cache). Both are added to
+/// `left_alone` when given: recovery never stops on what retrying cannot bring back.
 [[nodiscard]] Status recover(ApplyContext &ctx, const Journal &j, bool units_ran = true,
                              std::vector<std::string> *left_alone = nullptr);
 

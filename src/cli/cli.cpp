@@ -4,6 +4,7 @@
 #include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
 #include "cli/status_cmd.hpp"
+#include "cli/tty.hpp"
 
 #include "apply/state_check.hpp"
 #include "apply/store.hpp"
@@ -12,13 +13,15 @@
 #include "daemon/isolated.hpp"
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
-#include "manifest/validate.hpp"
 #include "source/tree.hpp"
 #include "util/parse.hpp"
 #include "util/host.hpp"
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
+#include <optional>
+#include <set>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -60,23 +63,124 @@ constexpr const char *usage_text =
     "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n";
 
 int usage_error(const std::string &msg) {
-    std::fprintf(stderr, "fjordctl: %s\n%s", msg.c_str(), usage_text);
+    std::fprintf(stderr, "fjordctl: %s\n%s", tty(msg).c_str(), usage_text);
     return 2;
 }
 
 int failed(const std::string &msg) {
-    std::fprintf(stderr, "fjordctl: %s\n", msg.c_str());
+    std::fprintf(stderr, "fjordctl: %s\n", tty_lines(msg).c_str());
     return 1;
 }
 
-struct Args {
-    std::vector<std::string> words;
-    bool has(const std::string &flag) const {
-        for (const auto &w : words)
-            if (w == flag) return true;
-        return false;
-    }
+/// A numeric argument: strictly decimal, within [min, max] (util/parse.hpp parse_uint).
+struct NumberSpec {
+    std::uint64_t min = 0, max = UINT64_MAX;
+    const char *below_min = ""; ///< said after "less than MIN", why
 };
+
+/// An option of a verb; `value` names its value for messages ("N"), nullptr for a flag.
+struct OptionSpec {
+    const char *name;
+    const char *value = nullptr;
+    bool repeat = false;                 ///< may be given more than once (--var, -r)
+    std::optional<NumberSpec> number = {}; ///< the value is a number
+};
+
+/// What one verb takes. Checked before anything is read or the daemon is asked, so a wrong
+/// word never turns into an action (`rollback 0x3` rolled back to generation 0 = "previous").
+struct VerbSpec {
+    const char *name;
+    const char *usage; ///< its ARGS as the usage text shows them
+    std::vector<OptionSpec> options;
+    std::size_t min_args = 0, max_args = 0;
+    const char *arg_name = "";             ///< the positional argument, for messages
+    std::optional<NumberSpec> number = {}; ///< the positional arguments are numbers
+};
+
+const NumberSpec generation{1, UINT64_MAX, "generations start at 1; without GEN, rollback goes back to the previous good generation"};
+
+const std::vector<VerbSpec> &verbs() {
+    static const std::vector<VerbSpec> v{
+        {"status", "[--json]", {{"--json"}}},
+        {"sync", "[--dry-run] [--accept-rewrite] [--allow-deletions N] [--retry]",
+         {{"--dry-run"}, {"--accept-rewrite"}, {"--allow-deletions", "N", false, NumberSpec{0, UINT32_MAX}}, {"--retry"}}},
+        {"diff", "", {}},
+        {"history", "[--json]", {{"--json"}}},
+        {"rollback", "[GEN]", {}, 0, 1, "GEN", generation},
+        {"suspend", "", {}},
+        {"resume", "", {}},
+        {"repair", "[--yes]", {{"--yes"}}},
+        {"validate", "DIR...", {}, 1, SIZE_MAX, "DIR"},
+        {"render", "HOSTDIR [--host NAME] [--var NAME=VALUE]...", {{"--host", "NAME"}, {"--var", "NAME=VALUE", true}}, 1, 1, "HOSTDIR"},
+        {"check", "[--json] [--fast]", {{"--json"}, {"--fast"}}},
+        {"identity", "[recipient|ssh]", {}, 0, 1, "recipient|ssh"},
+        {"encrypt", "-r RECIPIENT [-r RECIPIENT...] [-a]",
+         {{"-r", "RECIPIENT", true}, {"--recipient", "RECIPIENT", true}, {"-a"}, {"--armor"}}},
+    };
+    return v;
+}
+
+/// A verb's words, checked against its VerbSpec.
+struct Args {
+    std::vector<std::string> words; ///< as given, for the verbs that read them again
+    std::vector<std::string> positional;
+    std::set<std::string> given;                  ///< the options given
+    std::map<std::string, std::uint64_t> numbers; ///< a numeric option's or argument's value, by its name
+
+    bool has(const std::string &option) const { return given.count(option) > 0; }
+};
+
+// "--json", "-r": an option. "-1", "+3", "-" are arguments (so "rollback -1" is told that a
+// sign is not allowed, not that -1 is an unknown option).
+bool is_option(const std::string &w) {
+    return w.size() >= 2 && w[0] == '-' && (w[1] == '-' || (w[1] >= 'a' && w[1] <= 'z') || (w[1] >= 'A' && w[1] <= 'Z'));
+}
+
+/// Checks `words` against `spec`; on a usage error, the message (and `out` is not to be used).
+std::string parse_args(const VerbSpec &spec, const std::vector<std::string> &words, Args &out) {
+    std::string verb = spec.name;
+    auto number = [&](const NumberSpec &ns, const std::string &what, const std::string &word) -> std::string {
+        auto n = parse_uint(word, ns.min, ns.max);
+        if (!n) {
+            std::string why = n.error().message;
+            if (why.rfind("less than", 0) == 0 && *ns.below_min) why += " (" + std::string(ns.below_min) + ")";
+            return verb + ": " + what + " \"" + word + "\": " + why;
+        }
+        out.numbers[what] = *n;
+        return "";
+    };
+    out.words = words;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const std::string &w = words[i];
+        if (!is_option(w)) {
+            if (out.positional.size() >= spec.max_args) {
+                if (spec.max_args == 0) return verb + " takes no argument (got \"" + w + "\")";
+                return verb + " takes at most " + std::to_string(spec.max_args) + " argument" + (spec.max_args == 1 ? "" : "s") +
+                       " (" + spec.arg_name + "); \"" + w + "\" is one too many";
+            }
+            if (spec.number)
+                if (auto e = number(*spec.number, spec.arg_name, w); !e.empty()) return e;
+            out.positional.push_back(w);
+            continue;
+        }
+        auto o = std::find_if(spec.options.begin(), spec.options.end(), [&](const OptionSpec &x) { return w == x.name; });
+        if (o == spec.options.end()) {
+            std::string takes;
+            for (const auto &x : spec.options) takes += (takes.empty() ? "" : ", ") + std::string(x.name);
+            return verb + " takes no option " + w + (takes.empty() ? "" : " (it takes " + takes + ")");
+        }
+        if (out.has(w) && !o->repeat) return verb + ": " + w + " is given twice";
+        if (o->value) {
+            if (i + 1 >= words.size()) return verb + ": " + w + " needs " + o->value;
+            if (o->number)
+                if (auto e = number(*o->number, w, words[i + 1]); !e.empty()) return e;
+            ++i;
+        }
+        out.given.insert(w);
+    }
+    if (out.positional.size() < spec.min_args) return verb + " needs " + spec.arg_name;
+    return "";
+}
 
 // Config for verbs that only need the state dir: a missing default config is fine (defaults).
 Result<Config> config_for(const std::string &file, bool explicit_file) {
@@ -86,9 +190,11 @@ Result<Config> config_for(const std::string &file, bool explicit_file) {
 }
 
 int print_sync(const nlohmann::json &r) {
+    // The plan names the repo's files (describe() escapes them too); the message may quote a
+    // command's output. Neither reaches the terminal with its control characters.
     std::string plan = r.value("plan", "");
-    if (!plan.empty()) std::fputs(plan.c_str(), stdout);
-    std::printf("%s\n", r.value("message", "").c_str());
+    if (!plan.empty()) std::fputs(tty_lines(plan).c_str(), stdout);
+    std::printf("%s\n", tty_lines(r.value("message", "")).c_str());
     return r.value("ok", false) ? 0 : 1;
 }
 
@@ -115,18 +221,18 @@ int run_repair(const Config &cfg, bool yes) {
     if (!yes) {
         auto chk = check_state(*store);
         if (!chk) return failed(chk.error().message);
-        for (const auto &line : chk->rebuilt) std::printf("rebuilt: %s\n", printable(line).c_str());
+        for (const auto &line : chk->rebuilt) std::printf("rebuilt: %s\n", tty_lines(line).c_str());
         if (chk->damage.empty()) {
             std::printf("nothing to repair: fjord rebuilds what is damaged by itself\n");
             return 0;
         }
-        std::printf("damaged: %s\nrepair would: %s\nrun fjordctl repair --yes to do it\n", printable(chk->damage).c_str(),
-                    printable(chk->repair).c_str());
+        std::printf("damaged: %s\nrepair would: %s\nrun fjordctl repair --yes to do it\n", tty_lines(chk->damage).c_str(),
+                    tty_lines(chk->repair).c_str());
         return 1;
     }
     auto done = repair_state(*store);
     if (!done) return failed("repair failed: " + done.error().message);
-    for (const auto &line : *done) std::printf("%s\n", printable(line).c_str());
+    for (const auto &line : *done) std::printf("%s\n", tty_lines(line).c_str());
     std::printf("fjordd is not running; it recovers and applies at its next start\n");
     return 0;
 }
@@ -140,37 +246,39 @@ int not_running(const std::string &verb) {
 int run_cli(int argc, char **argv) {
     std::string config_file = default_config_file;
     bool explicit_config = false;
-    Args a;
+    std::vector<std::string> words;
     for (int i = 1; i < argc; ++i) {
         std::string w = argv[i];
-        if (w == "--config" && i + 1 < argc) {
-            config_file = argv[++i];
-            explicit_config = true;
-        } else if (w.rfind("--config=", 0) == 0) {
-            config_file = w.substr(9);
+        if (w == "--config" || w.rfind("--config=", 0) == 0) {
+            if (w == "--config" && i + 1 >= argc) return usage_error("--config needs FILE");
+            config_file = w == "--config" ? argv[++i] : w.substr(9);
+            if (config_file.empty()) return usage_error("--config needs FILE (got an empty one)");
             explicit_config = true;
         } else if (w == "--help" || w == "-h" || w == "help") {
             std::fputs(usage_text, stdout);
             return 0;
         } else {
-            a.words.push_back(w);
+            words.push_back(w);
         }
     }
-    if (a.words.empty()) return usage_error("no verb given");
-    std::string verb = a.words.front();
-    a.words.erase(a.words.begin());
+    if (words.empty()) return usage_error("no verb given");
+    std::string verb = words.front();
+    words.erase(words.begin());
+    auto spec = std::find_if(verbs().begin(), verbs().end(), [&](const VerbSpec &v) { return verb == v.name; });
+    if (spec == verbs().end()) return usage_error("unknown verb " + verb);
+    Args a;
+    if (auto e = parse_args(*spec, words, a); !e.empty()) {
+        std::fprintf(stderr, "fjordctl: %s\nusage: fjordctl [--config FILE] %s%s%s\n", tty(e).c_str(), spec->name,
+                     *spec->usage ? " " : "", spec->usage);
+        return 2;
+    }
 
     if (verb == "encrypt") return run_encrypt(a.words); // needs no config: operators run it on their laptop
     auto cfg = config_for(config_file, explicit_config);
     if (!cfg) {
-        std::fprintf(stderr, "fjordctl: %s\n", cfg.error().message.c_str());
+        std::fprintf(stderr, "fjordctl: %s\n", tty_lines(cfg.error().message).c_str());
         return 2;
     }
-    for (const auto &w : a.words)
-        if (w.rfind("--", 0) == 0) {
-            static const std::vector<std::string> known{"--json", "--dry-run", "--accept-rewrite", "--allow-deletions", "--retry", "--fast", "--host", "--var", "--yes"};
-            if (std::find(known.begin(), known.end(), w) == known.end()) return usage_error("unknown option " + w);
-        }
 
     if (verb == "status") return run_status(*cfg, a.has("--json"));
     if (verb == "check") return run_check(*cfg, a.words);
@@ -179,31 +287,22 @@ int run_cli(int argc, char **argv) {
     if (verb == "sync" || verb == "diff") {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},
                            {"retry", a.has("--retry")}, {"progress", verb == "sync" && ::isatty(STDOUT_FILENO)}};
-        for (std::size_t i = 0; i < a.words.size(); ++i)
-            if (a.words[i] == "--allow-deletions") {
-                if (i + 1 >= a.words.size()) return usage_error("--allow-deletions needs a number");
-                try {
-                    req["allow_deletions"] = static_cast<std::uint32_t>(std::stoul(a.words[i + 1]));
-                } catch (...) {
-                    return usage_error("--allow-deletions needs a number");
-                }
-            }
+        if (a.has("--allow-deletions")) req["allow_deletions"] = a.numbers.at("--allow-deletions");
         return via_daemon(*cfg, req, 3'600'000, [&] { return not_running(verb); });
     }
     if (verb == "rollback") {
-        std::uint64_t gen = 0;
-        if (!a.words.empty()) {
-            try {
-                gen = std::stoull(a.words[0]);
-            } catch (...) {
-                return usage_error("rollback takes a generation number");
-            }
+        std::uint64_t gen = a.positional.empty() ? 0 : a.numbers.at("GEN"); // 0: the previous good one
+        // A generation that is not kept is said so plainly, before the daemon (or a Reconciler
+        // here) is asked: "generation 7 is not kept (pruned); kept: 12-31".
+        if (auto store = Store::open_existing(cfg->state.dir); gen != 0 && store) {
+            auto kept = store->check_kept(gen);
+            if (!kept && kept.error().code == Errc::not_found) return failed("rollback: " + kept.error().message);
         }
         return via_daemon(*cfg, {{"cmd", "rollback"}, {"generation", gen}}, 3'600'000, [&] {
             auto rec = Reconciler::open(*cfg);
             if (!rec) return failed(rec.error().message);
             auto r = (*rec)->rollback(gen);
-            std::printf("%s\n", r.message.c_str());
+            std::printf("%s\n", tty_lines(r.message).c_str());
             return r.state == SyncState::applied ? 0 : 1;
         });
     }

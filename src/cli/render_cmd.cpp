@@ -1,6 +1,7 @@
 #include "cli/render_cmd.hpp"
 
 #include "cli/secrets_cmd.hpp"
+#include "cli/tty.hpp"
 #include "daemon/facts.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/own_paths.hpp"
@@ -15,14 +16,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Messages name the repo's files and folders: never with their control characters raw.
 int failed(const std::string &msg) {
-    std::fprintf(stderr, "fjordctl: %s\n", msg.c_str());
+    std::fprintf(stderr, "fjordctl: %s\n", tty_lines(msg).c_str());
     return 1;
 }
 
 int usage(const std::string &msg) {
     std::fprintf(stderr, "fjordctl: %s\nusage: fjordctl render HOSTDIR [--host NAME] [--var NAME=VALUE]...\n"
-                         "       fjordctl validate DIR...\n", msg.c_str());
+                         "       fjordctl validate DIR...\n", tty_lines(msg).c_str());
     return 2;
 }
 
@@ -60,7 +62,7 @@ Result<HostDir> open_host_dir(const std::string &dir) {
 
 RenderOptions options(const Config &cfg) {
     RenderOptions ro = render_options(cfg);
-    ro.host_path.assign(1, '.'); // set per host folder (not = ".": GCC 12 -Wrestrict false positive once render_options is inlined)
+    ro.host_path.clear(); // set per host folder (assigning "." here trips g++ 12's -Wrestrict)
     return ro;
 }
 
@@ -124,21 +126,24 @@ int run_render(const Config &cfg, const std::vector<std::string> &args) {
     ro.var_overrides = std::move(vars);
     if (!host.empty())
         std::fprintf(stderr, "fjordctl: rendering for host %s: host.machine_id, host.ipv4, host.ipv6 and "
-                             "host.virtualization are placeholders unless --var sets them\n", host.c_str());
+                             "host.virtualization are placeholders unless --var sets them\n", tty(host).c_str());
     std::string undecrypted = offline_secrets(cfg, ro); // on the host itself, secrets are checked too
     // The checkout is untrusted input: parsed in a sandboxed child, as fjordd does.
     auto d = render_dir_isolated(hd->root, ro);
     if (!d) return failed(d.error().message);
+    // Names, owners and link targets are the repo's: a name may hold ESC or CR (only line
+    // breaks are refused in names), shown escaped.
     for (const auto &[p, s] : d->files) {
-        if (s.kind == FileKind::symlink) std::printf("l ---- %s:%s %s -> %s\n", s.owner.c_str(), s.group.c_str(), p.c_str(), s.target.c_str());
-        else std::printf("f %04o %s:%s %s%s\n", s.mode, s.owner.c_str(), s.group.c_str(), p.c_str(), s.secret ? " (secret)" : "");
+        if (s.kind == FileKind::symlink)
+            std::printf("l ---- %s:%s %s -> %s\n", tty(s.owner).c_str(), tty(s.group).c_str(), tty(p).c_str(), tty(s.target).c_str());
+        else std::printf("f %04o %s:%s %s%s\n", s.mode, tty(s.owner).c_str(), tty(s.group).c_str(), tty(p).c_str(), s.secret ? " (secret)" : "");
     }
     // The rendered templates in full: what review needs to see. Secrets are never shown.
     for (const auto &[p, s] : d->files) {
         auto blob = d->blobs.find(s.id);
         if (s.secret || blob == d->blobs.end() || s.origin.size() < 5 || s.origin.compare(s.origin.size() - 5, 5, ".tmpl") != 0)
             continue;
-        std::printf("\n==> %s (from %s) <==\n%s", p.c_str(), s.origin.c_str(), blob->second.c_str());
+        std::printf("\n==> %s (from %s) <==\n%s", tty(p).c_str(), tty(s.origin).c_str(), blob->second.c_str());
         if (!blob->second.empty() && blob->second.back() != '\n') std::printf("\n");
     }
     return 0;
@@ -182,13 +187,14 @@ int run_validate(const Config &cfg, const std::vector<std::string> &args) {
             if (d) {
                 std::size_t secrets = 0;
                 for (const auto &[p, s] : d->files) secrets += s.secret;
-                std::printf("%s: ok (%zu files)%s\n", dir.c_str(), d->files.size(),
+                std::printf("%s: ok (%zu files)%s\n", tty(dir).c_str(), d->files.size(),
                             secrets && !undecrypted.empty() ? " (secrets not decrypted: no identity here)" : "");
                 continue;
             }
             rc = 1;
             if (template_errors.empty()) template_errors.push_back(d.error());
-            for (const auto &e : template_errors) std::fprintf(stderr, "fjordctl: %s: %s\n", dir.c_str(), e.message.c_str());
+            for (const auto &e : template_errors)
+                std::fprintf(stderr, "fjordctl: %s: %s\n", tty(dir).c_str(), tty_lines(e.message).c_str());
             errors += template_errors.size();
         }
     }

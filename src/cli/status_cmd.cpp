@@ -2,9 +2,9 @@
 
 #include "apply/store.hpp"
 #include "cli/check_cmd.hpp"
+#include "cli/tty.hpp"
 #include "daemon/control.hpp"
 #include "daemon/reconciler.hpp"
-#include "manifest/validate.hpp"
 #include "util/parse.hpp"
 #include <cstdio>
 #include <ctime>
@@ -18,23 +18,6 @@ std::string short_id(const std::string &c) { return c.empty() ? "-" : c.substr(0
 // One line a field: a long commit subject or error is cut, so status stays a screen's worth.
 std::string cut(const std::string &s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 3) + "..."; }
 
-// Text that came from the repo or a command (a commit subject, an error quoting output) never
-// reaches the terminal as control characters: C0, DEL and C1 (UTF-8 U+0080..U+009F, which
-// some terminals obey as ESC [) are shown escaped.
-std::string tty(std::string_view s) {
-    std::string in = printable(s), out;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        auto u = static_cast<unsigned char>(in[i]);
-        auto next = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
-        if (u == 0xc2 && next >= 0x80 && next <= 0x9f) {
-            out += "\\u00" + std::string(1, "0123456789abcdef"[next >> 4]) + "0123456789abcdef"[next & 15];
-            ++i;
-        } else {
-            out += in[i];
-        }
-    }
-    return out;
-}
 std::string tty_field(const nlohmann::json &j, const char *key) { return tty(j.value(key, "")); }
 
 std::string source_line(const Config &cfg) {
@@ -57,7 +40,7 @@ std::string relative_time(std::int64_t t, std::int64_t now) {
 }
 
 void ProgressLine::show(const std::string &line) {
-    std::printf("\r\033[K%s", line.c_str());
+    std::printf("\r\033[K%s", tty(line).c_str());
     std::fflush(stdout);
     shown_ = true;
 }
@@ -70,6 +53,16 @@ void ProgressLine::clear() {
 
 int run_status(const Config &cfg, bool json) {
     auto r = control_call(control_socket_path(cfg), {{"cmd", "status"}}, 10'000);
+    // Not allowed to ask is not "not running": fjordd may well be (a user who is not root).
+    if (!r && r.error().code == Errc::refused) {
+        std::fprintf(stderr, "fjordctl: %s\n", tty(r.error().message).c_str());
+        return 1;
+    }
+    // fjordd answered, but refused (its peer-credential check: "uid 65534 is not allowed").
+    if (r && r->is_object() && !r->value("ok", true)) {
+        std::fprintf(stderr, "fjordctl: %s\n", tty(r->value("message", "fjordd refused the request")).c_str());
+        return 1;
+    }
     nlohmann::json j;
     bool running = r.has_value();
     if (running) {

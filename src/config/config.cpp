@@ -465,13 +465,10 @@ Result<std::string> expand_path_template(std::string_view tmpl, const HostFacts 
 }
 
 Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts) {
-    toml::parse_result parsed = toml::parse(text, std::string_view(file));
-    if (parsed.failed()) {
-        const auto &e = parsed.error();
-        return fail(Errc::invalid, file + ":" + std::to_string(e.source().begin.line) + ":" +
-                                       std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-    }
-    const toml::table &root = parsed.table();
+    // Through fjord's wrapper, whose pre-scan refuses nesting that would overflow toml++'s stack.
+    auto parsed = parse_toml(text, file);
+    if (!parsed) return fail(parsed.error());
+    const toml::table &root = *parsed;
     Config c;
     c.file = file;
     Problems problems;

@@ -26,12 +26,17 @@ Attempts next_attempt(const Attempts &a, const std::string &commit) {
 std::string trip_reason(const Attempts &a) {
     if (a.count <= max_attempts) return "";
     return "halted: " + std::to_string(a.count - 1) + " attempts to apply commit " + a.commit.substr(0, 12) +
-           " were interrupted (fjordd killed or crashed mid-apply or mid-rollback); fjordctl resume or fjordctl sync --retry to try again";
+           " were interrupted (fjordd killed or crashed mid-apply or mid-rollback) or rolled back for a reason that looked "
+           "transient; fjordctl resume or fjordctl sync --retry to try again";
 }
 
 bool commit_at_fault(Errc code) { return code == Errc::invalid || code == Errc::refused; }
 
-bool transient(Errc code) { return code == Errc::network || code == Errc::busy || code == Errc::unavailable; }
+bool transient(Errc code) {
+    // io: a system call failed on the host (not the commit's content): tried again with
+    // backoff; the attempt counter halts it should it keep undoing the host's changes.
+    return code == Errc::network || code == Errc::busy || code == Errc::unavailable || code == Errc::io;
+}
 
 Backoff next_backoff(const Backoff &b, const std::string &commit, std::int64_t now, std::int64_t base, std::string why) {
     base = std::clamp<std::int64_t>(base, 1, max_backoff_seconds);

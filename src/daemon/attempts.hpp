@@ -33,8 +33,9 @@ inline constexpr std::uint32_t max_attempts = 3;
 [[nodiscard]] std::string trip_reason(const Attempts &a);
 
 /// Whether an apply's failure is shown to be transient (the remote or a registry unreachable,
-/// the host short of disk or memory, a service such as podman down): retried with backoff. Any
-/// other failure of an apply is the commit's own, whatever layer failed: it is quarantined.
+/// the host short of disk or memory, a service such as podman down, a system call failing on
+/// the host): retried with backoff. Any other failure of an apply (bad content, a unit systemd
+/// refuses, a failing check or hook) is the commit's own, whatever layer failed: quarantined.
 [[nodiscard]] bool transient(Errc code);
 
 /// A commit held back after a transient failure, until `until` (steady-clock seconds).

@@ -73,7 +73,8 @@ Result<unique_fd> control_listen(const std::string &path) {
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) return fail_errno("socket");
     ::unlink(path.c_str());
-    mode_t old = ::umask(0077); // the socket is born 0600: root only
+    // The socket is born 0600, root only: bind gives it 0777 less the umask (0077 made it 0700).
+    mode_t old = ::umask(0177);
     int rc = ::bind(fd.get(), reinterpret_cast<sockaddr *>(&*sa), sizeof *sa);
     ::umask(old);
     if (rc < 0) return fail_errno("bind " + path);
@@ -110,6 +111,9 @@ Result<nlohmann::json> control_call(const std::string &path, const nlohmann::jso
     if (!fd) return fail_errno("socket");
     if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&*sa), sizeof *sa) < 0) {
         if (errno == ENOENT || errno == ECONNREFUSED) return fail(Errc::not_found, "fjordd is not running (no " + path + ")");
+        // fjordd may well be running: the socket (or its folder) is not for this user.
+        if (errno == EACCES || errno == EPERM)
+            return fail(Errc::refused, "permission denied: the control socket " + path + " is root-only (run as root)");
         return fail_errno("connect " + path);
     }
     write_all(fd.get(), req.dump() + "\n");

@@ -402,7 +402,10 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
         if (auto j = store_.journal(); j && !*j) report.error().message += "; " + after_rollback(cur, plan->next, check_sd);
     } else if (auto j = store_.journal(); report || (j && !*j)) {
-        clear_attempts(); // the attempt ended (good, or rolled back whole): it was not interrupted
+        // The attempt ended (good, or rolled back whole): it was not interrupted. A rollback
+        // for a reason shown transient still counts, so one that keeps undoing the host's
+        // changes halts after max_attempts instead of looping with its backoff.
+        if (report || !rolled_back_ || !transient(report.error().code)) clear_attempts();
     }
     if (!report) {
         if (!opts.rollback) after_failed_apply(desired, cur, *plan);
@@ -506,7 +509,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     // the operator asks for tries at once.
     if (std::int64_t left = backoff_left(backoff_, head->commit, steady_seconds()); left > 0 && !opts.manual && !opts.dry_run) {
         r.state = SyncState::failed;
-        r.message = backoff_.why + " (tried again in " + std::to_string(left) + " s)";
+        r.message = backoff_.why + " (waiting " + std::to_string(backoff_.delay) + " s before the next try)";
         return finish(r);
     }
     // A guardrail refusal is remembered, so polls do not render the same commit again; any

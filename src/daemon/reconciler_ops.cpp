@@ -25,18 +25,6 @@ DesiredState desired_from(const Generation &g, std::vector<CheckSpec> checks) {
     return d;
 }
 
-/// "3-5, 9, 12": generation numbers, runs joined.
-std::string number_list(const std::vector<GenerationInfo> &hist) {
-    std::string out;
-    for (std::size_t i = 0; i < hist.size();) {
-        std::size_t j = i;
-        while (j + 1 < hist.size() && hist[j + 1].number == hist[j].number + 1) ++j;
-        out += (out.empty() ? "" : ", ") + std::to_string(hist[i].number) + (j > i ? "-" + std::to_string(hist[j].number) : "");
-        i = j + 1;
-    }
-    return out.empty() ? "none" : out;
-}
-
 } // namespace
 
 Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
@@ -115,11 +103,8 @@ SyncResult Reconciler::rollback(std::uint64_t gen) {
             return finish(r);
         }
     }
-    bool kept = false;
-    for (const auto &h : *hist) kept = kept || h.number == gen;
-    if (!kept) {
-        r.message = "generation " + std::to_string(gen) + " is not kept (pruned, or never made); kept: " + number_list(*hist) +
-                    " (fjordctl history lists them)";
+    if (auto kept = store_.check_kept(gen); !kept) {
+        r.message = kept.error().message; // "generation 7 is not kept (pruned); kept: 12-31"
         return finish(r);
     }
     auto target = store_.load(gen);
@@ -191,7 +176,7 @@ Status Reconciler::resume() {
     FJORD_TRY(store_.clear_flag("suspended"));
     FJORD_TRY(store_.clear_flag("pinned"));
     clear_halt();
-    status_.suspended.clear();
+    status_.suspended = damaged_; // damage is not lifted by resume: fjordctl repair is
     // A resumed host re-evaluates the newest commit even if it saw it while pinned.
     status_.synced_commit = status_.commit;
     save_status();

@@ -47,6 +47,7 @@ Status Reconciler::check_state_dir() {
         log_error(damaged_);
         status_.last_result = sync_state_name(SyncState::failed);
         status_.last_error = damaged_;
+        status_.suspended = damaged_; // `fjordctl status`: "applying: paused: state damaged: ..."
         save_status();
     }
     return {};
@@ -74,6 +75,9 @@ std::string Reconciler::repair(bool yes) {
     if (auto s = recover_pending(); !s) out += "recovery: " + s.error().message + "\n";
     refresh_status_from_store();
     status_.last_error.clear();
+    status_.suspended.clear();
+    if (!store_.flag("pinned").empty()) status_.suspended = "pinned to generation " + store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
+    else if (!store_.flag("suspended").empty()) status_.suspended = "suspended by fjordctl suspend";
     save_status();
     return out;
 }
@@ -95,6 +99,7 @@ void Reconciler::backfill_objects() {
         else ++missing;
     }
     if (auto s = store_.sync_objects(); !s) log_warning("object store: " + s.error().message + ", ignoring");
+    if (auto s = store_.list_objects(*g); !s) log_warning("object store: " + s.error().message + ", ignoring");
     if (copied || missing)
         log_info("object store: copied the content of " + std::to_string(copied) + " files of generation " + std::to_string(*cur) +
                  " from the Git cache" + (missing ? " (" + std::to_string(missing) + " not in the cache)" : ""));
@@ -157,9 +162,10 @@ Status Reconciler::recover_pending() {
     std::vector<std::string> left;
     if (auto s = recover(ctx, j, true, &left); !s) return fail(s.error().context("recover"));
     if (!left.empty())
-        log_warning("recover: generation " + std::to_string(j.to) + "'s record cannot be read, so " + std::to_string(left.size()) +
-                    " path(s) it may have written are left as they are (fjord cannot tell what it made from what it adopted): " +
-                    printable(left.front()) + (left.size() > 1 ? ", ..." : ""));
+        log_warning("recover: " + std::to_string(left.size()) + " path(s) are left as they are (" + printable(left.front()) +
+                    (left.size() > 1 ? ", ..." : "") + "): their content is in neither fjord's object store nor the Git cache, or " +
+                    "generation " + std::to_string(j.to) + "'s record cannot be read to tell what fjord made from what it adopted; " +
+                    "the next apply writes them again");
     recovery_error_.clear();
     cur_cache_.reset();
     refresh_status_from_store();

@@ -12,6 +12,22 @@
 namespace fjord {
 namespace {
 
+/// A manifest fjord.toml or containers/NAME.toml is at most 32 MiB (apply.max_file_size caps
+/// it too), checked before parsing. A 100,000-file host with a [file."PATH"] table for every
+/// file (mode, owner, group and a 70-byte path: 130 bytes each) has a 13 MB manifest; 32 MiB
+/// leaves 335 bytes a file. toml++ needs 10 to 20 times a file's size in memory; with the
+/// pre-scan's 1,000,000 values the worst parse is about 300 MB (999,000 keys in 33 MB: 305 MB).
+constexpr std::size_t max_manifest_size = 32u << 20;
+
+/// Dotted names of `fjordctl render --var` nest no deeper than the TOML they override.
+constexpr std::size_t max_name_segments = TomlScanLimits{}.max_depth;
+
+Status check_size(std::string_view text, const std::string &origin) {
+    if (text.size() <= max_manifest_size) return {};
+    return fail(Errc::invalid, origin + ": " + std::to_string(text.size()) + " bytes, more than a manifest may have (" +
+                                   std::to_string(max_manifest_size) + " bytes, 32 MiB), refused before parsing");
+}
+
 bool bare_key_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
@@ -26,6 +42,26 @@ std::string quote_key(std::string_view k) {
         else out += c;
     }
     return out + "\"";
+}
+
+/// A [file."..."] key as the host path it names, normalised as the kernel reads a path:
+/// "//etc/x", "/etc//x", "/etc/./x" and "/etc/x/" are all "/etc/x". ".." is refused: what it
+/// names would depend on symlinks on the host.
+Result<std::string> host_key_path(std::string_view key) {
+    if (key.empty() || key.front() != '/') return fail(Errc::invalid, "must be an absolute host path (\"/etc/...\")");
+    std::string out;
+    for (std::size_t i = 0, j; i <= key.size(); i = j + 1) {
+        j = std::min(key.find('/', i), key.size());
+        std::string_view seg = key.substr(i, j - i);
+        if (seg.empty() || seg == ".") continue;
+        if (seg == "..") return fail(Errc::invalid, "\"..\" is not allowed in a host path");
+        if (seg.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos)
+            return fail(Errc::invalid, "line breaks and NUL are not allowed in a host path");
+        out += '/';
+        out += seg;
+    }
+    if (out.empty()) return fail(Errc::invalid, "names no file");
+    return out;
 }
 
 std::string type_name(toml::node_type t) {
@@ -166,25 +202,33 @@ class Reader {
         if (*fjord_set_r_) field = std::move(**fjord_set_r_);                                      \
     } while (0)
 
-VarValue to_var(const toml::node &n) {
+/// Converts a TOML value, counting each value made against `left` (max_vars): false when it
+/// ran out, and `out` is then partial.
+bool to_var(const toml::node &n, VarValue &out, std::size_t &left) {
+    if (left == 0) return false;
+    --left;
     if (const auto *t = n.as_table()) {
-        VarValue v = VarValue::table({});
-        for (auto &&[k, e] : *t) v.fields[std::string(k.str())] = to_var(e);
-        return v;
+        out = VarValue::table({});
+        for (auto &&[k, e] : *t)
+            if (!to_var(e, out.fields[std::string(k.str())], left)) return false;
+        return true;
     }
     if (const auto *a = n.as_array()) {
-        VarValue v = VarValue::list({});
-        for (const toml::node &e : *a) v.items.push_back(to_var(e));
-        return v;
+        out = VarValue::list({});
+        for (const toml::node &e : *a)
+            if (!to_var(e, out.items.emplace_back(), left)) return false;
+        return true;
     }
-    if (const auto *b = n.as_boolean()) return VarValue::boolean(b->get());
-    if (n.is_integer() || n.is_floating_point()) return VarValue::number(scalar_text(n));
-    return VarValue::string(scalar_text(n)); // strings; dates and times as TOML writes them
+    if (const auto *b = n.as_boolean()) out = VarValue::boolean(b->get());
+    else if (n.is_integer() || n.is_floating_point()) out = VarValue::number(scalar_text(n));
+    else out = VarValue::string(scalar_text(n)); // strings; dates and times as TOML writes them
+    return true;
 }
 
 Status parse_vars(const Reader &rd, const toml::node &n, Manifest &m) {
     auto t = rd.table(n, "", "vars");
     if (!t) return fail(t.error());
+    std::size_t left = max_vars;
     for (auto &&[k, v] : **t) {
         // host.* and fjord.* are host facts; a var shadowing one would make templates lie.
         if (k.str() == "host" || k.str() == "fjord" || k.str().rfind("host.", 0) == 0 || k.str().rfind("fjord.", 0) == 0)
@@ -192,7 +236,10 @@ Status parse_vars(const Reader &rd, const toml::node &n, Manifest &m) {
         // A dot in a quoted key would be read as a path into a table by templates.
         if (k.str().find('.') != std::string_view::npos)
             return rd.error(k.source(), "vars", k.str(), "a name with a dot cannot be reached from a template; use a table");
-        m.vars[std::string(k.str())] = to_var(v);
+        if (!to_var(v, m.vars[std::string(k.str())], left))
+            return rd.error(k.source(), "vars", k.str(),
+                            "more than " + std::to_string(max_vars) +
+                                " values in [vars] (each leaf, table and list element counts), the limit for templates");
     }
     return {};
 }
@@ -202,12 +249,8 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
         std::string name = "file." + quote_key(k.str());
-        std::string_view path = k.str();
-        if (path.empty() || path.front() != '/')
-            return rd.error(k.source(), name, "", "must be an absolute host path (\"/etc/...\")");
-        auto clean = clean_relative_path(path.substr(1));
-        if (!clean || clean->empty())
-            return rd.error(k.source(), name, "", clean ? "names no file" : clean.error().message);
+        auto path = host_key_path(k.str());
+        if (!path) return rd.error(k.source(), name, "", path.error().message);
         auto t = rd.table(v, "file", k.str());
         if (!t) return fail(t.error());
         FJORD_TRY(rd.only_keys(**t, name, {"mode", "owner", "group", "validate"}));
@@ -242,8 +285,9 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
                 return rd.error((*t)->get("validate")->source(), name, "validate",
                                 p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
         }
-        if (!m.files.emplace("/" + *clean, std::move(p)).second)
-            return rd.error(k.source(), name, "", "the same path as another [file] table");
+        auto [it, added] = m.files.emplace(*path, std::move(p));
+        if (!added) // spelt another way, perhaps: name the other table
+            return rd.error(k.source(), name, "", "the same path " + *path + " as another [file] table (" + it->second.where + ")");
     }
     return {};
 }
@@ -405,24 +449,34 @@ Result<std::pair<std::string, VarValue>> parse_var_assignment(std::string_view a
         return fail(Errc::invalid, "\"" + std::string(assignment) + "\": expected NAME=VALUE");
     std::string name(assignment.substr(0, eq));
     std::string_view value = assignment.substr(eq + 1);
+    std::size_t segments = 0;
     for (std::size_t i = 0, j; i <= name.size(); i = j + 1) {
         j = std::min(name.find('.', i), name.size());
         if (j == i || !std::all_of(name.begin() + i, name.begin() + j, bare_key_char))
             return fail(Errc::invalid, "\"" + name + "\": a name is letters, digits, _ and -, dotted into tables");
+        if (++segments > max_name_segments)
+            return fail(Errc::invalid, "\"" + name.substr(0, 64) + "...\": more than " +
+                                           std::to_string(max_name_segments) + " dotted parts");
     }
     // A TOML value when it is one (8, true, ["a", "b"], { port = 1 }), else the text as a string.
-    auto parsed = toml::parse("v = " + std::string(value));
-    if (parsed && parsed.table().size() == 1)
-        if (const toml::node *n = parsed.table().get("v")) return std::pair{name, to_var(*n)};
+    auto parsed = parse_toml("v = " + std::string(value), "--var");
+    if (parsed && parsed->size() == 1)
+        if (const toml::node *n = parsed->get("v")) {
+            VarValue v;
+            std::size_t left = max_vars;
+            if (!to_var(*n, v, left))
+                return fail(Errc::invalid, "\"" + name + "\": more than " + std::to_string(max_vars) + " values");
+            return std::pair{name, std::move(v)};
+        }
     return std::pair{name, VarValue::string(std::string(value))};
 }
 
 Result<Manifest> parse_manifest(std::string_view text, const std::string &origin) {
     Reader rd(origin);
-    auto parsed = toml::parse(text, std::string_view(origin));
-    if (parsed.failed())
-        return fail(Errc::invalid, rd.at(parsed.error().source()) + ": " + std::string(parsed.error().description()));
-    const toml::table &root = parsed.table();
+    FJORD_TRY(check_size(text, origin));
+    auto parsed = parse_toml(text, origin);
+    if (!parsed) return fail(parsed.error());
+    const toml::table &root = *parsed;
     FJORD_TRY(rd.only_keys(root, "", {"include", "vars", "file", "unit", "container", "hook", "check"}));
     Manifest m;
     if (const auto *n = root.get("include")) FJORD_TRY(parse_includes(rd, *n, m));
@@ -436,11 +490,10 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string &origin
 }
 
 Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name, const std::string &origin) {
-    auto parsed = toml::parse(text, std::string_view(origin));
-    if (parsed.failed())
-        return fail(Errc::invalid, Reader(origin).at(parsed.error().source()) + ": " +
-                                       std::string(parsed.error().description()));
-    auto spec = parse_container_table(parsed.table(), name, origin, "");
+    FJORD_TRY(check_size(text, origin));
+    auto parsed = parse_toml(text, origin);
+    if (!parsed) return fail(parsed.error());
+    auto spec = parse_container_table(*parsed, name, origin, "");
     if (!spec) return fail(spec.error());
     spec->origin = origin;
     return spec;

@@ -18,6 +18,12 @@ namespace {
 
 constexpr int max_include_depth = 8;
 constexpr std::uint64_t max_link_target = 4095; // PATH_MAX less its NUL: longer targets cannot be made
+// All templates of one render together produce at most 64 MiB, counted as they render: each
+// template was bounded alone by apply.max_file_size, but 20 of them expanding a 1 MiB var 60
+// times took the render child to 1.2 GB. The rendered content travels back from the render
+// child in its answer, capped at 64 MiB plus 2 KiB per apply.max_files (daemon/isolated.cpp),
+// so this is the fixed part of that cap; it is a thousand 64 KiB config files.
+constexpr std::uint64_t max_rendered_total = 64ull << 20;
 
 std::string join(const std::string &dir, std::string_view name) {
     return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
@@ -108,6 +114,8 @@ class Renderer {
     std::set<std::string> done_;
     VarTable facts_;
     std::unique_ptr<TemplateValues> values_; ///< made at the first template, once [vars] are merged
+    RenderBudget rendered_{max_rendered_total, 0};
+    std::size_t vars_ = 0; ///< values in the facts, the overrides and the [vars] of every folder so far
     std::optional<Error> first_template_error_; ///< with RenderOptions::template_errors
     /// Unit files and drop-ins that are templates, by (unit, drop-in file or ""): origin, blob id.
     std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> unit_templates_;
@@ -159,6 +167,12 @@ Status Renderer::expand(const std::string &folder, int depth, const std::string 
         if (!text) return fail(std::move(text.error()).context(origin));
         auto manifest = parse_manifest(*text, origin);
         if (!manifest) return fail(manifest.error());
+        // Counted as each folder is read, so a bundle bomb stops before the next one is parsed.
+        vars_ += count_vars(manifest->vars);
+        if (vars_ > max_vars)
+            return fail(Errc::invalid, origin + ": [vars]: " + std::to_string(vars_) +
+                                           " values with those of the folders read before and the host facts, more than " +
+                                           std::to_string(max_vars) + " (the limit for templates)");
         f.manifest = std::move(*manifest);
     }
 
@@ -330,7 +344,7 @@ Result<std::string> Renderer::render_tmpl(const std::string &id, const std::stri
     }
     auto text = tree_.read_blob(id, opts_.max_file_size);
     if (!text) return fail(std::move(text.error()).context(origin));
-    auto rendered = render_template(*text, *values_, origin, opts_.max_file_size, opts_.facts_used);
+    auto rendered = render_template(*text, *values_, origin, opts_.max_file_size, opts_.facts_used, &rendered_);
     if (!rendered && opts_.template_errors) {
         if (!first_template_error_) first_template_error_ = rendered.error();
         opts_.template_errors->push_back(rendered.error());
@@ -404,6 +418,7 @@ Result<DesiredState> Renderer::run() {
         if (!clean) return fail(std::move(clean.error()).context("source.path"));
         host = *clean;
     }
+    vars_ = count_vars(opts_.facts) + count_vars(opts_.var_overrides);
     FJORD_TRY(expand(host, 0, shown(host)));
 
     DesiredState ds;
@@ -473,6 +488,9 @@ Result<DesiredState> Renderer::run() {
     }
     if (first_template_error_) return fail(*first_template_error_);
     FJORD_TRY(add_unit_files(tree_, ds, opts_.max_file_size));
+    // A name the host cannot hold is the commit's fault: refused here, before the host is
+    // touched, rather than failing the write halfway through a transaction.
+    for (const auto &[path, f] : ds.files) FJORD_TRY(check_name_limits(path, f.origin));
     FJORD_TRY(check_parents(ds.files));
     FJORD_TRY(check_link_chains(ds.files));
     return ds;

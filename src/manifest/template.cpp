@@ -24,6 +24,9 @@ namespace {
 
 constexpr char mark = '\x1f';                        // never in a name a template may use
 constexpr std::uint64_t max_lookups = 10'000'000;    // about a second of work
+// kainjow parses and renders sections recursively: 100,000 nested {{#on}} overflowed the render
+// child's stack. Real templates nest sections 1 to 4 deep.
+constexpr std::size_t max_section_depth = 64;
 
 mus::data to_data(const VarValue &v) {
     switch (v.kind) {
@@ -110,7 +113,10 @@ Result<Prepared> prepare(std::string_view text, const std::string &origin) {
         bool standalone = (sigil == '!' || sigil == '#' || sigil == '^' || sigil == '/') &&
                           blank(text.substr(line_start, open - line_start)) && blank(text.substr(end, line_end - end));
         if (standalone) {
+            // The indent dropped here was counted as the open section's text: uncount it, so
+            // that what a render spends never exceeds what it outputs.
             p.text.resize(p.text.size() - (open - line_start));
+            if (!open_sections.empty()) p.body_text[open_sections.back().id] -= open - line_start;
             if (line_end < text.size()) ++line;
             end = line_end < text.size() ? line_end + 1 : line_end;
         }
@@ -126,6 +132,9 @@ Result<Prepared> prepare(std::string_view text, const std::string &origin) {
             return error(tag_line, std::string(tag) + ": not a valid name");
         std::string ln = std::to_string(tag_line);
         if (sigil == '#' || sigil == '^') {
+            if (open_sections.size() == max_section_depth)
+                return error(tag_line, "sections nest deeper than " + std::to_string(max_section_depth) + " (" +
+                                           std::string(tag) + " opens one more)");
             std::string annotated = std::string(name) + mark + ln + mark + "s";
             std::size_t id = p.body_text.size();
             p.body_text.push_back(0);
@@ -153,8 +162,10 @@ Result<Prepared> prepare(std::string_view text, const std::string &origin) {
 /// quietly render as nothing.
 class StrictContext : public mus::basic_context<std::string> {
   public:
-    StrictContext(const mus::data &root, const Prepared &p, std::uint64_t budget, std::set<std::string> *used)
-        : prepared_(p), budget_(budget), used_(used) {
+    /// `budget`: what this template may spend; `total_budget`: what all templates still may.
+    StrictContext(const mus::data &root, const Prepared &p, std::uint64_t budget, std::uint64_t total_budget,
+                  std::set<std::string> *used)
+        : prepared_(p), budget_(budget), total_budget_(total_budget), used_(used) {
         items_.push_back(&root);
     }
 
@@ -217,22 +228,25 @@ class StrictContext : public mus::basic_context<std::string> {
     void spend(std::uint64_t bytes) const {
         spent_ += bytes;
         if (spent_ > budget_) throw Failure{0, "too big"};
+        if (spent_ > total_budget_) throw Failure{0, "total"};
     }
 
     const Prepared &prepared_;
-    std::uint64_t budget_;
+    std::uint64_t budget_, total_budget_;
     std::set<std::string> *used_;
     std::vector<const mus::data *> items_;
     mutable std::uint64_t lookups_ = 0, spent_ = 0;
     const mus::data empty_{std::string()}, true_{std::string("true")}, false_{std::string("false")};
 };
 
-/// Collects the output, refusing it past the limit.
+/// Collects the output, refusing it past the template's limit or the render's.
 struct Sink {
     std::string out;
     std::uint64_t max;
+    std::uint64_t total_left;
     Sink &operator<<(const std::string &s) {
         if (out.size() + s.size() > max) throw Failure{0, "too big"};
+        if (out.size() + s.size() > total_left) throw Failure{0, "total"};
         out += s;
         return *this;
     }
@@ -248,12 +262,17 @@ TemplateValues::TemplateValues(const VarTable &root) : impl_(std::make_unique<Im
 TemplateValues::~TemplateValues() = default;
 
 Result<std::string> render_template(std::string_view text, const TemplateValues &values, const std::string &origin,
-                                    std::uint64_t max_size, std::set<std::string> *facts_used) {
+                                    std::uint64_t max_size, std::set<std::string> *facts_used, RenderBudget *total) {
     auto prepared = prepare(text, origin);
     if (!prepared) return fail(prepared.error());
     auto too_big = [&] {
         return fail(Errc::refused, origin + ": rendered content is larger than apply.max_file_size (" +
                                        std::to_string(max_size) + " bytes)");
+    };
+    std::uint64_t total_left = total ? total->max - std::min(total->used, total->max) : UINT64_MAX;
+    auto over_total = [&] {
+        return fail(Errc::invalid, origin + ": rendering it takes the output of this commit's templates past " +
+                                       std::to_string(total->max) + " bytes, the limit for all templates of one render");
     };
     try {
         mus::mustache tmpl(prepared->text);
@@ -261,13 +280,17 @@ Result<std::string> render_template(std::string_view text, const TemplateValues 
         tmpl.set_custom_escape([](const std::string &s) { return s; });
         // Lines are buffered inside kainjow until they end: the budget (literal text of the
         // section bodies rendered, plus values) bounds that buffer to a small multiple of the limit.
-        StrictContext ctx(values.impl_->root, *prepared, 2 * max_size + text.size(), facts_used);
-        Sink sink{{}, max_size};
+        // The output is at least what was spent, so spending past what is left of the total is
+        // sure to pass it: a 1 MiB value repeated on one line stops there, before kainjow builds it.
+        StrictContext ctx(values.impl_->root, *prepared, 2 * max_size + text.size(), total_left, facts_used);
+        Sink sink{{}, max_size, total_left};
         tmpl.render(ctx, sink);
         if (!tmpl.is_valid()) return fail(Errc::invalid, origin + ": " + tmpl.error_message());
+        if (total) total->used += sink.out.size();
         return std::move(sink.out);
     } catch (const Failure &f) {
         if (f.why == "too big") return too_big();
+        if (f.why == "total") return over_total();
         return fail(Errc::invalid, origin + (f.line ? ":" + std::to_string(f.line) : std::string()) + ": " + f.why);
     } catch (const std::bad_alloc &) {
         return fail(Errc::refused, origin + ": out of memory rendering the template");

@@ -13,6 +13,13 @@
 
 namespace fjord {
 
+/// The output of all templates of one render, counted as they render: each template stops as
+/// soon as the running total passes `max`, before its output is built.
+struct RenderBudget {
+    std::uint64_t max = 0;
+    std::uint64_t used = 0; ///< bytes the templates rendered so far produced
+};
+
 /// The values templates see ([vars] merged, plus the facts "host" and "fjord"), converted once
 /// for every template of a render.
 class TemplateValues {
@@ -27,7 +34,7 @@ class TemplateValues {
   private:
     std::unique_ptr<Impl> impl_;
     friend Result<std::string> render_template(std::string_view, const TemplateValues &, const std::string &,
-                                               std::uint64_t, std::set<std::string> *);
+                                               std::uint64_t, std::set<std::string> *, RenderBudget *);
 };
 
 /// Renders `text`. {{name}}, {{{name}}} and {{&name}} substitute verbatim; {{#name}}..{{/name}}
@@ -37,10 +44,12 @@ class TemplateValues {
 /// the current list element. Every name a tag looks up must be defined, section names too:
 /// `tls = false` in a bundle is how a host opts out of {{#tls}}..{{/tls}}. Inside a section
 /// that does not render (false, empty list), nothing is looked up, so nothing is checked.
-/// Errors read "ORIGIN:LINE: why"; output over `max_size` bytes is refused. Names of facts
-/// (host.*, fjord.*) that were looked up are added to `facts_used` when given.
+/// Sections nest at most 64 deep. Errors read "ORIGIN:LINE: why"; output over `max_size`
+/// bytes is refused, and so is output that takes `total` past its max (the output is added to
+/// it). Names of facts (host.*, fjord.*) that were looked up are added to `facts_used` when given.
 [[nodiscard]] Result<std::string> render_template(std::string_view text, const TemplateValues &values,
                                                   const std::string &origin, std::uint64_t max_size,
-                                                  std::set<std::string> *facts_used = nullptr);
+                                                  std::set<std::string> *facts_used = nullptr,
+                                                  RenderBudget *total = nullptr);
 
 } // namespace fjord

@@ -25,11 +25,22 @@ bool valid_user(std::string_view s) {
     });
 }
 
+// A path of thousands of bytes as a message shows it: both ends, so the reason after it is not
+// cut off (fjordd bounds a render child's message to 4 KiB).
+std::string shortened(const std::string &s) {
+    constexpr std::size_t keep = 400;
+    if (s.size() <= 2 * keep + 3) return s;
+    auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(s[i]) & 0xc0) == 0x80; };
+    std::size_t head = keep, tail = s.size() - keep;
+    while (head > 0 && continuation(head)) --head; // never half a UTF-8 character
+    while (tail < s.size() && continuation(tail)) ++tail;
+    return s.substr(0, head) + "..." + s.substr(tail);
+}
+
 /// An absolute, normalised host path: "/a/b", no "", "." or ".." segment, no control character.
 Status check_host_path(const std::string &path) {
     auto bad = [&](const char *why) { return fail(Errc::invalid, "host path \"" + printable(path) + "\": " + why); };
     if (path.size() < 2 || path.front() != '/') return bad("not an absolute path below /");
-    if (path.size() > 4095) return bad("longer than PATH_MAX");
     if (has_break(path)) return bad("line breaks or NUL");
     for (std::size_t i = 1, j; i <= path.size(); i = j + 1) {
         j = std::min(path.find('/', i), path.size());
@@ -92,6 +103,28 @@ Status check_container_volumes(const ContainerSpec &c, const std::vector<std::st
             if (starts_with(p, v.host + "/")) return refuse(printable(v.host) + " contains the protected " + entry);
         }
     }
+    return {};
+}
+
+Status check_name_limits(const std::string &path, const std::string &origin) {
+    // Limits of the host path itself, not of apply.root + path: fjord walks it a name at a time
+    // (openat), so a long apply.root costs nothing.
+    constexpr std::size_t name_max = 255, path_max = 4095;
+    for (std::size_t i = 1, j; i < path.size(); i = j + 1) {
+        j = std::min(path.find('/', i), path.size());
+        if (j - i > name_max)
+            return fail(Errc::invalid, shortened(origin) + ": a name of " + std::to_string(j - i) +
+                                           " bytes in its host path; a file or folder name on Linux is at most " +
+                                           std::to_string(name_max) + " bytes (NAME_MAX)");
+        // fjord's own temp names (".fjord-tmp.HASH", and ".NAME.fjord-tmp" of older versions):
+        // writing or recovering a sibling removes them, so the repo may not use them.
+        std::string_view name(path.data() + i, j - i);
+        if (name.starts_with(".fjord-tmp") || (name.starts_with(".") && name.ends_with(".fjord-tmp")))
+            return fail(Errc::invalid, shortened(origin) + ": \"" + printable(name) + "\" is a name fjord uses for its own temp files");
+    }
+    if (path.size() > path_max)
+        return fail(Errc::invalid, shortened(origin) + ": its host path is " + std::to_string(path.size()) +
+                                       " bytes; a host path is at most " + std::to_string(path_max) + " bytes (PATH_MAX less its NUL)");
     return {};
 }
 
@@ -164,8 +197,9 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
         return fail(Errc::refused, std::to_string(d.files.size()) + " files, more than apply.max_files (" +
                                        std::to_string(opts.max_files) + ")");
     for (const auto &[path, f] : d.files) {
-        FJORD_TRY(check_host_path(path));
         std::string origin = printable(f.origin);
+        FJORD_TRY(check_name_limits(path, origin));
+        FJORD_TRY(check_host_path(path));
         // Lambdas do not capture structured bindings before C++20's P1091 (clang 14 refuses it).
         auto bad = [&, &path = path](const std::string &why) { return fail(Errc::invalid, origin + ": " + path + ": " + why); };
         if (f.path != path) return bad("listed under another path");

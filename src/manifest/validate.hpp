@@ -25,6 +25,10 @@ namespace fjord {
 [[nodiscard]] Status check_container_volumes(const ContainerSpec &c, const std::vector<std::string> &protect,
                                              const std::vector<std::string> &own = {});
 
+/// Refuses a host path no Linux filesystem can hold: a name in it over NAME_MAX (255 bytes), or
+/// the whole over PATH_MAX less its NUL (4095 bytes). `origin`, the repo path, names it.
+[[nodiscard]] Status check_name_limits(const std::string &path, const std::string &origin);
+
 /// Refuses a link target that is absolute or, taken lexically from the link's folder, leaves "/".
 [[nodiscard]] Status check_link(const std::string &path, const std::string &target, const std::string &origin);
 

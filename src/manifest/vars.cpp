@@ -8,6 +8,20 @@ VarValue VarValue::strings(const std::vector<std::string> &v) {
     return out;
 }
 
+namespace {
+std::size_t count_value(const VarValue &v) {
+    std::size_t n = 1;
+    for (const auto &e : v.items) n += count_value(e);
+    return n + count_vars(v.fields);
+}
+} // namespace
+
+std::size_t count_vars(const VarTable &t) {
+    std::size_t n = 0;
+    for (const auto &[k, v] : t) n += count_value(v);
+    return n;
+}
+
 void merge_vars(VarTable &acc, const VarTable &later) {
     for (const auto &[k, v] : later) {
         auto it = acc.find(k);

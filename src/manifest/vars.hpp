@@ -1,6 +1,7 @@
 #pragma once
 // Template values: [vars] of the manifests, host facts and `fjordctl render --var` overrides.
 // Pure values, comparable, so DesiredState stays a value type.
+#include <cstddef>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,16 @@ struct VarValue {
 
 /// Names to values: [vars] of one folder, all folders merged, or facts ("host" -> table).
 using VarTable = std::map<std::string, VarValue>;
+
+/// At most this many values (every leaf, table, list and list element counts) in the [vars]
+/// of all folders of a render and the facts together. Real hosts have tens to a few thousand;
+/// 100,000 is ten times a host with 10,000 and keeps the vars (held as VarValues, again as
+/// the templates' values, and once more in the render child's answer) to tens of MB. A 45 MB
+/// [vars] of 2.5 million keys took the render child to 1.3 GB before.
+inline constexpr std::size_t max_vars = 100'000;
+
+/// The values in `t`, as max_vars counts them.
+[[nodiscard]] std::size_t count_vars(const VarTable &t);
 
 /// Merges `later` into `acc`: tables merge key by key (recursively), anything else replaces.
 void merge_vars(VarTable &acc, const VarTable &later);

@@ -1,5 +1,7 @@
 #include "plan/plan.hpp"
 
+#include "manifest/validate.hpp"
+
 #include <algorithm>
 
 namespace fjord {
@@ -128,17 +130,20 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
 std::string describe(const Plan &plan, const Generation &prev) {
     std::string out;
     for (const auto &a : plan.actions) {
+        // A file name is the repo's to choose: its control characters (ESC, CR) are escaped, so
+        // the plan cannot drive the terminal of whoever reads it, nor forge a line.
+        std::string path = printable(a.path);
         switch (a.kind) {
-        case ActionKind::remove: out += "- " + a.path + "\n"; break;
-        case ActionKind::restore: out += "< " + a.path + " (original restored)\n"; break;
-        case ActionKind::rmdir: out += "- " + a.path + "/\n"; break;
-        case ActionKind::mkdir: out += "+ " + a.path + "/\n"; break;
+        case ActionKind::remove: out += "- " + path + "\n"; break;
+        case ActionKind::restore: out += "< " + path + " (original restored)\n"; break;
+        case ActionKind::rmdir: out += "- " + path + "/\n"; break;
+        case ActionKind::mkdir: out += "+ " + path + "/\n"; break;
         case ActionKind::write: {
             const auto &spec = plan.next.files.at(a.path).spec;
             auto it = prev.files.find(a.path);
             std::string note = spec.secret ? " (secret changed)" : "";
-            if (it == prev.files.end()) out += "+ " + a.path + (a.adopt ? " (adopted: original kept)" : "") + note + "\n";
-            else out += "~ " + a.path + note + "\n";
+            if (it == prev.files.end()) out += "+ " + path + (a.adopt ? " (adopted: original kept)" : "") + note + "\n";
+            else out += "~ " + path + note + "\n";
             break;
         }
         }

@@ -88,7 +88,7 @@ std::vector<JudgedPath> Prereq::judged_paths() const {
 }
 
 void Prereq::run_instant() {
-    m_.virt = read_virt(roots_.sys);
+    m_.virt = read_virt(roots_.sys, roots_.cpuid);
     m_.filesystems = filesystems_of(judged_paths(), roots_);
     m_.memory = read_memory(roots_.proc);
     m_.space = read_space(state_dir_, nearest_existing(state_dir_));

@@ -4,6 +4,7 @@
 // device-mapper or md device, down to physical disks. Filesystems without a device number of
 // their own (btrfs subvolumes, overlay) are followed through /proc/self/mountinfo.
 #include "prereq/types.hpp"
+#include "prereq/virt.hpp"
 #include "util/result.hpp"
 #include <string>
 #include <string_view>
@@ -11,10 +12,12 @@
 
 namespace fjord::prereq {
 
-/// Where the kernel's interfaces are mounted; tests point `sys` at a fake tree.
+/// Where the host's facts come from: the kernel's interfaces and the CPU's CPUID. Tests point
+/// `sys` at a fake tree and `cpuid` at a fake CPU, to judge hardware they describe themselves.
 struct HostRoots {
     std::string sys = "/sys";
     std::string proc = "/proc";
+    Cpuid cpuid = cpuid_instruction;
 };
 
 /// A path whose filesystem is judged: `label` as configured, `at` what is stat'ed (the nearest

@@ -72,30 +72,42 @@ const Named *match_dmi(const VirtFacts &f) {
 
 } // namespace
 
-VirtFacts read_virt(const std::string &sysfs) {
-    VirtFacts f;
+std::optional<CpuidRegs> cpuid_instruction(std::uint32_t leaf) {
 #if defined(__x86_64__) || defined(__i386__)
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d)) {
+    CpuidRegs r;
+    if (leaf >= 0x40000000u && leaf < 0x80000000u) {
+        __cpuid(leaf, r.eax, r.ebx, r.ecx, r.edx);
+        return r;
+    }
+    if (__get_cpuid(leaf, &r.eax, &r.ebx, &r.ecx, &r.edx)) return r;
+#else
+    (void)leaf;
+#endif
+    return std::nullopt;
+}
+
+VirtFacts read_virt(const std::string &sysfs, const Cpuid &cpuid) {
+    VirtFacts f;
+    if (auto l1 = cpuid(1)) {
         f.cpuid_available = true;
-        f.hypervisor_bit = (c >> 31) & 1u;
+        f.hypervisor_bit = (l1->ecx >> 31) & 1u;
     }
     // The hypervisor leaves mean something only when the hypervisor bit is set; on bare metal
     // they echo other leaves. Linux scans the bases 0x40000000..0x40010000 the same way.
     if (f.hypervisor_bit) {
-        for (unsigned base = 0x40000000; base < 0x40010000; base += 0x100) {
-            __cpuid(base, a, b, c, d);
+        for (std::uint32_t base = 0x40000000; base < 0x40010000; base += 0x100) {
+            auto r = cpuid(base);
+            if (!r) break;
             char sig[13] = {};
-            std::memcpy(sig, &b, 4);
-            std::memcpy(sig + 4, &c, 4);
-            std::memcpy(sig + 8, &d, 4);
+            std::memcpy(sig, &r->ebx, 4);
+            std::memcpy(sig + 4, &r->ecx, 4);
+            std::memcpy(sig + 8, &r->edx, 4);
             std::string s = trim(std::string(sig, strnlen(sig, 12)));
             if (!s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; }))
                 f.signatures.push_back(s);
-            if (a < base) break; // the highest leaf of this base says there is nothing further
+            if (r->eax < base) break; // the highest leaf of this base says there is nothing further
         }
     }
-#endif
     f.dmi_sys_vendor = read_dmi(sysfs, "sys_vendor");
     f.dmi_product = read_dmi(sysfs, "product_name");
     f.dmi_board_vendor = read_dmi(sysfs, "board_vendor");

@@ -27,6 +27,26 @@ enum class Errc {
     internal,    ///< (keep last: the sandbox's answers are checked against it)
 };
 
+/// The class's name, as tests and tools print it: "io", "not_found", ...
+[[nodiscard]] inline const char *to_string(Errc c) {
+    switch (c) {
+    case Errc::ok: return "ok";
+    case Errc::io: return "io";
+    case Errc::invalid: return "invalid";
+    case Errc::refused: return "refused";
+    case Errc::guardrail: return "guardrail";
+    case Errc::not_found: return "not_found";
+    case Errc::network: return "network";
+    case Errc::auth: return "auth";
+    case Errc::busy: return "busy";
+    case Errc::unavailable: return "unavailable";
+    case Errc::corrupt: return "corrupt";
+    case Errc::killed: return "killed";
+    case Errc::internal: return "internal";
+    }
+    return "?";
+}
+
 /// Whether errno `err` says the host lacks something for now rather than that the request is
 /// wrong: these become Errc::unavailable, retried with backoff, never blamed on a commit.
 [[nodiscard]] inline bool host_resource_errno(int err) {

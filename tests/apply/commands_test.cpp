@@ -5,6 +5,7 @@
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <algorithm>
 #include <sys/stat.h>
 
 using namespace fjord;
@@ -21,7 +22,7 @@ struct RecordingSystemd : SystemdManager {
     Status stop(const std::string &u) override { return rec("stop " + u); }
     Status restart(const std::string &u) override { return rec("restart " + u); }
     Status reload(const std::string &u) override { return rec("reload " + u); }
-    Result<UnitState> state(const std::string &) override { return UnitState{"loaded", "active", "running", "success"}; }
+    Result<UnitState> state(const std::string &) override { return UnitState{"loaded", "active", "running", "success", ""}; }
     Status rec(std::string c) {
         calls.push_back(std::move(c));
         return {};
@@ -50,7 +51,8 @@ struct Host {
         return p;
     }
     ValidateContext vctx(std::function<Result<std::string>(std::string_view, const std::string &)> dec = {}) {
-        return ValidateContext{blobs, state.path + "/s/validate", 1 << 20, std::move(dec), root.path};
+        return ValidateContext{[this](const std::string &id, std::uint64_t max) { return stored_content(store, &blobs, id, max); },
+                               state.path + "/s/validate", 1 << 20, std::move(dec), root.path};
     }
     Result<ApplyReport> apply(const DesiredState &d) {
         auto prev = store.load(*store.current());
@@ -108,8 +110,10 @@ TEST_CASE("validate a secret: decrypted into a 0700 folder, removed after, its o
     auto f = h.spec("/etc/app/db.env", "ciphertext");
     f.secret = true;
     auto dec = [](std::string_view c, const std::string &) -> Result<std::string> { return c == "ciphertext" ? std::string("PASSWORD=hunter2\n") : std::string(); };
-    // The validator sees the plaintext in a private folder, and echoes it (as some do).
-    f.validate = {"sh", "-c", "cat \"$1\"; test \"$(stat -c %a \"${1%/*/*}\")\" = 700 && grep -q hunter2 \"$1\"", "sh", "%s"};
+    // The validator sees the plaintext in a private folder, and echoes it (as some do). The
+    // staged name is a link to fjordd's memory: no plaintext is ever on a disk.
+    f.validate = {"sh", "-c", "cat \"$1\"; test \"$(stat -c %a \"${1%/*/*}\")\" = 700 && test -L \"$1\" && "
+                  "readlink \"$1\" | grep -q '^/proc/[0-9]*/fd/' && grep -q hunter2 \"$1\" && ! grep -rq hunter2 \"${1%/*/*}\"", "sh", "%s"};
     auto p = h.plan(with({f}));
     CHECK(validate_files(h.vctx(dec), *p, with({f})));
     f.validate = {"sh", "-c", "cat \"$1\"; exit 2", "sh", "%s"};
@@ -163,4 +167,29 @@ TEST_CASE("pre_restart does not run for a stop") {
     next.units.emplace(u.name, u);
     CHECK(run_pre_restart(next, {{UnitStep::stop, "a.service"}, {UnitStep::enable, "a.service"}}, "/"));
     CHECK_FALSE(run_pre_restart(next, {{UnitStep::reload, "a.service"}}, "/"));
+}
+
+TEST_CASE("units: a rollback converges every unit to what the restored generation asks") {
+    Generation prev, next;
+    UnitSpec web, worker, batch;
+    web.name = "web.service";
+    worker.name = "worker.service";
+    batch.name = "batch.service";
+    batch.state = "stopped";
+    batch.enable = false;
+    for (auto *g : {&prev, &next})
+        for (const auto *u : {&web, &worker, &batch}) g->units[u->name] = *u;
+    // Nothing changed between the two: an apply does nothing...
+    CHECK(plan_units(prev, next, {}).empty());
+    // ...a rollback makes sure: started ones run (and are enabled), stopped ones are stopped.
+    auto back = plan_units(prev, next, {}, true);
+    std::vector<UnitStep> want = {{UnitStep::enable, "web.service"},  {UnitStep::enable, "worker.service"},
+                                  {UnitStep::stop, "batch.service"},  {UnitStep::start, "web.service"},
+                                  {UnitStep::start, "worker.service"}};
+    CHECK(back.after == want);
+    // A changed watched file still restarts rather than starts.
+    next.units["web.service"].watch = {"/srv/www/**"};
+    prev.units["web.service"].watch = {"/srv/www/**"};
+    auto changed = plan_units(prev, next, {"/srv/www/index.html"}, true);
+    CHECK(std::find(changed.after.begin(), changed.after.end(), UnitStep{UnitStep::restart, "web.service"}) != changed.after.end());
 }

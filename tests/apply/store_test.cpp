@@ -44,11 +44,75 @@ TEST_CASE("store: objects and a torn journal") {
     REQUIRE(*back);
     CHECK((*back)->paths == j.paths);
     CHECK((*back)->to == 2);
-    // A journal cut short before its end marker never described a transaction that began.
+    // Journals are written whole by rename: one cut short (or garbage) was damaged at rest,
+    // and what it named is not known. It is reported as such, never taken for "no journal".
     spit(t.path + "/journal", "fjord-journal 1\nfrom 1\nto 2\np /a\n");
     back = s.journal();
-    REQUIRE(back);
-    CHECK_FALSE(*back);
+    REQUIRE_FALSE(back);
+    CHECK(back.error().code == Errc::corrupt);
+    CHECK(back.error().message.find("cut short") != std::string::npos);
+    spit(t.path + "/journal", "\x01\x02garbage");
+    back = s.journal();
+    REQUIRE_FALSE(back);
+    CHECK(back.error().code == Errc::corrupt);
+}
+
+TEST_CASE("store: objects are checked against their id; lazy ones are made durable at once") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto id = blob_id("content");
+    REQUIRE(s.put_object(id, "content", false));
+    REQUIRE(s.sync_objects());
+    CHECK(*s.get_object(id, 100) == "content");
+    // Damaged on disk: refused as missing (so callers fall back to another copy), and removed
+    // so that put_object can store it again.
+    spit(t.path + "/objects/" + id.substr(0, 2) + "/" + id.substr(2), "contenT");
+    auto bad = s.get_object(id, 100);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == Errc::not_found);
+    CHECK(bad.error().message.find("damaged") != std::string::npos);
+    CHECK_FALSE(s.has_object(id));
+    REQUIRE(s.put_object(id, "content"));
+    CHECK(*s.get_object(id, 100) == "content");
+}
+
+TEST_CASE("store: a generation lists every object it needs, and prune keeps them") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto keep = blob_id("kept"), gone = blob_id("gone");
+    REQUIRE(s.put_object(keep, "kept"));
+    REQUIRE(s.put_object(gone, "gone"));
+    for (std::uint64_t n = 1; n <= 3; ++n) {
+        Generation g;
+        g.info = {n, "c", 1, Outcome::good, ""};
+        FileSpec f;
+        f.path = "/etc/x";
+        f.id = n == 1 ? gone : keep;
+        g.files["/etc/x"] = AppliedFile{f, {}};
+        REQUIRE(s.save(g));
+    }
+    REQUIRE(s.set_current(3));
+    // A damaged list is rebuilt from its generation, never taken to mean "needs nothing".
+    spit(t.path + "/generations/2/objects", "garbage line\n");
+    REQUIRE(s.prune(2));
+    CHECK(s.has_object(keep));
+    CHECK_FALSE(s.has_object(gone)); // only generation 1, pruned, needed it
+}
+
+TEST_CASE("store: generation numbers, set aside, never reused") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    for (std::uint64_t n = 1; n <= 3; ++n) {
+        Generation g;
+        g.info = {n, "c", 1, Outcome::good, ""};
+        REQUIRE(s.save(g));
+    }
+    REQUIRE(s.set_aside(3));
+    CHECK(*s.generation_numbers() == std::vector<std::uint64_t>{1, 2});
+    CHECK(*s.next_number() == 4);
+    REQUIRE(s.set_current(2));
+    REQUIRE(s.clear_current());
+    CHECK(*s.current() == 0);
 }
 
 TEST_CASE("store: flags and bad commits") {
@@ -63,4 +127,29 @@ TEST_CASE("store: flags and bad commits") {
     CHECK(s.bad_commits().count("abc"));
     REQUIRE(s.clear_bad("abc"));
     CHECK(s.bad_commits().empty());
+}
+
+TEST_CASE("store: check_kept names the generations that are kept") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto why = [&](std::uint64_t n) {
+        auto k = s.check_kept(n);
+        if (k) return std::string("kept");
+        CHECK(k.error().code == Errc::not_found);
+        return k.error().message;
+    };
+    CHECK(why(1) == "generation 1 does not exist (no generation is kept)");
+    for (std::uint64_t n : {3, 12, 13, 14, 15, 31, 30, 29}) {
+        Generation g;
+        g.info = {n, "c", 100, Outcome::good, ""};
+        REQUIRE(s.save(g));
+    }
+    CHECK(why(12) == "kept");
+    CHECK(why(3) == "kept");
+    CHECK(why(7) == "generation 7 is not kept (pruned); kept: 3, 12-15, 29-31");
+    CHECK(why(1) == "generation 1 is not kept (pruned); kept: 3, 12-15, 29-31");
+    CHECK(why(40) == "generation 40 does not exist (the newest is 31); kept: 3, 12-15, 29-31");
+    // A generation whose header is unreadable is kept: load() says what is wrong with it.
+    spit(t.path + "/generations/13/info", "garbage");
+    CHECK(why(13) == "kept");
 }

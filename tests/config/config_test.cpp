@@ -209,6 +209,16 @@ TEST_CASE("errors name FILE:LINE:COL: key: reason") {
           "/etc/fjord/fjord.toml:3:1: notify[0].event: unknown key");
 }
 
+TEST_CASE("a key nested 200,000 deep is refused before toml++ parses it (it overflowed its stack)") {
+    std::string deep = "[apply]\n";
+    for (int i = 0; i < 199'999; ++i) deep += "a.";
+    deep += "a = 1\n";
+    CHECK(error_of(deep) == file + ":2:127: nests deeper than 64 levels (table headers, dotted keys, arrays and "
+                               "inline tables together), refused before parsing");
+    CHECK(error_of("[source]\nurl = " + std::string(100'000, '[')).find(":2:70: nests deeper") !=
+          std::string::npos);
+}
+
 TEST_CASE("wrong types are errors") {
     CHECK(error_of("[apply]\nprune = \"yes\"") == file + ":2:9: apply.prune: must be true or false");
     CHECK(error_of("[source]\nurl = 5") == file + ":2:7: source.url: must be a string");
@@ -230,6 +240,11 @@ TEST_CASE("bad durations, sizes and percentages") {
     CHECK(error_of("[source]\npoll_interval = 60") == file + ":2:17: source.poll_interval: must be a duration string such as \"30s\"");
     CHECK(error_of("[source]\npoll_interval = \"500ms\"") == file + ":2:17: source.poll_interval: must be at least 1s");
     CHECK(error_of("[health]\ntimeout = \"0s\"") == file + ":2:11: health.timeout: must be longer than 0s");
+    // An overflowing duration is too large, not "must be longer than 0s" (it wrapped negative).
+    CHECK(error_of("[source]\npoll_interval = \"99999999999999999999s\"") ==
+          file + ":2:17: source.poll_interval: duration \"99999999999999999999s\" is too large (at most 36500d)");
+    CHECK(error_of("[health]\ntimeout = \"9223372036854775807h\"") ==
+          file + ":2:11: health.timeout: duration \"9223372036854775807h\" is too large (at most 36500d)");
     CHECK(error_of("[podman]\nregistry_poll_interval = \"5 min\"").starts_with(file + ":2:26: podman.registry_poll_interval: bad duration"));
     CHECK(error_of("[podman]\nregistry_auth_file = \"auth.json\"").starts_with(file + ":2:22: podman.registry_auth_file: "));
     CHECK(error_of("[apply]\nmax_file_size = \"64 apples\"").starts_with(file + ":2:17: apply.max_file_size: bad size"));

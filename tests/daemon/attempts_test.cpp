@@ -52,3 +52,28 @@ TEST_CASE("only the commit's own faults mark it bad; the sandbox's failures are 
     CHECK(!commit_at_fault(Errc::network));
     CHECK(!commit_at_fault(Errc::busy));
 }
+
+TEST_CASE("an apply's failure: transient only where shown so; everything else is the commit's") {
+    for (Errc c : {Errc::network, Errc::busy, Errc::unavailable, Errc::io}) CHECK(transient(c));
+    for (Errc c : {Errc::invalid, Errc::refused, Errc::guardrail, Errc::not_found, Errc::internal, Errc::killed, Errc::corrupt})
+        CHECK_FALSE(transient(c));
+}
+
+TEST_CASE("backoff: the poll interval first, then doubling, capped at an hour; a new commit starts over") {
+    Backoff b;
+    CHECK(backoff_left(b, "c1", 100) == 0);
+    b = next_backoff(b, "c1", 100, 60, "why");
+    CHECK(b.delay == 60);
+    CHECK(backoff_left(b, "c1", 100) == 60);
+    CHECK(backoff_left(b, "c1", 130) == 30);
+    CHECK(backoff_left(b, "c2", 100) == 0); // another commit is never held back
+    CHECK(backoff_left(b, "c1", 160) == 0);
+    b = next_backoff(b, "c1", 160, 60, "why");
+    CHECK(b.delay == 120);
+    for (int i = 0; i < 10; ++i) b = next_backoff(b, "c1", 0, 60, "why");
+    CHECK(b.delay == max_backoff_seconds);
+    b = next_backoff(b, "c2", 0, 60, "other");
+    CHECK(b.delay == 60);
+    CHECK(b.why == "other");
+    CHECK(next_backoff({}, "c", 0, 0, "").delay == 1); // a poll interval under a second
+}

@@ -1,6 +1,7 @@
 // The real probes against real things: a python3 http.server on loopback, a real TCP listener,
 // real commands; the unit probe with a scripted systemd (the real one: tests/integration/health.sh).
 #include "health/probes.hpp"
+#include "util/command.hpp"
 
 #include "apply/fake_podman.hpp"
 
@@ -157,6 +158,19 @@ TEST_CASE("exec: argv without a shell, exit status, output kept and bounded") {
     CHECK(big.detail.size() < 2100);
 }
 
+TEST_CASE("exec: the FJORD_* variables hooks get; output hidden when the generation has secrets") {
+    ExecCheckContext ctx{{"FJORD_COMMIT=abc", "FJORD_GENERATION=7"}, false};
+    auto r = exec_probe({"sh", "-c", "test \"$FJORD_COMMIT-$FJORD_GENERATION\" = abc-7 && echo seen"}, ctx)->run(2s);
+    CHECK(r.ok);
+    ctx.hide_output = true;
+    auto secret = exec_probe({"sh", "-c", "echo PASSWORD=hunter2; exit 1"}, ctx)->run(2s);
+    CHECK(!secret.ok);
+    CHECK(secret.detail.find("hunter2") == std::string::npos);
+    CHECK(secret.detail == std::string("exit status 1 (") + secret_output_hidden + ")");
+    // Nothing printed, nothing to hide.
+    CHECK(exec_probe({"false"}, ctx)->run(2s).detail == "exit status 1");
+}
+
 TEST_CASE("exec: a command past its timeout is killed with its children") {
     ProbeResult r;
     auto took = timed([&] { r = exec_probe({"sh", "-c", "sleep 30 & echo started; sleep 30"})->run(300ms); });
@@ -168,19 +182,19 @@ TEST_CASE("exec: a command past its timeout is killed with its children") {
 TEST_CASE("unit: active passes; failed, activating and not-found fail; a oneshot that exited 0 passes") {
     ScriptedSystemd sd;
     auto p = unit_probe(sd, "web.service");
-    sd.st = {"loaded", "active", "running", "success"};
+    sd.st = {"loaded", "active", "running", "success", ""};
     CHECK(p->run(1s).ok);
-    sd.st = {"loaded", "failed", "failed", "exit-code"};
+    sd.st = {"loaded", "failed", "failed", "exit-code", ""};
     auto f = p->run(1s);
     CHECK(!f.ok);
     CHECK(f.detail == "ActiveState failed (SubState failed, Result exit-code)");
-    sd.st = {"loaded", "activating", "auto-restart", "exit-code"};
+    sd.st = {"loaded", "activating", "auto-restart", "exit-code", ""};
     CHECK(!p->run(1s).ok);
-    sd.st = {"not-found", "inactive", "dead", ""};
+    sd.st = {"not-found", "inactive", "dead", "", ""};
     CHECK(p->run(1s).detail == "LoadState not-found");
-    sd.st = {"loaded", "inactive", "dead", "success"};
+    sd.st = {"loaded", "inactive", "dead", "success", ""};
     CHECK(p->run(1s).ok);
-    sd.st = {"loaded", "inactive", "dead", "exit-code"};
+    sd.st = {"loaded", "inactive", "dead", "exit-code", ""};
     CHECK(!p->run(1s).ok);
 }
 

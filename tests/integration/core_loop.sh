@@ -190,7 +190,7 @@ kill -TERM "$pid"
 wait "$pid"
 rc=$?
 n=$(find "$ROOT/srv/bulk" -type f 2>/dev/null | wc -l)
-if [ ! -e "$STATE/journal" ] && [ -z "$(find "$ROOT" -name '*.fjord-tmp')" ] && { [ "$n" = 2000 ] || [ "$n" = 0 ]; }; then
+if [ ! -e "$STATE/journal" ] && [ -z "$(find "$ROOT" -name '*fjord-tmp*')" ] && { [ "$n" = 2000 ] || [ "$n" = 0 ]; }; then
   pass "SIGTERM during an apply: the transaction ends whole (rc=$rc, $n of 2000 files, no journal, no temp files)"
 else
   fail "sigterm in flight" "rc=$rc files=$n journal=$(ls "$STATE/journal" 2>&1)"

@@ -4,7 +4,7 @@
 # `fjordd --once`, which is killed with SIGKILL at a random instant, TRIALS times. After each kill
 #   - `fjordd --recover` must leave apply.root byte-for-byte equal to the generation `current`
 #     names: the last good one (A) or, when the kill came after the commit, the new one (B);
-#     no journal, no *.fjord-tmp file anywhere under the root;
+#     no journal, no temp file (*fjord-tmp*) anywhere under the root;
 #   - the next `fjordd --once` must leave the root equal to B.
 # Usage: crash_torture.sh BUILD_DIR   (env: TRIALS=100, SEED=<random>, VERBOSE=1)
 #
@@ -267,7 +267,7 @@ for trial in $(seq 1 "$TRIALS"); do
     bad_state=$((bad_state + 1))
     fail_detail "after recovery current=$cur (want $GEN_A or $GEN_B), journal $( [ -e "$STATE/journal" ] && echo present || echo absent)"
   fi
-  tmps=$(find "$ROOT" -name '*.fjord-tmp' | head -5)
+  tmps=$(find "$ROOT" -name '*fjord-tmp*' | head -5)
   if [ -n "$tmps" ]; then bad_tmp=$((bad_tmp + 1)); fail_detail "temp files left under the root" "$tmps"; fi
   # Leftovers of the state dir's own tmp -> rename writes: reported, not a failure of §7.1.
   state_tmp=$(( state_tmp + $(find "$STATE" -name '*.tmp' | wc -l) ))
@@ -285,7 +285,7 @@ for trial in $(seq 1 "$TRIALS"); do
     continue
   fi
   got=$(fp "$ROOT")
-  if [ "$got" != "$FP_B" ] || [ -e "$STATE/journal" ] || [ -n "$(find "$ROOT" -name '*.fjord-tmp' | head -1)" ]; then
+  if [ "$got" != "$FP_B" ] || [ -e "$STATE/journal" ] || [ -n "$(find "$ROOT" -name '*fjord-tmp*' | head -1)" ]; then
     bad_next=$((bad_next + 1))
     fail_detail "after the next run the root is not B (current=$(cat "$STATE/current"))" "$(diff <(echo "$FP_B") <(echo "$got"))"
   fi
@@ -304,7 +304,7 @@ echo "INFO current after recovery:$gens; stale *.tmp files in the state dir over
 [ "$bad_recover" = 0 ] && pass "fjordd --recover succeeds after every kill ($TRIALS trials)" || fail "recover" "$bad_recover of $TRIALS recoveries failed"
 [ "$bad_state" = 0 ] && pass "after recovery: no journal, current is A's or B's generation ($TRIALS trials)" || fail "recovered state" "$bad_state of $TRIALS trials"
 [ "$bad_root" = 0 ] && pass "after recovery the root equals the generation current names, byte for byte ($TRIALS trials)" || fail "recovered root" "$bad_root of $TRIALS trials differ"
-[ "$bad_tmp" = 0 ] && pass "no *.fjord-tmp file left under the root ($TRIALS trials)" || fail "temp files" "$bad_tmp of $TRIALS trials left some"
+[ "$bad_tmp" = 0 ] && pass "no temp file (*fjord-tmp*) left under the root ($TRIALS trials)" || fail "temp files" "$bad_tmp of $TRIALS trials left some"
 [ "$bad_next" = 0 ] && pass "the next fjordd --once leaves the root equal to B ($TRIALS trials)" || fail "next run" "$bad_next of $TRIALS trials"
 # The test proves something only if enough kills hit the transaction itself.
 if [ $((mid * 100)) -ge $((TRIALS * 30)) ]; then pass "kills mid-transaction (journal present): $mid of $TRIALS (>= 30%)"

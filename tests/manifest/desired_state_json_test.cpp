@@ -190,6 +190,14 @@ TEST_CASE("desired state: fjordd validates what a render child sends") {
               f.target = "../../../etc/shadow";
           })).find("symlink escapes apply.root") != std::string::npos);
     CHECK(invalid(with_file("/etc/app/app.env/x", same)).find("needs /etc/app/app.env to be a folder") != std::string::npos);
+    // Names the host cannot hold, with the repo path named (rich()'s origin for this file).
+    CHECK(invalid(with_file("/etc/" + std::string(256, 'n'), same)) ==
+          "hosts/web1/files/etc/app/app.env.age: a name of 256 bytes in its host path; a file or folder name on Linux is at most 255 bytes (NAME_MAX)");
+    std::string path;
+    for (int i = 0; i < 16; ++i) path += "/" + std::string(255, 'p');
+    CHECK(invalid(with_file(path, same)).find("its host path is 4096 bytes; a host path is at most 4095 bytes") != std::string::npos);
+    path.pop_back();
+    CHECK(validate_desired(with_file(path, same), opts(), rich().commit));
 
     DesiredState d = rich();
     d.files.begin()->second.path = "/etc/other";

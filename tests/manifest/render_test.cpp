@@ -617,6 +617,51 @@ TEST_CASE("units/ and containers/ refuse what they cannot hold") {
     CHECK(error_of(bad).find("hosts/web1/containers/web.toml:1:") == 0);
 }
 
+TEST_CASE("names the host cannot hold are refused at render, naming the repo path and the limit") {
+    std::string n255(255, 'n'), n256(256, 'n');
+    FakeTree fits;
+    fits.file("hosts/web1/files/etc/" + n255, "x").file("hosts/web1/files/" + n255 + "/x", "x")
+        .file("hosts/web1/files/opt/" + std::string(255, 't') + ".tmpl", "x"); // the host name drops .tmpl
+    CHECK(ok(fits).files.size() == 3);
+
+    FakeTree file;
+    file.file("hosts/web1/files/etc/" + n256, "x");
+    CHECK(error_of(file) == "hosts/web1/files/etc/" + n256 +
+                                ": a name of 256 bytes in its host path; a file or folder name on Linux is at most 255 bytes (NAME_MAX)");
+    FakeTree folder;
+    folder.file("hosts/web1/files/srv/" + n256 + "/x", "x");
+    CHECK(error_of(folder).find("hosts/web1/files/srv/" + n256 + "/x: a name of 256 bytes") == 0);
+    // A unit of 255 bytes is a valid name, but its drop-in folder NAME.d is not.
+    FakeTree unit;
+    unit.file("hosts/web1/units/" + std::string(247, 'u') + ".service.d/x.conf", "[Service]\n");
+    CHECK(error_of(unit).find(".service.d/x.conf: a name of 257 bytes in its host path") != std::string::npos);
+
+    // fjord's own temp names: writing or recovering the sibling would remove them.
+    for (const char *n : {".fjord-tmp.0123456789abcdef", ".motd.fjord-tmp"}) {
+        FakeTree tmp;
+        tmp.file(std::string("hosts/web1/files/etc/") + n, "x");
+        CHECK(error_of(tmp).find("is a name fjord uses for its own temp files") != std::string::npos);
+    }
+    FakeTree almost;
+    almost.file("hosts/web1/files/etc/motd.fjord-tmp", "x").file("hosts/web1/files/etc/x.fjord-tmpl", "x");
+    CHECK(ok(almost).files.size() == 2);
+
+    // Host paths: 4095 bytes fit (PATH_MAX less its NUL), 4096 do not.
+    std::string path;
+    for (int i = 0; i < 15; ++i) path += "/" + std::string(255, char('a' + i));
+    path += "/" + std::string(254, 'z');
+    REQUIRE(path.size() == 4095);
+    FakeTree longest;
+    longest.file("hosts/web1/files" + path, "x");
+    CHECK(ok(longest).files.count(path) == 1);
+    FakeTree too_long;
+    too_long.file("hosts/web1/files" + path + "z", "x");
+    // The message keeps both ends of so long a repo path, and the reason after it.
+    std::string origin = "hosts/web1/files" + path + "z";
+    CHECK(error_of(too_long) == origin.substr(0, 400) + "..." + origin.substr(origin.size() - 400) +
+                                    ": its host path is 4096 bytes; a host path is at most 4095 bytes (PATH_MAX less its NUL)");
+}
+
 TEST_CASE("clean_relative_path normalises and refuses escapes") {
     CHECK(*clean_relative_path("a//b/./c") == "a/b/c");
     CHECK(*clean_relative_path("hosts/web1/") == "hosts/web1");

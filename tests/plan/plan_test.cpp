@@ -75,12 +75,26 @@ TEST_CASE("unchanged paths cost nothing; changed ones are written; dropped ones 
     CHECK(plan->restores == 1);
     CHECK(plan->next.files.size() == 2);
 
-    auto keep = make_plan(prev, desired({file("/a", "1"), file("/b", "2", 0600)}), host, PlanOptions{false, {}});
+    auto keep = make_plan(prev, desired({file("/a", "1"), file("/b", "2", 0600)}), host, PlanOptions{false, {}, {}, nullptr});
     REQUIRE(keep);
     // prune off: fjord's own files stay (unmanaged), but an adopted file still gets its original.
     std::vector<std::pair<ActionKind, std::string>> kept{{A::restore, "/c"}, {A::write, "/b"}};
     CHECK(steps(*keep) == kept);
     CHECK(keep->deletions == 0);
+}
+
+TEST_CASE("the plan text escapes control characters of file names") {
+    // A repo file named "\e[31mred" (or with CR, DEL, a C0 byte) must not reach a terminal raw
+    // through `fjordctl diff` or `sync`.
+    FakeHost host;
+    host.live = {{"/etc", LiveKind::dir}};
+    Generation prev;
+    prev.files["/etc/gone\x7f"] = {file("/etc/gone\x7f", "1"), {}};
+    auto plan = make_plan(prev, desired({file("/etc/\x1b[31mred", "a"), file("/etc/d\x01r/a\rb", "b")}), host, {});
+    REQUIRE(plan);
+    std::string text = describe(*plan, prev);
+    CHECK(text == "- /etc/gone\\x7f\n+ /etc/d\\x01r/\n+ /etc/\\x1b[31mred\n+ /etc/d\\x01r/a\\rb\n");
+    for (char c : text) CHECK((c == '\n' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f)));
 }
 
 TEST_CASE("originals travel with later generations") {
@@ -201,4 +215,75 @@ TEST_CASE("container specs: the generation's JSON round-trips; the identity leav
     moved.ports[0].host_port = 8081;
     CHECK_FALSE(same_container(s, moved));
     CHECK_FALSE(container_spec_from_json(R"({"name":"web"})"));
+}
+
+TEST_CASE("generations keep checks, hooks and whole unit specs; a format 1 file says it has none") {
+    Generation g;
+    g.info.number = 4;
+    CheckSpec c;
+    c.name = "web";
+    c.http = "http://127.0.0.1:8080/";
+    c.expect_body = "ok, with spaces and \n a line break";
+    g.checks = {c};
+    HookSpec h;
+    h.when = "post-apply";
+    h.exec = {"/bin/echo", "a b"};
+    g.hooks = {h};
+    UnitSpec u;
+    u.name = "web.service";
+    u.id = "0123456789012345678901234567890123456789";
+    u.pre_restart = {"nginx", "-t"};
+    u.memory = "256Mi";
+    u.watch = {"/etc/nginx/**"};
+    g.units[u.name] = u;
+    Generation back;
+    REQUIRE(parse_files(serialize_files(g), back, "x"));
+    CHECK(back.checks_kept);
+    CHECK(back.checks == g.checks);
+    CHECK(back.hooks == g.hooks);
+    CHECK(back.units == g.units);
+    // Written by an older fjord: units from u lines, and nothing known of its checks.
+    Generation old;
+    REQUIRE(parse_files("fjord-files 1\nu web.service 1 started restart -\n", old, "x"));
+    CHECK_FALSE(old.checks_kept);
+    CHECK(old.units.at("web.service").state == "started");
+    // A damaged record is refused, never half read.
+    CHECK_FALSE(parse_files("fjord-files 2\nk {\"name\":1}\n", back, "x"));
+    CHECK_FALSE(parse_files("fjord-files 2\nk notjson\n", back, "x"));
+}
+
+TEST_CASE("a change of checks or hooks alone makes a generation (it keeps them)") {
+    FakeHost host;
+    host.live["/etc"] = LiveKind::dir;
+    Generation prev;
+    prev.info.number = 1;
+    prev.files["/etc/a"] = AppliedFile{file("/etc/a", "1"), {}};
+    DesiredState d = desired({file("/etc/a", "1")});
+    auto same = make_plan(prev, d, host, {});
+    REQUIRE(same);
+    CHECK(same->empty());
+    CheckSpec c;
+    c.name = "tcp";
+    c.tcp = "127.0.0.1:22";
+    d.checks = {c};
+    auto changed = make_plan(prev, d, host, {});
+    REQUIRE(changed);
+    CHECK_FALSE(changed->empty());
+    CHECK(changed->next.checks == d.checks);
+    // Not for a generation from before checks were kept: no generation a poll after an upgrade.
+    prev.checks_kept = false;
+    CHECK(make_plan(prev, d, host, {})->empty());
+}
+
+TEST_CASE("fjord's own paths are refused by the plan, whatever apply.protect says") {
+    FakeHost host;
+    PlanOptions o;
+    o.own = {"/var/lib/fjord"};
+    auto r = make_plan(Generation{}, desired({file("/var/lib/fjord/current", "1")}), host, o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::refused);
+    CHECK(r.error().message.find("fjord's own /var/lib/fjord") != std::string::npos);
+    // A file where fjord's folder is would replace it.
+    CHECK_FALSE(make_plan(Generation{}, desired({file("/var/lib", "1")}), host, o));
+    CHECK(make_plan(Generation{}, desired({file("/var/lib/fjordx", "1")}), host, o));
 }

@@ -8,17 +8,20 @@
 
 using namespace fjord;
 using namespace fjord::prereq;
+using fjord::test::fake_cpu;
 using fjord::test::FakeSys;
 using fjord::test::TempDir;
 
 namespace {
 
-// A config judging only a temp folder, whose device a fake sysfs describes.
+// A config judging only a temp folder, whose device a fake sysfs describes, on a fake CPU (a
+// KVM guest unless a test says otherwise): the machine running the test decides neither.
 struct Fixture {
     TempDir t;
     FakeSys sys;
     Config cfg;
     std::filesystem::path disk;
+    Cpuid cpu = fake_cpu({"KVMKVMKVM"});
     bool ok = false;
 
     explicit Fixture(PrereqMode mode) {
@@ -37,7 +40,7 @@ struct Fixture {
                           "none mq-deadline [bfq]", "0");
         ok = true;
     }
-    HostRoots roots() const { return {sys.root.string(), "/proc"}; }
+    HostRoots roots() const { return {sys.root.string(), "/proc", cpu}; }
     void scheduler(const std::string &line) { fjord::test::write(disk / "queue/scheduler", line + "\n"); }
 };
 
@@ -84,6 +87,27 @@ TEST_CASE("monitor: block mode refuses until checked, names the failing check, o
     Monitor w(warn, f.roots());
     w.run_once(false);
     CHECK(w.gate().empty());
+}
+
+TEST_CASE("monitor: the virtualization check judges the CPU it is given") {
+    Fixture f(PrereqMode::block);
+    if (!f.ok) {
+        MESSAGE("temp dir on an anonymous device; skipped");
+        return;
+    }
+    f.scheduler("none [mq-deadline]");
+    f.cpu = fake_cpu({"TCGTCGTCGTCG"});
+    Monitor tcg(f.cfg, f.roots());
+    tcg.run_once(false);
+    CHECK(tcg.gate() == "prerequisites: virtualization: QEMU/TCG emulates every instruction in software; refusing to apply "
+                        "(prerequisites.mode = block)");
+    f.cpu = fake_cpu({"bhyve bhyve "}); // not KVM: a warn, which never closes the gate
+    Monitor bhyve(f.cfg, f.roots());
+    bhyve.run_once(false);
+    CHECK(bhyve.gate().empty());
+    bool warned = false;
+    for (const auto &r : bhyve.results()) warned = warned || (r.check == "virtualization" && r.status == CheckStatus::warn);
+    CHECK(warned);
 }
 
 TEST_CASE("monitor: the daemon's rounds and the probe on its worker thread") {

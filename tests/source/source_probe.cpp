@@ -13,21 +13,7 @@ using namespace fjord;
 
 namespace {
 
-const char *errc_name(Errc c) {
-    switch (c) {
-    case Errc::ok: return "ok";
-    case Errc::io: return "io";
-    case Errc::invalid: return "invalid";
-    case Errc::refused: return "refused";
-    case Errc::guardrail: return "guardrail";
-    case Errc::not_found: return "not_found";
-    case Errc::network: return "network";
-    case Errc::auth: return "auth";
-    case Errc::busy: return "busy";
-    case Errc::internal: return "internal";
-    }
-    return "?";
-}
+const char *errc_name(Errc c) { return to_string(c); }
 
 int usage() {
     std::fprintf(stderr, "usage: source_probe --url URL --cache DIR [--branch B | --tag GLOB] [--ssh-key FILE]\n"
