@@ -22,7 +22,8 @@
 # Then a bounded random part: TRIALS (200) trials flip random bytes in 1-3 random state files,
 # at rest or mid-apply, with the same rule (seeded: SEED=N repeats a run).
 # Usage: faults.sh BUILD_DIR   (env: TRIALS=200 SEED=<random> VERBOSE=1 ONLY=REGEX (fixed cases
-# whose name matches; no random part) SHOW=5 (failing trials shown) DIFFN=4 (diff lines shown))
+# whose name matches; no random part) SHOW=5 (failing trials shown) DIFFN=4 (diff lines shown)
+# TRIAL_LIST="N..." (only these random trials; with SEED, the same flips))
 set -u
 . "$(dirname "$0")/../lib.sh"
 [ -x "$FJORDD" ] || { echo "no $FJORDD"; exit 2; }
@@ -98,7 +99,7 @@ cp -a "$HOST0" "$ROOT"
 #   fp DIR: the tree's fingerprint: kind, mode (not for folders: tar does not give fjord's),
 #     path, link target, and every file's sha1;
 #   check ROOT WANT CANARY CANARY_WANT GENFILES ORIG_ID ADOPTION(0|1): the root's fingerprint
-#     is WANT's, no *.fjord-tmp under it, the canary unchanged, and (ADOPTION=1) the generation
+#     is WANT's, no fjord temp file (*fjord-tmp*) under it, the canary unchanged, and (ADOPTION=1) the generation
 #     file GENFILES keeps /etc/issue adopted with the original ORIG_ID and adopts nothing else;
 #   flip STATE SEED TRIAL: flips 1-8 random bits in each of 1-3 random files of STATE; prints
 #     their paths, |-separated.
@@ -136,7 +137,7 @@ my @got = split /\n/, fp($root); my @exp = split /\n/, slurp($want);
 my %g = map { $_ => 1 } @got; my %e = map { $_ => 1 } @exp;
 my @d = ((map { "- $_" } grep { !$g{$_} } @exp), (map { "+ $_" } grep { !$e{$_} } @got));
 if (@d) { my $n = $ENV{DIFFN} || 4; $n = @d if $n > @d; print "the root is not D (- missing, + extra): ", join('; ', @d[0 .. $n - 1]); exit 1 }
-if (my @t = grep { /\.fjord-tmp/ } @got) { print "a temp file is left under the root: $t[0]"; exit 1 }
+if (my @t = grep { /fjord-tmp/ } @got) { print "a temp file is left under the root: $t[0]"; exit 1 }
 if (fp($canary) ne slurp($canary_want)) { print "the canary next to the root changed"; exit 1 }
 if ($adoption) {
     my @lines = map { [split / /] } split /\n/, slurp($genfiles);
@@ -318,12 +319,18 @@ echo "INFO fixed faults: ${#OUTCOMES[@]} cases: $r recovered by themselves, $f r
 [ -n "${ONLY:-}" ] && TRIALS=0
 bad_trials=0 shown=0
 declare -A rnd badfiles
-for trial in $(seq 1 "$TRIALS"); do
+for trial in ${TRIAL_LIST:-$(seq 1 "$TRIALS")}; do
   snap=rest
   [ "$mid_ok" = 1 ] && [ $((trial % 2)) = 0 ] && snap=mid
   SNAPNAME=$snap
   restore "$snap"
   flipped=$(perl "$T/fp.pl" flip "$STATE" "$SEED" "$trial")
+  if [ -n "${VERBOSE:-}" ]; then
+    for nm in ${flipped//|/ }; do
+      case $nm in repo/objects/*|objects/*) continue ;; esac
+      echo "  trial $trial: $nm: $(diff <(cat -v "$SNAP/$snap-state/$nm") <(cat -v "$STATE/$nm") | grep '^[<>]' | head -4 | cut -c1-200 | tr '\n' ' ')"
+    done
+  fi
   if judge "random trial $trial" "$flipped"; then
     rnd[$JUDGED]=$(( ${rnd[$JUDGED]:-0} + 1 ))
     [ -n "${VERBOSE:-}" ] && echo "  trial $trial ($snap, flipped ${flipped//|/ }): $JUDGED"

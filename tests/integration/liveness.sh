@@ -349,7 +349,7 @@ journal_case() { # NAME DAMAGE-COMMAND
   rc=$?
   want=$GOOD; [ "$(cat "$STATE/current" 2>/dev/null)" != "$CUR0" ] && want=$BIG
   if [ "$rc" = 0 ] && [ ! -e "$STATE/journal" ] && [ "$(fp "$ROOT")" = "$(want_fp "$want")" ] && grep -q "every path" "$C/recover.log" &&
-    [ -z "$(find "$ROOT" -name '*.fjord-tmp' | head -1)" ]; then
+    [ -z "$(find "$ROOT" -name '*fjord-tmp*' | head -1)" ]; then
     pass "$CASE: fjordd --recover puts back every path: root = generation $(cat "$STATE/current") exactly, no journal, no temp file"
   else
     fail "$CASE: fjordd --recover puts back every path" "exit $rc, current $cur_k -> $(cat "$STATE/current" 2>&1), journal $( [ -e "$STATE/journal" ] && echo left || echo gone): $(diff <(want_fp "$want") <(fp "$ROOT") | grep '^[<>]' | head -3 | tr '\n' ' ') $(tail -3 "$C/recover.log" | tr '\n' ' ')"
@@ -412,5 +412,56 @@ set_aside=$CUR0
 applies "after repair --yes, the waiting good commit applies"
 g=$(cat "$STATE/current")
 [ "$g" -gt "$set_aside" ] 2>/dev/null && pass "$CASE: generation numbers grow past the one set aside ($set_aside -> $g)" || fail "$CASE: generation numbers grow" "set aside $set_aside, current $g"
+
+# ---- small damage that still parses -----------------------------------------------------------
+# One character changed in a state file that still reads as valid: fjord must not take the
+# damaged value for the truth (a false "history rewritten", a drift "correction" to content
+# nobody has, a managed file taken for the host's own).
+new_case "one digit of status.json's synced_commit changed"
+perl -0pi -e 's/("synced_commit": ")([0-9a-f])/$1 . ($2 eq "0" ? "1" : "0")/e' "$STATE/status.json"
+recovers
+if grep -l "history rewritten" "$C"/*.log >/dev/null 2>&1; then fail "$CASE: no \"history rewritten\"" "$(grep -h "history rewritten" "$C"/*.log | head -1)"
+else pass "$CASE: no \"history rewritten\""; fi
+
+new_case "garbage in the Git cache's HEAD"
+echo "garbage" >"$STATE/repo/HEAD"
+recovers
+
+new_case "garbage in the Git cache's refs/fjord/remote"
+echo "garbage" >"$STATE/repo/refs/fjord/remote"
+recovers
+
+new_case "the state/root flag cut short"
+truncate -s $(( $(stat -c %s "$STATE/root") / 2 )) "$STATE/root"
+good_commit
+once cut
+if [ "$RC" = 0 ] || { grep -q "$STATE/root" "$C/cut.log" && grep -q "fjordctl repair" "$C/cut.log"; }; then
+  pass "$CASE: fjordd applies, or refuses naming $STATE/root and fjordctl repair (exit $RC)"
+else
+  fail "$CASE: fjordd applies, or refuses naming $STATE/root and fjordctl repair" "exit $RC: $(logof cut)"
+fi
+[ "$RC" = 0 ] || "$FJORDCTL" --config "$CFG" repair --yes >"$C/repair.log" 2>&1
+applies "the good commit applies (after fjordctl repair --yes where fjordd asked for it)"
+
+new_case "one hex digit of an object id in the current generation's files list changed"
+perl -pi -e 's{^(f /etc/app/app\.conf )([0-9a-f])}{$1 . ($2 eq "0" ? "1" : "0")}e' "$STATE/generations/1/files"
+once idle
+if { [ "$RC" = 0 ] && [ "$(rootfp)" = "$FP0" ]; } || { grep -q "generations/1/files" "$C/idle.log" && grep -q "fjordctl repair" "$C/idle.log"; }; then
+  pass "$CASE: with no new commit: exit 0 with the root unchanged, or a refusal naming the file and fjordctl repair (exit $RC)"
+else
+  fail "$CASE: with no new commit: exit 0 with the root unchanged, or a refusal naming the file" "exit $RC: $(logof idle)"
+fi
+grep -q "fjordctl repair" "$C/idle.log" && "$FJORDCTL" --config "$CFG" repair --yes >"$C/repair.log" 2>&1
+recovers
+
+new_case "a path in the current generation's files list changed (/etc/motd -> /etc/motD)"
+sed -i 's|^f /etc/motd |f /etc/motD |' "$STATE/generations/1/files"
+once idle
+grep -q "fjordctl repair" "$C/idle.log" && "$FJORDCTL" --config "$CFG" repair --yes >"$C/repair.log" 2>&1
+recovers
+g=$(cat "$STATE/current")
+adopted=$(awk '$1 == "f" && $8 != "-" { print $2 }' "$STATE/generations/$g/files")
+[ -z "$adopted" ] && pass "$CASE: the good commit's generation adopts none of the files fjord wrote" ||
+  fail "$CASE: the good commit's generation adopts none of the files fjord wrote" "adopted as the host's originals: $adopted"
 
 finish
