@@ -215,6 +215,54 @@ echo "INFO render bomb: renders_total $r1 after the first run, $r3 after the thi
 recovers
 done
 
+# The render child killed by a signal (SIGKILL from outside, as the OOM killer would) on the same
+# commit twice: the commit is marked bad, a third run renders nothing. A commit of 10,000
+# templates keeps the render child alive long enough (~0.5 s) to be found: the child of fjordd
+# that appears after the commit is in the Git cache and lives 200 ms (poll and ancestry
+# children live ~15 ms) is killed.
+new_case "the render child killed twice on the same commit" 'apply:max_files = 100000'
+for d in $(seq 1 40); do mkdir -p "$H/files/srv/t/$d"; for i in $(seq 1 250); do echo "$d/$i {{x}}" >"$H/files/srv/t/$d/$i.tmpl"; done; done
+printf '[vars]\nx = "y"\n' >"$H/fjord.toml"
+commit_all "$REPO" "10,000 templates"
+SLOW=$(git -C "$REPO" rev-parse HEAD)
+kill_render() { # TAG: fjordd --once with its render child SIGKILLed; KILLED = what was killed
+  local p k now
+  declare -A born=()
+  "$FJORDD" --config "$CFG" --once >"$C/$1.log" 2>&1 &
+  p=$!
+  BGPID=$p KILLED=
+  while kill -0 "$p" 2>/dev/null; do
+    now=${EPOCHREALTIME/./}
+    if ! git -C "$STATE/repo" cat-file -e "$SLOW^{commit}" 2>/dev/null; then
+      for k in $(cat /proc/$p/task/*/children 2>/dev/null); do born[$k]=0; done   # poll, fetch: never
+    else
+      for k in $(cat /proc/$p/task/*/children 2>/dev/null); do
+        [ -n "${born[$k]:-}" ] || born[$k]=$now
+        if [ "${born[$k]}" != 0 ] && [ $((now - born[$k])) -ge 200000 ]; then kill -9 "$k" 2>/dev/null && KILLED="$KILLED $k"; born[$k]=0; fi
+      done
+    fi
+    sleep 0.02
+  done
+  wait "$p"
+  RC=$?
+  BGPID=
+}
+kill_render kill1
+kill_render kill2
+rt2=$(sed -nE 's/.*"renders_total": ([0-9]+).*/\1/p' "$STATE/status.json")
+once kill3
+rt3=$(sed -nE 's/.*"renders_total": ([0-9]+).*/\1/p' "$STATE/status.json")
+if grep -q "render sandbox: child killed by SIGKILL" "$C/kill1.log" && grep -q "render sandbox: child killed by SIGKILL" "$C/kill2.log"; then
+  pass "$CASE: both runs saw the render child killed (SIGKILL)"
+else
+  fail "$CASE: both runs saw the render child killed" "killed:$KILLED; $(logof kill1) / $(logof kill2)"
+fi
+grep -q "marked bad" "$C/kill2.log" && grep -q "not retried" "$C/kill3.log" && [ "$rt2" = "$rt3" ] && [ "$RC" != 0 ] &&
+  pass "$CASE: the second death marks the commit bad; the third run renders nothing (renders_total $rt2 -> $rt3)" ||
+  fail "$CASE: the second death marks the commit bad" "renders_total $rt2 -> $rt3; $(logof kill2) / $(logof kill3)"
+[ "$(rootfp)" = "$FP0" ] && pass "$CASE: the root is unchanged" || fail "$CASE: the root is unchanged" "$(diff <(echo "$FP0") <(rootfp) | head -3)"
+recovers
+
 # ---- the Git cache ---------------------------------------------------------------------------
 new_case "STATE/repo deleted" 'apply:drift = "correct"'
 rm -rf "$STATE/repo"
