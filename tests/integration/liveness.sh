@@ -461,6 +461,36 @@ applies "after repair --yes, the waiting good commit applies"
 g=$(cat "$STATE/current")
 [ "$g" -gt "$set_aside" ] 2>/dev/null && pass "$CASE: generation numbers grow past the one set aside ($set_aside -> $g)" || fail "$CASE: generation numbers grow" "set aside $set_aside, current $g"
 
+# The same damage with fjordd running as a daemon: it stays up applying nothing, status says
+# why; fjordctl repair goes through it; then a sync applies the waiting good commit.
+new_case "the current generation's files list full of garbage, fjordd running"
+sed -i 's|^poll_interval = "1s"|poll_interval = "1h"|' "$CFG"
+head -c 2000 /dev/urandom >"$STATE/generations/1/files"
+good_commit
+"$FJORDD" --config "$CFG" >"$C/daemon.log" 2>&1 &
+BGPID=$!
+for _ in $(seq 100); do [ -S "$STATE/control.sock" ] && "$FJORDCTL" --config "$CFG" status >"$C/status" 2>&1 && grep -q "fjordctl repair" "$C/status" && break; sleep 0.1; done
+sleep 0.5
+if kill -0 "$BGPID" 2>/dev/null && grep -q "generations/1/files" "$C/status" && grep -q "fjordctl repair" "$C/status" && [ "$(rootfp)" = "$FP0" ]; then
+  pass "$CASE: fjordd stays up, applies nothing, fjordctl status names the file and fjordctl repair"
+else
+  fail "$CASE: fjordd stays up, applies nothing, status says why" "$(kill -0 "$BGPID" 2>/dev/null && echo running || echo exited): $(tail -3 "$C/status" | tr '\n' ' ') $(tail -2 "$C/daemon.log" | tr '\n' ' ')"
+fi
+"$FJORDCTL" --config "$CFG" repair >"$C/repair-dry.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q "repair would" "$C/repair-dry.log" && [ -f "$STATE/generations/1/files" ] &&
+  pass "$CASE: fjordctl repair through the daemon says what it would do, exit 1" || fail "$CASE: fjordctl repair through the daemon" "exit $rc: $(cat "$C/repair-dry.log")"
+"$FJORDCTL" --config "$CFG" repair --yes >"$C/repair.log" 2>&1
+rc=$?
+"$FJORDCTL" --config "$CFG" sync >"$C/sync.log" 2>&1
+rcs=$?
+if [ "$rc" = 0 ] && [ "$rcs" = 0 ] && [ "$(cat "$ROOT/etc/marker" 2>/dev/null)" = "marker $MARK of case $N" ] && [ "$(fp "$ROOT")" = "$(want_fp "$(git -C "$REPO" rev-parse HEAD)")" ]; then
+  pass "$CASE: fjordctl repair --yes through the daemon, then fjordctl sync applies the good commit"
+else
+  fail "$CASE: repair --yes, then sync applies" "repair exit $rc: $(tail -2 "$C/repair.log" | tr '\n' ' '); sync exit $rcs: $(tail -2 "$C/sync.log" | tr '\n' ' ')"
+fi
+kill -TERM "$BGPID"; wait "$BGPID" 2>/dev/null; BGPID=
+
 # ---- small damage that still parses -----------------------------------------------------------
 # One character changed in a state file that still reads as valid: fjord must not take the
 # damaged value for the truth (a false "history rewritten", a drift "correction" to content
