@@ -327,14 +327,18 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
         status_.note = *sd ? "" : "unit files are written under apply.root but not activated (no systemd.bus set)";
         // A [unit] table for a unit that is neither in units/ nor known to systemd cannot be
         // started, restarted or watched: refused before anything changes.
-        // A unit whose only file is the one this commit removes counts as unknown too.
+        // A unit whose only file is the one this commit removes counts as unknown too: a file
+        // fjord wrote (not one it adopted, whose original comes back) that the commit drops and
+        // apply.prune deletes. The host's own unit file there, never in Git, stays.
         if (ctx.systemd)
             for (const auto &[name, u] : plan->next.units) {
-                if (!u.id.empty()) continue;
+                std::string own_file = "/etc/systemd/system/" + name;
+                // Its file from units/ or files/: systemd knows it after the daemon-reload.
+                if (!u.id.empty() || plan->next.files.count(own_file)) continue;
                 auto st = ctx.systemd->state(name);
                 if (!st) continue; // the bus: the apply finds out and says so
-                std::string own_file = "/etc/systemd/system/" + name;
-                bool file_goes = st->fragment == own_file && !plan->next.files.count(own_file);
+                auto was = cur.files.find(own_file);
+                bool file_goes = cfg_.apply.prune && st->fragment == own_file && was != cur.files.end() && !was->second.orig.existed;
                 if (st->load == "not-found" || file_goes)
                     return fail(Errc::invalid, "[unit.\"" + printable(name) + "\"]: no units/" + printable(name) + " in the commit, and systemd " +
                                                    (file_goes ? "knows it only from that file, which this commit removes" : "has no such unit") +
@@ -652,9 +656,18 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         bool refused = code == Errc::refused || code == Errc::guardrail || guard_refused_;
         r.state = refused ? SyncState::refused : SyncState::failed;
         r.message = "commit " + short_id(head->commit) + ": " + report.error().message;
-        if (code == Errc::guardrail && !opts.dry_run) refused_commit_ = head->commit;
-        if (!refused && !opts.dry_run) {
-            if (transient(code)) {
+        if (!opts.dry_run) {
+            if (code == Errc::guardrail) {
+                refused_commit_ = head->commit; // not rendered again by polls until a newer commit or a manual sync
+            } else if (code == Errc::refused) {
+                // A gate (a pre-apply hook, a halt) or the host in the way (a folder where a file
+                // goes): nothing was changed and the commit is not at fault. A pre-apply hook is
+                // asked again at every poll; the rest waits with backoff.
+                if (!guard_refused_) {
+                    backoff_ = next_backoff(backoff_, head->commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
+                    r.message += " (tried again in " + std::to_string(backoff_.delay) + " s)";
+                }
+            } else if (transient(code)) {
                 // Shown to be the host's or the network's trouble for now (a full disk, podman or
                 // the registry down): retried with doubling delays, never every poll.
                 backoff_ = next_backoff(backoff_, head->commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
@@ -663,8 +676,8 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
                 // Content missing from the Git cache: it is cloned again now, the commit tried at the next poll.
                 if (auto rs = repair_cache(report.error().message, *head); !rs) r.message += "; " + rs.error().message;
             } else {
-                // Whatever layer failed (a unit that cannot start, a check, bad content): the
-                // commit is quarantined, so it is not applied and rolled back at every poll.
+                // Whatever layer failed (validate, a unit that cannot start, a check, a hook, bad
+                // content): the commit is quarantined, never applied and rolled back every poll.
                 (void)store_.mark_bad(head->commit);
             }
         }

@@ -126,7 +126,7 @@ for _ in $(seq 300); do
 done
 wait "$SYNC_PID" 2>/dev/null
 if [ -n "$killed" ] && in_c test -e $S/journal; then pass "fjordd killed with SIGKILL mid-rollback (journal left behind)"
-else fail "kill mid-rollback" "killed=$killed; $(host_state); $(cat "$T/sync1.out")"; fi
+else fail "kill mid-rollback" "killed=$killed; $(host_state); $(cat "$T/sync1.out")"; in_c journalctl -u fjord --no-pager -n 80 -o short-monotonic; in_c coredumpctl list 2>&1 | tail -3; fi
 
 # fjordd comes back: recovers, tries the commit once more (the kill left it unmarked), sees the
 # check fail again, rolls back and checks generation 1 again, which passes.
