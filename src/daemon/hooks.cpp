@@ -55,7 +55,12 @@ bool has_secrets(const DesiredState &d) {
 }
 
 HookEnv Reconciler::hook_env(const DesiredState &desired, const Generation &cur, const Plan &plan, const char *result) const {
-    return HookEnv{desired.commit, cur.info.commit, plan.next.info.number, result, cfg_.apply.root, has_secrets(desired)};
+    // The generation the host is on counts too: a commit that drops a secret runs its pre-apply
+    // hooks while the plaintext is still on the host, and its post-rollback hooks after the
+    // rollback has put it back.
+    bool secrets = has_secrets(desired) ||
+                   std::any_of(cur.files.begin(), cur.files.end(), [](const auto &f) { return f.second.spec.secret; });
+    return HookEnv{desired.commit, cur.info.commit, plan.next.info.number, result, cfg_.apply.root, secrets};
 }
 
 Status Reconciler::guard_apply(const DesiredState &desired, const Generation &cur, Plan &plan) {

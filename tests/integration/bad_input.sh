@@ -7,6 +7,10 @@
 # changes (so a half-applied commit would show), and runs `fjordd --once`. It must exit 1 (2 for
 # a bad agent config), its stderr must hold the expected text, and the root, `current` and the
 # list of generations must be unchanged, with no journal and no temp file left behind.
+# Then (§7.8: no bad input wedges the agent) every case is followed by a good commit: the last
+# good tree again plus a new marker file, after the agent config is put back where the case
+# broke it (and the host where the case planted something on it); the next `fjordd --once` must
+# exit 0 with the marker and every file of that commit on the host.
 # Usage: bad_input.sh BUILD_DIR   (VERBOSE=1 shows what each case printed)
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -45,6 +49,8 @@ new_case() {
   if ! "$FJORDD" --config "$CFG" --once >"$C/good.log" 2>&1; then
     GOOD_FAILED="the good commit did not apply: $(tail -2 "$C/good.log")"
   fi
+  cp "$CFG" "$C/fjord.toml.good"
+  HOST_FIX=
   snapshot
 }
 # cfg_add SECTION LINE: adds a key to a section of the agent config.
@@ -55,6 +61,7 @@ snapshot() {
   FP0=$(fingerprint "$ROOT")
   CUR0=$(cat "$STATE/current" 2>/dev/null)
   GENS0=$(ls "$STATE/generations" 2>/dev/null | sort | tr '\n' ' ')
+  GOODC=$(git -C "$REPO" rev-parse HEAD)   # the last good commit: its tree comes back in then_good
 }
 # Good changes that ride along in a bad commit: a replaced file and a new one.
 noise() {
@@ -89,6 +96,38 @@ expect() {
   else
     fail "$CASE" "$(printf '%s; ' "${problems[@]}" | sed 's/; $//')"
     sed 's/^/    /' "$C/err" | head -8
+  fi
+  [ -n "${NO_GOOD:-}" ] || then_good
+  return 0
+}
+
+# then_good: the agent config as saved after the good apply, the host put right where the case
+# planted something ($HOST_FIX), then a good commit (the last good tree plus a marker) that the
+# next `fjordd --once` must apply: exit 0, the marker and every file of the commit on the host.
+then_good() {
+  local problems=() rc f want got name="$CASE: then a good commit applies at the next fjordd --once"
+  [ -z "$GOOD_FAILED" ] || return 0
+  cp "$C/fjord.toml.good" "$C/fjord.toml"
+  [ -n "${HOST_FIX:-}" ] && eval "$HOST_FIX"
+  rm -rf "$H"
+  git -C "$REPO" checkout -q "$GOODC" -- hosts/web1
+  echo "marker after $CASE" >"$H/files/etc/marker"
+  commit_all "$REPO" "good again after: $CASE"
+  "$FJORDD" --config "$C/fjord.toml" --once >"$C/then-good.log" 2>&1
+  rc=$?
+  [ "$rc" = 0 ] || problems+=("exit $rc")
+  [ "$(cat "$ROOT/etc/marker" 2>/dev/null)" = "marker after $CASE" ] || problems+=("no marker on the host")
+  while read -r mode type id f; do
+    f=${f#hosts/web1/files}
+    if [ "$mode" = 120000 ]; then want=$(git -C "$REPO" cat-file blob "$id"); got=$(readlink "$ROOT$f")
+    else want=$(git -C "$REPO" cat-file blob "$id" | sha1sum); got=$(sha1sum <"$ROOT$f" 2>/dev/null); fi
+    [ "$want" = "$got" ] || problems+=("$f differs from the commit")
+  done < <(git -C "$REPO" ls-tree -r HEAD hosts/web1/files)
+  [ ! -e "$STATE/journal" ] || problems+=("a journal is left")
+  if [ ${#problems[@]} = 0 ]; then pass "$name"
+  else
+    fail "$name" "$(printf '%s; ' "${problems[@]}" | sed 's/; $//')"
+    tail -4 "$C/then-good.log" | sed 's/^/    /'
   fi
   return 0
 }
@@ -238,7 +277,7 @@ APPLIED=$(git -C "$REPO" rev-parse HEAD)
 snapshot
 git -C "$REPO" reset -q --hard HEAD~1
 bad_commit
-expect 1 "history rewritten: refs/heads/main at $(git -C "$REPO" rev-parse --short=12 HEAD) does not contain the applied commit ${APPLIED:0:12}" \
+NO_GOOD=1 expect 1 "history rewritten: refs/heads/main at $(git -C "$REPO" rev-parse --short=12 HEAD) does not contain the applied commit ${APPLIED:0:12}" \
   "accept_history_rewrite" "--accept-rewrite"
 cfg_add source 'accept_history_rewrite = true'
 if "$FJORDD" --config "$CFG" --once >"$C/accept.log" 2>&1 && grep -qx "motd of a bad commit ($CASE)" "$ROOT/etc/motd"; then
@@ -246,6 +285,7 @@ if "$FJORDD" --config "$CFG" --once >"$C/accept.log" 2>&1 && grep -qx "motd of a
 else
   fail "force-push: applied once source.accept_history_rewrite = true" "$(tail -2 "$C/accept.log")"
 fi
+then_good   # with the saved config again: accept_history_rewrite is off, the history is linear again
 
 new_case "deletions over apply.max_deletions (25 > 20)"
 mkdir -p "$H/files/srv/www/many"
@@ -275,13 +315,15 @@ expect 1 "/etc/fifo: is a device, socket or fifo on the host; fjord leaves it al
 new_case "host symlink planted at a new folder (root/opt -> outside)"
 mkdir -p "$C/outside"; ln -s "$C/outside" "$ROOT/opt"; snapshot
 mkdir -p "$H/files/opt/app"; echo x >"$H/files/opt/app/x"; bad_commit
-expect 1 "/opt/app/x: /opt is a symlink or not a folder on the host; fjord does not write through it"
+NO_GOOD=1 expect 1 "/opt/app/x: /opt is a symlink or not a folder on the host; fjord does not write through it"
 [ -z "$(ls -A "$C/outside")" ] && pass "root/opt -> outside: nothing written outside" || fail "root/opt -> outside: nothing written outside" "$(ls -A "$C/outside")"
+then_good   # the good tree has no /opt: the link may stay
 
 new_case "host symlink planted in a parent path (root/etc -> outside)"
 mkdir -p "$C/outside"; mv "$ROOT/etc" "$C/etc.real"; ln -s "$C/outside" "$ROOT/etc"; snapshot
+HOST_FIX='rm "$ROOT/etc" && mv "$C/etc.real" "$ROOT/etc"'   # the good tree writes /etc: the host is put right first
 mkdir -p "$H/files/etc/newdir"; echo x >"$H/files/etc/newdir/f"; bad_commit   # + /etc/motd changed
-SKIP_JOURNAL=1 expect 1 "/etc is a symlink or not a folder on the host; fjord does not write through it"
+NO_GOOD=1 SKIP_JOURNAL=1 expect 1 "/etc is a symlink or not a folder on the host; fjord does not write through it"
 [ -z "$(ls -A "$C/outside")" ] && pass "root/etc -> outside: nothing written outside" || fail "root/etc -> outside: nothing written outside" "$(ls -A "$C/outside")"
 # The drift pass of that run finds every managed file under /etc unreachable and tries to
 # correct them. Nothing was written, so nothing may be left to recover: no journal, and the
@@ -295,13 +337,16 @@ else
   fail "root/etc -> outside: no journal left, the next start is not wedged in recovery" \
     "journal $( [ -e "$STATE/journal" ] && echo left || echo absent); next run exit $rc2: $(grep -m1 -E 'recover|error' "$C/err2" || tail -1 "$C/err2")"
 fi
+then_good
 
 new_case "host symlink planted in a parent path, no new commit (drift only)"
 mkdir -p "$C/outside"; mv "$ROOT/etc" "$C/etc.real"; ln -s "$C/outside" "$ROOT/etc"; snapshot
+HOST_FIX='rm "$ROOT/etc" && mv "$C/etc.real" "$ROOT/etc"'
 # The managed files under /etc are out of reach: the host is not on its good generation, so
 # --once must not exit 0 ("exit 0 when the host ends on the newest good state, 1 otherwise").
-SKIP_JOURNAL=1 expect 1 "/etc is a symlink or not a folder on the host; fjord does not write through it"
+NO_GOOD=1 SKIP_JOURNAL=1 expect 1 "/etc is a symlink or not a folder on the host; fjord does not write through it"
 [ -z "$(ls -A "$C/outside")" ] && pass "root/etc -> outside, drift only: nothing written outside" || fail "root/etc -> outside, drift only: nothing written outside" "$(ls -A "$C/outside")"
+then_good
 
 new_case "host symlink planted at a managed file (etc/motd -> outside/motd)"
 mkdir -p "$C/outside"; echo "outside, not fjord's" >"$C/outside/motd"
@@ -315,6 +360,10 @@ if [ "$rc" = 0 ] && [ "$(cat "$C/outside/motd")" = "outside, not fjord's" ] && [
 else
   fail "$CASE: the link is replaced, nothing written through it" "exit $rc; outside: $(cat "$C/outside/motd"); $(ls -l "$ROOT/etc/motd")"
 fi
+snapshot   # the bad commit applied here (it was good): its tree is the last good one
+then_good
+[ "$(cat "$C/outside/motd")" = "outside, not fjord's" ] && pass "$CASE: still nothing written outside after the good commit" ||
+  fail "$CASE: still nothing written outside after the good commit" "$(cat "$C/outside/motd")"
 
 # ---- the agent config -----------------------------------------------------------------------
 # config_case NAME SED-EXPR PATTERN...: a bad edit of the agent config; exit 2 with FILE:LINE:COL.
