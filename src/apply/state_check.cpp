@@ -95,9 +95,7 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
         auto info = store.load_info(*cur);
         if (present && !info && files_damage == info.error().message) {
             // Only the header is lost: number, outcome (current is good) and commit come back.
-            Generation g;
-            auto text = read_file(store.path("generations/" + n + "/files"), 1ull << 32);
-            if (text && parse_files(*text, g, store.path("generations/" + n + "/files"))) {
+            if (store.load_files(*cur)) {
                 GenerationInfo fresh;
                 fresh.number = *cur;
                 fresh.outcome = Outcome::good;
@@ -121,8 +119,23 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
         }
     }
 
-    // An unfinished transaction: recovery needs the generation it started from.
+    // `current` always names the newest good generation: fjord moves it only to a generation
+    // it has just marked good, and every later generation is either good (and current) or
+    // failed. Outside a transaction (which settles it itself), anything else is a damaged
+    // `current` (a flipped digit naming an older or a failed generation).
     auto j = store.journal();
+    if (j && !*j && *cur != 0) {
+        std::uint64_t m = newest_intact_good(store, *numbers, 0);
+        auto info = store.load_info(*cur);
+        if (m && m != *cur && (m > *cur || !info || info->outcome != Outcome::good)) {
+            FJORD_TRY(store.set_current(m));
+            out.rebuilt.push_back(store.path("current") + " named generation " + std::to_string(*cur) + ", not the newest good one; set to " +
+                                  std::to_string(m));
+            cur = m;
+        }
+    }
+
+    // An unfinished transaction: recovery needs the generation it started from.
     if (j && *j && (*j)->from != 0 && (*j)->from != *cur && !store.load((*j)->from)) {
         out.damage = damage_of(store, (*j)->from) + " (the generation the unfinished transaction in " + store.path("journal") + " started from)";
         out.repair = "recover the unfinished transaction towards generation " + std::to_string(*cur) + " instead";
@@ -138,9 +151,9 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
             out.rebuilt.push_back(store.path("pinned") + " named no kept generation; pinned to the current one, " + std::to_string(*cur));
         }
     }
-    if (std::string root = store.flag("root"); !root.empty() && root[0] != '/') {
+    if (std::string root = store.applied_root(); !root.empty() && root[0] != '/') {
         FJORD_TRY(store.clear_flag("root"));
-        out.rebuilt.push_back(store.path("root") + " held no path; dropped (it is written again from apply.root)");
+        out.rebuilt.push_back(store.path("root") + " was damaged; dropped (it is written again from apply.root)");
     }
     return out;
 }

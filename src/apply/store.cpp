@@ -92,19 +92,31 @@ Result<GenerationInfo> Store::load_info(std::uint64_t n) const {
     std::string p = gen_dir(n) + "/info";
     auto text = read_file(p, 1 << 20);
     if (!text) return fail(std::move(text.error()));
-    return parse_info(*text, p);
+    auto body = unsealed(*text, p);
+    if (!body) return fail(std::move(body.error()));
+    return parse_info(*body, p);
 }
 
-Result<Generation> Store::load(std::uint64_t n) const {
+Result<Generation> Store::load_files(std::uint64_t n) const {
     Generation g;
+    g.info.number = n;
     if (n == 0) return g;
-    auto info = load_info(n);
-    if (!info) return fail(std::move(info.error()));
-    g.info = *info;
     std::string p = gen_dir(n) + "/files";
     auto text = read_file(p, 1ull << 32);
     if (!text) return fail(std::move(text.error()));
-    if (auto r = parse_files(*text, g, p); !r) return fail(std::move(r.error()));
+    auto body = unsealed(*text, p);
+    if (!body) return fail(std::move(body.error()));
+    if (auto r = parse_files(*body, g, p); !r) return fail(std::move(r.error()));
+    return g;
+}
+
+Result<Generation> Store::load(std::uint64_t n) const {
+    if (n == 0) return Generation{};
+    auto info = load_info(n);
+    if (!info) return fail(std::move(info.error()));
+    auto g = load_files(n);
+    if (!g) return fail(std::move(g.error()));
+    g->info = *info;
     return g;
 }
 
@@ -178,7 +190,7 @@ Status Store::check_kept(std::uint64_t n) const {
 Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
-    FJORD_TRY(write_file_atomic(d + "/files", serialize_files(g), 0600));
+    FJORD_TRY(write_file_atomic(d + "/files", sealed(serialize_files(g)), 0600));
     FJORD_TRY(list_objects(g));
     FJORD_TRY(save_info(g.info));
     return fsync_dir(dir_ + "/generations");
@@ -197,7 +209,7 @@ Status Store::list_objects(const Generation &g) {
 }
 
 Status Store::save_info(const GenerationInfo &info) {
-    return write_file_atomic(gen_dir(info.number) + "/info", serialize_info(info), 0600);
+    return write_file_atomic(gen_dir(info.number) + "/info", sealed(serialize_info(info)), 0600);
 }
 
 Status Store::prune(std::uint32_t keep) {
@@ -305,9 +317,11 @@ Result<std::optional<Journal>> Store::journal() const {
         if (errno == ENOENT || ::access(path("journal").c_str(), F_OK) < 0) return std::optional<Journal>{};
         return fail(std::move(text.error()));
     }
+    auto body = unsealed(*text, path("journal"));
+    if (!body) return fail(std::move(body.error()));
     Journal j;
     bool header = false;
-    for (auto line : split(*text, '\n')) {
+    for (auto line : split(*body, '\n')) {
         if (line.empty()) continue;
         if (!header) {
             if (line != "fjord-journal 1") return fail(Errc::corrupt, path("journal") + ": not a fjord journal");
@@ -332,7 +346,7 @@ Result<std::optional<Journal>> Store::journal() const {
     }
     // Journals are written whole (tmp, fsync, rename): one without its end marker, or with
     // lines after it, was damaged at rest, and what it named is not known.
-    if (!header || text->size() < 5 || text->compare(text->size() - 5, 5, "\nend\n") != 0)
+    if (!header || !body->ends_with("\nend\n"))
         return fail(Errc::corrupt, path("journal") + ": cut short (no end marker)");
     return std::optional<Journal>{j};
 }
@@ -346,7 +360,7 @@ Status Store::write_journal(const Journal &j) {
                       esc(j.purpose) + "\n";
     for (const auto &p : j.paths) out += "p " + esc(p) + "\n";
     out += "end\n";
-    return write_file_atomic(path("journal"), out, 0600);
+    return write_file_atomic(path("journal"), sealed(out), 0600);
 }
 
 Status Store::remove_journal() {
@@ -401,6 +415,16 @@ Status Store::clear_flag(const std::string &name) {
     if (::unlink(path(name).c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path(name));
     return fsync_dir(dir_);
 }
+
+std::string Store::applied_root() const {
+    auto text = read_file(path("root"), 8192);
+    if (!text) return {};
+    auto body = unsealed(*text, path("root"));
+    if (!body) return "(damaged)"; // no path: check_state drops it, fjordd writes apply.root again
+    return trim(std::string(*body));
+}
+
+Status Store::set_applied_root(const std::string &root) { return write_file_atomic(path("root"), sealed(root + "\n"), 0600); }
 
 StatCache Store::load_stat_cache() const {
     StatCache cache;

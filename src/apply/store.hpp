@@ -49,6 +49,9 @@ class Store {
     /// A whole generation; number 0 gives the empty generation.
     [[nodiscard]] Result<Generation> load(std::uint64_t n) const;
     [[nodiscard]] Result<GenerationInfo> load_info(std::uint64_t n) const;
+    /// A generation's files, units, containers and checks without its header (info.number is
+    /// n): recovery can still tell what it wrote when only its header is damaged.
+    [[nodiscard]] Result<Generation> load_files(std::uint64_t n) const;
     /// Every generation's header, oldest first (a generation whose header cannot be read is
     /// left out: generation_numbers() has them all).
     [[nodiscard]] Result<std::vector<GenerationInfo>> history() const;
@@ -62,7 +65,8 @@ class Store {
     /// "generation 7 is not kept (pruned); kept: 3, 12-31", "generation 40 does not exist
     /// (the newest is 31); kept: 12-31". For rollback GEN, before load(GEN).
     [[nodiscard]] Status check_kept(std::uint64_t n) const;
-    /// Writes generation N's files and header.
+    /// Writes generation N's files and header, each sealed (util/hash.hpp): damage at rest is
+    /// told from content.
     [[nodiscard]] Status save(const Generation &g);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
     /// Writes generation g's list of the objects it needs (content and adopted originals).
@@ -96,6 +100,12 @@ class Store {
     [[nodiscard]] std::string flag(const std::string &name) const;
     [[nodiscard]] Status set_flag(const std::string &name, const std::string &value);
     [[nodiscard]] Status clear_flag(const std::string &name);
+
+    /// The apply.root the generations were applied to ("" when not recorded; a path-less
+    /// "(damaged)" when its file was damaged), sealed so that a cut-short path is not taken
+    /// for another root.
+    [[nodiscard]] std::string applied_root() const;
+    [[nodiscard]] Status set_applied_root(const std::string &root);
 
     [[nodiscard]] StatCache load_stat_cache() const;
     [[nodiscard]] Status save_stat_cache(const StatCache &cache);

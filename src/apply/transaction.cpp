@@ -326,6 +326,7 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran, std::vector<
     bool to_known = true;
     if (j.to != j.from) {
         auto t = ctx.store.load(j.to);
+        if (!t) t = ctx.store.load_files(j.to); // its header damaged: its files still tell
         // Without generation j.to's record, what it made cannot be told from what it adopted:
         // only paths generation j.from holds are put back; the rest is left, never deleted.
         if (t) to = std::move(*t);

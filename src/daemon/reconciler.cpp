@@ -99,12 +99,12 @@ Result<std::unique_ptr<Reconciler>> Reconciler::open(const Config &cfg) {
     // overwrite and delete files it never adopted there.
     auto cur = r->store_.current();
     if (!cur) return fail(std::move(cur.error()));
-    std::string applied_root = r->store_.flag("root");
+    std::string applied_root = r->store_.applied_root();
     if (*cur != 0 && !applied_root.empty() && applied_root != cfg.apply.root)
         return fail(Errc::invalid, cfg.file + ": apply.root is " + cfg.apply.root + ", but state.dir " + cfg.state.dir +
                                        " holds generations applied to " + applied_root +
                                        "; use a fresh state.dir for a new root (or put apply.root back)");
-    if (applied_root != cfg.apply.root) FJORD_TRY(r->store_.set_flag("root", cfg.apply.root));
+    if (applied_root != cfg.apply.root) FJORD_TRY(r->store_.set_applied_root(cfg.apply.root));
 
     // A recovery that fails (podman down, a path it cannot write) is retried at every sync;
     // fjordd stays up to say why rather than exit and be restarted into the same failure.
@@ -210,9 +210,10 @@ SecretDigest Reconciler::digester() const {
 }
 
 void Reconciler::refresh_status_from_store() {
-    // Generations left "pending" without a journal were never started: a crash came between
-    // storing them and writing the journal.
-    if (auto hist = store_.history(); hist && !*store_.journal())
+    // Generations still "pending" with no journal once recovery ran: older ones a crash left
+    // between storing them and writing their journal (recovery handles the newest).
+    auto journal = store_.journal();
+    if (auto hist = store_.history(); hist && journal && !*journal)
         for (auto info : *hist)
             if (info.outcome == Outcome::pending) {
                 info.outcome = Outcome::rolled_back;
@@ -442,6 +443,13 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     return report;
 }
 
+std::uint32_t Reconciler::note_fetch_failure(const std::string &commit) {
+    Attempts a = next_attempt(parse_attempts(store_.flag("fetch_failures")), commit);
+    if (auto s = store_.set_flag("fetch_failures", format_attempts(a)); !s)
+        log_warning("fetch failures: " + s.error().message + ", ignoring");
+    return a.count;
+}
+
 std::uint32_t Reconciler::note_render_death(const std::string &commit) {
     Attempts a = next_attempt(parse_attempts(store_.flag("render_deaths")), commit);
     if (auto s = store_.set_flag("render_deaths", format_attempts(a)); !s)
@@ -539,6 +547,11 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         // before the remote is blamed.
         Status repaired = fail(s.error());
         if (auto v = verify_isolated(*source_); !v && v.error().code == Errc::corrupt) repaired = repair_cache(v.error().message, *head);
+        // The remote answered the poll: a fetch of the same commit failing a second time is
+        // most likely the cache's fault in a way the check cannot see. It is cloned again,
+        // once a commit (a remote failing for real is not cloned again at every poll).
+        else if (note_fetch_failure(head->commit) == 2)
+            repaired = repair_cache("the fetch of " + short_id(head->commit) + " failed twice while the remote answers: " + s.error().message, *head);
         if (!repaired) {
             count_poll_error(status_, s.error().code);
             r.message = repaired.error().message;
@@ -546,6 +559,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
             return finish(r);
         }
     }
+    if (!store_.flag("fetch_failures").empty()) (void)store_.clear_flag("fetch_failures");
     timer.mark("fetch");
     log_msg(LogLevel::debug, msgid::fetched, "fetched " + head->ref + " at " + short_id(head->commit), {{"COMMIT", head->commit}});
 

@@ -161,6 +161,8 @@ class Reconciler {
     Backoff backoff_;
     /// Counts a death of the render child on `commit` (persisted); returns the count.
     std::uint32_t note_render_death(const std::string &commit);
+    /// Counts failed fetches of `commit` in a row (persisted); returns the count.
+    std::uint32_t note_fetch_failure(const std::string &commit);
     /// Rolls back an unfinished transaction, if the journal names one (a damaged journal: every
     /// path of the current generation is put back).
     [[nodiscard]] Status recover_pending();

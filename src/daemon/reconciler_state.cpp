@@ -141,6 +141,25 @@ Status Reconciler::recover_pending() {
         FJORD_TRY(store_.write_journal(full));
         journal = store_.journal();
     }
+    if (journal && !*journal) {
+        // A generation left pending with no journal: a crash before its journal was written
+        // (nothing touched) or a journal lost since (the host maybe half-applied). Which, no
+        // one can tell: every path the two generations hold is put back to the current one.
+        auto cur = store_.current();
+        auto nums = store_.generation_numbers();
+        if (cur && nums && !nums->empty() && nums->back() > *cur)
+            if (auto info = store_.load_info(nums->back()); info && info->outcome == Outcome::pending) {
+                auto from = store_.load(*cur);
+                auto pending = store_.load(nums->back());
+                if (from && pending) {
+                    Journal full = full_recovery_journal(*from, &*pending);
+                    log_warning("state: generation " + std::to_string(nums->back()) + " was left pending without its journal; putting back every path of generation " +
+                                std::to_string(*cur) + " (" + std::to_string(full.paths.size()) + " paths)");
+                    FJORD_TRY(store_.write_journal(full));
+                    journal = store_.journal();
+                }
+            }
+    }
     if (!journal) return fail(journal.error().context("read the intent journal"));
     if (!*journal) {
         recovery_error_.clear();

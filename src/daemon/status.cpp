@@ -3,6 +3,7 @@
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/reconciler.hpp"
+#include "util/hash.hpp"
 #include "util/fs.hpp"
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -81,8 +82,12 @@ std::string status_to_json(const AgentStatus &s) {
                         {"last_image_update", s.last_image_update}, {"registry_error", s.registry_error},
                         {"last_registry_check", s.last_registry_check}, {"image_updates_total", s.image_updates_total},
                         {"registry_errors_total", s.registry_errors_total}, {"renders_total", s.renders_total}};
-    // A commit subject is the operator's text: invalid UTF-8 is replaced, never a throw.
-    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    // A commit subject is the operator's text: invalid UTF-8 is replaced, never a throw. A
+    // checksum over the rest (as the reader will see it) tells damage at rest from content: a
+    // flipped digit of synced_commit would otherwise become the base of the force-push check.
+    auto canon = nlohmann::json::parse(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    canon["checksum"] = blob_id(canon.dump());
+    return canon.dump(2);
 }
 
 Result<AgentStatus> read_status(const std::string &state_dir) {
@@ -90,6 +95,11 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     if (!text) return fail(std::move(text.error()));
     auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid, state_dir + "/status.json: not valid JSON");
+    if (auto it = j.find("checksum"); it != j.end()) {
+        std::string sum = it->is_string() ? it->get<std::string>() : "";
+        j.erase(it);
+        if (sum != blob_id(j.dump())) return fail(Errc::invalid, state_dir + "/status.json: damaged (its content does not match its checksum)");
+    }
     // Field by field with type checks: a hand-edited or damaged file costs its bad fields,
     // never an exception (nlohmann's value() throws on a type mismatch).
     AgentStatus s;

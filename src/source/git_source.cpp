@@ -563,6 +563,13 @@ Result<CommitSignature> GitSource::commit_signature(const std::string &commit) {
 
 Status GitSource::verify_refs() {
     git_repository *repo = impl_->repo->repo.get();
+    // HEAD first: a damaged one fails every fetch into the cache (libgit2 reads it to negotiate).
+    {
+        git_reference *head = nullptr;
+        if (git_reference_lookup(&head, repo, "HEAD") < 0)
+            return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": HEAD: " + git_last_message());
+        git_reference_free(head);
+    }
     git_reference_iterator *raw = nullptr;
     if (git_reference_iterator_glob_new(&raw, repo, "refs/fjord/*") < 0)
         return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": refs: " + git_last_message());

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,15 +31,10 @@ std::string resolve(const std::string &prog) {
     return prog; // execve fails with ENOENT: exit 127, "cannot execute"
 }
 
-// In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(int devnull, int out, const char *path, char *const argv[], char *const envp[], pid_t parent) {
-    ::setpgid(0, 0);
-    // A command must not outlive fjordd (killed, say, mid-validate): it holds a staged file or
-    // acts for a transaction that recovery is about to undo. Under systemd the service's
-    // cgroup takes the command's own children too.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    // fjordd blocks the signals it reads through signalfd; a command must not inherit that.
+// In the command's process, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void exec_command(int devnull, int out, const char *path, char *const argv[], char *const envp[]) {
+    // fjordd blocks the signals it reads through signalfd, and the guard blocks more: a
+    // command must not inherit that.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -53,6 +49,54 @@ std::string resolve(const std::string &prog) {
     const char msg[] = "cannot execute\n";
     (void)!::write(2, msg, sizeof msg - 1);
     ::_exit(127);
+}
+
+// The first child: leader of the command's own process group, and its guard. Nothing a
+// command starts may outlive fjordd (killed, say, mid-validate: the command holds a staged
+// secret, or acts for a transaction recovery is about to undo), yet PR_SET_PDEATHSIG reaches
+// only a direct child. So the guard gets SIGTERM when fjordd dies and kills the whole group;
+// otherwise it waits for the command and leaves as the command did. Async-signal-safe only.
+[[noreturn]] void guard(int devnull, int out, const char *path, char *const argv[], char *const envp[], pid_t parent) {
+    ::setpgid(0, 0);
+    struct sigaction dfl_action {};
+    dfl_action.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &dfl_action, nullptr); // pending while blocked, for sigtimedwait below
+    ::sigaction(SIGTERM, &dfl_action, nullptr);
+    sigset_t waited;
+    sigemptyset(&waited);
+    sigaddset(&waited, SIGTERM);
+    sigaddset(&waited, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &waited, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127); // fjordd died before the line above
+    pid_t cmd = ::fork();
+    if (cmd < 0) ::_exit(127);
+    if (cmd == 0) exec_command(devnull, out, path, argv, envp);
+    // Only the command writes into the capture: its end of file is the command's.
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (::syscall(SYS_close_range, 3u, ~0u, 0u) != 0) ::closefrom(3);
+    for (;;) {
+        siginfo_t si;
+        int sig = static_cast<int>(::syscall(SYS_rt_sigtimedwait, &waited, &si, nullptr, _NSIG / 8));
+        if (sig == SIGTERM) ::kill(0, SIGKILL); // fjordd is gone: the group goes with it, the guard too
+        if (sig != SIGCHLD) continue;
+        int st = 0;
+        pid_t r = ::waitpid(cmd, &st, WNOHANG);
+        if (r != cmd) continue;
+        if (WIFEXITED(st)) ::_exit(WEXITSTATUS(st));
+        // Killed by a signal: the guard dies of the same one, so fjordd reads the same status.
+        int killer = WTERMSIG(st);
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        ::sigaction(killer, &dfl, nullptr);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, killer);
+        ::sigprocmask(SIG_UNBLOCK, &one, nullptr);
+        ::kill(::getpid(), killer);
+        ::_exit(128 + killer);
+    }
 }
 
 } // namespace
@@ -109,7 +153,7 @@ Result<CommandResult> run_command(const Command &cmd) {
     pid_t self = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail_errno("fork");
-    if (pid == 0) exec_child(devnull.get(), wr.get(), path.c_str(), argv.data(), envp.data(), self);
+    if (pid == 0) guard(devnull.get(), wr.get(), path.c_str(), argv.data(), envp.data(), self);
     ::setpgid(pid, pid); // as the child does, so the group exists before either goes on
     wr.reset();
     ::fcntl(rd.get(), F_SETFL, O_NONBLOCK); // the read end only: the child's stdout stays blocking

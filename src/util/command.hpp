@@ -2,7 +2,8 @@
 // Runs one command from the repo (a validate, pre_restart, hook or exec check) the way fjord
 // runs every command: argv without a shell, a clean environment, stdin /dev/null, stdout and
 // stderr into one bounded capture, no inherited descriptors, its own process group that is
-// killed whole (SIGKILL) at the timeout or when the command exits, and a pidfd-based wait.
+// killed whole (SIGKILL) at the timeout, when the command exits, and when fjordd dies (a guard
+// process leads the group for that), and a pidfd-based wait.
 #include "util/result.hpp"
 #include <chrono>
 #include <cstddef>

@@ -36,4 +36,20 @@ Result<std::string> blob_id_fd(int fd) {
     return blob_id(data);
 }
 
+std::string sealed(std::string_view body) {
+    std::string out = "sealed " + blob_id(body) + "\n";
+    out.append(body);
+    return out;
+}
+
+Result<std::string_view> unsealed(std::string_view text, const std::string &where) {
+    constexpr std::string_view tag = "sealed ";
+    if (!text.starts_with(tag)) return text;
+    if (text.size() < tag.size() + 41 || text[tag.size() + 40] != '\n')
+        return fail(Errc::corrupt, where + ": damaged (its seal line is cut short)");
+    std::string_view id = text.substr(tag.size(), 40), body = text.substr(tag.size() + 41);
+    if (blob_id(body) != id) return fail(Errc::corrupt, where + ": damaged (its content does not match its seal)");
+    return body;
+}
+
 } // namespace fjord

@@ -12,4 +12,11 @@ namespace fjord {
 /// The Git blob id of what an open file holds (read from its start).
 [[nodiscard]] Result<std::string> blob_id_fd(int fd);
 
+/// `body` behind a first line "sealed ID" (ID: blob_id(body)): a state file fjord can tell
+/// damaged at rest (a flipped byte, a cut-short tail) from what it wrote.
+[[nodiscard]] std::string sealed(std::string_view body);
+/// The body of sealed() text; text without the first line (written before seals) as it is.
+/// Errc::corrupt naming `where` when the seal does not match.
+[[nodiscard]] Result<std::string_view> unsealed(std::string_view text, const std::string &where);
+
 } // namespace fjord

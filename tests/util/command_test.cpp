@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -128,6 +130,43 @@ TEST_CASE("command: what a command leaves running in its group is killed when it
     pid_t left = std::atoi(r.output.c_str());
     REQUIRE(left > 0);
     CHECK(gone(left));
+}
+
+TEST_CASE("command: a command and all it started die with fjordd, even killed") {
+    char tmpl[] = "/tmp/fjord-cmd-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    std::string pids = dir + "/pids";
+    // A stand-in for fjordd: runs a command that starts a grandchild, then is SIGKILLed.
+    pid_t fjordd = ::fork();
+    REQUIRE(fjordd >= 0);
+    if (fjordd == 0) {
+        Command c;
+        c.argv = {"sh", "-c", "sleep 60 & echo \"$$ $!\" >" + pids + ".tmp; mv " + pids + ".tmp " + pids + "; sleep 60"};
+        c.timeout = 120s;
+        (void)run_command(c);
+        ::_exit(0);
+    }
+    std::string line;
+    for (int i = 0; i < 500 && line.empty(); ++i) {
+        std::ifstream f(pids);
+        std::getline(f, line);
+        if (line.empty()) std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE_FALSE(line.empty());
+    pid_t sh = std::atoi(line.c_str()), sleeper = std::atoi(line.c_str() + line.find(' ') + 1);
+    REQUIRE(::kill(fjordd, SIGKILL) == 0);
+    int st = 0;
+    ::waitpid(fjordd, &st, 0);
+    CHECK(gone(sh));
+    CHECK(gone(sleeper)); // not only the direct child: the whole group
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("command: a command killed by a signal is reported so (through its guard)") {
+    auto r = run({"sh", "-c", "kill -TERM $$"});
+    CHECK(r.end == CommandResult::End::signaled);
+    CHECK(r.code == SIGTERM);
+    CHECK(r.status() == "killed by signal 15");
 }
 
 TEST_CASE("command: output is bounded, and a chatty command is never blocked by it") {

@@ -1,0 +1,26 @@
+#include "util/hash.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace fjord;
+
+TEST_CASE("seals: what was written reads back; a flipped byte or a cut tail is damage; old text passes") {
+    std::string text = "number 3\ncommit abc\n";
+    auto s = sealed(text);
+    CHECK(s.rfind("sealed ", 0) == 0);
+    auto back = unsealed(s, "x");
+    REQUIRE(back);
+    CHECK(*back == text);
+    for (std::size_t at : {std::size_t(10), s.size() - 2}) {
+        std::string flipped = s;
+        flipped[at] ^= 1;
+        auto bad = unsealed(flipped, "STATE/generations/3/info");
+        REQUIRE_FALSE(bad);
+        CHECK(bad.error().code == Errc::corrupt);
+        CHECK(bad.error().message.find("STATE/generations/3/info: damaged") == 0);
+    }
+    CHECK_FALSE(unsealed(s.substr(0, s.size() - 4), "x"));
+    CHECK_FALSE(unsealed(s.substr(0, 20), "x")); // the seal line itself cut short
+    CHECK(*unsealed(text, "x") == text);         // written before seals: taken as it is
+    CHECK(*unsealed(sealed(""), "x") == "");
+}
