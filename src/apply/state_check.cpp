@@ -54,6 +54,16 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
     auto numbers = store.generation_numbers();
     if (!numbers) return fail(std::move(numbers.error()));
 
+    // Each generation's record is kept twice: the current one's and the pending one's are
+    // put right from their sound copy (loads use it anyway; this makes it last).
+    if (!numbers->empty()) {
+        auto heal = [&](std::uint64_t n) {
+            if (store.heal(n)) out.rebuilt.push_back(store.path("generations/" + std::to_string(n)) + ": a damaged copy of its record rewritten from the sound one");
+        };
+        heal(numbers->back());
+        if (auto c = store.current(); c && *c && *c != numbers->back()) heal(*c);
+    }
+
     // `current`: lost or damaged, it is the newest good generation (fjord moves it only to a
     // generation it has just marked good). With no good generation, fjord never applied one.
     auto cur = store.current();

@@ -88,26 +88,54 @@ Result<std::uint64_t> Store::next_number() const {
     return std::max(max, *cur) + 1;
 }
 
+namespace {
+
+// A generation's record is written twice (NAME and NAME.copy, each sealed): one damaged or
+// lost at rest, the other still tells what fjord applied. The first error is the one reported.
+template <class T, class Parse>
+Result<T> read_twice(const std::string &p, std::uint64_t max, Parse parse) {
+    std::optional<Error> first;
+    for (const std::string &file : {p, p + ".copy"}) {
+        auto text = read_file(file, max);
+        Result<T> r = text ? Result<T>(fail(Errc::internal, "")) : Result<T>(fail(std::move(text.error())));
+        if (text) {
+            auto body = unsealed(*text, file);
+            r = body ? parse(*body, file) : Result<T>(fail(std::move(body.error())));
+        }
+        if (r) return r;
+        if (!first) first = r.error();
+    }
+    return fail(std::move(*first));
+}
+
+} // namespace
+
 Result<GenerationInfo> Store::load_info(std::uint64_t n) const {
-    std::string p = gen_dir(n) + "/info";
-    auto text = read_file(p, 1 << 20);
-    if (!text) return fail(std::move(text.error()));
-    auto body = unsealed(*text, p);
-    if (!body) return fail(std::move(body.error()));
-    return parse_info(*body, p);
+    return read_twice<GenerationInfo>(gen_dir(n) + "/info", 1 << 20, [](std::string_view body, const std::string &where) {
+        return parse_info(body, where);
+    });
 }
 
 Result<Generation> Store::load_files(std::uint64_t n) const {
-    Generation g;
-    g.info.number = n;
-    if (n == 0) return g;
-    std::string p = gen_dir(n) + "/files";
-    auto text = read_file(p, 1ull << 32);
-    if (!text) return fail(std::move(text.error()));
-    auto body = unsealed(*text, p);
-    if (!body) return fail(std::move(body.error()));
-    if (auto r = parse_files(*body, g, p); !r) return fail(std::move(r.error()));
-    return g;
+    if (n == 0) return Generation{};
+    return read_twice<Generation>(gen_dir(n) + "/files", 1ull << 32, [n](std::string_view body, const std::string &where) -> Result<Generation> {
+        Generation g;
+        g.info.number = n;
+        if (auto r = parse_files(body, g, where); !r) return fail(std::move(r.error()));
+        return g;
+    });
+}
+
+bool Store::heal(std::uint64_t n) {
+    bool healed = false;
+    for (const char *name : {"/info", "/files"}) {
+        std::string p = gen_dir(n) + name;
+        auto a = read_file(p, 1ull << 32), b = read_file(p + ".copy", 1ull << 32);
+        bool a_ok = a && unsealed(*a, p) && a->starts_with("sealed "), b_ok = b && unsealed(*b, p) && b->starts_with("sealed ");
+        if (a_ok == b_ok) continue; // both sound, or nothing sound to heal from (written before copies)
+        if (a_ok ? write_file_atomic(p + ".copy", *a, 0600) : write_file_atomic(p, *b, 0600)) healed = true;
+    }
+    return healed;
 }
 
 Result<Generation> Store::load(std::uint64_t n) const {
@@ -190,7 +218,9 @@ Status Store::check_kept(std::uint64_t n) const {
 Status Store::save(const Generation &g) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
-    FJORD_TRY(write_file_atomic(d + "/files", sealed(serialize_files(g)), 0600));
+    std::string files = sealed(serialize_files(g));
+    FJORD_TRY(write_file_atomic(d + "/files", files, 0600));
+    FJORD_TRY(write_file_atomic(d + "/files.copy", files, 0600));
     FJORD_TRY(list_objects(g));
     FJORD_TRY(save_info(g.info));
     return fsync_dir(dir_ + "/generations");
@@ -209,7 +239,9 @@ Status Store::list_objects(const Generation &g) {
 }
 
 Status Store::save_info(const GenerationInfo &info) {
-    return write_file_atomic(gen_dir(info.number) + "/info", sealed(serialize_info(info)), 0600);
+    std::string text = sealed(serialize_info(info));
+    FJORD_TRY(write_file_atomic(gen_dir(info.number) + "/info", text, 0600));
+    return write_file_atomic(gen_dir(info.number) + "/info.copy", text, 0600);
 }
 
 Status Store::prune(std::uint32_t keep) {

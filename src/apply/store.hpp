@@ -52,6 +52,9 @@ class Store {
     /// A generation's files, units, containers and checks without its header (info.number is
     /// n): recovery can still tell what it wrote when only its header is damaged.
     [[nodiscard]] Result<Generation> load_files(std::uint64_t n) const;
+    /// Rewrites the damaged one of a generation's two copies of its header or files from the
+    /// sound one (loads fall back on the copy anyway); true when it did.
+    bool heal(std::uint64_t n);
     /// Every generation's header, oldest first (a generation whose header cannot be read is
     /// left out: generation_numbers() has them all).
     [[nodiscard]] Result<std::vector<GenerationInfo>> history() const;
@@ -65,8 +68,8 @@ class Store {
     /// "generation 7 is not kept (pruned); kept: 3, 12-31", "generation 40 does not exist
     /// (the newest is 31); kept: 12-31". For rollback GEN, before load(GEN).
     [[nodiscard]] Status check_kept(std::uint64_t n) const;
-    /// Writes generation N's files and header, each sealed (util/hash.hpp): damage at rest is
-    /// told from content.
+    /// Writes generation N's files and header, each sealed (util/hash.hpp) and twice (NAME and
+    /// NAME.copy): damage at rest is told from content, and one damaged copy loses nothing.
     [[nodiscard]] Status save(const Generation &g);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
     /// Writes generation g's list of the objects it needs (content and adopted originals).

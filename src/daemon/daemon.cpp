@@ -446,16 +446,18 @@ int run_daemon(const DaemonOptions &opts) {
                 if (auto s = pm.save(); !s) log_warning("prerequisites: " + s.error().message + ", ignoring");
             r.set_apply_gate([&pm] { return pm.gate(); });
         }
-        bool drift_ok = true;
+        bool drift_ran = true;
         if (!opts.dry_run) {
             auto drift = r.drift_pass();
             if (!drift) log_error("drift pass: " + drift.error().message);
-            // Drift left in place (reported, or beyond reach) means the host is not on its good state.
-            drift_ok = drift && r.status().drifted == 0;
+            drift_ran = drift.has_value();
         }
         SyncOptions so;
         so.dry_run = opts.dry_run;
         auto res = r.sync(so);
+        // Drift left in place (reported, or beyond reach) means the host is not on its good
+        // state; drift the pass could not correct and the apply wrote again is gone.
+        bool drift_ok = opts.dry_run || (drift_ran && r.status().drifted == 0);
         bool ok = drift_ok && (res.state == SyncState::applied || res.state == SyncState::up_to_date ||
                                res.state == SyncState::dry_run);
         if (res.state == SyncState::up_to_date) log_info(res.message);

@@ -285,7 +285,7 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
                                               std::string *plan_text, const std::map<std::string, AppliedContainer> *pins) {
     attempt_gen_ = 0;
     rolled_back_ = false;
-    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), pins});
+    auto plan = make_plan(cur, desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), pins, unrestorable_});
     if (!plan) return fail(std::move(plan.error()));
     plan->converge_units = opts.rollback;
     if (plan_text) *plan_text = describe(*plan, cur);
@@ -423,6 +423,9 @@ Result<ApplyReport> Reconciler::apply_desired(const DesiredState &desired, const
     // Keep the generation's commit reachable in the cache, then forget what is no longer kept.
     if (!desired.commit.empty()) (void)source_->keep(std::to_string(*next), desired.commit);
     status_.managed = plan->next.files.size();
+    // Drift the pass could not correct was written (or dropped) by this apply.
+    status_.drifted -= std::min<std::size_t>(status_.drifted, unrestorable_.size());
+    unrestorable_.clear();
     StatCache stamps = store_.load_stat_cache();
     for (auto &[p, st] : report->stamps) stamps[p] = st;
     for (auto it = stamps.begin(); it != stamps.end();)

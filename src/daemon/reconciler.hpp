@@ -175,6 +175,7 @@ class Reconciler {
     /// wrote it (its content then lived only in the Git cache).
     void backfill_objects();
     std::string damaged_;        ///< state.dir damaged beyond rebuilding: why, and the repair
+    std::set<std::string> unrestorable_; ///< drifted paths whose content was lost: the next apply writes them
     std::string recovery_error_; ///< the last recovery failure, retried at every sync
     /// Generation and commit in the status from `current`, the store's truth.
     void refresh_status_from_store();

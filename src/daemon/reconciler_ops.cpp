@@ -44,8 +44,24 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
     status_.drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && status_.suspended.empty();
     std::vector<std::string> paths;
+    // Content comes from the object store; the Git cache only for what an older fjord did not store.
+    if (correct && !events->empty())
+        if (auto s = ensure_source(); !s) log_warning("drift correction: Git cache: " + s.error().message + ", using the object store only");
     for (const auto &e : *events) {
         bool fix = correct && e.fixable;
+        // Content lost from the object store and the Git cache: not corrected now (the
+        // transaction would fail on it), but written again by the next apply.
+        if (fix) {
+            const auto &spec = (*cur)->files.at(e.path).spec;
+            if (spec.kind == FileKind::file && !stored_content(store_, source_.get(), spec.id, cfg_.apply.max_file_size)) {
+                unrestorable_.insert(e.path);
+                log_msg(LogLevel::error, msgid::drift,
+                        "drift: " + printable(e.path) + ": " + e.what + ", cannot be corrected now: its content is in neither " +
+                            "fjord's object store nor the Git cache; the next apply writes it again",
+                        {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
+                continue;
+            }
+        }
         if (fix) paths.push_back(e.path);
         log_msg(e.fixable ? LogLevel::warning : LogLevel::error, msgid::drift,
                 "drift: " + printable(e.path) + ": " + e.what +
@@ -53,8 +69,6 @@ Result<std::vector<DriftEvent>> Reconciler::drift_pass() {
                 {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
     }
     if (!paths.empty()) {
-        // Content comes from the object store; the Git cache only for what an older fjord did not store.
-        if (auto s = ensure_source(); !s) log_warning("drift correction: Git cache: " + s.error().message + ", using the object store only");
         ApplyContext ctx{store_, fs_, source_.get(), cfg_.apply.max_file_size};
         with_secrets(ctx);
         auto fixed = restore_paths(ctx, **cur, paths);

@@ -47,7 +47,7 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
         auto it = prev.files.find(path);
         if (it != prev.files.end()) {
             plan.next.files.emplace(path, AppliedFile{spec, it->second.orig});
-            if (!same_on_host(it->second.spec, spec)) {
+            if (!same_on_host(it->second.spec, spec) || opts.rewrite.count(path)) {
                 writes.push_back({ActionKind::write, path});
                 ++plan.writes;
             }

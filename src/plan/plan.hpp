@@ -57,6 +57,9 @@ struct PlanOptions {
     std::vector<std::string> own;     ///< fjord's own paths (RenderOptions::own): never written or removed
     /// Rollback to an older generation: its containers' pinned images, reused where the spec matches.
     const std::map<std::string, AppliedContainer> *pinned_containers = nullptr;
+    /// Paths written even when unchanged since `prev`: drift the drift pass could not correct
+    /// (their content was lost), which the new commit's content puts right.
+    std::set<std::string> rewrite = {};
 };
 
 /// Diffs `desired` against the last applied generation `prev` and the live host. Only paths

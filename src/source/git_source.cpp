@@ -570,17 +570,19 @@ Status GitSource::verify_refs() {
             return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": HEAD: " + git_last_message());
         git_reference_free(head);
     }
-    git_reference_iterator *raw = nullptr;
-    if (git_reference_iterator_glob_new(&raw, repo, "refs/fjord/*") < 0)
+    // By name, then each looked up: an iterator passes over a loose ref it cannot parse, which
+    // a fetch then trips on ("corrupted loose reference file").
+    git_strarray names{};
+    if (git_reference_list(&names, repo) < 0)
         return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": refs: " + git_last_message());
-    std::unique_ptr<git_reference_iterator, decltype(&git_reference_iterator_free)> it(raw, git_reference_iterator_free);
-    for (;;) {
+    std::unique_ptr<git_strarray, decltype(&git_strarray_dispose)> owned_names(&names, git_strarray_dispose);
+    for (std::size_t i = 0; i < names.count; ++i) {
+        std::string name = names.strings[i];
+        if (!name.starts_with("refs/fjord/")) continue;
         git_reference *ref = nullptr;
-        int rc = git_reference_next(&ref, it.get());
-        if (rc == GIT_ITEROVER) break;
-        if (rc < 0) return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": refs: " + git_last_message());
+        if (git_reference_lookup(&ref, repo, name.c_str()) < 0)
+            return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + ": " + git_last_message());
         git_reference_ptr owned(ref);
-        std::string name = git_reference_name(ref);
         const git_oid *oid = git_reference_target(ref);
         if (!oid) return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + " names no commit");
         git_commit *c = nullptr;
@@ -591,6 +593,17 @@ Status GitSource::verify_refs() {
         if (git_commit_tree(&t, c) < 0)
             return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + ": tree: " + git_last_message());
         git_tree_free(t);
+    }
+    // A loose ref file the listing could not even name (cut to nothing, say).
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(impl_->cache_dir + "/refs/fjord", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec)) continue;
+        std::string name = "refs/fjord/" + std::filesystem::relative(it->path(), impl_->cache_dir + "/refs/fjord", ec).string();
+        git_reference *ref = nullptr;
+        if (git_reference_lookup(&ref, repo, name.c_str()) < 0)
+            return fail(Errc::corrupt, "Git cache " + impl_->cache_dir + ": " + name + ": " + git_last_message());
+        git_reference_free(ref);
     }
     return {};
 }

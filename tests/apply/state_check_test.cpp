@@ -67,9 +67,24 @@ TEST_CASE("state check: no good generation at all is a state that never applied,
     CHECK(*s.current() == 0);
 }
 
+TEST_CASE("state check: one damaged copy of a generation's record is rewritten from the other") {
+    Fixture f;
+    spit(f.gen(3, "files"), "fjord-files 2\nf broken\n");
+    std::filesystem::remove(f.gen(3, "info.copy"));
+    auto c = check_state(f.s);
+    REQUIRE(c);
+    CHECK(c->damage.empty());
+    REQUIRE(c->rebuilt.size() == 1);
+    CHECK(c->rebuilt[0].find("rewritten from the sound one") != std::string::npos);
+    CHECK(f.s.load(3)->files.count("/etc/f3"));
+    CHECK(slurp(f.gen(3, "files")) == slurp(f.gen(3, "files.copy")));
+    CHECK(std::filesystem::exists(f.gen(3, "info.copy")));
+}
+
 TEST_CASE("state check: the current generation's lost header is rebuilt from its files") {
     Fixture f;
     std::filesystem::remove(f.gen(3, "info"));
+    std::filesystem::remove(f.gen(3, "info.copy"));
     auto c = check_state(f.s, "c3c3c3");
     REQUIRE(c);
     CHECK(c->damage.empty());
@@ -84,6 +99,7 @@ TEST_CASE("state check: the current generation's lost header is rebuilt from its
 TEST_CASE("state check: the current generation's file list damaged is named, and repair falls back") {
     Fixture f;
     spit(f.gen(3, "files"), "fjord-files 2\nf broken\n");
+    spit(f.gen(3, "files.copy"), "sealed 0000000000000000000000000000000000000000\nfjord-files 2\n");
     auto c = check_state(f.s);
     REQUIRE(c);
     CHECK(c->damage.find("generations/3/files") != std::string::npos);

@@ -169,6 +169,7 @@ TEST_CASE("recovery without the pending generation's record leaves what it canno
     spit(h.root.path + "/etc/a", "a2");
     spit(h.root.path + "/etc/new", "n");
     spit(h.state.path + "/s/generations/2/files", "damaged");
+    spit(h.state.path + "/s/generations/2/files.copy", "damaged too");
     std::vector<std::string> left;
     REQUIRE(recover(h.ctx, j, true, &left));
     CHECK(slurp(h.root.path + "/etc/a") == "a1");
