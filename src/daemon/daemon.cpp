@@ -126,10 +126,12 @@ class Daemon {
         auto r = rec_->sync(so);
         // The same outcome poll after poll (not configured, suspended, a commit still refused)
         // is logged once, when it starts; the status line keeps saying it.
-        bool repeat = r.state != SyncState::applied && r.state == last_state_ && r.message == last_message_;
+        bool repeat = r.state != SyncState::applied && r.state == last_state_ &&
+                      (r.message == last_message_ || (r.continuation && r.commit == last_commit_));
         if (!repeat) log_sync_result(r);
         last_state_ = r.state;
         last_message_ = r.message;
+        last_commit_ = r.commit;
         notify_status();
         return r;
     }
@@ -374,6 +376,7 @@ class Daemon {
     WatchdogFeeder watchdog_{WatchdogFeeder::from_environment()};
     SyncState last_state_ = SyncState::applied; ///< the last outcome logged, so repeats are not
     std::string last_message_;
+    std::string last_commit_;
     prereq::Monitor prereq_; ///< made after rec_, which holds the state lock
     sd_event_ptr event_{nullptr, sd_event_unref};
     sd_event_source *poll_timer_ = nullptr;

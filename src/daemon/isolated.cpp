@@ -40,6 +40,16 @@ SandboxLimits render_limits(const RenderOptions &opts) {
     return l;
 }
 
+/// The limits of a render-profile child that reads the Git cache and answers in a word.
+SandboxLimits short_answer_limits() {
+    SandboxLimits l;
+    l.timeout = render_timeout;
+    l.max_output = 16;
+    l.cpu_seconds = render_cpu_seconds;
+    l.no_file_writes = true;
+    return l;
+}
+
 /// The render child's answer. A render: "ok", then the names of facts its templates looked up
 /// (RenderOptions::facts_used lives in the child's memory, so they travel back), a count line
 /// and one name a line, then the DesiredState's wire form. A failed render whose caller
@@ -166,12 +176,7 @@ Status fetch_isolated(GitSource &source, const RemoteHead &head) {
 }
 
 Status verify_isolated(GitSource &source) {
-    SandboxLimits l;
-    l.timeout = render_timeout;
-    l.max_output = 16;
-    l.cpu_seconds = render_cpu_seconds;
-    l.no_file_writes = true;
-    auto answer = run_sandboxed("cache check", SeccompProfile::render, l, [&]() -> Result<std::string> {
+    auto answer = run_sandboxed("cache check", SeccompProfile::render, short_answer_limits(), [&]() -> Result<std::string> {
         if (auto v = source.verify_refs(); !v) return fail(std::move(v.error()));
         return std::string("ok");
     });
@@ -181,12 +186,7 @@ Status verify_isolated(GitSource &source) {
 }
 
 Result<bool> descends_isolated(GitSource &source, const std::string &commit, const std::string &ancestor) {
-    SandboxLimits l;
-    l.timeout = render_timeout;
-    l.max_output = 16;
-    l.cpu_seconds = render_cpu_seconds;
-    l.no_file_writes = true;
-    auto answer = run_sandboxed("history", SeccompProfile::render, l, [&]() -> Result<std::string> {
+    auto answer = run_sandboxed("history", SeccompProfile::render, short_answer_limits(), [&]() -> Result<std::string> {
         auto d = source.is_descendant(commit, ancestor);
         if (!d) return fail(std::move(d.error()));
         return std::string(*d ? "1" : "0");

@@ -519,6 +519,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
         // The reason stays with the mark, so status keeps saying why, poll after poll.
         const std::string &why = bad[head->commit];
         r.state = SyncState::failed;
+        r.continuation = true;
         r.message = "commit " + short_id(head->commit) + " failed before and is not retried until a newer commit arrives " +
                     "(fjordctl sync --retry forces it)" + (why.empty() ? "" : ": " + why);
         return finish(r);
@@ -527,6 +528,7 @@ SyncResult Reconciler::sync(const SyncOptions &opts) {
     // the operator asks for tries at once.
     if (std::int64_t left = backoff_left(backoff_, head->commit, steady_seconds()); left > 0 && !opts.manual && !opts.dry_run) {
         r.state = SyncState::failed;
+        r.continuation = true;
         r.message = backoff_.why + " (waiting " + std::to_string(backoff_.delay) + " s before the next try)";
         return finish(r);
     }

@@ -46,6 +46,9 @@ struct SyncResult {
     std::string plan;    ///< dry runs: the plan, a line a path
     bool rolled_back = false; ///< a failure whose generation was applied and then reversed
     const char *msgid = nullptr; ///< the journal MESSAGE_ID of the transition, if any
+    /// A continuation of a failure already reported for this commit (it waits out its backoff,
+    /// or it is quarantined): the daemon's log says it once, not at every poll.
+    bool continuation = false;
 };
 
 /// Logs a sync's outcome once, with MESSAGE_ID, COMMIT= and GENERATION= for the journal.
