@@ -434,6 +434,13 @@ Status Store::clear_bad(const std::string &commit) {
     return write_bad(*this, bad);
 }
 
+Status Store::suspend() { return set_flag("suspended", "1"); }
+
+Status Store::resume() {
+    for (const char *f : {"suspended", "pinned", "halted", "attempts"}) FJORD_TRY(clear_flag(f));
+    return {};
+}
+
 std::string Store::flag(const std::string &name) const {
     auto text = read_file(path(name), 4096);
     return text ? trim(*text) : std::string{};

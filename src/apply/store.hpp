@@ -99,6 +99,12 @@ class Store {
     [[nodiscard]] Status mark_bad(const std::string &commit, const std::string &why = "");
     [[nodiscard]] Status clear_bad(const std::string &commit);
 
+    /// fjordctl suspend: automatic applies stop (polling and status go on).
+    [[nodiscard]] Status suspend();
+    /// fjordctl resume: applies go on again; lifts a suspension, a rollback's pin, a halt and
+    /// the attempt counter.
+    [[nodiscard]] Status resume();
+
     /// A small flag file's text ("" when absent): suspended, pinned.
     [[nodiscard]] std::string flag(const std::string &name) const;
     [[nodiscard]] Status set_flag(const std::string &name, const std::string &value);

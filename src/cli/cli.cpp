@@ -11,7 +11,7 @@
 #include "config/config.hpp"
 #include "daemon/control.hpp"
 #include "daemon/isolated.hpp"
-#include "daemon/reconciler.hpp"
+#include "daemon/engine.hpp"
 #include "manifest/render.hpp"
 #include "source/tree.hpp"
 #include "util/parse.hpp"
@@ -299,7 +299,7 @@ int run_cli(int argc, char **argv) {
             if (!kept && kept.error().code == Errc::not_found) return failed("rollback: " + kept.error().message);
         }
         return via_daemon(*cfg, {{"cmd", "rollback"}, {"generation", gen}}, 3'600'000, [&] {
-            auto rec = Reconciler::open(*cfg);
+            auto rec = Engine::open(*cfg);
             if (!rec) return failed(rec.error().message);
             auto r = (*rec)->rollback(gen);
             std::printf("%s\n", tty_lines(r.message).c_str());
@@ -310,10 +310,7 @@ int run_cli(int argc, char **argv) {
         return via_daemon(*cfg, {{"cmd", verb}}, 10'000, [&] {
             auto store = Store::open(cfg->state.dir);
             if (!store) return failed(store.error().message);
-            Status s = verb == "suspend" ? store->set_flag("suspended", "1") : store->clear_flag("suspended");
-            if (s && verb == "resume") s = store->clear_flag("pinned");
-            if (s && verb == "resume") s = store->clear_flag("halted");
-            if (s && verb == "resume") s = store->clear_flag("attempts");
+            Status s = verb == "suspend" ? store->suspend() : store->resume();
             if (!s) return failed(s.error().message);
             std::printf("%s (fjordd is not running; it will see this when it starts)\n", verb == "suspend" ? "suspended" : "resumed");
             return 0;

@@ -4,7 +4,7 @@
 #include "cli/check_cmd.hpp"
 #include "cli/tty.hpp"
 #include "daemon/control.hpp"
-#include "daemon/reconciler.hpp"
+#include "daemon/recorder.hpp"
 #include "util/parse.hpp"
 #include <cstdio>
 #include <ctime>

@@ -2,7 +2,7 @@
 
 #include "daemon/control.hpp"
 #include "daemon/log.hpp"
-#include "daemon/reconciler.hpp"
+#include "daemon/engine.hpp"
 #include "daemon/watchdog.hpp"
 #include "prereq/monitor.hpp"
 #include "util/host.hpp"
@@ -45,7 +45,7 @@ bool log_prereq_changes(prereq::Monitor &m) {
 
 class Daemon {
   public:
-    Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Reconciler> rec)
+    Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Engine> rec)
         : opts_(std::move(opts)), rec_(std::move(rec)), prereq_(cfg), rng_(std::random_device{}()) {
         rec_->set_apply_gate([this] { return prereq_.gate(); });
     }
@@ -123,15 +123,8 @@ class Daemon {
     SyncResult do_sync(const SyncOptions &o) {
         SyncOptions so = o;
         so.dry_run = so.dry_run || opts_.dry_run;
-        auto r = rec_->sync(so);
-        // The same outcome poll after poll (not configured, suspended, a commit still refused)
-        // is logged once, when it starts; the status line keeps saying it.
-        bool repeat = r.state != SyncState::applied && r.state == last_state_ &&
-                      (r.message == last_message_ || (r.continuation && r.commit == last_commit_));
-        if (!repeat) log_sync_result(r);
-        last_state_ = r.state;
-        last_message_ = r.message;
-        last_commit_ = r.commit;
+        auto r = rec_->sync(so); // the engine's recorder logs the outcome (once, when it repeats)
+        if (r.state == SyncState::dry_run && !r.plan.empty()) log_msg(LogLevel::info, nullptr, "plan:\n" + r.plan);
         notify_status();
         return r;
     }
@@ -350,7 +343,6 @@ class Daemon {
                 gen = it->get<std::uint64_t>();
             }
             auto r = rec_->rollback(gen);
-            log_sync_result(r);
             notify_status();
             return sync_reply(r, r.state == SyncState::applied);
         }
@@ -371,12 +363,9 @@ class Daemon {
     }
 
     DaemonOptions opts_;
-    std::unique_ptr<Reconciler> rec_;
+    std::unique_ptr<Engine> rec_;
     /// Feeds WatchdogSec= while one callback runs a long step (daemon/watchdog.hpp).
     WatchdogFeeder watchdog_{WatchdogFeeder::from_environment()};
-    SyncState last_state_ = SyncState::applied; ///< the last outcome logged, so repeats are not
-    std::string last_message_;
-    std::string last_commit_;
     prereq::Monitor prereq_; ///< made after rec_, which holds the state lock
     sd_event_ptr event_{nullptr, sd_event_unref};
     sd_event_source *poll_timer_ = nullptr;
@@ -427,7 +416,7 @@ int run_daemon(const DaemonOptions &opts) {
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
 
-    auto rec = Reconciler::open(*cfg);
+    auto rec = Engine::open(*cfg);
     if (!rec) {
         log_error(rec.error().message);
         return rec.error().code == Errc::invalid ? 2 : 1;
@@ -440,7 +429,7 @@ int run_daemon(const DaemonOptions &opts) {
         return 0;
     }
     if (opts.once) {
-        Reconciler &r = **rec;
+        Engine &r = **rec;
         // Host checks before anything else; with mode = block a failing one refuses the sync.
         prereq::Monitor pm(*cfg);
         if (pm.mode() != PrereqMode::off) {
@@ -463,8 +452,7 @@ int run_daemon(const DaemonOptions &opts) {
         bool drift_ok = opts.dry_run || (drift_ran && r.status().drifted == 0);
         bool ok = drift_ok && (res.state == SyncState::applied || res.state == SyncState::up_to_date ||
                                res.state == SyncState::dry_run);
-        if (res.state == SyncState::up_to_date) log_info(res.message);
-        else log_sync_result(res, false);
+        if (res.state == SyncState::up_to_date) log_info(res.message); // the recorder logs it at debug level
         if (opts.dry_run) std::fputs(res.plan.c_str(), stdout); // the plan is the output of a dry run
         // Then the registries: newer tags of containers with an update policy, each deployed
         // and checked. A registry not answering leaves the host's state unknown: exit 1.

@@ -1,6 +1,6 @@
 #pragma once
 // fjordd: the event loop (poll timer with jitter, drift timer, signals, control socket,
-// sd_notify READY/STATUS/WATCHDOG) around a Reconciler.
+// sd_notify READY/STATUS/WATCHDOG) around an Engine (daemon/engine.hpp).
 #include "config/config.hpp"
 
 namespace fjord {

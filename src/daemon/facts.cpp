@@ -1,9 +1,5 @@
 #include "daemon/facts.hpp"
 
-#include "daemon/own_paths.hpp"
-#include "daemon/reconciler.hpp"
-#include "manifest/render.hpp"
-#include "plan/plan.hpp"
 #include "util/hash.hpp"
 #include "util/host.hpp"
 #include <cctype>
@@ -69,36 +65,6 @@ bool uses_generation(const std::set<std::string> &used) {
     for (const auto &n : used)
         if (n == "fjord" || n == "fjord.generation" || n.rfind("fjord.generation.", 0) == 0) return true;
     return false;
-}
-
-// fjord.generation is the number of the generation that holds the rendered content. Rendered
-// first with the current number: when that equals the current generation, nothing changed
-// (whatever the templates say) and no generation is made. Only when something else changed
-// is it rendered again with the number the new generation will get. So a template using
-// fjord.generation costs one generation per real change, never one per poll.
-Result<DesiredState> Reconciler::render_commit(const RenderFn &render_once, RenderOptions ro, const Generation &cur,
-                                               const std::function<void(DesiredState &)> &adjust) {
-    std::set<std::string> used;
-    ro.facts = facts_;
-    ro.facts_used = &used;
-    std::uint64_t n = cur.info.number;
-    if (n == 0) {
-        auto next = store_.next_number();
-        if (!next) return fail(std::move(next.error()));
-        n = *next;
-    }
-    set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(n)));
-    auto desired = render_once(ro);
-    if (desired && adjust) adjust(*desired);
-    if (!desired || cur.info.number == 0 || !uses_generation(used)) return desired;
-    auto plan = make_plan(cur, *desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_)});
-    if (plan && plan->empty()) return desired;
-    auto next = store_.next_number();
-    if (!next) return fail(std::move(next.error()));
-    set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(*next)));
-    desired = render_once(ro);
-    if (desired && adjust) adjust(*desired);
-    return desired;
 }
 
 } // namespace fjord

@@ -2,6 +2,7 @@
 // [[hook]]s: the operator's own commands around an apply (pre-apply, post-apply, post-rollback),
 // run through util/command and logged to the journal with their output (MESSAGE_ID hook).
 #include "manifest/desired_state.hpp"
+#include "plan/generation.hpp"
 #include "util/result.hpp"
 #include <string>
 #include <string_view>
@@ -19,8 +20,9 @@ struct HookEnv {
     bool hide_output = false;    ///< the generation has secret files: output never logged or kept
 };
 
-/// True when any file of `d` is a secret (decrypted from .age).
+/// True when any file of `d` (or of generation `g`) is a secret (decrypted from .age).
 [[nodiscard]] bool has_secrets(const DesiredState &d);
+[[nodiscard]] bool has_secrets(const Generation &g);
 /// The FJORD_* variables of `env` ("NAME=value"), as hooks and exec checks get them.
 [[nodiscard]] std::vector<std::string> hook_variables(const HookEnv &env);
 

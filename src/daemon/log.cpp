@@ -42,6 +42,10 @@ void log_init(LogLevel level) {
 }
 
 void log_msg(LogLevel level, const char *id, std::string_view message, LogFields fields) {
+    log_msg(level, id, message, LogFieldList(fields.begin(), fields.end()));
+}
+
+void log_msg(LogLevel level, const char *id, std::string_view message, const LogFieldList &fields) {
     if (static_cast<int>(level) < static_cast<int>(min_level)) return;
     if (to_journal) {
         std::vector<std::string> parts;

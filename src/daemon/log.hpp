@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace fjord {
 
@@ -25,11 +26,14 @@ inline constexpr const char *registry_error = "6a3e1c0f2b7d4e8a9c5f1b2d3e4f5a6b"
 } // namespace msgid
 
 using LogFields = std::initializer_list<std::pair<const char *, std::string>>;
+using LogFieldList = std::vector<std::pair<const char *, std::string>>;
 
 /// Chooses the sink (journal when stderr is the journal) and the lowest level logged.
 void log_init(LogLevel level);
 /// Logs one line; `id` may be nullptr; fields are KEY=value pairs for the journal.
 void log_msg(LogLevel level, const char *id, std::string_view message, LogFields fields = {});
+/// The same, with fields built at run time.
+void log_msg(LogLevel level, const char *id, std::string_view message, const LogFieldList &fields);
 
 inline void log_debug(std::string_view m, LogFields f = {}) { log_msg(LogLevel::debug, nullptr, m, f); }
 inline void log_info(std::string_view m, LogFields f = {}) { log_msg(LogLevel::info, nullptr, m, f); }

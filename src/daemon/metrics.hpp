@@ -4,7 +4,7 @@
 // (the applied commit id and fjord's version are the only strings, as labels of fjord_info).
 // Counters live in status.json (AgentStatus), so they survive restarts; they reset only with
 // a new state.dir, which Prometheus' rate() handles as any counter reset.
-#include "daemon/reconciler.hpp"
+#include "daemon/recorder.hpp"
 #include "prereq/types.hpp"
 
 namespace fjord {

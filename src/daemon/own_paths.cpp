@@ -1,7 +1,6 @@
 #include "daemon/own_paths.hpp"
 
 #include "daemon/control.hpp"
-#include "daemon/reconciler.hpp"
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -25,6 +24,11 @@ std::string under_root(const std::string &root, const std::string &p) {
 }
 
 } // namespace
+
+std::string identity_path(const Config &cfg) {
+    if (cfg.secrets.identity == SecretsConfig{}.identity && cfg.state.dir != StateConfig{}.dir) return cfg.state.dir + "/age/identity";
+    return cfg.secrets.identity;
+}
 
 std::vector<std::string> own_host_paths(const Config &cfg) {
     std::vector<std::string> owned = {cfg.state.dir, identity_path(cfg), cfg.source.ssh_key, cfg.source.ssh_key + ".pub",

@@ -11,6 +11,11 @@
 
 namespace fjord {
 
+/// Where the host identity lives: secrets.identity, except that its default follows a state.dir
+/// moved elsewhere (STATE_DIR/age/identity), as the control socket does, so that tests and
+/// side-by-side agents never share /var/lib/fjord.
+[[nodiscard]] std::string identity_path(const Config &cfg);
+
 /// The host paths (as seen under apply.root, so comparable with repo paths) of everything
 /// fjord owns that lies below apply.root, each also by its resolved path when a symlink leads
 /// there. Paths outside apply.root are left out: no commit can reach them.

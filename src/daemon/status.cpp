@@ -1,74 +1,11 @@
-// What a sync reports and what fjordctl reads: sync outcomes, their journal entries, and the
-// persisted status (state.dir/status.json).
-#include "daemon/log.hpp"
-#include "daemon/notify.hpp"
-#include "daemon/reconciler.hpp"
-#include "util/hash.hpp"
+// The persisted status (state.dir/status.json) that fjordctl reads: written by the recorder,
+// read back at start and by fjordctl, sealed by a checksum.
+#include "daemon/recorder.hpp"
 #include "util/fs.hpp"
-#include <ctime>
+#include "util/hash.hpp"
 #include <nlohmann/json.hpp>
 
 namespace fjord {
-
-const char *sync_state_name(SyncState s) {
-    switch (s) {
-    case SyncState::up_to_date: return "up-to-date";
-    case SyncState::applied: return "applied";
-    case SyncState::dry_run: return "dry-run";
-    case SyncState::refused: return "refused";
-    case SyncState::failed: return "failed";
-    case SyncState::suspended: return "suspended";
-    case SyncState::not_configured: return "not-configured";
-    }
-    return "?";
-}
-
-void log_sync_result(const SyncResult &r, bool with_plan) {
-    LogLevel level = r.state == SyncState::failed || r.state == SyncState::refused ? LogLevel::error
-                     : r.state == SyncState::up_to_date                            ? LogLevel::debug
-                                                                                   : LogLevel::info;
-    std::string gen = r.generation ? std::to_string(r.generation) : "";
-    log_msg(level, r.msgid, r.message, {{"COMMIT", r.commit}, {"GENERATION", gen}, {"FJORD_RESULT", sync_state_name(r.state)}});
-    if (with_plan && r.state == SyncState::dry_run && !r.plan.empty()) log_msg(LogLevel::info, nullptr, "plan:\n" + r.plan);
-}
-
-std::optional<NotifyEvent> sync_event(const SyncResult &r) {
-    NotifyEvent e{"", r.commit, r.generation, std::time(nullptr), r.message, false};
-    switch (r.state) {
-    case SyncState::applied: e.event = "applied"; break;
-    case SyncState::refused: e.event = "refused"; break;
-    case SyncState::failed: e.event = r.rolled_back ? "rolled_back" : "failed"; break;
-    default: return std::nullopt; // up to date, dry runs, suspended: nothing happened
-    }
-    // The same refusal or failure poll after poll is sent once (a down remote every minute).
-    e.dedupe = r.state != SyncState::applied && !r.rolled_back;
-    return e;
-}
-
-std::optional<NotifyEvent> drift_event(const std::vector<DriftEvent> &events, std::size_t corrected, std::uint64_t generation,
-                                       const std::string &commit) {
-    if (events.empty()) return std::nullopt;
-    std::string s = std::to_string(events.size()) + (events.size() == 1 ? " drifted path" : " drifted paths") +
-                    (corrected ? ", " + std::to_string(corrected) + " corrected" : ", none corrected") + ": ";
-    for (std::size_t i = 0; i < events.size() && i < 5; ++i) s += (i ? "; " : "") + events[i].path + " (" + events[i].what + ")";
-    if (events.size() > 5) s += "; …";
-    // Drift left in place is found again every pass: say it once until it changes.
-    return NotifyEvent{"drift", commit, generation, std::time(nullptr), s, corrected == 0};
-}
-
-void Reconciler::notify(const std::optional<NotifyEvent> &e) {
-    if (e) notifier_->send(*e);
-}
-
-void Reconciler::note_commit(const std::string &commit) {
-    status_.commit_time = 0;
-    status_.commit_subject.clear();
-    if (!source_ || commit.empty()) return;
-    if (auto ci = source_->commit_info(commit)) {
-        status_.commit_time = ci->time;
-        status_.commit_subject = ci->subject;
-    }
-}
 
 std::string status_to_json(const AgentStatus &s) {
     nlohmann::json j = {{"generation", s.generation}, {"commit", s.commit},     {"synced_commit", s.synced_commit},

@@ -153,7 +153,8 @@ std::vector<std::string> units_started(const Generation &prev, const Plan &plan)
 
 Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
                                         const std::vector<std::string> &implicit_units, Podman *podman,
-                                        const std::map<std::string, AppliedContainer> *containers, const ExecCheckContext &exec) {
+                                        const std::map<std::string, AppliedContainer> *containers, const ExecCheckContext &exec,
+                                        const ProbeFactory &probes) {
     std::vector<Check> checks;
     for (const auto &s : specs) {
         Check c;
@@ -162,7 +163,9 @@ Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, Sys
         c.period = ms(s.period_ms);
         c.timeout = ms(s.timeout_ms);
         c.failure_threshold = s.failure_threshold < 1 ? 1 : s.failure_threshold;
-        if (!s.http.empty()) c.probe = http_probe(s.http, static_cast<long>(s.expect_status), s.expect_body);
+        if ((!s.http.empty() || !s.tcp.empty() || !s.exec.empty()) && probes) c.probe = probes(s);
+        if (c.probe) {
+        } else if (!s.http.empty()) c.probe = http_probe(s.http, static_cast<long>(s.expect_status), s.expect_body);
         else if (!s.tcp.empty()) c.probe = tcp_probe(s.tcp);
         else if (!s.exec.empty()) c.probe = exec_probe(s.exec, exec);
         else if (!s.unit.empty()) {

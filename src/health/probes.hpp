@@ -45,9 +45,13 @@ struct ExecCheckContext {
 /// `sd` may be null when units are not activated; a `unit` check then is an error. A
 /// `container` check needs `podman` and must name one of `containers` (the generation's).
 /// Errors are Errc::invalid.
+/// Makes the probe of an http, tcp or exec [[check]] (tests script them); unset, or nullptr
+/// returned, means the real probe.
+using ProbeFactory = std::function<std::unique_ptr<Probe>(const CheckSpec &)>;
+
 [[nodiscard]] Result<std::vector<Check>> build_checks(const std::vector<CheckSpec> &specs, SystemdManager *sd,
                                                       const std::vector<std::string> &implicit_units, Podman *podman = nullptr,
                                                       const std::map<std::string, AppliedContainer> *containers = nullptr,
-                                                      const ExecCheckContext &exec = {});
+                                                      const ExecCheckContext &exec = {}, const ProbeFactory &probes = {});
 
 } // namespace fjord

@@ -127,6 +127,19 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
     return plan;
 }
 
+Status check_plan(const Plan &plan, const DesiredState &desired, std::uint32_t limit, std::uint32_t configured) {
+    std::size_t deletions = plan.deletions + plan.container_removals;
+    if (deletions > limit)
+        return fail(Errc::guardrail, "the plan deletes " + std::to_string(plan.deletions) + " files" +
+                                       (plan.container_removals ? " and " + std::to_string(plan.container_removals) + " containers" : "") +
+                                       ", more than apply.max_deletions = " + std::to_string(configured) +
+                                       "; nothing was changed. To allow it once: fjordctl sync --allow-deletions " + std::to_string(deletions));
+    for (const auto &c : desired.checks)
+        if (!c.container.empty() && !plan.next.containers.count(c.container))
+            return fail(Errc::invalid, "check " + c.name + ": container " + c.container + ": no such container in this generation");
+    return {};
+}
+
 std::string describe(const Plan &plan, const Generation &prev) {
     std::string out;
     for (const auto &a : plan.actions) {

@@ -67,6 +67,13 @@ struct PlanOptions {
 [[nodiscard]] Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, const HostProbe &host,
                                      const PlanOptions &opts);
 
+/// The plan's guardrail and consistency rules, refused even when nothing else changes (and in a
+/// dry run) so the operator hears of them: more deletions (files, and containers, which go with
+/// whatever they held) than `limit` (apply.max_deletions = `configured`, or sync
+/// --allow-deletions) is Errc::guardrail; a check naming a container the generation lacks is
+/// Errc::invalid.
+[[nodiscard]] Status check_plan(const Plan &plan, const DesiredState &desired, std::uint32_t limit, std::uint32_t configured);
+
 /// One line per action, as `fjordctl diff` shows it ("+ /etc/x", "~ /etc/y", "- /etc/z").
 [[nodiscard]] std::string describe(const Plan &plan, const Generation &prev);
 

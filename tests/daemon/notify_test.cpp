@@ -1,5 +1,4 @@
 #include "daemon/notify.hpp"
-#include "daemon/reconciler.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -179,34 +178,3 @@ TEST_CASE("notify: a repeated failure or refusal is sent once; anything else in 
     CHECK(rx.count() == 3);
 }
 
-TEST_CASE("notify: sync outcomes map to events") {
-    SyncResult r;
-    r.state = SyncState::applied;
-    r.commit = "c";
-    r.generation = 3;
-    r.message = "applied c as generation 3";
-    auto e = sync_event(r);
-    REQUIRE(e);
-    CHECK(e->event == "applied");
-    CHECK(e->generation == 3);
-    CHECK(!e->dedupe);
-    r.state = SyncState::failed;
-    CHECK(sync_event(r)->event == "failed");
-    CHECK(sync_event(r)->dedupe);
-    r.rolled_back = true;
-    CHECK(sync_event(r)->event == "rolled_back");
-    r.state = SyncState::refused;
-    r.rolled_back = false;
-    CHECK(sync_event(r)->event == "refused");
-    for (auto s : {SyncState::up_to_date, SyncState::dry_run, SyncState::suspended, SyncState::not_configured}) {
-        r.state = s;
-        CHECK(!sync_event(r));
-    }
-    CHECK(!drift_event({}, 0, 1, "c"));
-    auto d = drift_event({{"/etc/a", "content changed", true}, {"/etc/b", "missing", true}}, 2, 4, "c");
-    REQUIRE(d);
-    CHECK(d->event == "drift");
-    CHECK(d->summary == "2 drifted paths, 2 corrected: /etc/a (content changed); /etc/b (missing)");
-    CHECK(!d->dedupe);
-    CHECK(drift_event({{"/etc/a", "content changed", true}}, 0, 4, "c")->dedupe); // reported, not fixed
-}

@@ -1,43 +1,17 @@
-// The Reconciler's care of its own data: the state directory's consistency and its repair,
-// recovery of an unfinished transaction, the Git cache moved aside and cloned again, and the
-// object store filled for generations of older versions. The sync is in reconciler.cpp.
-#include "daemon/reconciler.hpp"
-
+// The engine's care of its own data: the state directory's consistency and its repair,
+// recovery of an unfinished transaction, the object store filled for generations of older
+// versions, the status rebuilt; and the drift pass.
 #include "apply/state_check.hpp"
 #include "apply/transaction.hpp"
-#include "daemon/isolated.hpp"
+#include "daemon/engine.hpp"
 #include "daemon/log.hpp"
 #include "manifest/validate.hpp"
-#include <cerrno>
-#include <cstdio>
-#include <filesystem>
+#include <ctime>
 
 namespace fjord {
 
-void Reconciler::move_cache_aside(const std::string &why) {
-    source_.reset();
-    std::string repo = store_.path("repo"), broken = store_.path("repo.broken");
-    std::error_code ec;
-    std::filesystem::remove_all(broken, ec); // one damaged copy is kept, for a look
-    if (::rename(repo.c_str(), broken.c_str()) < 0 && errno != ENOENT) std::filesystem::remove_all(repo, ec);
-    log_warning("Git cache " + repo + " failed an integrity check (" + why + "); moved to " + broken + " and cloned again");
-}
-
-Status Reconciler::repair_cache(const std::string &why, const RemoteHead &head) {
-    cache_repaired_ = true;
-    move_cache_aside(why);
-    FJORD_TRY(ensure_source());
-    if (auto s = fetch_isolated(*source_, head); !s) return fail(s.error().context("clone the Git cache again"));
-    // Kept generations keep their commits reachable again where the remote still has them;
-    // their content is in fjord's object store either way.
-    if (auto hist = store_.history())
-        for (const auto &g : *hist)
-            if (g.outcome == Outcome::good && !g.commit.empty()) (void)source_->keep(std::to_string(g.number), g.commit);
-    return {};
-}
-
-Status Reconciler::check_state_dir() {
-    auto chk = check_state(store_, status_.commit);
+Status Engine::check_state_dir() {
+    auto chk = check_state(store_, rec_.status().commit);
     if (!chk) return fail(chk.error().context("check " + cfg_.state.dir));
     for (const auto &line : chk->rebuilt) log_warning("state: " + line);
     damaged_.clear();
@@ -45,17 +19,17 @@ Status Reconciler::check_state_dir() {
         damaged_ = "state damaged: " + chk->damage + "; fjord cannot rebuild it by itself and applies nothing until " +
                    "fjordctl repair --yes, which will " + chk->repair;
         log_error(damaged_);
-        status_.last_result = sync_state_name(SyncState::failed);
-        status_.last_error = damaged_;
-        status_.suspended = damaged_; // `fjordctl status`: "applying: paused: state damaged: ..."
-        save_status();
+        rec_.status().last_result = sync_state_name(SyncState::failed);
+        rec_.status().last_error = damaged_;
+        rec_.status().suspended = damaged_; // `fjordctl status`: "applying: paused: state damaged: ..."
+        rec_.save();
     }
     return {};
 }
 
-std::string Reconciler::repair(bool yes) {
+std::string Engine::repair(bool yes) {
     if (!yes) {
-        auto chk = check_state(store_, status_.commit);
+        auto chk = check_state(store_, rec_.status().commit);
         if (!chk) return "cannot check " + cfg_.state.dir + ": " + chk.error().message;
         std::string out;
         for (const auto &line : chk->rebuilt) out += "rebuilt: " + line + "\n";
@@ -73,16 +47,16 @@ std::string Reconciler::repair(bool yes) {
     if (auto s = check_state_dir(); !s) out += "check after repair: " + s.error().message + "\n";
     if (!damaged_.empty()) return out + damaged_ + "\n";
     if (auto s = recover_pending(); !s) out += "recovery: " + s.error().message + "\n";
-    refresh_status_from_store();
-    status_.last_error.clear();
-    status_.suspended.clear();
-    if (!store_.flag("pinned").empty()) status_.suspended = "pinned to generation " + store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
-    else if (!store_.flag("suspended").empty()) status_.suspended = "suspended by fjordctl suspend";
-    save_status();
+    refresh_from_store();
+    rec_.status().last_error.clear();
+    rec_.status().suspended.clear();
+    if (!store_.flag("pinned").empty()) rec_.status().suspended = "pinned to generation " + store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
+    else if (!store_.flag("suspended").empty()) rec_.status().suspended = "suspended by fjordctl suspend";
+    rec_.save();
     return out;
 }
 
-void Reconciler::backfill_objects() {
+void Engine::backfill_objects() {
     // Generations written before every generation kept its content (format 1) may still need
     // the Git cache for rollback, recovery and drift: their content is copied into the object
     // store once, while the cache still has it.
@@ -90,11 +64,12 @@ void Reconciler::backfill_objects() {
     if (!cur || *cur == 0) return;
     auto g = store_.load(*cur);
     if (!g || g->checks_kept) return;
-    if (auto s = ensure_source(); !s) return;
+    const BlobReader *cache = repo().blobs();
+    if (!cache) return;
     std::size_t copied = 0, missing = 0;
     for (const auto &[p, af] : g->files) {
         if (af.spec.kind != FileKind::file || store_.has_object(af.spec.id)) continue;
-        auto data = source_->read_blob(af.spec.id, cfg_.apply.max_file_size);
+        auto data = cache->read_blob(af.spec.id, cfg_.apply.max_file_size);
         if (data && store_.put_object(af.spec.id, *data, false)) ++copied;
         else ++missing;
     }
@@ -105,23 +80,23 @@ void Reconciler::backfill_objects() {
                  " from the Git cache" + (missing ? " (" + std::to_string(missing) + " not in the cache)" : ""));
 }
 
-void Reconciler::rebuild_status() {
+void Engine::rebuild_status() {
     AgentStatus fresh;
-    fresh.generation = status_.generation;
-    fresh.commit = status_.commit;
-    fresh.synced_commit = status_.commit;
+    fresh.generation = rec_.status().generation;
+    fresh.commit = rec_.status().commit;
+    fresh.synced_commit = rec_.status().commit;
     if (auto hist = store_.history())
         for (const auto &g : *hist) {
             fresh.rollbacks_total += g.outcome == Outcome::rolled_back;
             if (g.number == fresh.generation) fresh.last_success = g.time;
         }
     if (auto g = store_.load(fresh.generation)) fresh.managed = g->files.size();
-    status_ = fresh;
-    note_commit(status_.commit);
-    save_status();
+    rec_.status() = fresh;
+    if (auto ci = repo().commit_info(rec_.status().commit)) rec_.note_commit(rec_.status().commit, ci->subject, ci->time);
+    rec_.save();
 }
 
-Status Reconciler::recover_pending() {
+Status Engine::recover_pending() {
     auto journal = store_.journal();
     if (!journal && journal.error().code == Errc::corrupt) {
         // The journal of an unfinished transaction, damaged: what it named is not known, so
@@ -172,8 +147,8 @@ Status Reconciler::recover_pending() {
             {{"GENERATION", std::to_string(j.to)}});
     // Content comes from fjord's object store; the Git cache is asked only for content an
     // older fjord did not store, so recovery goes on without it (no network is used).
-    if (auto s = ensure_source(); !s) log_warning("recover: Git cache: " + s.error().message + ", recovering from the object store only");
-    ApplyContext ctx{store_, fs_, source_.get(), cfg_.apply.max_file_size};
+    if (!repo().blobs()) log_warning("recover: the Git cache cannot be opened; recovering from the object store only");
+    ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
     with_secrets(ctx);
     ctx.podman = &podman();
     if (auto sd = systemd(); sd) ctx.systemd = *sd;
@@ -187,8 +162,86 @@ Status Reconciler::recover_pending() {
                     "the next apply writes them again");
     recovery_error_.clear();
     cur_cache_.reset();
-    refresh_status_from_store();
+    refresh_from_store();
     return {};
+}
+
+void Engine::refresh_from_store() {
+    // Generations still "pending" with no journal once recovery ran: older ones a crash left
+    // between storing them and writing their journal (recovery handles the newest).
+    auto journal = store_.journal();
+    if (auto hist = store_.history(); hist && journal && !*journal)
+        for (auto info : *hist)
+            if (info.outcome == Outcome::pending) {
+                info.outcome = Outcome::rolled_back;
+                info.message = "interrupted before it began";
+                (void)store_.save_info(info);
+            }
+    auto cur = store_.current();
+    rec_.status().generation = cur ? *cur : 0;
+    rec_.status().commit.clear();
+    if (cur && *cur)
+        if (auto info = store_.load_info(*cur)) rec_.status().commit = info->commit;
+    rec_.save();
+}
+
+Result<std::vector<DriftEvent>> Engine::drift_pass() {
+    rec_.status().last_drift = std::time(nullptr);
+    if (!damaged_.empty()) return fail(Errc::refused, damaged_);
+    FJORD_TRY(recover_pending());
+    auto cur_n = store_.current();
+    if (!cur_n) return fail(std::move(cur_n.error()));
+    if (*cur_n == 0 || cfg_.apply.drift == DriftMode::ignore) return std::vector<DriftEvent>{};
+    auto cur = current_generation(*cur_n);
+    if (!cur) return fail(std::move(cur.error()));
+    StatCache stamps = store_.load_stat_cache();
+    std::size_t cached = stamps.size();
+    std::size_t refreshed = 0;
+    auto events = find_drift(fs_, **cur, stamps, digester(), &refreshed);
+    if (!events) return fail(std::move(events.error()));
+    rec_.status().drifted = events->size();
+    bool correct = cfg_.apply.drift == DriftMode::correct && rec_.status().suspended.empty();
+    std::vector<std::string> paths;
+    // Content comes from the object store; the Git cache only for what an older fjord did not store.
+    for (const auto &e : *events) {
+        bool fix = correct && e.fixable;
+        // Content lost from the object store and the Git cache: not corrected now (the
+        // transaction would fail on it), but written again by the next apply.
+        if (fix) {
+            const auto &spec = (*cur)->files.at(e.path).spec;
+            if (spec.kind == FileKind::file && !stored_content(store_, repo().blobs(), spec.id, cfg_.apply.max_file_size)) {
+                unrestorable_.insert(e.path);
+                log_msg(LogLevel::error, msgid::drift,
+                        "drift: " + printable(e.path) + ": " + e.what + ", cannot be corrected now: its content is in neither " +
+                            "fjord's object store nor the Git cache; the next apply writes it again",
+                        {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
+                continue;
+            }
+        }
+        if (fix) paths.push_back(e.path);
+        log_msg(e.fixable ? LogLevel::warning : LogLevel::error, msgid::drift,
+                "drift: " + printable(e.path) + ": " + e.what +
+                    (fix ? ", correcting" : !e.fixable ? ", cannot be corrected" : correct ? "" : ", reported (apply.drift = report)"),
+                {{"PATH", e.path}, {"GENERATION", std::to_string(*cur_n)}});
+    }
+    if (!paths.empty()) {
+        ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
+        with_secrets(ctx);
+        auto fixed = restore_paths(ctx, **cur, paths);
+        if (!fixed) {
+            rec_.record_drift(transition(Stage::drift, Event::drift_failed), *events, 0, *cur_n);
+            return fail(fixed.error().context("drift correction"));
+        }
+        for (auto &[p, st] : *fixed) stamps[p] = st;
+        rec_.status().drifted -= paths.size();
+        rec_.status().drift_corrections_total += paths.size();
+    }
+    Event ev = events->empty() ? Event::drift_none : paths.empty() ? Event::drift_reported : Event::drift_corrected;
+    if (!events->empty() || stamps.size() != cached || refreshed) {
+        if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
+    }
+    rec_.record_drift(transition(Stage::drift, ev), *events, paths.size(), *cur_n);
+    return events;
 }
 
 } // namespace fjord

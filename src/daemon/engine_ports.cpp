@@ -1,0 +1,26 @@
+// The engine's real ports: the Git cache and remote through sandboxed children, systemd over
+// D-Bus, podman's REST API, real probes and clock, the registries, host facts, webhooks.
+#include "apply/podman.hpp"
+#include "apply/systemd.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/facts.hpp"
+#include "daemon/notify.hpp"
+
+namespace fjord {
+
+Ports Ports::real() {
+    Ports p;
+    p.repo = [](const SourceConfig &c, const std::string &dir) { return git_repo(c, dir); };
+    p.systemd = [](const Config &c) { return connect_systemd(c.systemd.bus, c.health.timeout); };
+    p.podman = [](const Config &c) { return podman_api(c.podman.socket, std::chrono::milliseconds(30'000)); };
+    p.clock = []() -> Clock & {
+        static SteadyClock clock;
+        return clock;
+    };
+    p.registry = [](const Config &c) { return make_registry_client_for(c.podman.registry_auth_file); };
+    p.facts = [] { return host_facts(); };
+    p.notifier = [](const Config &c) { return std::make_unique<Notifier>(c.notify); };
+    return p;
+}
+
+} // namespace fjord

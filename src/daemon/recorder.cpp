@@ -1,0 +1,104 @@
+#include "daemon/recorder.hpp"
+
+#include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/notify.hpp"
+#include "util/fs.hpp"
+#include <ctime>
+
+namespace fjord {
+
+Recorder::Recorder(const Config &cfg, Store &store, std::unique_ptr<Notifier> notifier)
+    : cfg_(&cfg), store_(store), notifier_(std::move(notifier)) {}
+
+Recorder::~Recorder() = default;
+
+void Recorder::reconfigure(const Config &cfg) {
+    cfg_ = &cfg;
+    if (notifier_) notifier_->set_targets(cfg.notify);
+}
+
+void Recorder::save() {
+    auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600);
+    if (!r) log_warning("save status: " + r.error().message + ", ignoring");
+    if (auto m = write_metrics(cfg_->metrics_textfile, cfg_->state.dir, status_); !m)
+        log_warning("metrics: " + m.error().message + ", ignoring");
+}
+
+void Recorder::note_commit(const std::string &commit, std::string subject, std::int64_t time) {
+    status_.commit = commit;
+    status_.commit_subject = std::move(subject);
+    status_.commit_time = time;
+}
+
+SyncResult Recorder::record(const Transition &t, const Run &r) {
+    SyncResult out;
+    out.state = t.state;
+    out.commit = r.commit;
+    out.generation = r.generation;
+    out.message = r.message;
+    out.plan = r.plan_text;
+    out.rolled_back = r.rolled_back;
+    // A failure whose generation was applied and then reversed is a rollback, in the journal
+    // and to webhooks.
+    const char *msgid = t.msgid == msgid::failed && r.rolled_back ? msgid::rolled_back : t.msgid;
+    const char *notify = t.notify && std::string_view(t.notify) == "failed" && r.rolled_back ? "rolled_back" : t.notify;
+    out.msgid = msgid;
+    out.continuation = t.repeat;
+
+    // The attempted generation's history line says how it ended, beyond the transaction's own
+    // outcome (the restored generation's re-check, the image update it was).
+    if ((!r.history_note.empty() || !r.history_prefix.empty()) && r.attempt)
+        if (auto info = store_.load_info(r.attempt)) {
+            if (!r.history_prefix.empty()) info->message = r.history_prefix + ": " + info->message;
+            if (!r.history_note.empty()) info->message += (info->message.empty() ? "" : "; ") + r.history_note;
+            (void)store_.save_info(*info);
+        }
+
+    // The status fjordctl shows, and with it the metrics.
+    status_.last_sync = std::time(nullptr);
+    status_.last_result = sync_state_name(t.state);
+    if (t.state == SyncState::failed || t.state == SyncState::refused) status_.last_error = r.message;
+    else if (t.state == SyncState::applied || t.state == SyncState::up_to_date) status_.last_error.clear();
+    if (t.state == SyncState::applied || t.state == SyncState::up_to_date) status_.last_success = status_.last_sync;
+    save();
+
+    // The journal: the same outcome poll after poll (a remote down, a commit quarantined, one
+    // waiting out its backoff) is logged when it starts; the status line keeps saying it.
+    bool repeat = t.state != SyncState::applied && t.state == last_state_ &&
+                  (r.message == last_message_ || (t.repeat && r.commit == last_commit_));
+    last_state_ = t.state;
+    last_message_ = r.message;
+    last_commit_ = r.commit;
+    if (!repeat) {
+        LogLevel level = t.state == SyncState::failed || t.state == SyncState::refused ? LogLevel::error
+                         : t.state == SyncState::up_to_date                            ? LogLevel::debug
+                                                                                       : LogLevel::info;
+        LogFieldList fields = {{"COMMIT", r.commit},
+                               {"GENERATION", r.generation ? std::to_string(r.generation) : ""},
+                               {"FJORD_RESULT", sync_state_name(t.state)}};
+        fields.insert(fields.end(), r.fields.begin(), r.fields.end());
+        log_msg(level, msgid, r.message, fields);
+    }
+
+    // [[notify]]: the same refusal or failure poll after poll is sent once.
+    if (notify && notifier_)
+        notifier_->send(NotifyEvent{notify, r.commit, r.generation, std::time(nullptr), r.message,
+                                    t.state != SyncState::applied && !r.rolled_back});
+    return out;
+}
+
+void Recorder::record_drift(const Transition &t, const std::vector<DriftEvent> &events, std::size_t corrected, std::uint64_t generation) {
+    status_.last_drift = std::time(nullptr);
+    if (t.notify && !events.empty() && notifier_) {
+        std::string s = std::to_string(events.size()) + (events.size() == 1 ? " drifted path" : " drifted paths") +
+                        (corrected ? ", " + std::to_string(corrected) + " corrected" : ", none corrected") + ": ";
+        for (std::size_t i = 0; i < events.size() && i < 5; ++i) s += (i ? "; " : "") + events[i].path + " (" + events[i].what + ")";
+        if (events.size() > 5) s += "; …";
+        // Drift left in place is found again every pass: said once until it changes.
+        notifier_->send(NotifyEvent{t.notify, status_.commit, generation, std::time(nullptr), s, corrected == 0});
+    }
+    save();
+}
+
+} // namespace fjord

@@ -1,0 +1,85 @@
+#pragma once
+// The one recorder: every outcome of the engine, as the transition table's row and the run
+// that took it, becomes the status (state.dir/status.json, and with it the metrics textfile),
+// the journal entry (MESSAGE_ID, COMMIT=, GENERATION=, FJORD_RESULT=), the [[notify]] event and
+// the note on the attempted generation's history line. Nothing else writes those.
+#include "apply/drift.hpp"
+#include "apply/store.hpp"
+#include "config/config.hpp"
+#include "daemon/run.hpp"
+#include <map>
+#include <memory>
+#include <string>
+
+namespace fjord {
+
+class Notifier;
+
+/// The status fjordctl shows; persisted in state.dir/status.json after every change.
+struct AgentStatus {
+    std::uint64_t generation = 0;
+    std::string commit;        ///< commit of the current generation
+    std::string synced_commit; ///< the newest commit this host has dealt with
+    std::int64_t last_sync = 0, next_poll = 0, last_drift = 0;
+    std::string last_result;   ///< sync_state_name
+    std::string last_error;
+    std::string suspended;     ///< "" or why (suspended, pinned to generation N, halted, damaged)
+    std::size_t managed = 0;   ///< paths the current generation manages
+    std::size_t drifted = 0;   ///< paths found drifted by the last pass
+    std::string note;          ///< e.g. unit files not activated
+    std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders
+    std::string facts_key;     ///< the host facts it was rendered with (daemon/facts.hpp); a change re-renders
+    std::int64_t commit_time = 0; ///< committer time of `commit` (0 = not known)
+    std::string commit_subject;   ///< first line of `commit`'s message
+    std::int64_t last_success = 0; ///< when a sync last ended applied or up to date
+    double apply_seconds = 0;      ///< how long the last apply took (changes and health checks)
+    // Counters for the metrics textfile; persisted here, so they survive restarts.
+    std::uint64_t changes_total = 0;           ///< paths written, removed or restored by applies
+    std::uint64_t rollbacks_total = 0;         ///< generations reversed (failed checks or apply)
+    std::uint64_t drift_corrections_total = 0; ///< drifted paths put back
+    std::map<std::string, std::uint64_t> poll_errors; ///< reason (poll_error_reason) -> count
+    // Image automation (daemon/image_automation.hpp).
+    std::string last_image_update;  ///< the last image update and its end
+    std::string registry_error;     ///< why the last registry check failed ("" = every registry answered)
+    std::int64_t last_registry_check = 0;
+    std::uint64_t image_updates_total = 0;   ///< image updates applied and marked good
+    std::uint64_t registry_errors_total = 0; ///< containers whose registry could not be asked, per check
+    std::uint64_t renders_total = 0;         ///< renders of a commit in the sandboxed child
+};
+
+/// Reads the status a running or stopped fjordd last saved.
+[[nodiscard]] Result<AgentStatus> read_status(const std::string &state_dir);
+[[nodiscard]] std::string status_to_json(const AgentStatus &s);
+
+/// The recorder of one engine.
+class Recorder {
+  public:
+    Recorder(const Config &cfg, Store &store, std::unique_ptr<Notifier> notifier);
+    ~Recorder();
+
+    /// Records the end of a run: the row it ended on, and what it found. Returns the result
+    /// fjordctl and the daemon's loop see.
+    SyncResult record(const Transition &t, const Run &r);
+    /// Records a drift pass, ended on row `t`: its findings and what was corrected.
+    void record_drift(const Transition &t, const std::vector<DriftEvent> &events, std::size_t corrected, std::uint64_t generation);
+
+    [[nodiscard]] AgentStatus &status() { return status_; }
+    [[nodiscard]] const AgentStatus &status() const { return status_; }
+    /// Writes status.json and the metrics textfile.
+    void save();
+    /// Commit subject and time of the current generation's commit.
+    void note_commit(const std::string &commit, std::string subject, std::int64_t time);
+    /// A new config (SIGHUP): new [[notify]] targets, another metrics file.
+    void reconfigure(const Config &cfg);
+
+  private:
+    const Config *cfg_;
+    Store &store_;
+    std::unique_ptr<Notifier> notifier_;
+    AgentStatus status_;
+    // The last outcome logged: the same one poll after poll is logged once.
+    SyncState last_state_ = SyncState::applied;
+    std::string last_message_, last_commit_;
+};
+
+} // namespace fjord
