@@ -5,7 +5,7 @@
 // Both run through util/command (argv, clean environment, own process group, bounded output).
 #include "apply/units.hpp"
 #include "plan/plan.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include "util/command.hpp"
 #include <functional>
 

@@ -8,7 +8,7 @@
 #include "apply/store.hpp"
 #include "apply/systemd.hpp"
 #include "plan/plan.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include <functional>
 
 namespace fjord {

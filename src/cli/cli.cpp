@@ -13,7 +13,6 @@
 #include "daemon/isolated.hpp"
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
-#include "source/tree.hpp"
 #include "util/parse.hpp"
 #include "util/host.hpp"
 #include <algorithm>

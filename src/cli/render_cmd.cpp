@@ -7,7 +7,6 @@
 #include "daemon/own_paths.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/render.hpp"
-#include "source/tree.hpp"
 #include <cstdio>
 #include <filesystem>
 

@@ -3,6 +3,7 @@
 #include "daemon/sandbox.hpp"
 #include "manifest/desired_state_json.hpp"
 #include "manifest/validate.hpp"
+#include "source/dir_tree.hpp"
 #include <algorithm>
 #include <fnmatch.h>
 #include <fstream>
