@@ -2,7 +2,7 @@
 // What systemd must do when the host goes from one generation to another, and doing it:
 // units Git dropped are stopped and disabled before their files go; after the files land,
 // one daemon-reload, then enable/disable, then start, restart or reload what changed.
-#include "apply/systemd.hpp"
+#include "host/systemd.hpp"
 #include "plan/generation.hpp"
 #include <set>
 

@@ -3,7 +3,7 @@
 // render, plan, apply the plan as one transaction; plus the drift pass, manual rollback and the
 // persisted status that fjordctl reads. Used by fjordd's loop and by `fjordd --once`.
 #include "apply/drift.hpp"
-#include "apply/podman.hpp"
+#include "host/podman.hpp"
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
 #include "apply/transaction.hpp"

@@ -2,7 +2,7 @@
 // order, ownership, rollback and recovery by digest after a tag moved, and clean refusals.
 #include "apply/containers.hpp"
 #include "apply/transaction.hpp"
-#include "fake_podman.hpp"
+#include "host/fake_podman.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -3,7 +3,7 @@
 #include "health/probes.hpp"
 #include "util/command.hpp"
 
-#include "apply/fake_podman.hpp"
+#include "host/fake_podman.hpp"
 
 #include <doctest/doctest.h>
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 // The libpod REST API over podman's unix socket with libcurl (already linked for HTTP checks):
 // plain HTTP/1.1 requests with JSON bodies, so no podman library or CLI is needed.
-#include "apply/podman.hpp"
+#include "host/podman.hpp"
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
