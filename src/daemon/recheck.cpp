@@ -1,6 +1,6 @@
 // The reconciler's loop guards: the persisted attempt counter (daemon/attempts.hpp), the halt it
 // trips, and the health checks run again on the generation an automatic rollback restored.
-#include "apply/units.hpp"
+#include "plan/units.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/isolated.hpp"
 #include "daemon/log.hpp"
