@@ -3,7 +3,7 @@
 // tag is deployed as its own generation of the current commit, under the same transaction,
 // health checks and rollback as a commit. A tag that fails by its own fault is marked bad and
 // never tried again; a transient failure (pull, podman, registry) is retried at the next check.
-// The choices live in STATE_DIR/images (daemon/image_updates.hpp); every render of a commit
+// The choices live in STATE_DIR/images (images/image_updates.hpp); every render of a commit
 // runs the chosen tag, so a choice survives restarts and later commits that keep the image.
 #include "daemon/facts.hpp"
 #include "daemon/isolated.hpp"

@@ -12,7 +12,7 @@
 #include "manifest/render.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/hooks.hpp"
-#include "daemon/image_updates.hpp"
+#include "images/image_updates.hpp"
 #include "secrets/age_identity.hpp"
 #include "source/git_source.hpp"
 #include <functional>

@@ -1,7 +1,7 @@
 // The Docker Registry HTTP API v2 over libcurl (the library the health checks use already):
 // GET /v2/NAME/tags/list (following Link pages) and HEAD /v2/NAME/manifests/TAG, with the
 // token dance of a Bearer challenge. Every answer is bounded in size and time.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 
 #include <algorithm>
 #include "util/curl.hpp"
