@@ -10,7 +10,7 @@
 #include "apply/store.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/reconciler.hpp"
 #include "manifest/render.hpp"
 #include "util/parse.hpp"

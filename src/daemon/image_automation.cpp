@@ -6,7 +6,7 @@
 // The choices live in STATE_DIR/images (images/image_updates.hpp); every render of a commit
 // runs the chosen tag, so a choice survives restarts and later commits that keep the image.
 #include "daemon/facts.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/log.hpp"
 #include "daemon/own_paths.hpp"
 #include "daemon/reconciler.hpp"
@@ -75,7 +75,7 @@ Result<DesiredState> Reconciler::render_current(const std::string &commit, const
     RenderOptions ro = render_options(cfg_);
     ro.decrypt = decryptor();
     ro.secret_digest = digester();
-    // The commit is untrusted input: rendered in a sandboxed child (daemon/isolated.hpp).
+    // The commit is untrusted input: rendered in a sandboxed child (sandbox/isolated.hpp).
     return render_commit([&](const RenderOptions &o) { return render_isolated(*source_, commit, o); }, ro, cur, adjust);
 }
 

@@ -2,7 +2,7 @@
 // trips, and the health checks run again on the generation an automatic rollback restored.
 #include "plan/units.hpp"
 #include "daemon/attempts.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/log.hpp"
 #include "daemon/own_paths.hpp"
 #include "daemon/reconciler.hpp"

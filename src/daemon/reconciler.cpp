@@ -4,7 +4,7 @@
 #include "apply/transaction.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/facts.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/log.hpp"
 #include "daemon/own_paths.hpp"
 #include "daemon/metrics.hpp"

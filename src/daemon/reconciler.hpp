@@ -194,7 +194,7 @@ class Reconciler {
     /// podman.socket's API; made on first use, and asked only when containers are involved.
     [[nodiscard]] Podman &podman();
 
-    /// One render of the commit with these options (in a sandboxed child: daemon/isolated.hpp).
+    /// One render of the commit with these options (in a sandboxed child: sandbox/isolated.hpp).
     using RenderFn = std::function<Result<DesiredState>(const RenderOptions &)>;
     /// Renders for this host with facts_, fjord.generation as daemon/facts.cpp defines it.
     /// `adjust` runs on every render result (image automation's chosen tags).

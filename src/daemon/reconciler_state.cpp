@@ -5,7 +5,7 @@
 
 #include "apply/state_check.hpp"
 #include "apply/transaction.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/log.hpp"
 #include "manifest/validate.hpp"
 #include <cerrno>
