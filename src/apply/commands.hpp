@@ -3,9 +3,9 @@
 // copy before anything of the generation touches the host, and `pre_restart` of [unit] tables,
 // run after the files are in place and before the unit is started, restarted or reloaded.
 // Both run through util/command (argv, clean environment, own process group, bounded output).
-#include "apply/units.hpp"
+#include "plan/units.hpp"
 #include "plan/plan.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include "util/command.hpp"
 #include <functional>
 

@@ -3,7 +3,7 @@
 // changes (pulls, digests, name clashes); converge_containers then makes podman run exactly a
 // generation's containers. Converging is idempotent, so apply, rollback and crash recovery all
 // use it: recovery converges back to the previous generation from its specs and pinned images.
-#include "apply/podman.hpp"
+#include "host/podman.hpp"
 #include "plan/generation.hpp"
 
 namespace fjord {

@@ -2,7 +2,7 @@
 
 #include "apply/commands.hpp"
 #include "apply/containers.hpp"
-#include "apply/units.hpp"
+#include "apply/unit_steps.hpp"
 #include "util/hash.hpp"
 #include <algorithm>
 #include <cstring>

@@ -3,12 +3,12 @@
 // generation and the originals it adopts are stored and an intent journal is made durable before
 // the first change; any failure (or a crash, at the next start) reverses every path the journal
 // names to generation N.
-#include "apply/podman.hpp"
+#include "host/podman.hpp"
 #include "apply/rooted_fs.hpp"
 #include "apply/store.hpp"
-#include "apply/systemd.hpp"
+#include "host/systemd.hpp"
 #include "plan/plan.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include <functional>
 
 namespace fjord {

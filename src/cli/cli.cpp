@@ -10,10 +10,9 @@
 #include "apply/store.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/engine.hpp"
 #include "manifest/render.hpp"
-#include "source/tree.hpp"
 #include "util/parse.hpp"
 #include "util/host.hpp"
 #include <algorithm>

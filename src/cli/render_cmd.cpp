@@ -3,11 +3,10 @@
 #include "cli/secrets_cmd.hpp"
 #include "cli/tty.hpp"
 #include "daemon/facts.hpp"
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/own_paths.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/render.hpp"
-#include "source/tree.hpp"
 #include <cstdio>
 #include <filesystem>
 

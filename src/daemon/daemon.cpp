@@ -5,6 +5,7 @@
 #include "daemon/engine.hpp"
 #include "daemon/watchdog.hpp"
 #include "prereq/monitor.hpp"
+#include "sandbox/landlock.hpp"
 #include "util/host.hpp"
 #include <algorithm>
 #include <csignal>
@@ -428,6 +429,11 @@ int run_daemon(const DaemonOptions &opts) {
         }
         return 0;
     }
+    // The fetch children confine their writes with Landlock where the kernel has it; without
+    // it they go on under seccomp alone, said once here (the sandbox layer does not log).
+    if (landlock_abi() < 1)
+        log_warning("Landlock is not available in this kernel (not built or not in the active LSM list): "
+                    "the fetch child's file writes are limited by seccomp only, not to the Git cache");
     if (opts.once) {
         Engine &r = **rec;
         // Host checks before anything else; with mode = block a failing one refuses the sync.

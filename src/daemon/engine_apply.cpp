@@ -12,8 +12,8 @@
 #include "daemon/progress.hpp"
 #include "health/runner.hpp"
 #include "manifest/validate.hpp"
-#include "apply/units.hpp"
-#include "source/registry.hpp"
+#include "plan/units.hpp"
+#include "images/registry.hpp"
 #include <ctime>
 
 namespace fjord {

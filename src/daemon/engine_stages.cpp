@@ -8,7 +8,7 @@
 #include "daemon/progress.hpp"
 #include "health/probes.hpp"
 #include "manifest/validate.hpp"
-#include "apply/units.hpp"
+#include "plan/units.hpp"
 
 namespace fjord {
 namespace {

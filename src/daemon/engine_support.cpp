@@ -9,7 +9,7 @@
 #include "daemon/log.hpp"
 #include "daemon/own_paths.hpp"
 #include "health/runner.hpp"
-#include "apply/units.hpp"
+#include "plan/units.hpp"
 #include "secrets/age.hpp"
 #include "util/hash.hpp"
 #include <algorithm>

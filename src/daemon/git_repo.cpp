@@ -1,6 +1,6 @@
 #include "daemon/repo.hpp"
 
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 #include "daemon/log.hpp"
 #include <cerrno>
 #include <cstdio>

@@ -5,7 +5,7 @@
 // under the same transaction, checks and rollback as a commit. This object keeps the choices
 // (STATE_DIR/images) and hands the pipeline the desired image set: a render runs the chosen
 // tags, so a choice survives restarts and later commits that keep the image.
-#include "daemon/image_updates.hpp"
+#include "images/image_updates.hpp"
 #include "manifest/desired_state.hpp"
 #include "plan/generation.hpp"
 #include <memory>

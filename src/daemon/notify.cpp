@@ -3,21 +3,14 @@
 #include "daemon/log.hpp"
 #include "util/host.hpp"
 #include <algorithm>
+#include "util/curl.hpp"
 #include <ctime>
-#include <curl/curl.h>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 
 namespace fjord {
 namespace {
-
-struct CurlDeleter {
-    void operator()(CURL *c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist *l) const { curl_slist_free_all(l); }
-};
 
 std::string rfc3339(std::int64_t t) {
     std::time_t tt = static_cast<std::time_t>(t);
@@ -56,19 +49,16 @@ std::string notify_payload(const NotifyEvent &e, const std::string &host) {
 
 SendResult curl_send(const std::string &url, const std::string &body, std::chrono::milliseconds timeout,
                      const std::function<bool()> &aborted) {
-    std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+    char err[CURL_ERROR_SIZE];
+    curl_ptr c = curl_handle("fjord-notify", err);
     if (!c) return {false, false, "cannot set up libcurl"};
-    std::unique_ptr<curl_slist, SlistDeleter> headers(curl_slist_append(nullptr, "Content-Type: application/json"));
-    char err[CURL_ERROR_SIZE] = {};
+    curl_slist_ptr headers(curl_slist_append(nullptr, "Content-Type: application/json"));
     curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
     curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L); // a worker thread: no SIGALRM for DNS timeouts
     curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(c.get(), CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c.get(), CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(c.get(), CURLOPT_USERAGENT, "fjord-notify");
     curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c.get(), CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(c.get(), CURLOPT_NOPROGRESS, 0L);
@@ -76,7 +66,7 @@ SendResult curl_send(const std::string &url, const std::string &body, std::chron
     curl_easy_setopt(c.get(), CURLOPT_XFERINFODATA, &aborted);
     CURLcode rc = curl_easy_perform(c.get());
     if (rc == CURLE_ABORTED_BY_CALLBACK) return {false, false, "aborted at shutdown"};
-    if (rc != CURLE_OK) return {false, true, err[0] ? err : curl_easy_strerror(rc)};
+    if (rc != CURLE_OK) return {false, true, curl_error(rc, err)};
     long status = 0;
     curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300) return {true, false, "HTTP " + std::to_string(status)};

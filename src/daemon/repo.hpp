@@ -6,7 +6,7 @@
 #include "manifest/render.hpp"
 #include "source/git_source.hpp"
 #include "source/signature.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include "util/result.hpp"
 #include <memory>
 #include <string>
@@ -43,7 +43,7 @@ class Repo {
 };
 
 /// The real one: libgit2's cache at `cache_dir`, each remote-facing step in a sandboxed child
-/// (daemon/isolated.hpp). Opening is lazy: a host whose cache is gone still recovers.
+/// (sandbox/isolated.hpp). Opening is lazy: a host whose cache is gone still recovers.
 [[nodiscard]] std::unique_ptr<Repo> git_repo(const SourceConfig &cfg, std::string cache_dir);
 
 } // namespace fjord

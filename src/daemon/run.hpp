@@ -3,7 +3,7 @@
 // found on the way. Stages fill it; the recorder reads it at the end.
 #include "apply/transaction.hpp"
 #include "health/check.hpp"
-#include "daemon/image_updates.hpp"
+#include "images/image_updates.hpp"
 #include "daemon/transitions.hpp"
 #include "plan/plan.hpp"
 #include "source/git_source.hpp"

@@ -2,15 +2,10 @@
 // would be a lot of careful code to replace for a GET with a status and a body.
 #include "health/probes.hpp"
 
-#include <curl/curl.h>
+#include "util/curl.hpp"
 
 namespace fjord {
 namespace {
-
-struct CurlDeleter {
-    void operator()(CURL *c) const { curl_easy_cleanup(c); }
-};
-using unique_curl = std::unique_ptr<CURL, CurlDeleter>;
 
 constexpr std::size_t max_body = 64 * 1024; // enough to find expect_body in a health page
 
@@ -27,20 +22,17 @@ class HttpProbe final : public Probe {
         : url_(std::move(url)), status_(status), body_(std::move(body)) {}
     std::string target() const override { return url_; }
     ProbeResult run(std::chrono::milliseconds timeout) override {
-        unique_curl c(curl_easy_init());
+        char err[CURL_ERROR_SIZE];
+        curl_ptr c = curl_handle("fjord-health", err);
         if (!c) return {false, "cannot set up libcurl"};
         std::string body;
-        char err[CURL_ERROR_SIZE] = {};
         curl_easy_setopt(c.get(), CURLOPT_URL, url_.c_str());
         curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-        curl_easy_setopt(c.get(), CURLOPT_ERRORBUFFER, err);
         curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, keep_body);
         curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(c.get(), CURLOPT_USERAGENT, "fjord-health");
         CURLcode rc = curl_easy_perform(c.get());
-        if (rc != CURLE_OK) return {false, err[0] ? err : curl_easy_strerror(rc)};
+        if (rc != CURLE_OK) return {false, curl_error(rc, err)};
         long status = 0;
         curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &status);
         if (status != status_) return {false, "status " + std::to_string(status) + ", want " + std::to_string(status_)};

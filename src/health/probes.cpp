@@ -1,6 +1,6 @@
 #include "health/probes.hpp"
 
-#include "apply/units.hpp"
+#include "plan/units.hpp"
 #include "util/command.hpp"
 #include "util/unique_fd.hpp"
 #include <fcntl.h>

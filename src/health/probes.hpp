@@ -1,8 +1,8 @@
 #pragma once
 // The real probes (HTTP with libcurl, TCP connect, a command without a shell, a systemd unit's
 // state) and the assembly of a generation's checks from its [[check]] tables.
-#include "apply/podman.hpp"
-#include "apply/systemd.hpp"
+#include "host/podman.hpp"
+#include "host/systemd.hpp"
 #include "health/check.hpp"
 #include "manifest/desired_state.hpp"
 #include "plan/plan.hpp"

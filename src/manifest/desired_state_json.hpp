@@ -1,6 +1,6 @@
 #pragma once
 // DesiredState to and from JSON (nlohmann), and its wire form between a render child and fjordd
-// (daemon/sandbox.hpp): CBOR, so blob content (rendered templates) travels as bytes, and any byte
+// (sandbox/sandbox.hpp): CBOR, so blob content (rendered templates) travels as bytes, and any byte
 // of a file name survives. Decoding is strict (every key present, types exact, bounded nesting):
 // the bytes come from a child that parsed untrusted input.
 #include "manifest/desired_state.hpp"

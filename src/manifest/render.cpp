@@ -21,7 +21,7 @@ constexpr std::uint64_t max_link_target = 4095; // PATH_MAX less its NUL: longer
 // All templates of one render together produce at most 64 MiB, counted as they render: each
 // template was bounded alone by apply.max_file_size, but 20 of them expanding a 1 MiB var 60
 // times took the render child to 1.2 GB. The rendered content travels back from the render
-// child in its answer, capped at 64 MiB plus 2 KiB per apply.max_files (daemon/isolated.cpp),
+// child in its answer, capped at 64 MiB plus 2 KiB per apply.max_files (sandbox/isolated.cpp),
 // so this is the fixed part of that cap; it is a thousand 64 KiB config files.
 constexpr std::uint64_t max_rendered_total = 64ull << 20;
 

@@ -2,7 +2,7 @@
 // Renders one host folder of a repo tree into a DesiredState, refusing bad input with an error
 // that names the repo path and the reason (DESIGN.md §4, §7.5).
 #include "manifest/desired_state.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include "util/result.hpp"
 #include <functional>
 #include <set>

@@ -3,7 +3,7 @@
 // alongside, and `limits` as a drop-in fjord writes. Unit files are syntax-checked here, before
 // anything is applied, so a unit systemd could not parse never reaches the host.
 #include "manifest/desired_state.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include "util/result.hpp"
 
 namespace fjord {

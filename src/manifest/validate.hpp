@@ -1,6 +1,6 @@
 #pragma once
 // The checks a rendered DesiredState must pass: made by the renderer as it goes, and made again
-// by fjordd on what a render child hands it (daemon/sandbox.hpp), which it does not trust.
+// by fjordd on what a render child hands it (sandbox/sandbox.hpp), which it does not trust.
 #include "manifest/desired_state.hpp"
 #include "manifest/render.hpp"
 #include "util/result.hpp"

@@ -43,7 +43,7 @@ struct Plan {
     std::size_t writes = 0, restores = 0;
     bool units_changed = false;   ///< a unit was added, dropped or asks systemd for something new
     bool checks_changed = false;  ///< the [[check]]s or [[hook]]s differ: a new generation keeps them
-    bool converge_units = false;  ///< a rollback: every unit is brought to what `next` asks (apply/units.hpp)
+    bool converge_units = false;  ///< a rollback: every unit is brought to what `next` asks (plan/units.hpp)
     std::vector<ContainerStep> containers; ///< containers created, replaced or removed
     std::size_t container_removals = 0;    ///< containers that disappear (counted by apply.max_deletions)
 

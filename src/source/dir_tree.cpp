@@ -1,7 +1,7 @@
 // A folder on disk as a TreeView, for `fjordctl validate`, `render` and tests. It reports what
 // is on disk as Git would store it, and never follows a symlink: a link is an entry, not a way
 // out of the folder.
-#include "source/tree.hpp"
+#include "source/dir_tree.hpp"
 
 #include "util/git_handles.hpp"
 #include "util/hash.hpp"

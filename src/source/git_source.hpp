@@ -3,7 +3,7 @@
 // only that ref when it moved, ancestry checks, and commit trees as TreeViews. ssh host keys are
 // verified against source.known_hosts by fjord itself (libgit2 does not).
 #include "config/config.hpp"
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include <memory>
 #include <string>
 #include <string_view>

@@ -1,21 +1,40 @@
 #include "util/hash.hpp"
 
-#include "util/git_handles.hpp"
+#include <cstdlib>
+#include <memory>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 namespace fjord {
 namespace {
-struct git_init_once {
-    git_init_once() { git_libgit2_init(); }
+
+struct md_ctx_deleter {
+    void operator()(EVP_MD_CTX *c) const { EVP_MD_CTX_free(c); }
 };
+using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
+
 } // namespace
 
+// SHA-1 of "blob LEN\0" + data, as `git hash-object` computes it, with libcrypto (so util
+// links no libgit2). SHA-1 from the default provider fails only when memory runs out; an id
+// that silently differed would mark every file changed, so that stops the process instead.
 std::string blob_id(std::string_view data) {
-    static git_init_once init;
-    git_oid oid;
-    git_odb_hash(&oid, data.data(), data.size(), GIT_OBJECT_BLOB);
-    char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, &oid);
+    const std::string header = "blob " + std::to_string(data.size()) + '\0';
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    md_ctx_ptr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), header.data(), header.size()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), md, &len) != 1 ||
+        len != 20)
+        std::abort();
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(2 * len);
+    for (unsigned int i = 0; i < len; ++i) {
+        hex += digits[md[i] >> 4];
+        hex += digits[md[i] & 15];
+    }
     return hex;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Helpers for apply tests: a temp folder that removes itself and a blob map standing in for the
 // Git cache (content by id is all a transaction asks of it).
-#include "source/tree.hpp"
+#include "util/tree.hpp"
 #include "util/hash.hpp"
 #include <filesystem>
 #include <fstream>

@@ -5,7 +5,7 @@
 # The children hold none of fjordd's sockets, and their stdio is /dev/null; where the kernel has
 # Landlock, each child restricts itself with it (landlock_restrict_self).
 # The forbidden-call cases (socket families, execve, file writes outside the Git cache, setuid
-# modes, TIOCSTI) are unit tests: tests/daemon/sandbox_test.cpp.
+# modes, TIOCSTI) are unit tests: tests/sandbox/sandbox_test.cpp.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"

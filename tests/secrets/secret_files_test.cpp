@@ -5,6 +5,7 @@
 #include "apply/transaction.hpp"
 #include "manifest/render.hpp"
 #include "secrets/age.hpp"
+#include "source/dir_tree.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>

@@ -1,8 +1,8 @@
 // A small driver for tests/integration/source_servers.sh: opens a GitSource from flags, polls
 // and fetches, and prints "commit ID ref REF" or "error[CLASS]: MESSAGE" (exit 1).
 // --polls N repeats the poll, for watching memory over many polls (valgrind, RSS).
-// --isolated 1 polls and fetches as fjordd does: in the sandboxed children (daemon/isolated.hpp).
-#include "daemon/isolated.hpp"
+// --isolated 1 polls and fetches as fjordd does: in the sandboxed children (sandbox/isolated.hpp).
+#include "sandbox/isolated.hpp"
 #include "source/git_source.hpp"
 
 #include <cstdio>

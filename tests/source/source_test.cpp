@@ -1,5 +1,6 @@
 // The source layer against real things: folders on disk, and real Git repositories made with
 // the git CLI and read through libgit2.
+#include "source/dir_tree.hpp"
 #include "source/git_source.hpp"
 #include "source/known_hosts.hpp"
 #include "util/hash.hpp"

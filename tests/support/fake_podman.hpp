@@ -1,7 +1,7 @@
 #pragma once
 // An in-memory podman for unit tests of the container logic: a registry of tags and digests,
 // local images, containers with labels and state, a log of every call, and failures on demand.
-#include "apply/podman.hpp"
+#include "host/podman.hpp"
 #include <set>
 
 namespace fjord::test {

@@ -1,6 +1,6 @@
 #pragma once
 // A registry for image automation's tests: tags per repository name, digests made up.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 #include <map>
 #include <optional>
 #include <string>

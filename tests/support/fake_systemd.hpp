@@ -1,6 +1,6 @@
 #pragma once
 // systemd for unit tests: every call recorded, units' states scripted, failures on demand.
-#include "apply/systemd.hpp"
+#include "host/systemd.hpp"
 #include <map>
 #include <set>
 #include <string>

@@ -24,3 +24,10 @@ TEST_CASE("seals: what was written reads back; a flipped byte or a cut tail is d
     CHECK(*unsealed(text, "x") == text);         // written before seals: taken as it is
     CHECK(*unsealed(sealed(""), "x") == "");
 }
+
+TEST_CASE("blob ids are Git's: `echo hello | git hash-object --stdin`") {
+    CHECK(blob_id("hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a");
+    CHECK(blob_id("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"); // git hash-object /dev/null
+    std::string nul("a\0b", 3);
+    CHECK(blob_id(nul) == "20b5be91886d0b6f26dc98a225c0dac05fe2c86e"); // printf 'a\0b' | git hash-object --stdin
+}

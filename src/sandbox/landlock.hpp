@@ -1,6 +1,6 @@
 #pragma once
 // Landlock (the kernel's unprivileged file-system sandbox) for the sandboxed children
-// (daemon/sandbox.hpp): file writes only beneath one folder, reads everywhere. Raw system calls
+// (sandbox/sandbox.hpp): file writes only beneath one folder, reads everywhere. Raw system calls
 // (Debian has no liblandlock); best effort, as seccomp cannot see paths and Landlock can.
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"

@@ -1,4 +1,4 @@
-#include "util/seccomp.hpp"
+#include "sandbox/seccomp.hpp"
 
 #include "util/unique_fd.hpp"
 #include <fcntl.h>
@@ -63,7 +63,7 @@ constexpr std::initializer_list<int> net_calls = {
 };
 
 // Writing the Git cache (fetch only): packs, indexes, loose objects, refs and their locks.
-// openat/open and the chmod family are allowed by argument, below. Landlock (util/landlock.hpp)
+// openat/open and the chmod family are allowed by argument, below. Landlock (sandbox/landlock.hpp)
 // keeps these beneath the cache where the kernel has it.
 constexpr std::initializer_list<int> cache_write_calls = {
     SCMP_SYS(pwrite64), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(rename),

@@ -1,8 +1,8 @@
 // The libpod REST API over podman's unix socket with libcurl (already linked for HTTP checks):
 // plain HTTP/1.1 requests with JSON bodies, so no podman library or CLI is needed.
-#include "apply/podman.hpp"
+#include "host/podman.hpp"
 
-#include <curl/curl.h>
+#include "util/curl.hpp"
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
@@ -10,13 +10,6 @@ namespace fjord {
 namespace {
 
 using json = nlohmann::json;
-
-struct CurlDeleter {
-    void operator()(CURL *c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist *l) const { curl_slist_free_all(l); }
-};
 
 constexpr std::size_t max_answer = 8u << 20;
 
@@ -195,22 +188,19 @@ class PodmanApi final : public Podman {
     }
 
     Result<Answer> call(const char *method, const std::string &path, const std::string &body, int timeout_factor = 1) {
-        std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+        char err[CURL_ERROR_SIZE];
+        curl_ptr c = curl_handle("fjord", err);
         if (!c) return fail(Errc::io, "podman: cannot set up libcurl");
         Answer a;
-        char err[CURL_ERROR_SIZE] = {};
         std::string url = "http://d/v4.0.0/libpod" + path;
-        std::unique_ptr<curl_slist, SlistDeleter> headers;
+        curl_slist_ptr headers;
         curl_easy_setopt(c.get(), CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
         curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
         curl_easy_setopt(c.get(), CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c.get(), CURLOPT_CONNECTTIMEOUT_MS, 5'000L);
         curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count() * timeout_factor));
-        curl_easy_setopt(c.get(), CURLOPT_ERRORBUFFER, err);
         curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, keep);
         curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &a);
-        curl_easy_setopt(c.get(), CURLOPT_USERAGENT, "fjord");
         if (std::string_view(method) == "POST") {
             headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
             curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
@@ -220,7 +210,7 @@ class PodmanApi final : public Podman {
         CURLcode rc = curl_easy_perform(c.get());
         if (a.truncated) return fail(Errc::io, "podman: answer over " + std::to_string(max_answer >> 20) + " MiB, refused");
         if (rc != CURLE_OK) {
-            std::string why = err[0] ? err : curl_easy_strerror(rc);
+            std::string why = curl_error(rc, err);
             if (rc == CURLE_COULDNT_CONNECT) {
                 // curl's own words name a TCP host and port, which would mislead here.
                 struct stat st;

@@ -1,6 +1,6 @@
 // Image references, registry endpoints and the registry protocol's small formats. The HTTP
 // client itself is tested against a real docker-registry in tests/integration/registry.sh.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Update policies for container images: grammar, errors, version order, and the pick.
-#include "source/tag_policy.hpp"
+#include "images/tag_policy.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,8 +1,7 @@
 #pragma once
-// What systemd must do when the host goes from one generation to another, and doing it:
-// units Git dropped are stopped and disabled before their files go; after the files land,
-// one daemon-reload, then enable/disable, then start, restart or reload what changed.
-#include "apply/systemd.hpp"
+// What systemd must do when the host goes from one generation to another (pure; apply/unit_steps
+// does it): units Git dropped are stopped and disabled before their files go; after the files
+// land, one daemon-reload, then enable/disable, then start, restart or reload what changed.
 #include "plan/generation.hpp"
 #include <set>
 
@@ -30,9 +29,6 @@ struct UnitPlan {
 /// generation rolled back from may have stopped it or left it failed.
 [[nodiscard]] UnitPlan plan_units(const Generation &prev, const Generation &next, const std::set<std::string> &changed,
                                   bool converge = false);
-
-/// Runs steps in order; the first failure stops and is returned, naming the unit.
-[[nodiscard]] Status run_unit_steps(SystemdManager &sd, const std::vector<UnitStep> &steps);
 
 /// "restart nginx.service", for messages.
 [[nodiscard]] std::string describe(const UnitStep &s);

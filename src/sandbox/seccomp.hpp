@@ -1,6 +1,6 @@
 #pragma once
 // Allow-list seccomp filters for the children that handle the untrusted repository
-// (daemon/sandbox.hpp). Built with libseccomp in the parent, installed as raw BPF in the child,
+// (sandbox/sandbox.hpp). Built with libseccomp in the parent, installed as raw BPF in the child,
 // so the child does no allocation and no filter compilation after fork().
 #include "util/result.hpp"
 #include <string>

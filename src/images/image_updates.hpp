@@ -13,7 +13,7 @@
 //     checks fail and it rolls back -> store->mark_bad(name, tag); then store->save().
 // Rendering a container uses store->effective_image(spec), so a tag chosen by automation
 // survives a restart of fjordd and a later commit that does not touch the image.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 #include "util/result.hpp"
 #include <cstdint>
 #include <map>

@@ -1,6 +1,6 @@
 // The small text formats of the registry protocol: WWW-Authenticate challenges, Link headers
 // and podman's auth.json. Pure; the HTTP side is registry.cpp.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 
 #include <cctype>
 #include <nlohmann/json.hpp>

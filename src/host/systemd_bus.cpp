@@ -1,7 +1,7 @@
 // SystemdManager over sd-bus. Jobs are followed through the manager's JobRemoved signal:
 // the match is installed (and Subscribe called) before any job is queued, so a job that ends
 // before its method call returns is still seen.
-#include "apply/systemd.hpp"
+#include "host/systemd.hpp"
 
 #include <cstring>
 #include <map>

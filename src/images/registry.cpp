@@ -1,25 +1,16 @@
 // The Docker Registry HTTP API v2 over libcurl (the library the health checks use already):
 // GET /v2/NAME/tags/list (following Link pages) and HEAD /v2/NAME/manifests/TAG, with the
 // token dance of a Bearer challenge. Every answer is bounded in size and time.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 
 #include <algorithm>
+#include "util/curl.hpp"
 #include <cctype>
-#include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
 namespace fjord {
 namespace {
-
-struct CurlDeleter {
-    void operator()(CURL *c) const { curl_easy_cleanup(c); }
-};
-using unique_curl = std::unique_ptr<CURL, CurlDeleter>;
-struct SlistDeleter {
-    void operator()(curl_slist *l) const { curl_slist_free_all(l); }
-};
-using unique_slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 constexpr std::size_t max_header_bytes = 64 * 1024;
 constexpr const char *manifest_accept =
@@ -201,12 +192,12 @@ class HttpRegistryClient final : public RegistryClient {
     // One HTTP exchange; errors say only what went wrong, the caller names the image.
     Result<Response> perform(const char *method, const std::string &url, const std::vector<std::string> &headers,
                              bool allow_http, const RegistryCredentials *basic = nullptr) {
-        unique_curl c(curl_easy_init());
+        char err[CURL_ERROR_SIZE];
+        curl_ptr c = curl_handle("fjord", err);
         if (!c) return fail(Errc::internal, "cannot set up libcurl");
         Response r;
         Sink sink{&r, opt_.max_body};
-        char err[CURL_ERROR_SIZE] = {};
-        unique_slist list;
+        curl_slist_ptr list;
         for (const auto &h : headers) {
             curl_slist *l = curl_slist_append(list.get(), h.c_str());
             if (!l) return fail(Errc::internal, "out of memory");
@@ -220,16 +211,13 @@ class HttpRegistryClient final : public RegistryClient {
         curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt_.connect_timeout.count()));
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(opt_.timeout.count()));
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "fjord");
         if (std::string_view(method) == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         if (basic) {
             curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
@@ -239,7 +227,7 @@ class HttpRegistryClient final : public RegistryClient {
         CURLcode rc = curl_easy_perform(h);
         if (sink.too_big)
             return fail(Errc::network, "the answer is larger than " + std::to_string(opt_.max_body) + " bytes");
-        if (rc != CURLE_OK) return fail(Errc::network, std::string("unreachable: ") + (err[0] ? err : curl_easy_strerror(rc)));
+        if (rc != CURLE_OK) return fail(Errc::network, "unreachable: " + curl_error(rc, err));
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
         return r;
     }

@@ -1,6 +1,6 @@
 // Image automation's decision and memory, with a fake registry (the real client is tested
 // against a real docker-registry in tests/integration/registry.sh).
-#include "daemon/image_updates.hpp"
+#include "images/image_updates.hpp"
 #include "util/fs.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-#include "source/tag_policy.hpp"
+#include "images/tag_policy.hpp"
 
 #include <algorithm>
 

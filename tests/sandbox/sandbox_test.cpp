@@ -1,5 +1,5 @@
-#include "daemon/sandbox.hpp"
-#include "util/landlock.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/landlock.hpp"
 
 #include <doctest/doctest.h>
 #include <csignal>

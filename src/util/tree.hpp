@@ -1,6 +1,8 @@
 #pragma once
 // A read-only view of one commit of the repository (or of a checkout on disk, for
 // `fjordctl validate`), which the manifest layer renders without knowing where it comes from.
+// Interfaces only: source/ implements them (git_source.hpp, dir_tree.hpp), so the layers that
+// read trees (manifest, apply) never link libgit2.
 #include "util/result.hpp"
 #include <cstdint>
 #include <memory>
@@ -38,10 +40,5 @@ class TreeView : public BlobReader {
     /// The commit this view shows ("" for a folder on disk).
     [[nodiscard]] virtual std::string commit() const = 0;
 };
-
-/// A folder on disk seen as a repo tree (validate, render, tests). Symlinks are reported as
-/// symlinks, device files and sockets as EntryKind::other; ids are Git blob ids of content
-/// (folders and nested checkouts have id ""). ".git" is skipped; no symlink is followed.
-[[nodiscard]] Result<std::unique_ptr<TreeView>> open_dir_tree(const std::string &root);
 
 } // namespace fjord

@@ -1,6 +1,6 @@
-#include "daemon/image_updates.hpp"
+#include "images/image_updates.hpp"
 
-#include "source/tag_policy.hpp"
+#include "images/tag_policy.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>

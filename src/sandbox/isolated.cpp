@@ -1,8 +1,9 @@
-#include "daemon/isolated.hpp"
+#include "sandbox/isolated.hpp"
 
-#include "daemon/sandbox.hpp"
+#include "sandbox/sandbox.hpp"
 #include "manifest/desired_state_json.hpp"
 #include "manifest/validate.hpp"
+#include "source/dir_tree.hpp"
 #include <algorithm>
 #include <fnmatch.h>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "apply/units.hpp"
+#include "plan/units.hpp"
 
 #include <fnmatch.h>
 
@@ -64,32 +64,6 @@ UnitPlan plan_units(const Generation &prev, const Generation &next, const std::s
 std::string describe(const UnitStep &s) {
     static const char *names[] = {"stop", "disable", "enable", "start", "restart", "reload"};
     return std::string(names[s.kind]) + " " + s.unit;
-}
-
-Status run_unit_steps(SystemdManager &sd, const std::vector<UnitStep> &steps) {
-    // Consecutive enables (and disables) go to systemd as one call, as systemctl does.
-    for (std::size_t i = 0; i < steps.size();) {
-        const UnitStep &s = steps[i];
-        if (s.kind == UnitStep::enable || s.kind == UnitStep::disable) {
-            std::vector<std::string> batch;
-            std::size_t j = i;
-            for (; j < steps.size() && steps[j].kind == s.kind; ++j) batch.push_back(steps[j].unit);
-            FJORD_TRY(s.kind == UnitStep::enable ? sd.enable(batch) : sd.disable(batch));
-            i = j;
-            continue;
-        }
-        Status r;
-        switch (s.kind) {
-        case UnitStep::stop: r = sd.stop(s.unit); break;
-        case UnitStep::start: r = sd.start(s.unit); break;
-        case UnitStep::restart: r = sd.restart(s.unit); break;
-        case UnitStep::reload: r = sd.reload(s.unit); break;
-        default: break;
-        }
-        if (!r) return r;
-        ++i;
-    }
-    return {};
 }
 
 } // namespace fjord

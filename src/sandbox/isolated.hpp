@@ -1,5 +1,5 @@
 #pragma once
-// The steps of a sync that read untrusted input, each in a sandboxed child (daemon/sandbox.hpp):
+// The steps of a sync that read untrusted input, each in a sandboxed child (sandbox/sandbox.hpp):
 // the poll (the server's ref advertisement) and the fetch (the pack) under the "fetch" filter,
 // the ancestry check, the tree walk and rendering under the "render" filter. fjordd checks every
 // answer again (manifest/validate.hpp) before it plans anything from it.

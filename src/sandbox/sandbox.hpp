@@ -1,11 +1,11 @@
 #pragma once
 // Runs a piece of work on untrusted input (the Git transfer, the tree walk and rendering) in a
-// forked child under a seccomp allow-list (util/seccomp.hpp), and hands its answer back over a
+// forked child under a seccomp allow-list (sandbox/seccomp.hpp), and hands its answer back over a
 // pipe. The parent bounds the answer's size and the child's time, and turns every way the child
 // can end (done, error, forbidden system call, crash, timeout, too much output, garbage) into a
 // Result with a clear message.
 #include "util/result.hpp"
-#include "util/seccomp.hpp"
+#include "sandbox/seccomp.hpp"
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,7 +31,8 @@ using SandboxWork = std::function<Result<std::string>()>;
 /// Forks; in the child: fds 0-2 to /dev/null, every inherited descriptor that is not a regular
 /// file or folder closed, the Landlock ruleset (limits.writable_dir) and `profile`'s seccomp
 /// filter installed (with no_new_privs, PR_SET_PDEATHSIG and no core dumps); runs `work` there
-/// and returns its answer. Without Landlock in the kernel, it logs that once and goes on. `what` names the child in errors:
+/// and returns its answer. Without Landlock in the kernel it goes on with seccomp alone (fjordd
+/// says so once at start: landlock_abi()). `what` names the child in errors:
 /// "render sandbox: child killed by forbidden system call socket (41)". The child's own error
 /// comes back with its code, its message made printable and bounded.
 [[nodiscard]] Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profile,

@@ -1,7 +1,6 @@
-#include "daemon/sandbox.hpp"
+#include "sandbox/sandbox.hpp"
 
-#include "daemon/log.hpp"
-#include "util/landlock.hpp"
+#include "sandbox/landlock.hpp"
 #include "util/unique_fd.hpp"
 #include <algorithm>
 #include <atomic>
@@ -9,7 +8,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <mutex>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -223,13 +221,6 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     auto ruleset = landlock_ruleset(limits.writable_dir);
     if (!ruleset) return fail(std::move(ruleset.error()).context(who));
     if (auto ok = above_stdio(*ruleset); !ok) return fail(std::move(ok.error()).context(who));
-    if (profile != SeccompProfile::render && !*ruleset) {
-        static std::once_flag said;
-        std::call_once(said, [] {
-            log_warning("Landlock is not available in this kernel (not built or not in the active LSM list): "
-                        "the fetch child's file writes are limited by seccomp only, not to the Git cache");
-        });
-    }
 
     pid_t parent = ::getpid();
     pid_t pid = ::fork();

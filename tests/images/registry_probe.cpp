@@ -8,9 +8,9 @@
 //   registry_probe mark-bad STATE NAME TAG
 // OPTIONS: --auth-file FILE (podman's auth.json), --page-size N, --max-pages N, --timeout-ms N.
 // Errors print "error[CLASS]: MESSAGE" and exit 1; usage errors exit 2.
-#include "daemon/image_updates.hpp"
-#include "source/registry.hpp"
-#include "source/tag_policy.hpp"
+#include "images/image_updates.hpp"
+#include "images/registry.hpp"
+#include "images/tag_policy.hpp"
 #include "util/fs.hpp"
 
 #include <cstdio>

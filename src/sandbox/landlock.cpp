@@ -1,4 +1,4 @@
-#include "util/landlock.hpp"
+#include "sandbox/landlock.hpp"
 
 #include <cstdint>
 #include <cstring>

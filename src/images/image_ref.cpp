@@ -1,7 +1,7 @@
 // Image references as docker's reference package normalises them (distribution/reference):
 // the first path component is a registry when it has a '.' or ':', is "localhost", or has an
 // upper-case letter; otherwise the name is Docker Hub's, with "library/" for one-part names.
-#include "source/registry.hpp"
+#include "images/registry.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
