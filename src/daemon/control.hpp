@@ -15,7 +15,8 @@ namespace fjord {
 [[nodiscard]] std::string control_socket_path(const Config &cfg);
 /// fjordd's runtime folder, in memory: $RUNTIME_DIRECTORY under systemd (RuntimeDirectory=fjord,
 /// removed when the service stops), /run/fjord for the default state.dir, else a folder named
-/// after state.dir under /run (several agents side by side never share one).
+/// after state.dir under /run (several agents side by side never share one); not as root,
+/// $XDG_RUNTIME_DIR/fjord-HASH or else STATE_DIR/run.
 [[nodiscard]] std::string runtime_dir(const Config &cfg);
 /// Binds and listens (replacing a stale socket file).
 [[nodiscard]] Result<unique_fd> control_listen(const std::string &path);

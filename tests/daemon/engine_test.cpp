@@ -743,8 +743,7 @@ TEST_CASE("drift: a correction that fails outright is said as such") {
     auto sealed = age_encrypt("PASSWORD=hunter2\n", std::span<const AgeRecipient>(&self, 1), false);
     REQUIRE(sealed);
     DesiredState d;
-    FileSpec f;
-    f.path = "/etc/app.env";
+    FileSpec f = h.repo.file("/etc/app.env", ""); // its owner: whoever runs the test
     f.id = blob_id(*sealed);
     f.secret = true;
     f.mode = 0600;

@@ -4,6 +4,9 @@
 // of what the engine asked.
 #include "daemon/repo.hpp"
 #include "util/hash.hpp"
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <deque>
 #include <map>
 #include <optional>
@@ -39,6 +42,9 @@ class FakeRepo final : public BlobReader {
         f.path = path;
         f.id = blob_id(content);
         f.mode = mode;
+        // Owned by whoever runs the test, so the engine tests need no root.
+        if (const passwd *pw = ::getpwuid(::geteuid())) f.owner = pw->pw_name;
+        if (const group *gr = ::getgrgid(::getegid())) f.group = gr->gr_name;
         f.origin = "hosts/h/files" + path;
         blob_store[f.id] = content;
         return f;
