@@ -49,7 +49,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const Config &cfg, Ports ports) {
         rebuild = true;
     }
     e->remove_validate_staging();
-    e->load_identity(); // before recovery, which may have to write secrets back
+    e->secrets_.load(identity_path(e->cfg_)); // before recovery, which may have to write secrets back
     e->images_.load(cfg.state.dir);
 
     // state.dir's own files: what can be rebuilt is, and said; what cannot is named, with the
@@ -228,7 +228,7 @@ Status Engine::reconfigure(const Config &cfg) {
     cfg_ = cfg;
     rec_.reconfigure(cfg_);
     if (source_changed) repo_ = ports_.repo(cfg_.source, store_.path("repo"));
-    if (identity_changed) load_identity();
+    if (identity_changed) secrets_.load(identity_path(cfg_));
     refused_commit_.clear();
     return {};
 }

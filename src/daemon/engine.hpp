@@ -11,13 +11,13 @@
 #include "apply/transaction.hpp"
 #include "config/config.hpp"
 #include "daemon/attempts.hpp"
+#include "daemon/host_secrets.hpp"
 #include "daemon/image_automation.hpp"
 #include "daemon/recorder.hpp"
 #include "daemon/repo.hpp"
 #include "daemon/transitions.hpp"
 #include "health/check.hpp"
 #include "health/probes.hpp"
-#include "secrets/age_identity.hpp"
 #include <functional>
 #include <map>
 #include <memory>
@@ -144,10 +144,6 @@ class Engine {
     [[nodiscard]] ExecCheckContext exec_context(const Generation &g, const std::string &previous_commit, const char *result) const;
     /// After an automatic rollback: the restored generation's checks run again; false when they fail.
     bool recheck_restored(Run &r, const Generation &restored, const Generation &failed, SystemdManager *sd);
-    void with_secrets(ApplyContext &ctx) const;
-    [[nodiscard]] std::function<Result<std::string>(std::string_view, const std::string &)> decryptor() const;
-    [[nodiscard]] SecretDigest digester() const;
-    void load_identity();
     /// The settings a commit's render depends on; a change renders it again.
     [[nodiscard]] std::string render_key() const;
     /// After an apply: the generation's commit kept in the cache, old ones let go, the stat cache.
@@ -175,8 +171,7 @@ class Engine {
     ImageAutomation images_;
     VarTable facts_;                       ///< host facts, read once a run
     std::optional<Generation> cur_cache_;  ///< the current generation, loaded once a run
-    std::shared_ptr<const AgeIdentity> identity_;
-    std::string identity_error_;
+    HostSecrets secrets_;                  ///< the host's age identity, as decrypt/seal/digest
     std::function<std::string()> apply_gate_;
     std::string refused_commit_;           ///< remembered refusal: polls do not look at it again
     Backoff backoff_;                      ///< a commit waiting after a transient failure

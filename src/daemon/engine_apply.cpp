@@ -96,7 +96,7 @@ Event Engine::guard_stage(Run &r) {
     if (!r.rollback) {
         // validate commands of the files the plan writes, on staged copies.
         ValidateContext vc{[this](const std::string &id, std::uint64_t max) { return stored_content(store_, repo().blobs(), id, max); },
-                           runtime_dir(cfg_) + "/validate", cfg_.apply.max_file_size, decryptor(), cfg_.apply.root};
+                           runtime_dir(cfg_) + "/validate", cfg_.apply.max_file_size, secrets_.decryptor(), cfg_.apply.root};
         if (auto s = validate_files(vc, plan, desired); !s) {
             if (s.error().code != Errc::invalid) return refuse(s.error(), Event::guard_failed);
             // Nothing touched the host; history still shows the generation and why it was refused.
@@ -139,7 +139,7 @@ Event Engine::transact_stage(Run &r) {
                     std::to_string(units) + " units" + (plan.containers.empty() ? "" : ", " + std::to_string(plan.containers.size()) + " containers"));
     }
     ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
-    with_secrets(ctx);
+    secrets_.give(ctx);
     ctx.podman = &podman();
     ctx.systemd = r.systemd;
     std::string health_error;

@@ -149,7 +149,7 @@ Status Engine::recover_pending() {
     // older fjord did not store, so recovery goes on without it (no network is used).
     if (!repo().blobs()) log_warning("recover: the Git cache cannot be opened; recovering from the object store only");
     ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
-    with_secrets(ctx);
+    secrets_.give(ctx);
     ctx.podman = &podman();
     if (auto sd = systemd(); sd) ctx.systemd = *sd;
     else log_warning("recover: " + sd.error().message + "; units are not converged, ignoring");
@@ -197,7 +197,7 @@ Result<std::vector<DriftEvent>> Engine::drift_pass() {
     StatCache stamps = store_.load_stat_cache();
     std::size_t cached = stamps.size();
     std::size_t refreshed = 0;
-    auto events = find_drift(fs_, **cur, stamps, digester(), &refreshed);
+    auto events = find_drift(fs_, **cur, stamps, secrets_.digester(), &refreshed);
     if (!events) return fail(std::move(events.error()));
     rec_.status().drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && rec_.status().suspended.empty();
@@ -226,7 +226,7 @@ Result<std::vector<DriftEvent>> Engine::drift_pass() {
     }
     if (!paths.empty()) {
         ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
-        with_secrets(ctx);
+        secrets_.give(ctx);
         auto fixed = restore_paths(ctx, **cur, paths);
         if (!fixed) {
             rec_.record_drift(transition(Stage::drift, Event::drift_failed), *events, 0, *cur_n);

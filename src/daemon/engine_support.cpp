@@ -1,5 +1,5 @@
 // What the engine's stages share: the current generation, systemd and podman made on first
-// use, secrets, the render of a commit (fjord.generation's rule), a plan's checks, the checks
+// use, the render of a commit (fjord.generation's rule), a plan's checks, the checks
 // of a restored generation run again, and what follows a generation marked good.
 #include "daemon/attempts.hpp"
 #include "daemon/control.hpp"
@@ -10,7 +10,6 @@
 #include "daemon/own_paths.hpp"
 #include "health/runner.hpp"
 #include "plan/units.hpp"
-#include "secrets/age.hpp"
 #include "util/hash.hpp"
 #include <algorithm>
 #include <filesystem>
@@ -59,44 +58,6 @@ std::string Engine::render_key() const {
     return blob_id(k);
 }
 
-void Engine::load_identity() {
-    bool created = false;
-    auto id = ensure_identity_file(identity_path(cfg_), &created);
-    if (!id) {
-        identity_.reset();
-        identity_error_ = id.error().message;
-        // fjord runs on without it; only .age files are refused, each with this reason.
-        log_warning("secrets identity: " + identity_error_ + "; files ending in .age will be refused");
-        return;
-    }
-    identity_ = std::make_shared<const AgeIdentity>(std::move(*id));
-    identity_error_.clear();
-    if (created) log_info("created the age identity " + identity_path(cfg_) + "; its recipient is " + identity_->recipient().encode());
-}
-
-std::function<Result<std::string>(std::string_view, const std::string &)> Engine::decryptor() const {
-    return [id = identity_, why = identity_error_](std::string_view ciphertext, const std::string &origin) -> Result<std::string> {
-        if (!id) return fail(Errc::invalid, origin + ": cannot decrypt: " + why);
-        auto plain = age_decrypt(ciphertext, std::span<const AgeIdentity>(id.get(), 1));
-        if (!plain) return fail(std::move(plain.error()).context(origin));
-        return plain;
-    };
-}
-
-void Engine::with_secrets(ApplyContext &ctx) const {
-    ctx.decrypt = decryptor();
-    if (!identity_) return; // adopting at a secret's path is then refused: its original would be stored in the clear
-    ctx.seal = [id = identity_](std::string_view plaintext) {
-        AgeRecipient self = id->recipient();
-        return age_encrypt(plaintext, std::span<const AgeRecipient>(&self, 1), false);
-    };
-}
-
-SecretDigest Engine::digester() const {
-    if (!identity_) return {};
-    return [id = identity_](std::string_view plaintext) { return id->digest(plaintext); };
-}
-
 RenderOptions Engine::render_options_for(const Generation &cur) const {
     RenderOptions ro = render_options(cfg_);
     // What the current generation holds passed the same limits (render settings unchanged): a
@@ -106,8 +67,7 @@ RenderOptions Engine::render_options_for(const Generation &cur) const {
             auto it = cur.files.find(path);
             return it != cur.files.end() && it->second.spec.id == id;
         };
-    ro.decrypt = decryptor();
-    ro.secret_digest = digester();
+    secrets_.give(ro);
     return ro;
 }
 
@@ -181,8 +141,7 @@ Result<std::vector<CheckSpec>> Engine::checks_of(const Generation &g) {
     ro.facts = facts_.empty() ? ports_.facts() : facts_;
     set_var(ro.facts, "fjord.commit", VarValue::string(g.info.commit));
     set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(g.info.number)));
-    ro.decrypt = decryptor();
-    ro.secret_digest = digester();
+    secrets_.give(ro);
     auto d = repo().render(g.info.commit, ro);
     if (!d) return fail(d.error().context("generation " + std::to_string(g.info.number) + ": its checks cannot be read"));
     return std::move(d->checks);
