@@ -105,6 +105,12 @@ Result<T> read_twice(const std::string &p, std::uint64_t max, Parse parse) {
         if (r) return r;
         if (!first) first = r.error();
     }
+    // Both damaged at rest: bit rot rarely hits the same bytes of both, so the text they both
+    // were is found from the two (checked against the seal).
+    auto a = read_file(p, max), b = read_file(p + ".copy", max);
+    if (a && b)
+        if (auto mended = mend_sealed(*a, *b))
+            if (auto r = parse(*unsealed(*mended, p), p)) return r;
     return fail(std::move(*first));
 }
 
@@ -132,6 +138,11 @@ bool Store::heal(std::uint64_t n) {
         std::string p = gen_dir(n) + name;
         auto a = read_file(p, 1ull << 32), b = read_file(p + ".copy", 1ull << 32);
         bool a_ok = a && unsealed(*a, p) && a->starts_with("sealed "), b_ok = b && unsealed(*b, p) && b->starts_with("sealed ");
+        if (!a_ok && !b_ok && a && b)
+            if (auto mended = mend_sealed(*a, *b)) { // both damaged, in different bytes
+                if (write_file_atomic(p, *mended, 0600) && write_file_atomic(p + ".copy", *mended, 0600)) healed = true;
+                continue;
+            }
         if (a_ok == b_ok) continue; // both sound, or nothing sound to heal from (written before copies)
         if (a_ok ? write_file_atomic(p + ".copy", *a, 0600) : write_file_atomic(p, *b, 0600)) healed = true;
     }

@@ -1,9 +1,11 @@
 #include "util/hash.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <openssl/evp.h>
 #include <unistd.h>
+#include <vector>
 
 namespace fjord {
 namespace {
@@ -69,6 +71,22 @@ Result<std::string_view> unsealed(std::string_view text, const std::string &wher
     std::string_view id = text.substr(tag.size(), 40), body = text.substr(tag.size() + 41);
     if (blob_id(body) != id) return fail(Errc::corrupt, where + ": damaged (its content does not match its seal)");
     return body;
+}
+
+std::optional<std::string> mend_sealed(std::string_view a, std::string_view b) {
+    if (a.size() != b.size() || a == b) return std::nullopt;
+    std::vector<std::size_t> diff;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) diff.push_back(i);
+    // Each choice costs one hash of the file: at most 2^20 choices and 1 GiB hashed in all.
+    constexpr std::uint64_t budget = 1ull << 30;
+    if (diff.size() > 20 || (std::uint64_t{1} << diff.size()) > budget / std::max<std::size_t>(a.size(), 1)) return std::nullopt;
+    std::string t(a);
+    for (std::uint64_t pick = 0; pick < (std::uint64_t{1} << diff.size()); ++pick) {
+        for (std::size_t k = 0; k < diff.size(); ++k) t[diff[k]] = (pick >> k) & 1 ? b[diff[k]] : a[diff[k]];
+        if (t.starts_with("sealed ") && unsealed(t, "")) return t;
+    }
+    return std::nullopt;
 }
 
 } // namespace fjord

@@ -237,6 +237,10 @@ inject() {
       else
         mkdir -p "$(dirname "$p")" && head -c 64 /dev/urandom >"$p"
       fi ;;
+    rot2) # both copies (NAME, NAME.copy) flipped, each in other bytes: bit rot on both
+      [ -f "$p" ] && [ -f "$p.copy" ] || return 1
+      perl -e 'for my $i (0, 1) { my $f = $ARGV[$i]; open(my $h, "+<:raw", $f) or die; my $n = -s $f;
+        for my $at (int($n * (1 + $i) / 3), int($n * (1 + $i) / 3) + 7) { seek($h, $at, 0); read($h, my $c, 1); seek($h, $at, 0); print $h chr(ord($c) ^ 4) } close $h }' "$p" "$p.copy" ;;
   esac
   return 0
 }
@@ -306,6 +310,12 @@ ITEMS="current journal statcache status.json bad attempts pinned root images ren
 generations/3/info generations/3/files generations/3/objects generations/1/info generations/1/files generations/1/objects
 generations/2/info generations/2/files objects objects/${ORIG_ID:0:2}/${ORIG_ID:2} repo repo/objects/pack repo/HEAD repo/refs repo/config age/identity"
 for item in $ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
+# Both copies of a record rotted in other bytes: fjord mends them from each other, by itself.
+for item in generations/3/files generations/3/info generations/2/files; do
+  scenario rest "$item" rot2
+  [ -n "${ONLY:-}" ] && ! [[ "rest: $item rot2" =~ $ONLY ]] && continue
+  [ "${OUTCOMES[-1]:-}" = recovered ] || fail "rest: $item rot2: mended by itself" "judged ${OUTCOMES[-1]:-nothing}, not recovered"
+done
 if [ "$mid_ok" = 1 ]; then
   for item in $ITEMS generations/4/info generations/4/files generations/4/objects; do
     for fault in delete truncate garbage; do scenario mid "$item" "$fault"; done
