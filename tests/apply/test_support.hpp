@@ -1,27 +1,15 @@
 #pragma once
-// Helpers for apply tests: a temp folder that removes itself and a blob map standing in for the
-// Git cache (content by id is all a transaction asks of it).
+// Helpers for apply tests: the shared temp folder and a blob map standing in for the Git cache
+// (content by id is all a transaction asks of it).
+#include "support/temp_dir.hpp"
 #include "util/tree.hpp"
 #include "util/hash.hpp"
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <stdlib.h>
 
 namespace fjord::test {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fjord-test-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 struct Blobs : BlobReader {
     std::map<std::string, std::string> by_id;

@@ -1,6 +1,7 @@
 // Image automation's decision and memory, with a fake registry (the real client is tested
 // against a real docker-registry in tests/integration/registry.sh).
 #include "images/image_updates.hpp"
+#include "support/temp_dir.hpp"
 #include "util/fs.hpp"
 
 #include <doctest/doctest.h>
@@ -13,17 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fjord-images-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using test::TempDir;
 
 // Tags per repository name ("127.0.0.1:5000/demo/bb"); a missing repository is a 404.
 struct FakeRegistry final : RegistryClient {
