@@ -1,4 +1,5 @@
-# Sourced by the integration tests: counting, temp folders, a fjord config writer, git helpers.
+# Sourced by the integration tests: counting, temp folders, a fjord config writer, git helpers,
+# and the services they talk to (git daemon, webhook receiver).
 # Each test prints "PASS name" / "FAIL name: why" and ends with "RESULT passed=N failed=M".
 PASSED=0
 FAILED=0
@@ -16,6 +17,17 @@ has() { grep "$@" >/dev/null; }
 # free_port: a TCP port on 127.0.0.1 that was free a moment ago.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# wait_port PORT [PID]: until something accepts on 127.0.0.1:PORT (10 s at most); fails at once
+# when PID, the server that should listen there, has died.
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
 # start_git_daemon DIR: serves the repos in DIR over git:// on a free loopback port, as
 # git://127.0.0.1:$GITD_PORT/NAME; waits until it accepts. cleanup_dirs stops it.
 GITD_PID="" GITD_PORT=""
@@ -23,17 +35,46 @@ start_git_daemon() {
   GITD_PORT=$(free_port)
   git daemon --reuseaddr --listen=127.0.0.1 --port="$GITD_PORT" --base-path="$1" --export-all "$1" >/dev/null 2>&1 &
   GITD_PID=$!
-  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$GITD_PORT") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$GITD_PORT" "$GITD_PID"
 }
 stop_git_daemon() {
   [ -n "$GITD_PID" ] && kill "$GITD_PID" 2>/dev/null && wait "$GITD_PID" 2>/dev/null
   GITD_PID=""
 }
+
+# start_receiver PORT OUT [slow]: the web service webhooks are sent to, on 127.0.0.1:PORT. It
+# appends each POST body as a line to OUT and answers 200; "slow" first notes the arrival in
+# OUT.arrived, then sleeps 60 s (far past fjord's 5 s timeout) before answering. Waits until it
+# accepts. One at a time (RX_PID): stop_receiver stops it, and so does cleanup_dirs.
+RX_PID=""
+start_receiver() {
+  cat >"$T/receiver.py" <<'PY'
+import http.server, sys, time
+port, out, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if mode == "slow":
+            with open(out + ".arrived", "ab") as f: f.write(body + b"\n")
+            time.sleep(60)
+        with open(out, "ab") as f: f.write(body + b"\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+  python3 "$T/receiver.py" "$1" "$2" "${3:-up}" &
+  RX_PID=$!
+  wait_port "$1" "$RX_PID"
+}
+stop_receiver() {
+  [ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null && wait "$RX_PID" 2>/dev/null
+  RX_PID=""
+}
 finish() { echo "RESULT passed=$PASSED failed=$FAILED"; [ "$FAILED" -eq 0 ]; }
 
 # A scratch folder removed when the test exits.
 T=$(mktemp -d /tmp/fjord-it-XXXXXX)
-cleanup_dirs() { stop_git_daemon; rm -rf "$T"; }
+cleanup_dirs() { stop_git_daemon; stop_receiver; rm -rf "$T"; }
 trap cleanup_dirs EXIT
 
 # write_config FILE URL ROOT STATE [extra TOML lines...]

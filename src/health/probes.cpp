@@ -2,6 +2,7 @@
 
 #include "plan/units.hpp"
 #include "util/command.hpp"
+#include "util/deadline.hpp"
 #include "util/unique_fd.hpp"
 #include <fcntl.h>
 #include <netdb.h>
@@ -14,11 +15,6 @@ namespace {
 
 using ms = std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
-
-int left_ms(steady::time_point deadline) {
-    auto d = std::chrono::duration_cast<ms>(deadline - steady::now()).count();
-    return d < 0 ? 0 : static_cast<int>(d);
-}
 
 class TcpProbe final : public Probe {
   public:

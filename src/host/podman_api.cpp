@@ -3,6 +3,7 @@
 #include "host/podman.hpp"
 
 #include "util/curl.hpp"
+#include "util/lines.hpp"
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
@@ -62,12 +63,9 @@ class PodmanApi final : public Podman {
         if (!a) return fail(a.error().context("pull " + ref));
         if (a->status != 200) return fail(Errc::network, "pull " + ref + ": " + api_message(*a));
         // The trap: a failed pull still answers 200, with {"error": ...} in the stream.
-        std::size_t start = 0;
         bool got_image = false;
-        while (start < a->body.size()) {
-            auto end = a->body.find('\n', start);
-            std::string line = a->body.substr(start, end == std::string::npos ? std::string::npos : end - start);
-            start = end == std::string::npos ? a->body.size() : end + 1;
+        Lines lines{a->body};
+        for (std::string_view line; lines.next(line);) {
             json j = json::parse(line, nullptr, false);
             if (!j.is_object()) continue;
             if (j.contains("error") && j["error"].is_string() && !j["error"].get<std::string>().empty())

@@ -3,10 +3,10 @@
 // before its method call returns is still seen.
 #include "host/systemd.hpp"
 
+#include "util/deadline.hpp"
 #include <cstring>
 #include <map>
 #include <systemd/sd-bus.h>
-#include <time.h>
 
 namespace fjord {
 namespace {
@@ -47,12 +47,6 @@ struct BusError {
         return Errc::unavailable;
     }
 };
-
-std::uint64_t now_usec() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::uint64_t(ts.tv_sec) * 1'000'000 + std::uint64_t(ts.tv_nsec) / 1000;
-}
 
 class BusManager final : public SystemdManager {
   public:
@@ -154,7 +148,7 @@ class BusManager final : public SystemdManager {
         if (sd_bus_message_read(reply.get(), "o", &job_path) < 0)
             return fail(Errc::io, std::string("systemd: ") + verb + " " + unit + ": bad reply");
         std::string job = job_path;
-        std::uint64_t deadline = now_usec() + std::uint64_t(timeout_.count()) * 1000;
+        auto deadline = std::chrono::steady_clock::now() + timeout_;
         for (;;) {
             if (auto it = done_.find(job); it != done_.end()) {
                 std::string result = it->second;
@@ -167,11 +161,11 @@ class BusManager final : public SystemdManager {
             r = sd_bus_process(bus_.get(), nullptr);
             if (r < 0) return fail(Errc::io, "systemd: lost the bus while waiting for " + unit + ": " + std::strerror(-r));
             if (r > 0) continue;
-            std::uint64_t now = now_usec();
-            if (now >= deadline)
+            std::uint64_t left = left_us(deadline);
+            if (left == 0)
                 return fail(Errc::invalid, "unit " + unit + ": " + verb + " job did not finish within " +
                                           std::to_string(timeout_.count() / 1000) + " s");
-            r = sd_bus_wait(bus_.get(), deadline - now);
+            r = sd_bus_wait(bus_.get(), left);
             if (r < 0) return fail(Errc::io, "systemd: wait: " + std::string(std::strerror(-r)));
         }
     }

@@ -13,12 +13,12 @@ namespace {
 
 constexpr std::uint64_t max_state_size = 16u << 20;
 
-// A string member, or "" when absent; Errc::invalid when present with another type.
-Result<std::string> str_member(const nlohmann::json &j, const char *key, const std::string &where) {
+// A string member into `dst`, "" when absent; Errc::invalid when present with another type.
+Status str_member(const nlohmann::json &j, const char *key, const std::string &where, std::string &dst) {
     auto it = j.find(key);
-    if (it == j.end()) return std::string();
-    if (!it->is_string()) return fail(Errc::invalid, where + "." + key + " is not a string");
-    return it->get<std::string>();
+    if (it != j.end() && !it->is_string()) return fail(Errc::invalid, where + "." + key + " is not a string");
+    dst = it == j.end() ? std::string() : it->get<std::string>();
+    return {};
 }
 
 } // namespace
@@ -55,28 +55,16 @@ Result<std::map<std::string, ContainerImageState>> ImageUpdateStore::parse(const
         const std::string where = "containers." + it.key();
         if (!it->is_object()) return fail(Errc::invalid, where + " is not an object");
         ContainerImageState s;
-        auto field = [&](const char *key, std::string &dst) -> Status {
-            auto r = str_member(*it, key, where);
-            if (!r) return fail(std::move(r.error()));
-            dst = std::move(*r);
-            return {};
-        };
-        FJORD_TRY(field("image", s.image));
-        FJORD_TRY(field("policy", s.policy));
-        FJORD_TRY(field("current_tag", s.current_tag));
-        FJORD_TRY(field("current_digest", s.current_digest));
-        FJORD_TRY(field("last_error", s.last_error));
+        FJORD_TRY(str_member(*it, "image", where, s.image));
+        FJORD_TRY(str_member(*it, "policy", where, s.policy));
+        FJORD_TRY(str_member(*it, "current_tag", where, s.current_tag));
+        FJORD_TRY(str_member(*it, "current_digest", where, s.current_digest));
+        FJORD_TRY(str_member(*it, "last_error", where, s.last_error));
         if (auto p = it->find("pending"); p != it->end()) {
             if (!p->is_object()) return fail(Errc::invalid, where + ".pending is not an object");
-            auto f = [&](const char *key, std::string &dst) -> Status {
-                auto r = str_member(*p, key, where + ".pending");
-                if (!r) return fail(std::move(r.error()));
-                dst = std::move(*r);
-                return {};
-            };
-            FJORD_TRY(f("image", s.pending_image));
-            FJORD_TRY(f("tag", s.pending_tag));
-            FJORD_TRY(f("digest", s.pending_digest));
+            FJORD_TRY(str_member(*p, "image", where + ".pending", s.pending_image));
+            FJORD_TRY(str_member(*p, "tag", where + ".pending", s.pending_tag));
+            FJORD_TRY(str_member(*p, "digest", where + ".pending", s.pending_digest));
         }
         if (auto t = it->find("last_check"); t != it->end()) {
             if (!t->is_number_integer()) return fail(Errc::invalid, where + ".last_check is not an integer");

@@ -1,5 +1,6 @@
 #include "images/tag_policy.hpp"
 
+#include "util/strings.hpp"
 #include <algorithm>
 
 namespace fjord {
@@ -11,26 +12,6 @@ bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A
 bool is_tag_char(char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; }
 
 int sign(int c) { return c < 0 ? -1 : c > 0 ? 1 : 0; }
-
-// Compares digit runs as numbers and everything else byte by byte ("rc10" > "rc9").
-int natural_compare(std::string_view a, std::string_view b) {
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        if (is_digit(a[i]) && is_digit(b[j])) {
-            while (i < a.size() && a[i] == '0') ++i;
-            while (j < b.size() && b[j] == '0') ++j;
-            std::size_t si = i, sj = j;
-            while (i < a.size() && is_digit(a[i])) ++i;
-            while (j < b.size() && is_digit(b[j])) ++j;
-            if (i - si != j - sj) return i - si < j - sj ? -1 : 1;
-            if (int c = a.substr(si, i - si).compare(b.substr(sj, j - sj)); c != 0) return sign(c);
-            continue;
-        }
-        if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
-        ++i, ++j;
-    }
-    return sign(static_cast<int>(a.size() - i) - static_cast<int>(b.size() - j));
-}
 
 bool all_digits(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_digit); }
 
@@ -78,26 +59,6 @@ std::optional<Version> read_version(std::string_view s, int &parts) {
 
 bool same_release(const Version &a, const Version &b) {
     return a.major == b.major && a.minor == b.minor && a.patch == b.patch;
-}
-
-// Wildcard match of a whole string: '*' any run, '?' one character.
-bool glob_match(std::string_view pat, std::string_view s) {
-    std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-    while (i < s.size()) {
-        if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-            ++p, ++i;
-        } else if (p < pat.size() && pat[p] == '*') {
-            star = p++;
-            mark = i;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pat.size() && pat[p] == '*') ++p;
-    return p == pat.size();
 }
 
 } // namespace
@@ -180,7 +141,7 @@ bool matches(const TagPolicy &policy, std::string_view tag) {
     if (!v) return false;
     switch (policy.kind) {
     case TagPolicy::Kind::pinned: return false;
-    case TagPolicy::Kind::glob: return (v->pre.empty() || policy.pre_allowed) && glob_match(policy.pattern, tag);
+    case TagPolicy::Kind::glob: return (v->pre.empty() || policy.pre_allowed) && wildcard_match(policy.pattern, tag);
     case TagPolicy::Kind::exact: return compare_version(*v, policy.low) == 0;
     case TagPolicy::Kind::tilde:
     case TagPolicy::Kind::caret:

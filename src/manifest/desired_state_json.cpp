@@ -1,6 +1,8 @@
 #include "manifest/desired_state_json.hpp"
 
+#include <concepts>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 namespace fjord {
 namespace {
@@ -10,6 +12,56 @@ using json = nlohmann::json;
 // A field forgotten here fails tests/manifest/desired_state_json_test.cpp (a round trip of a
 // DesiredState with every field set, compared with ==).
 template <class T> void get(const json &j, const char *key, T &out) { j.at(key).get_to(out); }
+
+// The keys of each struct that maps onto JSON member by member, named once for both
+// directions: `fields` hands every (key, member) to `f`, which writes it (to_json) or reads it
+// back (from_json, strictly, in this order). S is the struct, const or not.
+template <class T, class S> concept either = std::same_as<std::remove_const_t<T>, S>;
+
+// All but kind, a name for the enum.
+void fields(either<FileSpec> auto &x, auto &&f) {
+    f("path", x.path), f("id", x.id), f("target", x.target), f("mode", x.mode), f("owner", x.owner), f("group", x.group);
+    f("origin", x.origin), f("validate", x.validate), f("secret", x.secret), f("secret_mac", x.secret_mac);
+}
+void fields(either<UnitSpec> auto &u, auto &&f) {
+    f("name", u.name), f("id", u.id), f("dropins", u.dropins), f("origin", u.origin), f("enable", u.enable);
+    f("state", u.state), f("on_change", u.on_change), f("watch", u.watch), f("pre_restart", u.pre_restart);
+    f("memory", u.memory), f("cpu", u.cpu);
+}
+void fields(either<HookSpec> auto &h, auto &&f) { f("when", h.when), f("exec", h.exec), f("timeout_ms", h.timeout_ms); }
+void fields(either<CheckSpec> auto &c, auto &&f) {
+    f("name", c.name), f("http", c.http), f("tcp", c.tcp), f("unit", c.unit), f("container", c.container);
+    f("exec", c.exec), f("expect_status", c.expect_status), f("expect_body", c.expect_body);
+    f("initial_delay_ms", c.initial_delay_ms), f("period_ms", c.period_ms), f("timeout_ms", c.timeout_ms);
+    f("failure_threshold", c.failure_threshold);
+}
+void fields(either<PortSpec> auto &p, auto &&f) {
+    f("host_ip", p.host_ip), f("host_port", p.host_port), f("container_port", p.container_port), f("protocol", p.protocol);
+}
+void fields(either<VolumeSpec> auto &v, auto &&f) { f("host", v.host), f("container", v.container), f("read_only", v.read_only); }
+void fields(either<ContainerHealthSpec> auto &h, auto &&f) {
+    f("command", h.command), f("interval_ms", h.interval_ms), f("timeout_ms", h.timeout_ms), f("retries", h.retries);
+}
+// All but healthcheck, an optional: null when absent.
+void fields(either<ContainerSpec> auto &c, auto &&f) {
+    f("name", c.name), f("image", c.image), f("command", c.command), f("env", c.env), f("ports", c.ports);
+    f("volumes", c.volumes), f("memory", c.memory), f("cpus_milli", c.cpus_milli), f("restart", c.restart);
+    f("labels", c.labels), f("update", c.update), f("origin", c.origin);
+}
+
+// All but blobs (bytes) and vars (recursive), written by hand.
+void fields(either<DesiredState> auto &d, auto &&f) {
+    f("commit", d.commit), f("files", d.files), f("units", d.units), f("containers", d.containers), f("hooks", d.hooks);
+    f("checks", d.checks), f("includes", d.includes);
+}
+
+template <class S> void write_fields(json &j, const S &s) {
+    j = json::object();
+    fields(s, [&](const char *key, const auto &v) { j[key] = v; });
+}
+template <class S> void read_fields(const json &j, S &s) {
+    fields(s, [&](const char *key, auto &v) { get(j, key, v); });
+}
 
 // CBOR nesting of a DesiredState is 5 deep, plus 2 a level of nested [vars] tables or lists;
 // the reader recurses per level, so a hostile child must not be able to nest 64 MiB deep and
@@ -29,135 +81,42 @@ struct BoundedDom : nlohmann::detail::json_sax_dom_parser<json> {
 } // namespace
 
 void to_json(json &j, const FileSpec &f) {
-    j = json{{"path", f.path}, {"kind", f.kind == FileKind::symlink ? "symlink" : "file"}, {"id", f.id},
-             {"target", f.target}, {"mode", f.mode}, {"owner", f.owner}, {"group", f.group}, {"origin", f.origin},
-             {"validate", f.validate}, {"secret", f.secret}, {"secret_mac", f.secret_mac}};
+    write_fields(j, f);
+    j["kind"] = f.kind == FileKind::symlink ? "symlink" : "file";
 }
 
 void from_json(const json &j, FileSpec &f) {
-    get(j, "path", f.path);
     const auto &kind = j.at("kind").get_ref<const std::string &>();
     if (kind != "file" && kind != "symlink") throw std::invalid_argument("unknown file kind " + kind);
     f.kind = kind == "symlink" ? FileKind::symlink : FileKind::file;
-    get(j, "id", f.id);
-    get(j, "target", f.target);
-    get(j, "mode", f.mode);
-    get(j, "owner", f.owner);
-    get(j, "group", f.group);
-    get(j, "origin", f.origin);
-    get(j, "validate", f.validate);
-    get(j, "secret", f.secret);
-    get(j, "secret_mac", f.secret_mac);
+    read_fields(j, f);
 }
 
-void to_json(json &j, const UnitSpec &u) {
-    j = json{{"name", u.name}, {"id", u.id}, {"dropins", u.dropins}, {"origin", u.origin}, {"enable", u.enable},
-             {"state", u.state}, {"on_change", u.on_change}, {"watch", u.watch}, {"pre_restart", u.pre_restart},
-             {"memory", u.memory}, {"cpu", u.cpu}};
-}
+void to_json(json &j, const UnitSpec &u) { write_fields(j, u); }
+void from_json(const json &j, UnitSpec &u) { read_fields(j, u); }
 
-void from_json(const json &j, UnitSpec &u) {
-    get(j, "name", u.name);
-    get(j, "id", u.id);
-    get(j, "dropins", u.dropins);
-    get(j, "origin", u.origin);
-    get(j, "enable", u.enable);
-    get(j, "state", u.state);
-    get(j, "on_change", u.on_change);
-    get(j, "watch", u.watch);
-    get(j, "pre_restart", u.pre_restart);
-    get(j, "memory", u.memory);
-    get(j, "cpu", u.cpu);
-}
+void to_json(json &j, const HookSpec &h) { write_fields(j, h); }
+void from_json(const json &j, HookSpec &h) { read_fields(j, h); }
 
-void to_json(json &j, const HookSpec &h) { j = json{{"when", h.when}, {"exec", h.exec}, {"timeout_ms", h.timeout_ms}}; }
+void to_json(json &j, const CheckSpec &c) { write_fields(j, c); }
+void from_json(const json &j, CheckSpec &c) { read_fields(j, c); }
 
-void from_json(const json &j, HookSpec &h) {
-    get(j, "when", h.when);
-    get(j, "exec", h.exec);
-    get(j, "timeout_ms", h.timeout_ms);
-}
+void to_json(json &j, const PortSpec &p) { write_fields(j, p); }
+void from_json(const json &j, PortSpec &p) { read_fields(j, p); }
 
-void to_json(json &j, const CheckSpec &c) {
-    j = json{{"name", c.name},
-             {"http", c.http},
-             {"tcp", c.tcp},
-             {"unit", c.unit},
-             {"container", c.container},
-             {"exec", c.exec},
-             {"expect_status", c.expect_status},
-             {"expect_body", c.expect_body},
-             {"initial_delay_ms", c.initial_delay_ms},
-             {"period_ms", c.period_ms},
-             {"timeout_ms", c.timeout_ms},
-             {"failure_threshold", c.failure_threshold}};
-}
+void to_json(json &j, const VolumeSpec &v) { write_fields(j, v); }
+void from_json(const json &j, VolumeSpec &v) { read_fields(j, v); }
 
-void from_json(const json &j, CheckSpec &c) {
-    get(j, "name", c.name);
-    get(j, "http", c.http);
-    get(j, "tcp", c.tcp);
-    get(j, "unit", c.unit);
-    get(j, "container", c.container);
-    get(j, "exec", c.exec);
-    get(j, "expect_status", c.expect_status);
-    get(j, "expect_body", c.expect_body);
-    get(j, "initial_delay_ms", c.initial_delay_ms);
-    get(j, "period_ms", c.period_ms);
-    get(j, "timeout_ms", c.timeout_ms);
-    get(j, "failure_threshold", c.failure_threshold);
-}
-
-void to_json(json &j, const PortSpec &p) {
-    j = json{{"host_ip", p.host_ip}, {"host_port", p.host_port}, {"container_port", p.container_port}, {"protocol", p.protocol}};
-}
-
-void from_json(const json &j, PortSpec &p) {
-    get(j, "host_ip", p.host_ip);
-    get(j, "host_port", p.host_port);
-    get(j, "container_port", p.container_port);
-    get(j, "protocol", p.protocol);
-}
-
-void to_json(json &j, const VolumeSpec &v) { j = json{{"host", v.host}, {"container", v.container}, {"read_only", v.read_only}}; }
-
-void from_json(const json &j, VolumeSpec &v) {
-    get(j, "host", v.host);
-    get(j, "container", v.container);
-    get(j, "read_only", v.read_only);
-}
-
-void to_json(json &j, const ContainerHealthSpec &h) {
-    j = json{{"command", h.command}, {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms}, {"retries", h.retries}};
-}
-
-void from_json(const json &j, ContainerHealthSpec &h) {
-    get(j, "command", h.command);
-    get(j, "interval_ms", h.interval_ms);
-    get(j, "timeout_ms", h.timeout_ms);
-    get(j, "retries", h.retries);
-}
+void to_json(json &j, const ContainerHealthSpec &h) { write_fields(j, h); }
+void from_json(const json &j, ContainerHealthSpec &h) { read_fields(j, h); }
 
 void to_json(json &j, const ContainerSpec &c) {
-    j = json{{"name", c.name},       {"image", c.image},           {"command", c.command},       {"env", c.env},
-             {"ports", c.ports},     {"volumes", c.volumes},       {"memory", c.memory},         {"cpus_milli", c.cpus_milli},
-             {"restart", c.restart}, {"labels", c.labels},         {"update", c.update},         {"origin", c.origin},
-             {"healthcheck", c.healthcheck ? json(*c.healthcheck) : json(nullptr)}};
+    write_fields(j, c);
+    j["healthcheck"] = c.healthcheck ? json(*c.healthcheck) : json(nullptr);
 }
 
 void from_json(const json &j, ContainerSpec &c) {
-    get(j, "name", c.name);
-    get(j, "image", c.image);
-    get(j, "command", c.command);
-    get(j, "env", c.env);
-    get(j, "ports", c.ports);
-    get(j, "volumes", c.volumes);
-    get(j, "memory", c.memory);
-    get(j, "cpus_milli", c.cpus_milli);
-    get(j, "restart", c.restart);
-    get(j, "labels", c.labels);
-    get(j, "update", c.update);
-    get(j, "origin", c.origin);
+    read_fields(j, c);
     const auto &h = j.at("healthcheck");
     if (h.is_null()) c.healthcheck.reset();
     else c.healthcheck = h.get<ContainerHealthSpec>();
@@ -196,14 +155,13 @@ void to_json(json &j, const DesiredState &d) {
     for (const auto &[id, content] : d.blobs) blobs[id] = json::binary(std::vector<std::uint8_t>(content.begin(), content.end()));
     json vars = json::object();
     for (const auto &[k, v] : d.vars) to_json(vars[k], v);
-    j = json{{"commit", d.commit}, {"files", d.files},           {"blobs", std::move(blobs)}, {"vars", std::move(vars)},
-             {"units", d.units},   {"containers", d.containers}, {"hooks", d.hooks},          {"checks", d.checks},
-             {"includes", d.includes}};
+    write_fields(j, d);
+    j["blobs"] = std::move(blobs);
+    j["vars"] = std::move(vars);
 }
 
 void from_json(const json &j, DesiredState &d) {
-    get(j, "commit", d.commit);
-    get(j, "files", d.files);
+    read_fields(j, d);
     d.blobs.clear();
     for (const auto &[id, content] : j.at("blobs").items()) {
         const auto &bin = content.get_binary();
@@ -213,11 +171,6 @@ void from_json(const json &j, DesiredState &d) {
     const auto &vars = j.at("vars");
     if (!vars.is_object()) throw std::invalid_argument("vars are not an object");
     for (const auto &[k, v] : vars.items()) from_json(v, d.vars[k]);
-    get(j, "units", d.units);
-    get(j, "containers", d.containers);
-    get(j, "hooks", d.hooks);
-    get(j, "checks", d.checks);
-    get(j, "includes", d.includes);
 }
 
 std::string encode_desired(const DesiredState &d) {

@@ -1,5 +1,6 @@
 #include "prereq/parse.hpp"
 
+#include "util/lines.hpp"
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -58,12 +59,8 @@ SchedulerLine parse_scheduler(std::string_view text) {
 }
 
 Result<CpuTimes> parse_cpu_times(std::string_view proc_stat) {
-    std::size_t pos = 0;
-    while (pos < proc_stat.size()) {
-        auto end = proc_stat.find('\n', pos);
-        if (end == std::string_view::npos) end = proc_stat.size();
-        auto line = proc_stat.substr(pos, end - pos);
-        pos = end + 1;
+    Lines lines{proc_stat};
+    for (std::string_view line; lines.next(line);) {
         auto w = words(line);
         if (w.empty() || w[0] != "cpu") continue;
         CpuTimes c;
@@ -92,12 +89,9 @@ Result<double> steal_percent(const CpuTimes &before, const CpuTimes &after) {
 Result<MemLine> parse_meminfo(std::string_view text) {
     MemLine m;
     bool total = false, avail = false;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        auto w = words(text.substr(pos, end - pos));
-        pos = end + 1;
+    Lines lines{text};
+    for (std::string_view line; lines.next(line);) {
+        auto w = words(line);
         if (w.size() < 2) continue;
         std::uint64_t v = 0;
         if (!to_u64(w[1], v)) continue;
@@ -112,12 +106,9 @@ Result<MemLine> parse_meminfo(std::string_view text) {
 
 std::vector<MountEntry> parse_mountinfo(std::string_view text) {
     std::vector<MountEntry> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        auto w = words(text.substr(pos, end - pos));
-        pos = end + 1;
+    Lines lines{text};
+    for (std::string_view line; lines.next(line);) {
+        auto w = words(line);
         // id parent maj:min root mount-point options [optional...] - fstype source super-options
         auto dash = std::find(w.begin(), w.end(), std::string_view("-"));
         if (w.size() < 7 || dash == w.end() || dash - w.begin() < 6 || w.end() - dash < 3) continue;

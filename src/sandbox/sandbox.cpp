@@ -1,6 +1,7 @@
 #include "sandbox/sandbox.hpp"
 
 #include "sandbox/landlock.hpp"
+#include "util/deadline.hpp"
 #include "util/unique_fd.hpp"
 #include <algorithm>
 #include <atomic>
@@ -238,10 +239,6 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
         return fail_errno(who + ": pidfd_open", err);
     }
     auto deadline = std::chrono::steady_clock::now() + limits.timeout;
-    auto remaining_ms = [&] {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        return static_cast<int>(std::max<std::int64_t>(0, std::min<std::int64_t>(left.count(), INT32_MAX)));
-    };
     auto timed_out = [&] {
         kill_and_reap(pid);
         return fail(Errc::killed, who + ": the child did not finish within " +
@@ -256,7 +253,7 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     char buf[65536];
     for (;;) {
         pollfd p{in.get(), POLLIN, 0};
-        int rc = ::poll(&p, 1, remaining_ms());
+        int rc = ::poll(&p, 1, left_ms(deadline));
         if (rc < 0 && errno == EINTR) continue;
         if (rc < 0) {
             int err = errno;
@@ -282,7 +279,7 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     // EOF: the child is exiting (or closed its end and lingers); wait for it within the deadline.
     for (;;) {
         pollfd p{pidfd.get(), POLLIN, 0};
-        int rc = ::poll(&p, 1, remaining_ms());
+        int rc = ::poll(&p, 1, left_ms(deadline));
         if (rc < 0 && errno == EINTR) continue;
         if (rc == 0) return timed_out();
         break;

@@ -4,6 +4,7 @@
 #include "secrets/age.hpp"
 
 #include "secrets/codec.hpp"
+#include "util/lines.hpp"
 
 namespace fjord {
 namespace {
@@ -22,24 +23,6 @@ bool all_space(std::string_view s) {
         if (!is_space(c)) return false;
     return true;
 }
-
-/// Lines of a buffer, with "\n" and then one "\r" taken off each.
-struct Lines {
-    std::string_view text;
-    std::size_t pos = 0;
-    std::size_t number = 0;
-
-    bool next(std::string_view &line) {
-        if (pos >= text.size()) return false;
-        auto nl = text.find('\n', pos);
-        std::size_t end = nl == std::string_view::npos ? text.size() : nl;
-        line = text.substr(pos, end - pos);
-        pos = nl == std::string_view::npos ? text.size() : nl + 1;
-        ++number;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        return true;
-    }
-};
 
 tl::unexpected<Error> bad(const Lines &l, const std::string &why) {
     return fail(Errc::invalid, "ASCII armor, line " + std::to_string(l.number) + ": " + why);
@@ -63,7 +46,7 @@ std::string age_armor(std::string_view binary) {
 }
 
 Result<std::string> age_unarmor(std::string_view text) {
-    Lines lines{text};
+    Lines lines{text, true};
     std::string_view line;
     std::size_t skipped = 0;
     for (;;) {

@@ -2,6 +2,7 @@
 
 #include "secrets/codec.hpp"
 #include "util/fs.hpp"
+#include "util/lines.hpp"
 #include "util/unique_fd.hpp"
 #include <ctime>
 #include <optional>
@@ -123,16 +124,11 @@ Result<AgeIdentity> load_identity_file(const std::string &path) {
         got += static_cast<std::size_t>(n);
     }
     std::optional<AgeIdentity> found;
-    std::size_t lineno = 0;
     Status bad;
-    for (std::size_t pos = 0; pos < text.size() && bad;) {
-        auto nl = text.find('\n', pos);
-        std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
-        pos = nl == std::string::npos ? text.size() : nl + 1;
-        ++lineno;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    Lines lines{text, true};
+    for (std::string_view line; bad && lines.next(line);) {
         if (line.empty() || line.front() == '#') continue;
-        std::string where = path + ":" + std::to_string(lineno);
+        std::string where = path + ":" + std::to_string(lines.number);
         // Never quote the line: it may be key material.
         if (line.substr(0, 16) != "AGE-SECRET-KEY-1") bad = fail(Errc::invalid, where + ": not an AGE-SECRET-KEY-1 identity");
         else if (found) bad = fail(Errc::invalid, where + ": more than one identity; fjord uses exactly one");

@@ -1,6 +1,7 @@
 #include "source/known_hosts.hpp"
 
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -77,25 +78,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// OpenSSH host patterns know only '*' and '?'; fnmatch would read "[host]:port" as a
-// bracket expression, so this is its own small matcher.
-bool wildcard_match(std::string_view pat, std::string_view s) {
-    std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-    while (i < s.size()) {
-        if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-            ++p, ++i;
-        } else if (p < pat.size() && pat[p] == '*') {
-            star = p++, mark = i;
-        } else if (star != std::string_view::npos) {
-            p = star + 1, i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pat.size() && pat[p] == '*') ++p;
-    return p == pat.size();
-}
-
 bool hashed_matches(std::string_view field, std::string_view name) {
     // "|1|base64(salt)|base64(HMAC-SHA1(salt, name))"
     std::string_view rest = field.substr(3);
@@ -115,6 +97,8 @@ bool host_field_matches(std::string_view field, const std::string &name) {
         field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
         bool negated = !pat.empty() && pat[0] == '!';
         if (negated) pat.erase(0, 1);
+        // OpenSSH host patterns know only '*' and '?'; fnmatch would read "[host]:port" as a
+        // bracket expression.
         if (!wildcard_match(pat, name)) continue;
         if (negated) return false; // a negated match rules the line out, as in OpenSSH
         matched = true;

@@ -1,5 +1,6 @@
 #include "util/command.hpp"
 
+#include "util/deadline.hpp"
 #include "util/unique_fd.hpp"
 #include <csignal>
 #include <fcntl.h>
@@ -15,11 +16,6 @@ namespace {
 
 using ms = std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
-
-int left_ms(steady::time_point deadline) {
-    auto d = std::chrono::ceil<ms>(deadline - steady::now()).count();
-    return d < 0 ? 0 : static_cast<int>(d);
-}
 
 // The program's path, looked up in the commands' own PATH (not fjordd's), as execvp would.
 std::string resolve(const std::string &prog) {

@@ -29,44 +29,20 @@ struct RecordingSystemd : SystemdManager {
     }
 };
 
-struct Host {
-    TempDir root, state;
-    Blobs blobs;
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, &blobs, 1 << 20};
+struct Host : ApplyHost {
     RecordingSystemd sd;
 
+    /// A file as the repo gives it: with its origin, for the messages that name it.
     FileSpec spec(const std::string &path, const std::string &content) {
-        FileSpec s;
-        s.path = path;
-        s.id = blobs.add(content);
+        FileSpec s = ApplyHost::spec(path, content);
         s.origin = "hosts/h/files" + path;
         return s;
-    }
-    Result<Plan> plan(const DesiredState &d) {
-        auto prev = store.load(*store.current());
-        auto p = make_plan(*prev, d, fs, {});
-        if (p) p->next.info.number = *store.next_number();
-        return p;
     }
     ValidateContext vctx(std::function<Result<std::string>(std::string_view, const std::string &)> dec = {}) {
         return ValidateContext{[this](const std::string &id, std::uint64_t max) { return stored_content(store, &blobs, id, max); },
                                state.path + "/s/validate", 1 << 20, std::move(dec), root.path};
     }
-    Result<ApplyReport> apply(const DesiredState &d) {
-        auto prev = store.load(*store.current());
-        auto p = plan(d);
-        if (!p) return fail(p.error());
-        return apply_plan(ctx, *prev, *p, d);
-    }
 };
-
-DesiredState with(std::initializer_list<FileSpec> files) {
-    DesiredState d;
-    for (const auto &f : files) d.files.emplace(f.path, f);
-    return d;
-}
 
 } // namespace
 
@@ -74,13 +50,13 @@ TEST_CASE("validate runs on a staged copy; a failure names the file, the command
     Host h;
     auto good = h.spec("/etc/sudoers.d/ops", "ops ALL=(ALL) ALL\n");
     good.validate = {"sh", "-c", "grep -q ALL \"$1\" && test \"$FJORD_PATH\" = /etc/sudoers.d/ops && test \"${1##*/}\" = ops", "sh", "%s"};
-    auto p = h.plan(with({good}));
+    auto p = h.plan(state_of({good}));
     REQUIRE(p);
-    CHECK(validate_files(h.vctx(), *p, with({good})));
+    CHECK(validate_files(h.vctx(), *p, state_of({good})));
     auto bad = h.spec("/etc/sudoers.d/ops", "ops ALL=(ALL\n");
     bad.validate = {"sh", "-c", "echo \"$1:1: syntax error\"; echo second line; exit 1", "sh", "%s"};
-    auto p2 = h.plan(with({bad}));
-    auto s = validate_files(h.vctx(), *p2, with({bad}));
+    auto p2 = h.plan(state_of({bad}));
+    auto s = validate_files(h.vctx(), *p2, state_of({bad}));
     REQUIRE_FALSE(s);
     CHECK(s.error().code == Errc::invalid);
     std::string staged = h.state.path + "/s/validate/1/ops";
@@ -94,15 +70,15 @@ TEST_CASE("validate runs on a staged copy; a failure names the file, the command
 TEST_CASE("validate: only files the plan writes; an unchanged file is not validated again") {
     Host h;
     auto f = h.spec("/etc/a", "x");
-    REQUIRE(h.apply(with({f})));
+    REQUIRE(h.apply(state_of({f})));
     f.validate = {"false", "%s"};
-    auto p = h.plan(with({f}));
+    auto p = h.plan(state_of({f}));
     REQUIRE(p);
-    CHECK(validate_files(h.vctx(), *p, with({f}))); // same content and mode: no write, no run
+    CHECK(validate_files(h.vctx(), *p, state_of({f}))); // same content and mode: no write, no run
     auto g = h.spec("/etc/a", "y");
     g.validate = f.validate;
-    auto p2 = h.plan(with({g}));
-    CHECK_FALSE(validate_files(h.vctx(), *p2, with({g})));
+    auto p2 = h.plan(state_of({g}));
+    CHECK_FALSE(validate_files(h.vctx(), *p2, state_of({g})));
 }
 
 TEST_CASE("validate a secret: decrypted into a 0700 folder, removed after, its output never shown") {
@@ -114,10 +90,10 @@ TEST_CASE("validate a secret: decrypted into a 0700 folder, removed after, its o
     // staged name is a link to fjordd's memory: no plaintext is ever on a disk.
     f.validate = {"sh", "-c", "cat \"$1\"; test \"$(stat -c %a \"${1%/*/*}\")\" = 700 && test -L \"$1\" && "
                   "readlink \"$1\" | grep -q '^/proc/[0-9]*/fd/' && grep -q hunter2 \"$1\" && ! grep -rq hunter2 \"${1%/*/*}\"", "sh", "%s"};
-    auto p = h.plan(with({f}));
-    CHECK(validate_files(h.vctx(dec), *p, with({f})));
+    auto p = h.plan(state_of({f}));
+    CHECK(validate_files(h.vctx(dec), *p, state_of({f})));
     f.validate = {"sh", "-c", "cat \"$1\"; exit 2", "sh", "%s"};
-    auto s = validate_files(h.vctx(dec), *p, with({f}));
+    auto s = validate_files(h.vctx(dec), *p, state_of({f}));
     REQUIRE_FALSE(s);
     CHECK(s.error().message.find("hunter2") == std::string::npos);
     CHECK(s.error().message.find("exit status 2 (output not shown: the file is a secret)") != std::string::npos);
@@ -128,7 +104,7 @@ TEST_CASE("pre_restart runs after the files land and before the restart; a failu
     Host h;
     h.ctx.systemd = &h.sd;
     auto conf = h.spec("/etc/web/web.conf", "v1\n");
-    DesiredState d1 = with({conf});
+    DesiredState d1 = state_of({conf});
     UnitSpec u;
     u.name = "web.service";
     u.watch = {"/etc/web/*"};
@@ -139,7 +115,7 @@ TEST_CASE("pre_restart runs after the files land and before the restart; a failu
     CHECK(h.sd.calls == std::vector<std::string>{"enable web.service", "start web.service"});
     h.sd.calls.clear();
 
-    DesiredState d2 = with({h.spec("/etc/web/web.conf", "broken\n")});
+    DesiredState d2 = state_of({h.spec("/etc/web/web.conf", "broken\n")});
     d2.units.emplace(u.name, u);
     auto r = h.apply(d2);
     REQUIRE_FALSE(r);
@@ -152,7 +128,7 @@ TEST_CASE("pre_restart runs after the files land and before the restart; a failu
     CHECK(h.store.load_info(2)->outcome == Outcome::rolled_back);
     CHECK(*h.store.current() == 1);
 
-    DesiredState d3 = with({h.spec("/etc/web/web.conf", "v2\n")});
+    DesiredState d3 = state_of({h.spec("/etc/web/web.conf", "v2\n")});
     d3.units.emplace(u.name, u);
     h.sd.calls.clear();
     REQUIRE(h.apply(d3));

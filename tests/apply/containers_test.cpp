@@ -24,26 +24,12 @@ ContainerSpec web(const std::string &tag = "1", std::vector<std::string> cmd = {
     return s;
 }
 
-struct Host {
-    TempDir root, state;
-    Blobs blobs;
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
+struct Host : ApplyHost {
     FakePodman podman;
-    ApplyContext ctx{store, fs, &blobs, 1 << 20};
     Host() {
         ctx.podman = &podman;
         podman.registry[reg + ":1"] = "sha256:aaaa";
         podman.registry[reg + ":2"] = "sha256:bbbb";
-    }
-
-    Result<ApplyReport> apply(const DesiredState &d, const std::function<Status()> &verify = {}, std::string *text = nullptr) {
-        auto prev = store.load(*store.current());
-        auto plan = make_plan(*prev, d, fs, {});
-        if (!plan) return fail(plan.error());
-        if (text) *text = describe(*plan, *prev);
-        plan->next.info.number = *store.next_number();
-        return apply_plan(ctx, *prev, *plan, d, verify);
     }
 };
 

@@ -11,35 +11,7 @@ using namespace fjord::test;
 
 namespace {
 
-struct Host {
-    TempDir root, state;
-    Blobs blobs;
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, &blobs, 1 << 20};
-
-    FileSpec spec(const std::string &path, const std::string &content, unsigned mode = 0644) {
-        FileSpec s;
-        s.path = path;
-        s.id = blobs.add(content);
-        s.mode = mode;
-        return s;
-    }
-    Result<ApplyReport> apply(const DesiredState &d, const std::function<Status()> &verify = {}) {
-        auto cur = store.current();
-        auto prev = store.load(*cur);
-        auto plan = make_plan(*prev, d, fs, {});
-        if (!plan) return fail(plan.error());
-        plan->next.info.number = *store.next_number();
-        return apply_plan(ctx, *prev, *plan, d, verify);
-    }
-};
-
-DesiredState state_of(std::initializer_list<FileSpec> files) {
-    DesiredState d;
-    for (const auto &f : files) d.files.emplace(f.path, f);
-    return d;
-}
+using Host = ApplyHost;
 
 } // namespace
 

@@ -1,12 +1,13 @@
 #include "config/config.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 using namespace fjord;
 using namespace std::chrono_literals;
@@ -366,11 +367,8 @@ TEST_CASE("load_config reads the file, or says which one it could not") {
     REQUIRE_FALSE(missing);
     CHECK(missing.error().message == "read config: /nonexistent/fjord.toml: No such file or directory");
 
-    char tmpl[] = "/tmp/fjord-config-test-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    std::string path = tmpl;
+    test::TempDir dir;
+    std::string path = dir.path + "/fjord.toml";
     {
         std::ofstream out(path);
         out << "[log]\nlevel = \"debug\"\n[state]\nkeep_generations = -3\n";
@@ -383,7 +381,6 @@ TEST_CASE("load_config reads the file, or says which one it could not") {
         out << "[log]\nlevel = \"debug\"\n";
     }
     auto good = load_config(path, facts);
-    ::unlink(path.c_str());
     REQUIRE(good);
     CHECK(good->file == path);
     CHECK(good->log_level == LogLevel::debug);

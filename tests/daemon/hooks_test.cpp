@@ -1,7 +1,8 @@
 #include "daemon/hooks.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -17,9 +18,8 @@ std::string slurp(const std::string &p) {
 } // namespace
 
 TEST_CASE("hooks of one kind run in order with FJORD_* in a clean environment; the first failure stops them") {
-    char dir[] = "/tmp/fjord-hooks-XXXXXX";
-    REQUIRE(::mkdtemp(dir));
-    std::string out = std::string(dir) + "/env";
+    test::TempDir dir;
+    std::string out = dir.path + "/env";
     std::vector<HookSpec> hooks = {
         {"post-apply", {"sh", "-c", "echo one >>" + out}, 5'000},
         {"pre-apply", {"sh", "-c", "echo pre >>" + out}, 5'000},
@@ -42,5 +42,4 @@ TEST_CASE("hooks of one kind run in order with FJORD_* in a clean environment; t
     REQUIRE_FALSE(t);
     CHECK(t.error().code == Errc::invalid);
     CHECK(t.error().message == "hook post-rollback [1] sh -c 'sleep 30 & sleep 30': timed out after 200 ms");
-    std::filesystem::remove_all(dir);
 }

@@ -1,10 +1,10 @@
 #include "daemon/metrics.hpp"
 #include "daemon/progress.hpp"
 #include "daemon/recorder.hpp"
+#include "support/temp_dir.hpp"
 #include "util/fs.hpp"
 
 #include <cstdlib>
-#include <filesystem>
 
 #include <doctest/doctest.h>
 
@@ -94,9 +94,8 @@ TEST_CASE("metrics and status: image automation's counters and lines") {
     CHECK(has_line(m, "fjord_registry_errors_total 7"));
 
     // status.json keeps them across restarts of fjordd.
-    char tmpl[] = "/tmp/fjord-status-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    std::string dir = tmpl;
+    test::TempDir tmp;
+    const std::string &dir = tmp.path;
     REQUIRE(write_file_atomic(dir + "/status.json", status_to_json(s), 0600));
     auto back = read_status(dir);
     REQUIRE(back);
@@ -105,5 +104,4 @@ TEST_CASE("metrics and status: image automation's counters and lines") {
     CHECK(back->last_image_update == s.last_image_update);
     CHECK(back->registry_error == s.registry_error);
     CHECK(back->last_registry_check == 1700000000);
-    std::filesystem::remove_all(dir);
 }

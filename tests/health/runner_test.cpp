@@ -1,5 +1,6 @@
 // The runner's timing, with scripted probes and a clock that only moves when the runner waits.
 #include "health/runner.hpp"
+#include "support/fake_clock.hpp"
 
 #include <doctest/doctest.h>
 #include <deque>
@@ -9,16 +10,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class FakeClock final : public Clock {
-  public:
-    time_point t{};
-    std::vector<std::chrono::milliseconds> waits; ///< when each wait ended, since the start
-    time_point now() override { return t; }
-    void sleep_until(time_point until) override {
-        if (until > t) t = until;
-        waits.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(t - time_point{}));
-    }
-};
+using test::FakeClock;
 
 // Answers from a script (the last answer repeats); each attempt costs `cost` of fake time.
 class ScriptProbe final : public Probe {

@@ -1,6 +1,8 @@
 // Image automation's decision and memory, with a fake registry (the real client is tested
 // against a real docker-registry in tests/integration/registry.sh).
 #include "images/image_updates.hpp"
+#include "support/fake_registry.hpp"
+#include "support/temp_dir.hpp"
 #include "util/fs.hpp"
 
 #include <doctest/doctest.h>
@@ -13,35 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fjord-images-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-// Tags per repository name ("127.0.0.1:5000/demo/bb"); a missing repository is a 404.
-struct FakeRegistry final : RegistryClient {
-    std::map<std::string, std::vector<std::string>> repos;
-    std::optional<Error> down;
-    int list_calls = 0;
-    Result<std::vector<std::string>> list_tags(const ImageRef &ref) override {
-        ++list_calls;
-        if (down) return fail(*down);
-        auto it = repos.find(ref.name());
-        if (it == repos.end()) return fail(Errc::not_found, "registry " + ref.registry + ", image " + ref.repository +
-                                                                ": list tags: unknown repository (404)");
-        return it->second;
-    }
-    Result<std::string> manifest_digest(const ImageRef &ref, const std::string &tag) override {
-        return "sha256:digest-of-" + ref.repository + ":" + tag;
-    }
-};
+using test::FakeRegistry; // a missing repository is a 404
+using test::TempDir;
 
 const std::string bb = "127.0.0.1:5000/demo/bb";
 

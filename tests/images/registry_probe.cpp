@@ -22,10 +22,8 @@ using namespace fjord;
 
 namespace {
 
-const char *errc_name(Errc c) { return to_string(c); }
-
 int report(const Error &e) {
-    std::printf("error[%s]: %s\n", errc_name(e.code), e.message.c_str());
+    std::printf("error[%s]: %s\n", to_string(e.code), e.message.c_str());
     return 1;
 }
 

@@ -243,16 +243,13 @@ if [ -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ]; then
   mkdir -p "$S" /run/sshd
   ssh-keygen -q -N '' -C '' -t ed25519 -f "$S/host"
   ssh-keygen -q -N '' -C '' -t ed25519 -f "$S/client"
-  for _ in $(seq 50); do
-    PORT=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-  done
+  PORT=$(free_port)
   printf 'Port %s\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\nAuthorizedKeysFile %s\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n' \
     "$PORT" "$S/host" "$S/sshd.pid" "$S/authorized_keys" >"$S/sshd_config"
   : >"$S/authorized_keys"
   /usr/sbin/sshd -D -e -f "$S/sshd_config" 2>"$S/sshd.log" &
   SSHD_PID=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$PORT" "$SSHD_PID"
   echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$S/host.pub")" >"$S/known_hosts"
   echo "# nothing for this server" >"$S/known_hosts_empty"
   SSH_URL="ssh://git@127.0.0.1:$PORT/srv/fleet.git"

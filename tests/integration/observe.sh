@@ -11,39 +11,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 
 DAEMON_PID=""
-RX_PID=""
-stop_rx() { [ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null && wait "$RX_PID" 2>/dev/null; RX_PID=""; }
 stop_daemon() { [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""; }
 stop_all() {
   stop_daemon
-  stop_rx
   cleanup_dirs
 }
 trap stop_all EXIT
 
-NP=$(free_port) # the receiver's port; nothing listens on it while "down"
-
-# The receiver: appends each POST body as a line to OUT; "slow" notes the arrival in OUT.arrived
-# and then sleeps far longer than fjord's 5 s timeout before answering.
-cat >"$T/rx.py" <<'PY'
-import http.server, sys, time
-port, mode, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if mode == "slow":
-            with open(out + ".arrived", "ab") as f: f.write(body + b"\n")
-            time.sleep(60)
-        with open(out, "ab") as f: f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-start_rx() {
-  python3 "$T/rx.py" "$NP" "$1" "$2" &
-  RX_PID=$!
-  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$NP") 2>/dev/null && return; sleep 0.1; done
-}
+NP=$(free_port) # the receiver's port (start_receiver, lib.sh); nothing listens on it while "down"
 
 R=$T/repo; ROOT=$T/root; STATE=$T/state; CFG=$T/fjord.toml; PROM=$T/prom/fjord.prom
 H=$R/hosts/web1
@@ -116,7 +91,7 @@ if grep -q "SECRET-TOKEN" "$T/daemon.log"; then fail "webhook url in logs" "$(gr
 else pass "the webhook URL's path (often its secret) never reaches the log"; fi
 
 # --- receiver slow -----------------------------------------------------------------------------------
-start_rx slow "$T/slow.jsonl"
+start_receiver "$NP" "$T/slow.jsonl" slow
 echo "v3" >"$H/files/etc/two.conf" && commit_all "$R" "v3"
 timed_sync
 t3=$took
@@ -140,10 +115,10 @@ if [ $stopped -lt 5000 ] && grep -q "notification(s) not sent within 2000 ms, dr
 else
   fail "SIGTERM" "${stopped} ms $(tail -3 "$T/daemon.log")"
 fi
-stop_rx
+stop_receiver
 
 # --- receiver up -------------------------------------------------------------------------------------
-start_rx up "$T/up.jsonl"
+start_receiver "$NP" "$T/up.jsonl"
 start_daemon
 [ -n "$changes_before" ] && [ "$(metric fjord_changes_applied_total)" = "$changes_before" ] &&
   pass "counters survive a restart (changes_applied_total = $changes_before)" ||
@@ -295,7 +270,7 @@ fi
 
 # --- fjordd --once with the receiver down: the exit waits at most the 2 s grace ---------------------
 stop_daemon
-stop_rx
+stop_receiver
 echo "v9" >"$H/files/etc/app.conf" && commit_all "$R" "v9"
 s=$(date +%s%N)
 "$FJORDD" --config "$CFG" --once >"$T/once.log" 2>&1

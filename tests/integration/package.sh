@@ -89,7 +89,7 @@ mkdir "$S"
 ssh-keygen -q -N '' -C '' -t ed25519 -f "$S/host_ed25519"
 : >"$S/authorized_keys"
 chmod 644 "$S/authorized_keys"
-SSH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SSH_PORT=$(free_port)
 cat >"$S/sshd_config" <<EOF
 Port $SSH_PORT
 ListenAddress 127.0.0.1
@@ -104,7 +104,7 @@ AllowUsers fjordgit
 EOF
 /usr/sbin/sshd -D -e -f "$S/sshd_config" 2>"$S/sshd.log" &
 SSHD_PID=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$SSH_PORT") 2>/dev/null && break; sleep 0.1; done
+wait_port "$SSH_PORT" "$SSHD_PID"
 
 # --- boot a fresh container with the .deb bind-mounted, and install it with apt ---
 boot_container "$MACHINE" --bind-ro="$DEBDIR":/opt/pkg

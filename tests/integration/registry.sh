@@ -27,14 +27,6 @@ stop_all() {
 }
 trap stop_all EXIT
 
-wait_port() { # PORT PID: until PORT accepts (10 s at most), or PID died
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 # expect NAME "COMMAND OUTPUT" PATTERN: pass when the output matches the extended regex.
 expect() {
   if grep -qE -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "got: $2"; fi

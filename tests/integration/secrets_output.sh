@@ -14,11 +14,10 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 
-DAEMON_PID="" RX_PID="" BGPID=""
+DAEMON_PID="" BGPID=""
 stop_all() {
   [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
   [ -n "$BGPID" ] && kill -9 "$BGPID" 2>/dev/null && wait "$BGPID" 2>/dev/null
-  [ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null && wait "$RX_PID" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
@@ -35,20 +34,7 @@ new_repo "$R"
 
 # The webhook receiver: every POST body, one per line.
 NP=$(free_port)
-cat >"$T/rx.py" <<'PY'
-import http.server, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f: f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-python3 "$T/rx.py" "$NP" "$T/webhook.jsonl" &
-RX_PID=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$NP") 2>/dev/null && break; sleep 0.1; done
+start_receiver "$NP" "$T/webhook.jsonl"
 
 write_config "$CFG" "$R" "$ROOT" "$STATE" '[health]' 'timeout = "4s"' 'require_source_reachable = false' \
   '[log]' 'level = "debug"' \

@@ -1,108 +1,11 @@
 // Rendering is pure logic over a TreeView, so these tests use an in-memory tree; the real
-// Git and on-disk trees are tested in tests/source/.
-#include "manifest/render.hpp"
+// Git and on-disk trees are tested in tests/source/. What render refuses, case by case, is the
+// table in render_table_test.cpp.
 #include "manifest/manifest_toml.hpp"
-#include "util/hash.hpp"
-
-#include <doctest/doctest.h>
-#include <map>
-#include <optional>
-#include <set>
+#include "render_support.hpp"
 
 using namespace fjord;
-
-namespace {
-
-/// A repo tree held in a map: path -> content and kind; folders are implied by the paths.
-class FakeTree : public TreeView {
-  public:
-    FakeTree &file(const std::string &path, const std::string &content, bool exec = false) {
-        return put(path, {content, EntryKind::file, exec});
-    }
-    FakeTree &link(const std::string &path, const std::string &target) {
-        return put(path, {target, EntryKind::symlink, false});
-    }
-    FakeTree &special(const std::string &path, EntryKind kind) { return put(path, {path, kind, false}); }
-    /// A file whose blob_size claims `size` bytes, without holding them.
-    FakeTree &big(const std::string &path, std::uint64_t size) {
-        file(path, "big:" + path);
-        sizes_[blob_id("big:" + path)] = size;
-        return *this;
-    }
-
-    Result<std::vector<TreeEntry>> list(const std::string &dir) const override {
-        std::vector<TreeEntry> out;
-        std::set<std::string> dirs;
-        std::string prefix = dir.empty() ? "" : dir + "/";
-        for (const auto &[path, n] : nodes_) {
-            if (path.compare(0, prefix.size(), prefix) != 0) continue;
-            std::string rest = path.substr(prefix.size());
-            auto slash = rest.find('/');
-            if (slash != std::string::npos) {
-                if (dirs.insert(rest.substr(0, slash)).second)
-                    out.push_back({rest.substr(0, slash), EntryKind::dir, false, "tree"});
-                continue;
-            }
-            out.push_back({rest, n.kind, n.exec, blob_id(n.content)});
-        }
-        if (out.empty() && !dir.empty()) return fail(Errc::not_found, "no folder " + dir);
-        return out;
-    }
-    Result<std::string> read_blob(const std::string &id, std::uint64_t max) const override {
-        reads.insert(id);
-        for (const auto &[path, n] : nodes_)
-            if (blob_id(n.content) == id) {
-                if (n.content.size() > max) return fail(Errc::invalid, "blob too large");
-                return n.content;
-            }
-        return fail(Errc::not_found, "no blob " + id);
-    }
-    Result<std::uint64_t> blob_size(const std::string &id) const override {
-        if (auto it = sizes_.find(id); it != sizes_.end()) return it->second;
-        for (const auto &[path, n] : nodes_)
-            if (blob_id(n.content) == id) return n.content.size();
-        return fail(Errc::not_found, "no blob " + id);
-    }
-    std::string commit() const override { return "c0ffee"; }
-
-    mutable std::set<std::string> reads; ///< blob ids read, to prove render reads little
-
-  private:
-    struct Node {
-        std::string content;
-        EntryKind kind;
-        bool exec;
-    };
-    FakeTree &put(const std::string &path, Node n) {
-        nodes_[path] = std::move(n);
-        return *this;
-    }
-    std::map<std::string, Node> nodes_;
-    std::map<std::string, std::uint64_t> sizes_;
-};
-
-RenderOptions web1() {
-    RenderOptions o;
-    o.host_path = "hosts/web1";
-    o.protect = {"/boot", "/etc/fjord"};
-    set_var(o.facts, "host.name", VarValue::string("web1"));
-    return o;
-}
-
-/// The error message of a render expected to fail.
-std::string error_of(const FakeTree &t, const RenderOptions &o = web1()) {
-    auto r = render(t, o);
-    REQUIRE_FALSE(r.has_value());
-    return r.error().message;
-}
-
-DesiredState ok(const FakeTree &t, const RenderOptions &o = web1()) {
-    auto r = render(t, o);
-    if (!r) FAIL(r.error().message);
-    return *r;
-}
-
-} // namespace
+using namespace fjord::test;
 
 TEST_CASE("files/ mirrors onto the host with default modes, reading no file content") {
     FakeTree t;
@@ -133,15 +36,6 @@ TEST_CASE("the repo root is a host folder too") {
     auto ds = ok(t, o);
     CHECK(ds.includes == std::vector<std::string>{"."});
     CHECK(ds.files.at("/etc/motd").origin == "files/etc/motd");
-}
-
-TEST_CASE("a missing host folder is named") {
-    FakeTree t;
-    t.file("hosts/web2/files/a", "x");
-    auto r = render(t, web1());
-    REQUIRE_FALSE(r);
-    CHECK(r.error().code == Errc::not_found);
-    CHECK(r.error().message == "host folder hosts/web1 is not in the repo at commit c0ffee (source.path)");
 }
 
 TEST_CASE("[file] sets mode, owner, group and validate") {
@@ -179,22 +73,12 @@ TEST_CASE("includes merge in order, the host last and winning, files and vars") 
                               {"list", VarValue::strings({"x", "y"})}});
 }
 
-TEST_CASE("nested includes merge once each; cycles and deep nesting are refused") {
+TEST_CASE("nested includes merge once each; more than 8 levels are refused") {
     FakeTree t;
     t.file("bundles/base/files/etc/base", "1")
         .file("bundles/web/fjord.toml", "include = [\"../base\"]\n")
         .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\", \"../../bundles/web\"]\n");
     CHECK(ok(t).includes == std::vector<std::string>{"bundles/base", "bundles/web", "hosts/web1"});
-
-    FakeTree c;
-    c.file("bundles/a/fjord.toml", "include = [\"../b\"]\n")
-        .file("bundles/b/fjord.toml", "\ninclude = [\"../a\"]\n")
-        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/a\"]\n");
-    CHECK(error_of(c) == "bundles/b/fjord.toml:2:12: include \"../a\": include cycle: bundles/a -> bundles/b -> bundles/a");
-
-    FakeTree self;
-    self.file("hosts/web1/fjord.toml", "include = [\".\"]\n");
-    CHECK(error_of(self) == "hosts/web1/fjord.toml:1:12: include \".\": include cycle: hosts/web1 -> hosts/web1");
 
     FakeTree deep;
     for (int i = 0; i < 9; ++i)
@@ -207,115 +91,10 @@ TEST_CASE("nested includes merge once each; cycles and deep nesting are refused"
     CHECK(ok(deep).includes.size() == 9);
 }
 
-TEST_CASE("includes stay inside the repo and must exist") {
+TEST_CASE("a container volume outside the protected paths is kept as given") {
     FakeTree t;
-    t.file("hosts/web1/fjord.toml", "include = [\"../../../etc\"]\n");
-    CHECK(error_of(t) == "hosts/web1/fjord.toml:1:12: include \"../../../etc\": leaves the repo");
-    t.file("hosts/web1/fjord.toml", "include = [\"/bundles/base\"]\n");
-    CHECK(error_of(t).find("hosts/web1/fjord.toml:1:12: include \"/bundles/base\": absolute") == 0);
-    t.file("hosts/web1/fjord.toml", "include = [\"../../bundles/nope\"]\n");
-    CHECK(error_of(t) == "hosts/web1/fjord.toml:1:12: include \"../../bundles/nope\": no folder bundles/nope in the repo");
-}
-
-TEST_CASE("manifest errors carry file:line:col, the table and the key") {
-    FakeTree t;
-    t.file("hosts/web1/files/etc/a", "a");
-    auto err = [&](const std::string &toml) {
-        t.file("hosts/web1/fjord.toml", toml);
-        return error_of(t);
-    };
-    CHECK(err("include = []\ncolour = 1\n") == "hosts/web1/fjord.toml:2:1: colour: unknown key");
-    CHECK(err("\n\n[file.\"/etc/a\"]\nmode = \"0999\"\n") ==
-          "hosts/web1/fjord.toml:4:8: file.\"/etc/a\": mode: bad mode \"0999\" (use octal, e.g. \"0644\")");
-    CHECK(err("[file.\"/etc/a\"]\ncolour = \"red\"\n") == "hosts/web1/fjord.toml:2:1: file.\"/etc/a\": colour: unknown key");
-    CHECK(err("[file.\"/etc/a\"]\nmode = 644\n") ==
-          "hosts/web1/fjord.toml:2:8: file.\"/etc/a\": mode: expected an octal string like \"0644\", got an integer");
-    CHECK(err("[file.\"etc/a\"]\n") == "hosts/web1/fjord.toml:1:7: file.\"etc/a\": must be an absolute host path (\"/etc/...\")");
-    CHECK(err("[file.\"/etc/b\"]\nowner = \"x\"\n") ==
-          "hosts/web1/fjord.toml:1:1: file.\"/etc/b\": no files/ of the merged folders provides /etc/b");
-    CHECK(err("include = \"x\"\n") == "hosts/web1/fjord.toml:1:11: include: expected an array of folder paths, got a string");
-    CHECK(err("[unit.\"nginx.service\"]\nstate = \"running\"\n") ==
-          "hosts/web1/fjord.toml:2:9: unit.\"nginx.service\": state: \"running\" is not one of started, stopped");
-    CHECK(err("[unit.\"nginx.service\"]\nlimits = { memory = \"lots\" }\n").find(
-              "hosts/web1/fjord.toml:2:21: unit.\"nginx.service\".limits: memory: bad size \"lots\"") == 0);
-    CHECK(err("[unit.nginx]\n") == "hosts/web1/fjord.toml:1:7: unit.nginx: not a systemd unit name (e.g. \"nginx.service\")");
-    CHECK(err("[container]\nweb = \"nginx\"\n") == "hosts/web1/fjord.toml:2:7: container: web: expected a table, got a string");
-    CHECK(err("[[hook]]\nwhen = \"later\"\nexec = [\"x\"]\n") ==
-          "hosts/web1/fjord.toml:2:8: hook[1]: when: \"later\" is not one of pre-apply, post-apply, post-rollback");
-    CHECK(err("[[hook]]\nwhen = \"post-apply\"\nexec = [\"x\"]\ntimeout = \"soon\"\n").find(
-              "hosts/web1/fjord.toml:4:11: hook[1]: timeout: bad duration \"soon\"") == 0);
-    CHECK(err("[[hook]]\nwhen = \"post-apply\"\nexec = [\"x\"]\ntimeout = \"61m\"\n") ==
-          "hosts/web1/fjord.toml:4:11: hook[1]: timeout: over the limit of 1h (a hook holds up the whole sync)");
-    CHECK(err("[[check]]\nname = \"web\"\nhttp = \"http://x/\"\ntcp = \"a:1\"\n") ==
-          "hosts/web1/fjord.toml:1:1: check[1]: needs exactly one of http, tcp, exec, unit, container");
-    CHECK(err("[[check]]\nname = \"db\"\ntcp = \"a:1\"\nexpect_status = 200\n") ==
-          "hosts/web1/fjord.toml:4:17: check[1]: expect_status: applies to http checks only");
-    CHECK(err("[vars.host]\nname = \"x\"\n") ==
-          "hosts/web1/fjord.toml:1:7: vars: host: the names host.* and fjord.* are reserved for host facts");
-    CHECK(err("[vars\n").find("hosts/web1/fjord.toml:1:6: ") == 0);
-}
-
-TEST_CASE("setuid, setgid and sticky modes are refused, naming the file") {
-    FakeTree t;
-    t.file("hosts/web1/files/etc/x", "x").file("hosts/web1/fjord.toml", "[file.\"/etc/x\"]\nmode = \"4755\"\n");
-    CHECK(error_of(t) == "hosts/web1/files/etc/x: setuid/setgid/sticky bits are refused (mode \"4755\" at hosts/web1/fjord.toml:2:8)");
-    t.file("hosts/web1/fjord.toml", "[file.\"/etc/x\"]\nmode = \"1777\"\n");
-    CHECK(error_of(t).find("hosts/web1/files/etc/x: setuid/setgid/sticky bits are refused") == 0);
-}
-
-TEST_CASE("submodules, special files and names with line breaks are refused") {
-    FakeTree t;
-    t.special("hosts/web1/files/opt/lib", EntryKind::submodule);
-    CHECK(error_of(t) == "hosts/web1/files/opt/lib: submodules are refused");
-    FakeTree dev;
-    dev.special("hosts/web1/files/dev/sda", EntryKind::other);
-    CHECK(error_of(dev) == "hosts/web1/files/dev/sda: not a regular file or symlink");
-    FakeTree nl;
-    nl.file("hosts/web1/files/etc/a\nb", "x");
-    CHECK(error_of(nl) == "hosts/web1/files/etc/a\\nb: names with line breaks are refused");
-    FakeTree cr;
-    cr.file("hosts/web1/files/etc\r/b", "x");
-    CHECK(error_of(cr) == "hosts/web1/files/etc\\r: names with line breaks are refused");
-}
-
-TEST_CASE("protected paths are refused, and so is replacing a folder holding one") {
-    FakeTree t;
-    t.file("hosts/web1/files/etc/fjord/fjord.toml", "x");
-    auto r = render(t, web1());
-    REQUIRE_FALSE(r);
-    CHECK(r.error().code == Errc::refused);
-    CHECK(r.error().message == "hosts/web1/files/etc/fjord/fjord.toml: /etc/fjord/fjord.toml is protected (apply.protect has /etc/fjord)");
-    FakeTree exact;
-    exact.file("hosts/web1/files/boot", "x");
-    CHECK(error_of(exact) == "hosts/web1/files/boot: /boot is protected (apply.protect has /boot)");
-    FakeTree above;
-    above.link("hosts/web1/files/etc", "srv");
-    CHECK(error_of(above) == "hosts/web1/files/etc: /etc would replace the protected /etc/fjord (apply.protect)");
-    FakeTree sibling;
-    sibling.file("hosts/web1/files/etc/fjordish", "x");
-    CHECK(ok(sibling).files.count("/etc/fjordish") == 1);
-}
-
-TEST_CASE("a container volume under, at or above a protected path is refused") {
-    auto volume = [](const std::string &v) {
-        FakeTree t;
-        t.file("hosts/web1/containers/web.toml", "image = \"bb:1\"\nvolumes = [\"" + v + "\"]\n");
-        return t;
-    };
-    auto r = render(volume("/etc/fjord:/cfg"), web1());
-    REQUIRE_FALSE(r);
-    CHECK(r.error().code == Errc::refused);
-    CHECK(r.error().message ==
-          "hosts/web1/containers/web.toml: container.web: volumes: \"/etc/fjord:/cfg\": /etc/fjord is protected by /etc/fjord (apply.protect)");
-    CHECK(error_of(volume("/boot/efi:/b:ro")).find("/boot/efi is protected by /boot") != std::string::npos);
-    CHECK(error_of(volume("/etc:/etc")).find("/etc contains the protected /etc/fjord") != std::string::npos);
-    CHECK(error_of(volume("/etc/./fjord/:/cfg")).find("/etc/fjord is protected") != std::string::npos);
-    CHECK(error_of(volume("/:/host")).find("/ is protected by /boot") != std::string::npos);
-    FakeTree fjord_toml;
-    fjord_toml.file("hosts/web1/fjord.toml", "[container.web]\nimage = \"bb:1\"\nvolumes = [\"/boot:/b\"]\n");
-    CHECK(error_of(fjord_toml) ==
-          "hosts/web1/fjord.toml:1:1: container.web: volumes: \"/boot:/b\": /boot is protected by /boot (apply.protect)");
-    CHECK(ok(volume("/srv/data:/data")).containers.at("web").volumes.at(0).host == "/srv/data");
+    t.file("hosts/web1/containers/web.toml", "image = \"bb:1\"\nvolumes = [\"/srv/data:/data\"]\n");
+    CHECK(ok(t).containers.at("web").volumes.at(0).host == "/srv/data");
 }
 
 TEST_CASE("apply.max_files counts the merged result, units included") {
@@ -349,7 +128,7 @@ TEST_CASE("apply.max_file_size is judged by blob size, without reading") {
     CHECK(ok(t, o).files.size() == 2);
 }
 
-TEST_CASE("symlinks stay inside apply.root") {
+TEST_CASE("symlinks inside apply.root are kept as they are written") {
     FakeTree t;
     t.file("hosts/web1/files/etc/nginx/sites-available/default", "server {}\n")
         .link("hosts/web1/files/etc/nginx/sites-enabled/default", "../sites-available/default")
@@ -361,36 +140,9 @@ TEST_CASE("symlinks stay inside apply.root") {
     CHECK(l.id.empty());
     CHECK(ds.files.at("/srv/www").target == "../var/www");
 
-    FakeTree abs;
-    abs.link("hosts/web1/files/etc/passwd-link", "/etc/passwd");
-    CHECK(error_of(abs) == "hosts/web1/files/etc/passwd-link: symlink escapes apply.root (target \"/etc/passwd\" is absolute)");
-    FakeTree up;
-    up.link("hosts/web1/files/etc/x/y", "../../../outside");
-    CHECK(error_of(up) == "hosts/web1/files/etc/x/y: symlink escapes apply.root (target \"../../../outside\" leaves /)");
     FakeTree edge;
     edge.link("hosts/web1/files/etc/x/y", "../../srv/./a/../b");
     CHECK(ok(edge).files.at("/etc/x/y").target == "../../srv/./a/../b");
-    FakeTree chain; // each link alone stays inside; together they would leave the root
-    chain.link("hosts/web1/files/x/l1", "..").link("hosts/web1/files/x/l2", "l1/../..");
-    CHECK(error_of(chain) == "hosts/web1/files/x/l2: symlink target \"l1/../..\" goes through the managed symlink /x/l1; "
-                             "chains of symlinks are refused (they can resolve outside apply.root)");
-    FakeTree last; // a link naming another link as its last component is fine
-    last.link("hosts/web1/files/x/l1", "target").link("hosts/web1/files/x/l2", "l1");
-    CHECK(ok(last).files.size() == 2);
-    FakeTree mode;
-    mode.link("hosts/web1/files/etc/l", "a").file("hosts/web1/fjord.toml", "[file.\"/etc/l\"]\nmode = \"0600\"\n");
-    CHECK(error_of(mode) == "hosts/web1/fjord.toml:1:1: file.\"/etc/l\": mode: a symlink has no mode of its own");
-}
-
-TEST_CASE("a path cannot be a file in one folder and a folder in another") {
-    FakeTree t;
-    t.file("bundles/base/files/etc/app", "file")
-        .file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\n")
-        .file("hosts/web1/files/etc/app/conf", "x");
-    CHECK(error_of(t) == "hosts/web1/files/etc/app/conf: needs /etc/app to be a folder, but bundles/base/files/etc/app makes it a file");
-    FakeTree same;
-    same.file("hosts/web1/files/etc/a", "1").file("hosts/web1/files/etc/a.tmpl", "2");
-    CHECK(error_of(same) == "hosts/web1/files/etc/a.tmpl: gives /etc/a, which hosts/web1/files/etc/a gives too");
 }
 
 TEST_CASE(".tmpl files render with vars and host facts") {
@@ -415,16 +167,8 @@ TEST_CASE(".tmpl files render with vars and host facts") {
     CHECK(t.reads.count(blob_id("{{not a template}}")) == 0);
 }
 
-TEST_CASE("templates refuse unknown variables, partials and oversized output") {
+TEST_CASE("a template's rendered output is held to apply.max_file_size") {
     FakeTree t;
-    t.file("hosts/web1/files/etc/a.tmpl", "line one\nx={{domian}}\n");
-    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:2: undefined variable \"domian\" (not in [vars] nor a host fact)");
-    t.file("hosts/web1/files/etc/a.tmpl", "{{#servers}}\n{{name}}\n{{/servers}}\n");
-    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:1: undefined variable \"servers\" (not in [vars] nor a host fact)");
-    t.file("hosts/web1/files/etc/a.tmpl", "{{> part}}");
-    CHECK(error_of(t).find("hosts/web1/files/etc/a.tmpl:1: {{> part}}: partials are not supported") == 0);
-    t.file("hosts/web1/files/etc/a.tmpl", "\n\nopen {{x");
-    CHECK(error_of(t) == "hosts/web1/files/etc/a.tmpl:3: \"{{\" is not closed");
     t.file("hosts/web1/files/etc/a.tmpl", "{{host.name}}");
     RenderOptions o = web1();
     set_var(o.facts, "host.name", VarValue::string("web1.shop.example.no"));
@@ -452,7 +196,7 @@ TEST_CASE("bundle vars are overridden by host vars; tables merge key by key; lis
     CHECK(ds2.blobs.at(ds2.files.at("/etc/site.conf").id) == "server_name preview.example;\nserver c:2;\ndb=db1:6432\n");
 }
 
-TEST_CASE("unit files and drop-ins ending in .tmpl are rendered; the rendered text is checked as a unit") {
+TEST_CASE("unit files and drop-ins ending in .tmpl are rendered") {
     FakeTree t;
     t.file("hosts/web1/fjord.toml", "[vars]\nport = 8080\nmem = \"64M\"\n")
         .file("hosts/web1/units/app.service.tmpl", "[Service]\nExecStart=/bin/app --port {{port}} --host {{host.name}}\n")
@@ -463,12 +207,6 @@ TEST_CASE("unit files and drop-ins ending in .tmpl are rendered; the rendered te
     CHECK(ds.blobs.at(f.id) == "[Service]\nExecStart=/bin/app --port 8080 --host web1\n");
     CHECK(f.origin == "hosts/web1/units/app.service.tmpl");
     CHECK(ds.blobs.at(ds.files.at("/etc/systemd/system/app.service.d/mem.conf").id) == "[Service]\nMemoryMax=64M\n");
-    t.file("hosts/web1/units/app.service.tmpl", "{{port}}\n");
-    CHECK(error_of(t) == "hosts/web1/units/app.service.tmpl:1: expected Key=Value, a [Section] or a comment");
-    t.file("hosts/web1/units/app.service.tmpl", "[Service]\nExecStart={{nope}}\n");
-    CHECK(error_of(t) == "hosts/web1/units/app.service.tmpl:2: undefined variable \"nope\" (not in [vars] nor a host fact)");
-    t.file("hosts/web1/units/app.service", "[Service]\n");
-    CHECK(error_of(t) == "hosts/web1/units/app.service.tmpl: gives unit app.service, which hosts/web1/units/app.service gives too");
 }
 
 TEST_CASE("template errors can be collected, so validate reports them all") {
@@ -574,79 +312,7 @@ TEST_CASE("units, drop-ins and containers are recorded and merged") {
     CHECK(ds.files.at("/etc/systemd/system/node-exporter.service").mode == 0644);
 }
 
-TEST_CASE("a unit file systemd could not parse is refused before anything is applied") {
-    FakeTree t;
-    t.file("hosts/web1/units/bad.service", "[Service]\nExecStart=/bin/true\nthis is not an assignment\n");
-    CHECK(error_of(t) == "hosts/web1/units/bad.service:3: expected Key=Value, a [Section] or a comment");
-    FakeTree early;
-    early.file("hosts/web1/units/early.service", "ExecStart=/bin/true\n[Service]\n");
-    CHECK(error_of(early) == "hosts/web1/units/early.service:1: assignment outside of any section");
-    FakeTree hdr;
-    hdr.file("hosts/web1/units/h.service", "[Service\nA=1\n");
-    CHECK(error_of(hdr) == "hosts/web1/units/h.service:1: malformed section header");
-    FakeTree drop;
-    drop.file("hosts/web1/units/d.service", "[Service]\nExecStart=/bin/true\n")
-        .file("hosts/web1/units/d.service.d/x.conf", "[Service]\n=1\n");
-    CHECK(error_of(drop) == "hosts/web1/units/d.service.d/x.conf:2: bad key \"\"");
-    FakeTree good; // comments, continuations and blank lines are fine
-    good.file("hosts/web1/units/g.service", "# c\n[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/sh -c \\\n  'echo hi'\n");
-    CHECK(ok(good).files.size() == 1);
-    FakeTree lim;
-    lim.file("hosts/web1/fjord.toml", "[unit.\"a.service\"]\nlimits = { memory = \"lots\" }\n");
-    CHECK(error_of(lim).find("hosts/web1/fjord.toml:2:") == 0); // the manifest parser names the key
-    FakeTree clash;
-    clash.file("hosts/web1/units/c.service", "[Service]\n").file("hosts/web1/files/etc/systemd/system/c.service", "[Service]\n");
-    CHECK(error_of(clash) == "hosts/web1/units/c.service: gives /etc/systemd/system/c.service, which hosts/web1/files/etc/systemd/system/c.service gives too");
-}
-
-TEST_CASE("units/ and containers/ refuse what they cannot hold") {
-    FakeTree t;
-    t.file("hosts/web1/units/README", "x");
-    CHECK(error_of(t) == "hosts/web1/units/README: not a systemd unit name (e.g. nginx.service, or nginx.service.tmpl)");
-    FakeTree d;
-    d.file("hosts/web1/units/a.service.d/notes.txt", "x");
-    CHECK(error_of(d) == "hosts/web1/units/a.service.d/notes.txt: only NAME.conf (or NAME.conf.tmpl) drop-in files go in a.service.d/");
-    FakeTree c;
-    c.file("hosts/web1/containers/web.yaml", "x");
-    CHECK(error_of(c) == "hosts/web1/containers/web.yaml: only NAME.toml files, one container each, go in containers/");
-    FakeTree twice;
-    twice.file("hosts/web1/containers/web.toml", "image = \"a\"\n").file("hosts/web1/fjord.toml", "[container.web]\nimage = \"b\"\n");
-    CHECK(error_of(twice) == "hosts/web1/fjord.toml:1:1: container.web: also defined by hosts/web1/containers/web.toml");
-    FakeTree bad;
-    bad.file("hosts/web1/containers/web.toml", "image = \n");
-    CHECK(error_of(bad).find("hosts/web1/containers/web.toml:1:") == 0);
-}
-
-TEST_CASE("names the host cannot hold are refused at render, naming the repo path and the limit") {
-    std::string n255(255, 'n'), n256(256, 'n');
-    FakeTree fits;
-    fits.file("hosts/web1/files/etc/" + n255, "x").file("hosts/web1/files/" + n255 + "/x", "x")
-        .file("hosts/web1/files/opt/" + std::string(255, 't') + ".tmpl", "x"); // the host name drops .tmpl
-    CHECK(ok(fits).files.size() == 3);
-
-    FakeTree file;
-    file.file("hosts/web1/files/etc/" + n256, "x");
-    CHECK(error_of(file) == "hosts/web1/files/etc/" + n256 +
-                                ": a name of 256 bytes in its host path; a file or folder name on Linux is at most 255 bytes (NAME_MAX)");
-    FakeTree folder;
-    folder.file("hosts/web1/files/srv/" + n256 + "/x", "x");
-    CHECK(error_of(folder).find("hosts/web1/files/srv/" + n256 + "/x: a name of 256 bytes") == 0);
-    // A unit of 255 bytes is a valid name, but its drop-in folder NAME.d is not.
-    FakeTree unit;
-    unit.file("hosts/web1/units/" + std::string(247, 'u') + ".service.d/x.conf", "[Service]\n");
-    CHECK(error_of(unit).find(".service.d/x.conf: a name of 257 bytes in its host path") != std::string::npos);
-
-    // fjord's own temp names: writing or recovering the sibling would remove them.
-    for (const char *n : {".fjord-tmp.0123456789abcdef", ".motd.fjord-tmp"}) {
-        FakeTree tmp;
-        tmp.file(std::string("hosts/web1/files/etc/") + n, "x");
-        CHECK(error_of(tmp).find("is a name fjord uses for its own temp files") != std::string::npos);
-    }
-    FakeTree almost;
-    almost.file("hosts/web1/files/etc/motd.fjord-tmp", "x").file("hosts/web1/files/etc/x.fjord-tmpl", "x");
-    CHECK(ok(almost).files.size() == 2);
-
-    // Host paths: 4095 bytes fit (PATH_MAX less its NUL), 4096 do not.
+TEST_CASE("host paths: 4095 bytes fit (PATH_MAX less its NUL), 4096 do not") {
     std::string path;
     for (int i = 0; i < 15; ++i) path += "/" + std::string(255, char('a' + i));
     path += "/" + std::string(254, 'z');
@@ -698,8 +364,6 @@ TEST_CASE("hooks add up, bundles first; a check named again is replaced where it
     CHECK(ds.checks[1].exec == std::vector<std::string>{"/usr/bin/true"});
     CHECK(ds.checks[1].failure_threshold == 5);
     CHECK(ds.checks[2].container == "app");
-    t.file("hosts/web1/fjord.toml", "[[check]]\nname = \"a\"\nunit = \"a.service\"\n[[check]]\nname = \"a\"\nunit = \"b.service\"\n");
-    CHECK(error_of(t) == "hosts/web1/fjord.toml:5:8: check[2]: name: \"a\" is used by another check");
 }
 
 TEST_CASE("manifest and container inputs that crashed toml++ 3.3.0 under the fuzzer are plain errors") {
@@ -760,10 +424,8 @@ TEST_CASE("[file] patterns of one folder that disagree on a path are an error na
     CHECK(ok(t).files.at("/etc/app/a").mode == 0644);
 }
 
-TEST_CASE("validate needs %s, the staged file's path") {
+TEST_CASE("validate's %s may stand inside an argument") {
     FakeTree t;
-    t.file("hosts/web1/files/etc/a", "x").file("hosts/web1/fjord.toml", "[file.\"/etc/a\"]\nvalidate = [\"visudo\", \"-c\"]\n");
-    CHECK(error_of(t) == "hosts/web1/fjord.toml:2:12: file.\"/etc/a\": validate: no argument has %s (where the staged file's path goes)");
-    t.file("hosts/web1/fjord.toml", "[file.\"/etc/a\"]\nvalidate = [\"check\", \"--file=%s\"]\n");
+    t.file("hosts/web1/files/etc/a", "x").file("hosts/web1/fjord.toml", "[file.\"/etc/a\"]\nvalidate = [\"check\", \"--file=%s\"]\n");
     CHECK(ok(t).files.at("/etc/a").validate[1] == "--file=%s");
 }

@@ -1,33 +1,19 @@
 #pragma once
-// Helpers for prereq tests: a temp folder that removes itself, a fake sysfs tree laid out
+// Helpers for prereq tests: a fake sysfs tree (in the shared temp folder) laid out
 // as the kernel lays out /sys (relative symlinks under dev/block and slaves/), so the
 // resolver walks it exactly as it walks the real one, and a fake CPU to answer CPUID.
 #include "prereq/virt.hpp"
+#include "support/temp_dir.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <stdlib.h>
 #include <string>
 #include <vector>
 
 namespace fjord::test {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fjord-prereq-test-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-};
 
 inline void write(const std::filesystem::path &p, const std::string &text) {
     std::filesystem::create_directories(p.parent_path());

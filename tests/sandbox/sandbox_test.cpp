@@ -1,5 +1,6 @@
 #include "sandbox/sandbox.hpp"
 #include "sandbox/landlock.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <csignal>
@@ -112,19 +113,7 @@ TEST_CASE("sandbox: a forbidden system call kills the child and is named") {
 
 namespace {
 
-/// A temp folder, removed at the end of the test.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char p[] = "/tmp/fjord-sandbox-XXXXXX";
-        path = ::mkdtemp(p) ? p : "";
-        REQUIRE(!path.empty());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+using test::TempDir;
 
 std::string read_file(const std::string &path) {
     std::ifstream in(path);

@@ -195,48 +195,44 @@ TEST_CASE("apply decrypts again; the state dir holds no plaintext; drift compare
     Repo r;
     auto ds = r.render_it(r.options());
     REQUIRE(ds);
-    TempDir root, state;
-    Blobs cache; // the Git cache: the ciphertext by its blob id
-    cache.add(r.ciphertext);
-    cache.add("port=80\n");
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, &cache, 1 << 20};
-    ctx.decrypt = decryptor(r.id);
+    ApplyHost h;
+    h.blobs.add(r.ciphertext); // the Git cache: the ciphertext by its blob id
+    h.blobs.add("port=80\n");
+    h.ctx.decrypt = decryptor(r.id);
 
-    auto plan = make_plan(*store.load(0), *ds, fs, {});
+    auto plan = make_plan(*h.store.load(0), *ds, h.fs, {});
     REQUIRE(plan);
-    CHECK(describe(*plan, *store.load(0)).find("+ /etc/app/db.env (secret changed)\n") != std::string::npos);
+    CHECK(describe(*plan, *h.store.load(0)).find("+ /etc/app/db.env (secret changed)\n") != std::string::npos);
     plan->next.info.number = 1;
-    REQUIRE(apply_plan(ctx, *store.load(0), *plan, *ds));
-    CHECK(slurp(root.path + "/etc/app/db.env") == r.plain);
-    CHECK(mode_of(root.path + "/etc/app/db.env") == 0600);
-    CHECK(nowhere_in(state.path, "correct-horse"));
-    CHECK(slurp(state.path + "/s/generations/1/files").find(r.id.digest(r.plain)) != std::string::npos);
+    REQUIRE(apply_plan(h.ctx, *h.store.load(0), *plan, *ds));
+    CHECK(slurp(h.root.path + "/etc/app/db.env") == r.plain);
+    CHECK(mode_of(h.root.path + "/etc/app/db.env") == 0600);
+    CHECK(nowhere_in(h.state.path, "correct-horse"));
+    CHECK(slurp(h.state.path + "/s/generations/1/files").find(r.id.digest(r.plain)) != std::string::npos);
 
-    Generation gen = *store.load(1);
+    Generation gen = *h.store.load(1);
     CHECK(gen.files.at("/etc/app/db.env").spec.secret_mac == r.id.digest(r.plain));
     SecretDigest digest = [&](std::string_view p) { return r.id.digest(p); };
     StatCache stamps;
-    auto none = find_drift(fs, gen, stamps, digest);
+    auto none = find_drift(h.fs, gen, stamps, digest);
     REQUIRE(none);
     CHECK(none->empty());
 
-    spit(root.path + "/etc/app/db.env", "DB_PASSWORD=edited-by-hand\n");
-    auto ev = find_drift(fs, gen, stamps, digest);
+    spit(h.root.path + "/etc/app/db.env", "DB_PASSWORD=edited-by-hand\n");
+    auto ev = find_drift(h.fs, gen, stamps, digest);
     REQUIRE(ev);
     REQUIRE(ev->size() == 1);
     CHECK(ev->at(0).what.find("content changed") == 0);
     CHECK(ev->at(0).what.find("edited") == std::string::npos);
     // Without the identity's digest, drift cannot judge a secret's content (mode and owner only).
     StatCache fresh;
-    auto blind = find_drift(fs, gen, fresh, {});
+    auto blind = find_drift(h.fs, gen, fresh, {});
     REQUIRE(blind);
     CHECK(blind->empty());
 
-    REQUIRE(restore_paths(ctx, gen, {"/etc/app/db.env"}));
-    CHECK(slurp(root.path + "/etc/app/db.env") == r.plain);
-    CHECK(nowhere_in(state.path, "correct-horse"));
+    REQUIRE(restore_paths(h.ctx, gen, {"/etc/app/db.env"}));
+    CHECK(slurp(h.root.path + "/etc/app/db.env") == r.plain);
+    CHECK(nowhere_in(h.state.path, "correct-horse"));
 }
 
 TEST_CASE("a secret re-encrypted with the same plaintext is no change; a new plaintext is") {
@@ -270,22 +266,18 @@ TEST_CASE("apply refuses a secret it cannot decrypt, before touching the host") 
     Repo r;
     auto ds = r.render_it(r.options());
     REQUIRE(ds);
-    TempDir root, state;
-    Blobs cache;
-    cache.add(r.ciphertext);
-    cache.add("port=80\n");
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, &cache, 1 << 20}; // no decrypt
-    auto plan = make_plan(*store.load(0), *ds, fs, {});
+    ApplyHost h; // no decrypt
+    h.blobs.add(r.ciphertext);
+    h.blobs.add("port=80\n");
+    auto plan = make_plan(*h.store.load(0), *ds, h.fs, {});
     REQUIRE(plan);
     plan->next.info.number = 1;
-    auto res = apply_plan(ctx, *store.load(0), *plan, *ds);
+    auto res = apply_plan(h.ctx, *h.store.load(0), *plan, *ds);
     REQUIRE_FALSE(res);
     CHECK(res.error().message.find("no age identity to decrypt it") != std::string::npos);
-    CHECK_FALSE(std::filesystem::exists(root.path + "/etc/app/db.env"));
-    CHECK_FALSE(std::filesystem::exists(root.path + "/etc/app/app.conf"));
-    CHECK(*store.current() == 0);
+    CHECK_FALSE(std::filesystem::exists(h.root.path + "/etc/app/db.env"));
+    CHECK_FALSE(std::filesystem::exists(h.root.path + "/etc/app/app.conf"));
+    CHECK(*h.store.current() == 0);
 }
 
 TEST_CASE("generation files keep a secret's digest, and refuse anything else in its place") {
@@ -330,46 +322,42 @@ TEST_CASE("an original adopted at a secret's path is stored sealed, and comes ba
     Repo r;
     auto ds = r.render_it(r.options());
     REQUIRE(ds);
-    TempDir root, state;
-    spit(root.path + "/etc/app/db.env", "DB_PASSWORD=legacy-typed-on-the-host\n");
-    Blobs cache;
-    cache.add(r.ciphertext);
-    cache.add("port=80\n");
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, &cache, 1 << 20};
-    ctx.decrypt = decryptor(r.id);
+    ApplyHost h;
+    spit(h.root.path + "/etc/app/db.env", "DB_PASSWORD=legacy-typed-on-the-host\n");
+    h.blobs.add(r.ciphertext);
+    h.blobs.add("port=80\n");
+    h.ctx.decrypt = decryptor(r.id);
 
     // Without a way to seal it, the adoption is refused before anything changes.
-    auto plan = make_plan(*store.load(0), *ds, fs, {});
+    auto plan = make_plan(*h.store.load(0), *ds, h.fs, {});
     REQUIRE(plan);
     plan->next.info.number = 1;
-    auto refused = apply_plan(ctx, *store.load(0), *plan, *ds);
+    auto refused = apply_plan(h.ctx, *h.store.load(0), *plan, *ds);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("keep the original sealed") != std::string::npos);
-    CHECK(slurp(root.path + "/etc/app/db.env") == "DB_PASSWORD=legacy-typed-on-the-host\n");
+    CHECK(slurp(h.root.path + "/etc/app/db.env") == "DB_PASSWORD=legacy-typed-on-the-host\n");
 
-    ctx.seal = [&](std::string_view plain) {
+    h.ctx.seal = [&](std::string_view plain) {
         AgeRecipient self = r.id.recipient();
         return age_encrypt(plain, std::span<const AgeRecipient>(&self, 1), false);
     };
-    plan = make_plan(*store.load(0), *ds, fs, {});
+    plan = make_plan(*h.store.load(0), *ds, h.fs, {});
     REQUIRE(plan);
-    plan->next.info.number = *store.next_number();
-    REQUIRE(apply_plan(ctx, *store.load(0), *plan, *ds));
-    CHECK(slurp(root.path + "/etc/app/db.env") == r.plain);
-    CHECK(nowhere_in(state.path, "legacy-typed"));
-    CHECK(nowhere_in(state.path, "correct-horse"));
-    auto gen = *store.load(*store.current());
+    plan->next.info.number = *h.store.next_number();
+    REQUIRE(apply_plan(h.ctx, *h.store.load(0), *plan, *ds));
+    CHECK(slurp(h.root.path + "/etc/app/db.env") == r.plain);
+    CHECK(nowhere_in(h.state.path, "legacy-typed"));
+    CHECK(nowhere_in(h.state.path, "correct-horse"));
+    auto gen = *h.store.load(*h.store.current());
     CHECK(gen.files.at("/etc/app/db.env").orig.sealed);
 
     DesiredState without = *ds;
     without.files.erase("/etc/app/db.env");
-    plan = make_plan(gen, without, fs, {});
+    plan = make_plan(gen, without, h.fs, {});
     REQUIRE(plan);
-    plan->next.info.number = *store.next_number();
-    REQUIRE(apply_plan(ctx, gen, *plan, without));
-    CHECK(slurp(root.path + "/etc/app/db.env") == "DB_PASSWORD=legacy-typed-on-the-host\n");
+    plan->next.info.number = *h.store.next_number();
+    REQUIRE(apply_plan(h.ctx, gen, *plan, without));
+    CHECK(slurp(h.root.path + "/etc/app/db.env") == "DB_PASSWORD=legacy-typed-on-the-host\n");
 }
 
 TEST_CASE("a failed transaction puts the previous secret back, decrypting its ciphertext again") {
@@ -381,27 +369,22 @@ TEST_CASE("a failed transaction puts the previous secret back, decrypting its ci
     auto second = r.render_it(r.options());
     REQUIRE(second);
 
-    TempDir root, state;
-    Blobs cache;
-    cache.add(r.ciphertext);
-    cache.add(rotated);
-    cache.add("port=80\n");
-    Store store = *Store::open(state.path + "/s");
-    RootedFs fs = *RootedFs::open(root.path);
-    ApplyContext ctx{store, fs, &cache, 1 << 20};
-    ctx.decrypt = decryptor(r.id);
+    ApplyHost h;
+    h.blobs.add(r.ciphertext);
+    h.blobs.add(rotated);
+    h.blobs.add("port=80\n");
+    h.ctx.decrypt = decryptor(r.id);
     auto apply = [&](const DesiredState &d, const std::function<Status()> &verify) {
-        auto prev = *store.load(*store.current());
-        auto plan = make_plan(prev, d, fs, {});
+        auto prev = *h.store.load(*h.store.current());
+        auto plan = h.plan(d);
         REQUIRE(plan);
-        plan->next.info.number = *store.next_number();
-        return apply_plan(ctx, prev, *plan, d, verify);
+        return apply_plan(h.ctx, prev, *plan, d, verify);
     };
     REQUIRE(apply(*first, {}));
     auto failed = apply(*second, [] { return Status(fail(Errc::invalid, "health check failed")); });
     REQUIRE_FALSE(failed);
-    CHECK(slurp(root.path + "/etc/app/db.env") == r.plain);
-    CHECK(*store.current() == 1);
-    CHECK(nowhere_in(state.path, "correct-horse"));
-    CHECK(nowhere_in(state.path, "rotated"));
+    CHECK(slurp(h.root.path + "/etc/app/db.env") == r.plain);
+    CHECK(*h.store.current() == 1);
+    CHECK(nowhere_in(h.state.path, "correct-horse"));
+    CHECK(nowhere_in(h.state.path, "rotated"));
 }

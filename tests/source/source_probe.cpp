@@ -13,8 +13,6 @@ using namespace fjord;
 
 namespace {
 
-const char *errc_name(Errc c) { return to_string(c); }
-
 int usage() {
     std::fprintf(stderr, "usage: source_probe --url URL --cache DIR [--branch B | --tag GLOB] [--ssh-key FILE]\n"
                          "                    [--known-hosts FILE] [--token-file FILE] [--polls N] [--isolated 1]\n");
@@ -22,7 +20,7 @@ int usage() {
 }
 
 int report(const Error &e) {
-    std::printf("error[%s]: %s\n", errc_name(e.code), e.message.c_str());
+    std::printf("error[%s]: %s\n", to_string(e.code), e.message.c_str());
     return 1;
 }
 

@@ -3,6 +3,7 @@
 #include "source/dir_tree.hpp"
 #include "source/git_source.hpp"
 #include "source/known_hosts.hpp"
+#include "support/temp_dir.hpp"
 #include "util/hash.hpp"
 
 #include <cstdio>
@@ -18,17 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fjord-source-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using test::TempDir;
 
 void write(const std::string &path, const std::string &data) {
     fs::create_directories(fs::path(path).parent_path());

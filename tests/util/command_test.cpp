@@ -1,10 +1,11 @@
 #include "util/command.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <csignal>
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -68,19 +69,16 @@ TEST_CASE("command: a clean environment: PATH, LANG and what is passed, nothing 
     ::unsetenv("FJORD_TEST_LEAK");
     CHECK(r.output == "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C\nFJORD_COMMIT=abc\n");
     // The program is looked up in that PATH, not fjordd's.
-    char dir[] = "/tmp/fjord-cmd-XXXXXX";
-    REQUIRE(::mkdtemp(dir));
-    std::string prog = std::string(dir) + "/fjord-test-prog";
+    test::TempDir dir;
+    std::string prog = dir.path + "/fjord-test-prog";
     { std::ofstream(prog) << "#!/bin/sh\necho ran\n"; }
     ::chmod(prog.c_str(), 0755);
     std::string old = std::getenv("PATH") ? std::getenv("PATH") : "";
-    ::setenv("PATH", (std::string(dir) + ":" + old).c_str(), 1);
+    ::setenv("PATH", (dir.path + ":" + old).c_str(), 1);
     auto by_name = run({"fjord-test-prog"});
     ::setenv("PATH", old.c_str(), 1);
     CHECK(by_name.code == 127);
     CHECK(run({prog}).output == "ran\n");
-    ::unlink(prog.c_str());
-    ::rmdir(dir);
 }
 
 TEST_CASE("command: stdin is /dev/null and no descriptor is inherited") {
@@ -133,9 +131,8 @@ TEST_CASE("command: what a command leaves running in its group is killed when it
 }
 
 TEST_CASE("command: a command and all it started die with fjordd, even killed") {
-    char tmpl[] = "/tmp/fjord-cmd-XXXXXX";
-    std::string dir = ::mkdtemp(tmpl);
-    std::string pids = dir + "/pids";
+    test::TempDir dir;
+    std::string pids = dir.path + "/pids";
     // A stand-in for fjordd: runs a command that starts a grandchild, then is SIGKILLed.
     pid_t fjordd = ::fork();
     REQUIRE(fjordd >= 0);
@@ -159,7 +156,6 @@ TEST_CASE("command: a command and all it started die with fjordd, even killed") 
     ::waitpid(fjordd, &st, 0);
     CHECK(gone(sh));
     CHECK(gone(sleeper)); // not only the direct child: the whole group
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("command: a command killed by a signal is reported so (through its guard)") {
