@@ -354,9 +354,10 @@ print(all(0.5 <= y / x <= 2 for x, y in zip(a, b) if x > 0))" "$FIO" "$FJ")
 }
 compare 22
 # One pair on a shared disk can catch a burst of someone else's I/O; a probe that measured
-# something else would miss in every pair, so two more pairs (4 MiB) may confirm.
+# something else would miss in every pair, so up to four more pairs (4 MiB) may confirm (a p99
+# of 1,800 writes is the 18th slowest: a neighbour's burst moves it, on either side).
 tries=1
-while [ "$OK" != True ] && [ $tries -lt 3 ]; do compare 4; tries=$((tries + 1)); done
+while [ "$OK" != True ] && [ $tries -lt 5 ]; do compare 4; tries=$((tries + 1)); done
 if [ "$OK" = True ] && [ -z "$(ls -A "$D")" ]; then
   pass "fdatasync: fjord p50/p99 $FJ ms vs fio $FIO ms, within 2x (pair $tries); no probe file left"
 else
