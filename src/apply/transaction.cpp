@@ -275,10 +275,7 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
     for (const auto &a : plan.actions) j.paths.push_back(a.path);
     FJORD_TRY(ctx.store.write_journal(j));
 
-    std::set<std::string> changed;
-    for (const auto &a : plan.actions)
-        if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
-    UnitPlan units = ctx.systemd ? plan_units(prev, next, changed, plan.converge_units) : UnitPlan{};
+    const UnitPlan units = ctx.systemd ? plan.units : UnitPlan{};
 
     // Units Git dropped stop before their files go; the rest follows the files.
     Status done = ctx.systemd ? run_unit_steps(*ctx.systemd, units.before) : Status{};

@@ -40,7 +40,6 @@ Event Engine::guard_stage(Run &r) {
     const DesiredState &desired = *r.desired;
     const Generation &cur = *r.cur;
     Plan &plan = *r.plan;
-    plan.converge_units = r.rollback;
     auto next = store_.next_number();
     if (!next) {
         r.error = next.error();
@@ -50,7 +49,7 @@ Event Engine::guard_stage(Run &r) {
     plan.next.info.number = *next;
     plan.next.info.commit = desired.commit;
     plan.next.info.message = r.attempt_message;
-    plan.next.info.changes = change_summary(plan, cur, units_started(cur, plan).size());
+    plan.next.info.changes = change_summary(plan, cur, units_started(plan).size());
     auto refuse = [&](Error e, Event ev) {
         r.error = e;
         r.message = "commit " + short_id(r.commit) + ": " + e.message;
@@ -243,7 +242,7 @@ Event Engine::rollback_stage(Run &r) {
     if (!checks) return refuse("rollback to generation " + std::to_string(gen) + ": " + checks.error().message);
     r.commit = target->info.commit;
     r.desired = desired_from(*target, std::move(*checks));
-    auto plan = make_plan(*r.cur, *r.desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), &target->containers});
+    auto plan = make_plan(*r.cur, *r.desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), &target->containers, {}, true});
     if (!plan) return refuse("rollback to generation " + std::to_string(gen) + ": " + plan.error().message);
     r.plan = std::move(*plan);
     r.rollback = true; // units converge to what the target wants; its checks run; no hooks

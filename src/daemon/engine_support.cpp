@@ -112,7 +112,7 @@ ExecCheckContext Engine::exec_context(const Generation &g, const std::string &pr
 
 Result<std::vector<Check>> Engine::checks_for(const Plan &plan, const Generation &cur, const std::vector<CheckSpec> &specs,
                                               SystemdManager *sd, bool units_active, bool source_switch) {
-    auto checks = build_checks(specs, sd, units_active ? units_started(cur, plan) : std::vector<std::string>{}, &podman(),
+    auto checks = build_checks(specs, sd, units_active ? units_started(plan) : std::vector<std::string>{}, &podman(),
                                &plan.next.containers, exec_context(plan.next, cur.info.commit, "applied"), ports_.probes);
     if (!checks) return fail(std::move(checks.error()));
     // The dead-man's switch: the remote answered the poll that started this sync, so if it does

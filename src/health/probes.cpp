@@ -136,13 +136,9 @@ std::unique_ptr<Probe> exec_probe(std::vector<std::string> argv, ExecCheckContex
 }
 std::unique_ptr<Probe> unit_probe(SystemdManager &sd, std::string unit) { return std::make_unique<UnitProbe>(sd, std::move(unit)); }
 
-std::vector<std::string> units_started(const Generation &prev, const Plan &plan) {
-    // The same paths apply_plan hands to plan_units, so these are the units it starts.
-    std::set<std::string> changed;
-    for (const auto &a : plan.actions)
-        if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
+std::vector<std::string> units_started(const Plan &plan) {
     std::vector<std::string> units;
-    for (const auto &s : plan_units(prev, plan.next, changed, plan.converge_units).after)
+    for (const auto &s : plan.units.after)
         if (s.kind == UnitStep::start || s.kind == UnitStep::restart) units.push_back(s.unit);
     return units;
 }

@@ -37,8 +37,8 @@ struct ExecCheckContext {
 /// A probe made of a function (the Git remote answering, for the dead-man's switch).
 [[nodiscard]] std::unique_ptr<Probe> function_probe(std::string target, std::function<ProbeResult(std::chrono::milliseconds)> f);
 
-/// The units that `plan` (made against `prev`) starts or restarts: each is checked implicitly.
-[[nodiscard]] std::vector<std::string> units_started(const Generation &prev, const Plan &plan);
+/// The units that `plan` starts or restarts: each is checked implicitly.
+[[nodiscard]] std::vector<std::string> units_started(const Plan &plan);
 
 /// The checks of a generation: its [[check]] tables, then a unit check for each unit in
 /// `implicit_units` (those the generation starts or restarts) that no [[check]] names already.

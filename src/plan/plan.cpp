@@ -124,6 +124,12 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
     for (const auto &c : plan.containers) plan.container_removals += c.kind == ContainerChange::remove;
     for (auto *part : {&removes, &rmdirs, &mkdirs, &writes})
         plan.actions.insert(plan.actions.end(), part->begin(), part->end());
+    // The units: from every path the file transaction writes, removes or puts back (unit files,
+    // drop-ins and watched files among them).
+    std::set<std::string> changed;
+    for (const auto &a : plan.actions)
+        if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
+    plan.units = plan_units(prev, plan.next, changed, opts.converge_units);
     return plan;
 }
 

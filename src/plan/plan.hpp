@@ -3,6 +3,7 @@
 // state. Pure: the live host is seen only through HostProbe, so tests use a fake.
 #include "manifest/desired_state.hpp"
 #include "plan/generation.hpp"
+#include "plan/units.hpp"
 #include "util/result.hpp"
 #include <string>
 #include <vector>
@@ -43,7 +44,7 @@ struct Plan {
     std::size_t writes = 0, restores = 0;
     bool units_changed = false;   ///< a unit was added, dropped or asks systemd for something new
     bool checks_changed = false;  ///< the [[check]]s or [[hook]]s differ: a new generation keeps them
-    bool converge_units = false;  ///< a rollback: every unit is brought to what `next` asks (plan/units.hpp)
+    UnitPlan units;               ///< the systemd steps (plan/units.hpp), computed once with the plan
     std::vector<ContainerStep> containers; ///< containers created, replaced or removed
     std::size_t container_removals = 0;    ///< containers that disappear (counted by apply.max_deletions)
 
@@ -60,6 +61,8 @@ struct PlanOptions {
     /// Paths written even when unchanged since `prev`: drift the drift pass could not correct
     /// (their content was lost), which the new commit's content puts right.
     std::set<std::string> rewrite = {};
+    /// A rollback: every unit is brought to what `next` asks, changed or not (plan/units.hpp).
+    bool converge_units = false;
 };
 
 /// Diffs `desired` against the last applied generation `prev` and the live host. Only paths
