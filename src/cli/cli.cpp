@@ -9,6 +9,7 @@
 #include "apply/state_check.hpp"
 #include "apply/store.hpp"
 #include "config/config.hpp"
+#include "config/own_paths.hpp"
 #include "daemon/control.hpp"
 #include "sandbox/isolated.hpp"
 #include "daemon/engine.hpp"

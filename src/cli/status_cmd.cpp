@@ -3,6 +3,7 @@
 #include "apply/store.hpp"
 #include "cli/check_cmd.hpp"
 #include "cli/tty.hpp"
+#include "config/own_paths.hpp"
 #include "daemon/control.hpp"
 #include "daemon/recorder.hpp"
 #include "util/parse.hpp"

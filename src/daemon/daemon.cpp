@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "config/own_paths.hpp"
 #include "daemon/control.hpp"
 #include "daemon/log.hpp"
 #include "daemon/engine.hpp"

@@ -3,10 +3,10 @@
 // engine_stages.cpp (poll to plan) and engine_apply.cpp (guard, transact, rollback, images).
 #include "daemon/engine.hpp"
 
+#include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/facts.hpp"
 #include "daemon/log.hpp"
-#include "daemon/own_paths.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
 #include "util/fs.hpp"

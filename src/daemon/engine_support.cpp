@@ -1,8 +1,8 @@
 // What the engine's stages share: the current generation, systemd and podman made on first
 // use, secrets, the render of a commit (fjord.generation's rule), a plan's checks, the checks
 // of a restored generation run again, and what follows a generation marked good.
+#include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
-#include "daemon/control.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/facts.hpp"
 #include "daemon/hooks.hpp"
