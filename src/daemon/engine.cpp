@@ -5,10 +5,10 @@
 
 #include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
-#include "daemon/facts.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
+#include "facts/host_facts.hpp"
 #include "util/fs.hpp"
 #include <ctime>
 #include <malloc.h>

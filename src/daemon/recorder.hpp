@@ -28,7 +28,7 @@ struct AgentStatus {
     std::size_t drifted = 0;   ///< paths found drifted by the last pass
     std::string note;          ///< e.g. unit files not activated
     std::string render_key;    ///< the settings synced_commit was rendered with; a change re-renders
-    std::string facts_key;     ///< the host facts it was rendered with (daemon/facts.hpp); a change re-renders
+    std::string facts_key;     ///< the host facts it was rendered with (facts/host_facts.hpp); a change re-renders
     std::int64_t commit_time = 0; ///< committer time of `commit` (0 = not known)
     std::string commit_subject;   ///< first line of `commit`'s message
     std::int64_t last_success = 0; ///< when a sync last ended applied or up to date

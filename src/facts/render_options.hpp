@@ -1,5 +1,6 @@
 #pragma once
-// The render settings of the agent config, fjord's own paths (config/own_paths.hpp) among them.
+// The render settings of the agent config: the manifest layer knows no Config (RenderOptions are
+// values), so fjordd and fjordctl build them here, fjord's own paths (config/own_paths.hpp) among them.
 #include "config/config.hpp"
 #include "manifest/render.hpp"
 

@@ -1,4 +1,4 @@
-#include "daemon/own_paths.hpp"
+#include "facts/render_options.hpp"
 
 #include "config/own_paths.hpp"
 
