@@ -10,7 +10,7 @@
 #include "apply/store.hpp"
 #include "config/config.hpp"
 #include "config/own_paths.hpp"
-#include "daemon/control.hpp"
+#include "control/control.hpp"
 #include "sandbox/isolated.hpp"
 #include "daemon/engine.hpp"
 #include "manifest/render.hpp"

@@ -4,8 +4,8 @@
 #include "cli/check_cmd.hpp"
 #include "cli/tty.hpp"
 #include "config/own_paths.hpp"
-#include "daemon/control.hpp"
-#include "daemon/recorder.hpp"
+#include "control/control.hpp"
+#include "control/status.hpp"
 #include "util/parse.hpp"
 #include <cstdio>
 #include <ctime>

@@ -1,7 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include "config/own_paths.hpp"
-#include "daemon/control.hpp"
+#include "control/control.hpp"
 #include "daemon/log.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/watchdog.hpp"

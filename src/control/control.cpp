@@ -1,4 +1,4 @@
-#include "daemon/control.hpp"
+#include "control/control.hpp"
 
 #include "util/fs.hpp"
 #include <poll.h>
