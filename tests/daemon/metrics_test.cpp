@@ -1,6 +1,6 @@
 #include "daemon/metrics.hpp"
 #include "daemon/progress.hpp"
-#include "daemon/recorder.hpp"
+#include "control/status.hpp"
 #include "util/fs.hpp"
 
 #include <cstdlib>
