@@ -163,7 +163,7 @@ void Engine::apply_marks(const Transition &t, Run &r) {
     if (m & mark::pin) {
         auto now = store_.current();
         std::uint64_t at = now ? *now : r.cur_n;
-        (void)store_.set_flag("pinned", std::to_string(at));
+        (void)store_.pin(at);
         st.suspended = "pinned to generation " + std::to_string(at) + " by fjordctl rollback; fjordctl resume to follow Git again";
         st.render_key = render_key();
     }
