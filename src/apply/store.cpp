@@ -447,6 +447,8 @@ Status Store::clear_bad(const std::string &commit) {
 
 Status Store::suspend() { return set_flag("suspended", "1"); }
 
+Status Store::pin(std::uint64_t generation) { return set_flag("pinned", std::to_string(generation)); }
+
 Status Store::resume() {
     for (const char *f : {"suspended", "pinned", "halted", "attempts"}) FJORD_TRY(clear_flag(f));
     return {};

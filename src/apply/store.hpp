@@ -101,6 +101,9 @@ class Store {
 
     /// fjordctl suspend: automatic applies stop (polling and status go on).
     [[nodiscard]] Status suspend();
+    /// After a rollback by hand (fjordctl rollback): automatic applies stop, the host stays on
+    /// `generation`, which is never pruned.
+    [[nodiscard]] Status pin(std::uint64_t generation);
     /// fjordctl resume: applies go on again; lifts a suspension, a rollback's pin, a halt and
     /// the attempt counter.
     [[nodiscard]] Status resume();

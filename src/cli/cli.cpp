@@ -1,20 +1,18 @@
 #include "cli/cli.hpp"
 
 #include "cli/check_cmd.hpp"
+#include "cli/offline_cmd.hpp"
 #include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
 #include "cli/status_cmd.hpp"
 #include "cli/tty.hpp"
 
-#include "apply/state_check.hpp"
 #include "apply/store.hpp"
 #include "config/config.hpp"
-#include "daemon/control.hpp"
-#include "sandbox/isolated.hpp"
-#include "daemon/engine.hpp"
-#include "manifest/render.hpp"
-#include "util/parse.hpp"
+#include "config/own_paths.hpp"
+#include "control/control.hpp"
 #include "util/host.hpp"
+#include "util/parse.hpp"
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -211,31 +209,6 @@ int via_daemon(const Config &cfg, const nlohmann::json &req, int timeout_ms, con
     return failed(r.error().message);
 }
 
-// fjordctl repair without the daemon: the store's own check and repair, under its lock.
-int run_repair(const Config &cfg, bool yes) {
-    auto store = Store::open_existing(cfg.state.dir);
-    if (!store) return failed(store.error().message);
-    auto lock = store->lock();
-    if (!lock) return failed(lock.error().message);
-    if (!yes) {
-        auto chk = check_state(*store);
-        if (!chk) return failed(chk.error().message);
-        for (const auto &line : chk->rebuilt) std::printf("rebuilt: %s\n", tty_lines(line).c_str());
-        if (chk->damage.empty()) {
-            std::printf("nothing to repair: fjord rebuilds what is damaged by itself\n");
-            return 0;
-        }
-        std::printf("damaged: %s\nrepair would: %s\nrun fjordctl repair --yes to do it\n", tty_lines(chk->damage).c_str(),
-                    tty_lines(chk->repair).c_str());
-        return 1;
-    }
-    auto done = repair_state(*store);
-    if (!done) return failed("repair failed: " + done.error().message);
-    for (const auto &line : *done) std::printf("%s\n", tty_lines(line).c_str());
-    std::printf("fjordd is not running; it recovers and applies at its next start\n");
-    return 0;
-}
-
 int not_running(const std::string &verb) {
     return failed("fjordd is not running, and `" + verb + "` needs it (systemctl start fjord; `fjordd --once` does one sync without it)");
 }
@@ -291,33 +264,20 @@ int run_cli(int argc, char **argv) {
     }
     if (verb == "rollback") {
         std::uint64_t gen = a.positional.empty() ? 0 : a.numbers.at("GEN"); // 0: the previous good one
-        // A generation that is not kept is said so plainly, before the daemon (or a Reconciler
-        // here) is asked: "generation 7 is not kept (pruned); kept: 12-31".
+        // A generation that is not kept is said so plainly, before the daemon (or, when it is not
+        // running, fjordd --rollback) is asked: "generation 7 is not kept (pruned); kept: 12-31".
         if (auto store = Store::open_existing(cfg->state.dir); gen != 0 && store) {
             auto kept = store->check_kept(gen);
             if (!kept && kept.error().code == Errc::not_found) return failed("rollback: " + kept.error().message);
         }
-        return via_daemon(*cfg, {{"cmd", "rollback"}, {"generation", gen}}, 3'600'000, [&] {
-            auto rec = Engine::open(*cfg);
-            if (!rec) return failed(rec.error().message);
-            auto r = (*rec)->rollback(gen);
-            std::printf("%s\n", tty_lines(r.message).c_str());
-            return r.state == SyncState::applied ? 0 : 1;
-        });
+        // Without fjordd, fjordd --rollback does it: a rollback takes the whole engine.
+        return via_daemon(*cfg, {{"cmd", "rollback"}, {"generation", gen}}, 3'600'000, [&] { return rollback_offline(*cfg, gen); });
     }
-    if (verb == "suspend" || verb == "resume") {
-        return via_daemon(*cfg, {{"cmd", verb}}, 10'000, [&] {
-            auto store = Store::open(cfg->state.dir);
-            if (!store) return failed(store.error().message);
-            Status s = verb == "suspend" ? store->suspend() : store->resume();
-            if (!s) return failed(s.error().message);
-            std::printf("%s (fjordd is not running; it will see this when it starts)\n", verb == "suspend" ? "suspended" : "resumed");
-            return 0;
-        });
-    }
+    if (verb == "suspend" || verb == "resume")
+        return via_daemon(*cfg, {{"cmd", verb}}, 10'000, [&] { return suspend_offline(*cfg, verb == "suspend"); });
     if (verb == "repair") {
         bool yes = a.has("--yes");
-        return via_daemon(*cfg, {{"cmd", "repair"}, {"yes", yes}}, 3'600'000, [&] { return run_repair(*cfg, yes); });
+        return via_daemon(*cfg, {{"cmd", "repair"}, {"yes", yes}}, 3'600'000, [&] { return repair_offline(*cfg, yes); });
     }
     if (verb == "validate") return run_validate(*cfg, a.words);
     if (verb == "render") return run_render(*cfg, a.words);

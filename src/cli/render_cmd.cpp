@@ -2,9 +2,9 @@
 
 #include "cli/secrets_cmd.hpp"
 #include "cli/tty.hpp"
-#include "daemon/facts.hpp"
+#include "facts/host_facts.hpp"
+#include "facts/render_options.hpp"
 #include "sandbox/isolated.hpp"
-#include "daemon/own_paths.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/render.hpp"
 #include <cstdio>

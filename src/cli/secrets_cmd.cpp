@@ -1,6 +1,6 @@
 #include "cli/secrets_cmd.hpp"
 
-#include "daemon/own_paths.hpp"
+#include "config/own_paths.hpp"
 #include "secrets/age.hpp"
 #include "util/fs.hpp"
 #include <cstdio>

@@ -3,8 +3,9 @@
 #include "apply/store.hpp"
 #include "cli/check_cmd.hpp"
 #include "cli/tty.hpp"
-#include "daemon/control.hpp"
-#include "daemon/recorder.hpp"
+#include "config/own_paths.hpp"
+#include "control/control.hpp"
+#include "control/status.hpp"
 #include "util/parse.hpp"
 #include <cstdio>
 #include <ctime>

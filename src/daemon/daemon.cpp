@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
-#include "daemon/control.hpp"
+#include "config/own_paths.hpp"
+#include "control/control.hpp"
 #include "daemon/log.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/watchdog.hpp"
@@ -389,13 +390,17 @@ bool flag(const nlohmann::json &req, const char *key) {
 }
 
 std::string daemon_usage() {
-    return "usage: fjordd [--config FILE] [--once] [--dry-run] [--recover]\n"
+    return "usage: fjordd [--config FILE] [--once] [--dry-run] [--recover] [--rollback [GEN]]\n"
            "  --config FILE  agent configuration (default /etc/fjord/fjord.toml)\n"
            "  --once         one full reconcile (drift pass, poll, apply, registry check\n"
            "                 and image updates), then exit:\n"
            "                 0 when the host ends on the newest good state, 1 otherwise\n"
            "  --dry-run      show what would change; change nothing\n"
            "  --recover      roll back an interrupted transaction, then exit\n"
+           "  --rollback [GEN]\n"
+           "                 back to generation GEN (none or 0: the previous good one),\n"
+           "                 then pinned, as fjordctl rollback; print the result and exit:\n"
+           "                 0 when it was applied, 1 otherwise\n"
            "  --version      print the version\n";
 }
 
@@ -420,7 +425,14 @@ int run_daemon(const DaemonOptions &opts) {
     auto rec = Engine::open(*cfg);
     if (!rec) {
         log_error(rec.error().message);
-        return rec.error().code == Errc::invalid ? 2 : 1;
+        return rec.error().code == Errc::invalid && !opts.rollback ? 2 : 1;
+    }
+    if (opts.rollback) {
+        // fjordctl rollback while no fjordd runs: the control socket's rollback, under the same
+        // state lock; fjordctl shows what is printed here.
+        SyncResult r = (*rec)->rollback(*opts.rollback);
+        std::printf("%s\n", r.message.c_str());
+        return r.state == SyncState::applied ? 0 : 1;
     }
     if (opts.recover_only) {
         if (std::string why = (*rec)->problem(); !why.empty()) {

@@ -2,6 +2,8 @@
 // fjordd: the event loop (poll timer with jitter, drift timer, signals, control socket,
 // sd_notify READY/STATUS/WATCHDOG) around an Engine (daemon/engine.hpp).
 #include "config/config.hpp"
+#include <cstdint>
+#include <optional>
 
 namespace fjord {
 
@@ -11,6 +13,9 @@ struct DaemonOptions {
     bool once = false;    ///< one full reconcile, then exit
     bool dry_run = false; ///< plan and report, change nothing
     bool recover_only = false; ///< finish or roll back an interrupted transaction, then exit
+    /// Roll back to this generation (0 = the good one before the current), print the result and
+    /// exit: what the control socket's rollback does, for `fjordctl rollback` without a daemon.
+    std::optional<std::uint64_t> rollback;
 };
 
 /// Runs fjordd; returns the process exit status (0 ok, 1 failed, 2 usage or config error).

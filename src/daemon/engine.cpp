@@ -3,12 +3,12 @@
 // engine_stages.cpp (poll to plan) and engine_apply.cpp (guard, transact, rollback, images).
 #include "daemon/engine.hpp"
 
+#include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
-#include "daemon/facts.hpp"
 #include "daemon/log.hpp"
-#include "daemon/own_paths.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
+#include "facts/host_facts.hpp"
 #include "util/fs.hpp"
 #include <ctime>
 #include <malloc.h>
@@ -163,7 +163,7 @@ void Engine::apply_marks(const Transition &t, Run &r) {
     if (m & mark::pin) {
         auto now = store_.current();
         std::uint64_t at = now ? *now : r.cur_n;
-        (void)store_.set_flag("pinned", std::to_string(at));
+        (void)store_.pin(at);
         st.suspended = "pinned to generation " + std::to_string(at) + " by fjordctl rollback; fjordctl resume to follow Git again";
         st.render_key = render_key();
     }

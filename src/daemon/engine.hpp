@@ -131,7 +131,7 @@ class Engine {
     [[nodiscard]] Repo &repo();
     /// The render settings of a run: limits, protect and own paths, secrets, facts.
     [[nodiscard]] RenderOptions render_options_for(const Generation &cur) const;
-    /// Renders `commit` for this host; fjord.generation as daemon/facts.cpp defines it.
+    /// Renders `commit` for this host; fjord.generation as facts/host_facts.hpp defines it.
     [[nodiscard]] Result<DesiredState> render_commit(const std::string &commit, const Generation &cur,
                                                      const std::function<void(DesiredState &)> &adjust);
     /// The checks of a plan: its [[check]]s, a unit check per unit it starts, the dead-man's switch.

@@ -3,12 +3,11 @@
 // transact a stored or re-rendered state their own way). Each says what happened as an event;
 // daemon/transitions.cpp decides what follows.
 #include "apply/commands.hpp"
+#include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
-#include "daemon/control.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/hooks.hpp"
 #include "daemon/log.hpp"
-#include "daemon/own_paths.hpp"
 #include "daemon/progress.hpp"
 #include "health/runner.hpp"
 #include "manifest/validate.hpp"

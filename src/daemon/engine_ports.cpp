@@ -1,9 +1,9 @@
 // The engine's real ports: the Git cache and remote through sandboxed children, systemd over
 // D-Bus, podman's REST API, real probes and clock, the registries, host facts, webhooks.
+#include "facts/host_facts.hpp"
 #include "host/podman.hpp"
 #include "host/systemd.hpp"
 #include "daemon/engine.hpp"
-#include "daemon/facts.hpp"
 #include "daemon/notify.hpp"
 
 namespace fjord {

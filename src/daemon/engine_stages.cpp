@@ -1,11 +1,11 @@
 // The stages from the poll to the plan. Each finds out what happened and says it as an event;
 // daemon/transitions.cpp decides what follows.
+#include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/engine.hpp"
-#include "daemon/facts.hpp"
 #include "daemon/log.hpp"
-#include "daemon/own_paths.hpp"
 #include "daemon/progress.hpp"
+#include "facts/host_facts.hpp"
 #include "health/probes.hpp"
 #include "manifest/validate.hpp"
 #include "plan/units.hpp"

@@ -1,13 +1,13 @@
 // What the engine's stages share: the current generation, systemd and podman made on first
 // use, the render of a commit (fjord.generation's rule), a plan's checks, the checks
 // of a restored generation run again, and what follows a generation marked good.
+#include "config/own_paths.hpp"
 #include "daemon/attempts.hpp"
-#include "daemon/control.hpp"
 #include "daemon/engine.hpp"
-#include "daemon/facts.hpp"
 #include "daemon/hooks.hpp"
 #include "daemon/log.hpp"
-#include "daemon/own_paths.hpp"
+#include "facts/host_facts.hpp"
+#include "facts/render_options.hpp"
 #include "health/runner.hpp"
 #include "plan/units.hpp"
 #include "util/hash.hpp"

@@ -4,8 +4,11 @@
 // (the applied commit id and fjord's version are the only strings, as labels of fjord_info).
 // Counters live in status.json (AgentStatus), so they survive restarts; they reset only with
 // a new state.dir, which Prometheus' rate() handles as any counter reset.
-#include "daemon/recorder.hpp"
+#include "control/status.hpp"
 #include "prereq/types.hpp"
+#include "util/result.hpp"
+#include <string>
+#include <vector>
 
 namespace fjord {
 

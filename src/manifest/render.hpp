@@ -16,7 +16,7 @@ struct RenderOptions {
     std::uint64_t max_file_size = 64ull << 20;
     std::vector<std::string> protect;       ///< host paths never written (and everything below them)
     /// fjord's own files and folders (state.dir, keys, identity, config, socket): never written
-    /// or mounted, whatever apply.protect says (daemon/own_paths.hpp).
+    /// or mounted, whatever apply.protect says (config/own_paths.hpp).
     std::vector<std::string> own;
     /// Facts for templates, as tables: facts["host"] (name, machine_id, ipv4, ...) and
     /// facts["fjord"] (commit, generation). fjord.commit defaults to tree.commit().

@@ -170,6 +170,18 @@ TEST_CASE("store: flags and bad commits") {
     CHECK(s.bad_commits().empty());
 }
 
+TEST_CASE("store: suspend, pin and resume") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    REQUIRE(s.suspend());
+    CHECK(s.flag("suspended") == "1");
+    REQUIRE(s.pin(3));
+    CHECK(s.flag("pinned") == "3");
+    REQUIRE(s.resume()); // lifts both
+    CHECK(s.flag("suspended").empty());
+    CHECK(s.flag("pinned").empty());
+}
+
 TEST_CASE("store: check_kept names the generations that are kept") {
     TempDir t;
     auto s = *Store::open(t.path);

@@ -1,6 +1,6 @@
 #include "daemon/metrics.hpp"
 #include "daemon/progress.hpp"
-#include "daemon/recorder.hpp"
+#include "control/status.hpp"
 #include "support/temp_dir.hpp"
 #include "util/fs.hpp"
 

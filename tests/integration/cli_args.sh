@@ -90,7 +90,7 @@ all_bad_args "fjordd stopped"
 "$FJORDCTL" --config "$CFG" --config >/dev/null 2>"$T/err"
 [ $? = 2 ] && has -F -- "--config needs FILE" "$T/err" && pass "--config without FILE: exit 2" || fail "--config without FILE" "$(cat "$T/err")"
 
-# 2. A pruned generation, and one not made yet, with fjordd stopped (no Reconciler opened).
+# 2. A pruned generation, and one not made yet, with fjordd stopped (fjordctl refuses a pruned one itself; one not made yet is said by fjordd --rollback).
 "$FJORDCTL" --config "$CFG" rollback 1 >"$T/out" 2>"$T/err"
 rc=$?
 if [ "$rc" = 1 ] && has -F "rollback: generation 1 is not kept (pruned); kept: 3-4" "$T/err" && ! has "No such file" "$T/err" "$T/out" &&

@@ -1,9 +1,11 @@
-#include "daemon/own_paths.hpp"
+#include "config/own_paths.hpp"
 
-#include "daemon/control.hpp"
+#include "util/hash.hpp"
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <string_view>
+#include <unistd.h>
 
 namespace fjord {
 namespace {
@@ -30,6 +32,24 @@ std::string identity_path(const Config &cfg) {
     return cfg.secrets.identity;
 }
 
+std::string control_socket_path(const Config &cfg) {
+    if (cfg.state.dir == "/var/lib/fjord") return "/run/fjord/control.sock";
+    return cfg.state.dir + "/control.sock";
+}
+
+std::string runtime_dir(const Config &cfg) {
+    if (cfg.state.dir == "/var/lib/fjord") {
+        const char *rd = std::getenv("RUNTIME_DIRECTORY");
+        return rd && rd[0] == '/' && std::string_view(rd).find(':') == std::string_view::npos ? rd : "/run/fjord";
+    }
+    if (::geteuid() == 0) return "/run/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
+    // Not root (tests, demos): /run is not ours; the user's runtime folder, else the state dir
+    // (private to fjord: 0700).
+    const char *xdg = std::getenv("XDG_RUNTIME_DIR");
+    if (xdg && xdg[0] == '/') return std::string(xdg) + "/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
+    return cfg.state.dir + "/run";
+}
+
 std::vector<std::string> own_host_paths(const Config &cfg) {
     std::vector<std::string> owned = {cfg.state.dir, identity_path(cfg), cfg.source.ssh_key, cfg.source.ssh_key + ".pub",
                                       cfg.source.known_hosts, cfg.source.token_file, cfg.source.allowed_signers,
@@ -47,16 +67,6 @@ std::vector<std::string> own_host_paths(const Config &cfg) {
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
-}
-
-RenderOptions render_options(const Config &cfg) {
-    RenderOptions ro;
-    ro.host_path = cfg.source.path;
-    ro.max_files = cfg.apply.max_files;
-    ro.max_file_size = cfg.apply.max_file_size;
-    ro.protect = cfg.apply.protect;
-    ro.own = own_host_paths(cfg);
-    return ro;
 }
 
 } // namespace fjord

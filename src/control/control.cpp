@@ -1,8 +1,6 @@
-#include "daemon/control.hpp"
+#include "control/control.hpp"
 
 #include "util/fs.hpp"
-#include "util/hash.hpp"
-#include <cstdlib>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,24 +50,6 @@ void write_all(int fd, const std::string &s) {
 }
 
 } // namespace
-
-std::string control_socket_path(const Config &cfg) {
-    if (cfg.state.dir == "/var/lib/fjord") return "/run/fjord/control.sock";
-    return cfg.state.dir + "/control.sock";
-}
-
-std::string runtime_dir(const Config &cfg) {
-    if (cfg.state.dir == "/var/lib/fjord") {
-        const char *rd = std::getenv("RUNTIME_DIRECTORY");
-        return rd && rd[0] == '/' && std::string_view(rd).find(':') == std::string_view::npos ? rd : "/run/fjord";
-    }
-    if (::geteuid() == 0) return "/run/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
-    // Not root (tests, demos): /run is not ours; the user's runtime folder, else the state dir
-    // (private to fjord: 0700).
-    const char *xdg = std::getenv("XDG_RUNTIME_DIR");
-    if (xdg && xdg[0] == '/') return std::string(xdg) + "/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
-    return cfg.state.dir + "/run";
-}
 
 Result<unique_fd> control_listen(const std::string &path) {
     auto sa = address(path);

@@ -3,21 +3,13 @@
 // on a unix socket only root can open (mode 0600, and the peer's uid is checked). A request
 // with "progress": true may get {"progress": "..."} lines before its reply (sync, while it
 // applies and checks); clients that do not ask never see them.
-#include "config/config.hpp"
+#include "util/result.hpp"
 #include "util/unique_fd.hpp"
 #include <functional>
 #include <nlohmann/json.hpp>
 
 namespace fjord {
 
-/// /run/fjord/control.sock for the default state.dir; STATE_DIR/control.sock otherwise, so
-/// several fjordd (tests, demos) can run side by side.
-[[nodiscard]] std::string control_socket_path(const Config &cfg);
-/// fjordd's runtime folder, in memory: $RUNTIME_DIRECTORY under systemd (RuntimeDirectory=fjord,
-/// removed when the service stops), /run/fjord for the default state.dir, else a folder named
-/// after state.dir under /run (several agents side by side never share one); not as root,
-/// $XDG_RUNTIME_DIR/fjord-HASH or else STATE_DIR/run.
-[[nodiscard]] std::string runtime_dir(const Config &cfg);
 /// Binds and listens (replacing a stale socket file).
 [[nodiscard]] Result<unique_fd> control_listen(const std::string &path);
 /// Reads one request from an accepted connection; refuses peers that are not root or our uid.

@@ -1,5 +1,5 @@
 // Host facts for templates: their words, and the key that makes a change of facts re-render.
-#include "daemon/facts.hpp"
+#include "facts/host_facts.hpp"
 
 #include <doctest/doctest.h>
 

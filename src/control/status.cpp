@@ -1,6 +1,6 @@
 // The persisted status (state.dir/status.json) that fjordctl reads: written by the recorder,
 // read back at start and by fjordctl, sealed by a checksum.
-#include "daemon/recorder.hpp"
+#include "control/status.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "daemon/facts.hpp"
+#include "facts/host_facts.hpp"
 
 #include "util/hash.hpp"
 #include "util/host.hpp"
