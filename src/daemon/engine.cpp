@@ -139,22 +139,18 @@ void Engine::apply_marks(const Transition &t, Run &r) {
         backoff_ = next_backoff(backoff_, r.commit, steady_seconds(), cfg_.source.poll_interval.count() / 1000, r.message);
         r.message += " (tried again in " + std::to_string(backoff_.delay) + " s)";
     }
-    if (m & mark::halt) {
-        std::string h = r.message.rfind("halted: ", 0) == 0 ? r.message : "halted: " + r.message + "; fix the host, then fjordctl resume or fjordctl sync --retry";
-        if (auto s = store_.set_flag("halted", h); !s) log_warning("halt: " + s.error().message + ", ignoring");
-        st.suspended = h;
-        log_msg(LogLevel::error, msgid::failed, "applies halted until fjordctl resume or fjordctl sync --retry: " + h);
-    }
+    if (m & mark::halt) halt(r.message);
     if (m & mark::synced) {
+        // A commit that reached the host (or needed nothing) ends any wait on earlier ones.
+        refused_commit_.clear();
+        backoff_ = {};
+        (void)store_.clear_flag("render_deaths");
         st.synced_commit = r.commit;
         st.render_key = render_key();
         st.facts_key = facts_key(facts_);
         images_.follow(r.git_images);
     }
     if (m & mark::good) {
-        refused_commit_.clear();
-        backoff_ = {};
-        (void)store_.clear_flag("render_deaths");
         (void)store_.clear_bad(r.commit);
         st.generation = r.generation;
         if (auto ci = repo().commit_info(r.commit)) rec_.note_commit(r.commit, ci->subject, ci->time);
@@ -172,6 +168,20 @@ void Engine::apply_marks(const Transition &t, Run &r) {
         st.render_key = render_key(); // the next poll of the same commit stays idle
     }
     if ((m & mark::tag_bad) && r.image) images_.end(*r.image, false, true);
+}
+
+void Engine::halt(const std::string &why) {
+    std::string h = why.rfind("halted: ", 0) == 0 ? why : "halted: " + why + "; fix the host, then fjordctl resume or fjordctl sync --retry";
+    if (auto s = store_.set_flag("halted", h); !s) log_warning("halt: " + s.error().message + ", ignoring");
+    rec_.status().suspended = h;
+    log_msg(LogLevel::error, msgid::failed, "applies halted until fjordctl resume or fjordctl sync --retry: " + h);
+}
+
+void Engine::halt_if_looping(Event e, Run &r) {
+    // An operator's rollback and an image update run the guard and transact stages inside
+    // their own: the rows that halt a sync halt them too (without quarantining the commit).
+    if (r.dry_run) return;
+    if (e == Event::loop_detected || e == Event::restored_fails_too) halt(r.message.empty() ? r.error.message : r.message);
 }
 
 SyncResult Engine::sync(const SyncOptions &opts) {
@@ -276,7 +286,7 @@ ImageRound Engine::check_images(bool dry_run) {
     std::int64_t now = std::time(nullptr);
     ImageCheck check;
     auto client = ports_.registry(cfg_);
-    if (client) check = images_.check(git, **client, now);
+    if (client) check = images_.check(git, **client, now, dry_run);
     else check.errors.push_back(std::move(client.error()));
     rec_.status().last_registry_check = now;
     round.errors = check.errors.size();

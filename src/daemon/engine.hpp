@@ -123,6 +123,11 @@ class Engine {
     Event image_stage(Run &r);
     /// What the row asks of the engine's own state (quarantine, backoff, halt, ...).
     void apply_marks(const Transition &t, Run &r);
+    /// Applies stop until fjordctl resume or sync --retry (persisted), with the reason.
+    void halt(const std::string &why);
+    /// In a rollback or image run: the halt the guard's loop detector or a failing restored
+    /// generation asks for.
+    void halt_if_looping(Event e, Run &r);
 
     // Helpers of the stages (engine_support.cpp).
     [[nodiscard]] Result<const Generation *> current_generation(std::uint64_t n);

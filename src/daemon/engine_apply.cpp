@@ -88,7 +88,7 @@ Event Engine::guard_stage(Run &r) {
             if (!sd) return refuse(sd.error().context("check " + c.name), Event::guard_failed);
             r.check_systemd = *sd;
         }
-    auto checks = checks_for(plan, cur, desired.checks, r.check_systemd, r.systemd != nullptr, !r.rollback && !desired.commit.empty());
+    auto checks = checks_for(plan, cur, desired.checks, r.check_systemd, r.systemd != nullptr, !desired.commit.empty());
     if (!checks) return refuse(checks.error(), Event::inconsistent);
     r.checks = std::move(*checks);
     if (!r.rollback) {
@@ -190,11 +190,14 @@ Event Engine::transact_stage(Run &r) {
     if (!health_error.empty()) {
         log_msg(LogLevel::error, msgid::health_failed, "generation " + gen + " failed its health checks, rolled back: " + health_error,
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
-        if (!r.rollback) after_failed_apply(r);
-        if (!settled) return Event::apply_failed;
+        if (!settled) {
+            if (!r.rollback) after_failed_apply(r);
+            return Event::apply_failed;
+        }
         // The generation rolled back to must pass its checks again, or the host is not on a
-        // good state either: then applies halt.
+        // good state either: then applies halt. The post-rollback hooks run after that check.
         bool restored_ok = recheck_restored(r, cur, plan.next, r.check_systemd);
+        if (!r.rollback) after_failed_apply(r);
         r.message += "; " + r.history_note;
         return restored_ok ? Event::checks_failed : Event::restored_fails_too;
     }
@@ -203,6 +206,9 @@ Event Engine::transact_stage(Run &r) {
     if (settled && (!r.rolled_back || !transient(report.error().code))) (void)store_.clear_flag("attempts");
     if (r.rolled_back && !r.rollback) after_failed_apply(r);
     if (report.error().code == Errc::corrupt) return Event::cache_damaged;
+    // The host in the way (a container of that name fjord did not make): not the commit's
+    // fault, it waits with backoff for the operator.
+    if (report.error().code == Errc::refused) return Event::host_in_the_way;
     if (transient(report.error().code)) return r.rolled_back ? Event::transient_rolled_back : Event::transient_nothing_changed;
     return Event::apply_failed;
 }
@@ -246,8 +252,15 @@ Event Engine::rollback_stage(Run &r) {
     r.plan = std::move(*plan);
     r.rollback = true; // units converge to what the target wants; its checks run; no hooks
     r.attempt_message = "rollback to generation " + std::to_string(gen);
+    if (r.plan->empty()) { // the host already is as `gen` left it: no new generation, pinned here
+        r.generation = *cur_n;
+        r.message = "rolled back to generation " + std::to_string(gen) + " (now generation " + std::to_string(*cur_n) +
+                    ": nothing to change); automatic applies paused until fjordctl resume";
+        return Event::rolled_back_to;
+    }
     Event g = guard_stage(r);
     Event t = g == Event::guard_passed ? transact_stage(r) : g;
+    halt_if_looping(t, r);
     auto now = store_.current();
     std::uint64_t at = now ? *now : *cur_n;
     r.generation = at;
@@ -312,6 +325,7 @@ Event Engine::image_stage(Run &r) {
     r.attempt_message = what;
     Event g = guard_stage(r);
     Event t = g == Event::guard_passed ? transact_stage(r) : g;
+    halt_if_looping(t, r);
     if (t == Event::applied) {
         ++rec_.status().image_updates_total;
         rec_.status().generation = r.generation;
@@ -327,9 +341,9 @@ Event Engine::image_stage(Run &r) {
     std::string end = r.rolled_back ? "rolled back to generation " + std::to_string(*cur_n) : "nothing changed";
     end += bad ? "; tag " + u.new_tag + " marked bad, not tried again" : "; tried again at the next registry check";
     r.history_prefix = what;
-    r.history_note = end;
+    r.history_note = r.history_note.empty() ? end : r.history_note + "; " + end; // after the re-check's note
     r.generation = *cur_n;
-    r.message = "image update " + what + " failed: " + r.error.message + "; " + end;
+    r.message = "image update " + what + " failed: " + (r.error.message.empty() ? r.message : r.error.message) + "; " + end;
     rec_.status().last_image_update = what + ": failed, " + end;
     if (!bad) images_.end(u, false, false);
     return bad ? Event::image_tag_failed : Event::image_failed;

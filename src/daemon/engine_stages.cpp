@@ -144,7 +144,7 @@ Event Engine::verify_stage(Run &r) {
         // Only a verified cache is judged: the applied commit is kept by a ref, so a cache that
         // lacks it (or a commit between) lost it. It is cloned again and asked again; only
         // then does a missing commit mean the history was rewritten.
-        if (!desc && (desc.error().code == Errc::corrupt || (desc.error().code == Errc::not_found && !r.cache_repaired))) {
+        if (!desc && !r.cache_repaired && (desc.error().code == Errc::corrupt || desc.error().code == Errc::not_found)) {
             r.error = desc.error();
             return Event::cache_damaged;
         }

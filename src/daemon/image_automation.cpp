@@ -68,9 +68,10 @@ void ImageAutomation::follow(const std::vector<ContainerImageSpec> &git) {
     if (store_->to_json() != before) save(); // the idle path writes nothing
 }
 
-ImageCheck ImageAutomation::check(const std::vector<ContainerImageSpec> &git, RegistryClient &client, std::int64_t now) {
+ImageCheck ImageAutomation::check(const std::vector<ContainerImageSpec> &git, RegistryClient &client, std::int64_t now, bool dry_run) {
     ImageCheck c = check_image_updates(*store_, git, client, now);
-    save();
+    if (!dry_run) save(); // a preview writes nothing of fjord's own
+
     return c;
 }
 

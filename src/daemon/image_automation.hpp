@@ -32,7 +32,7 @@ class ImageAutomation {
     /// After a commit applied (or changed nothing): the choices follow Git's specs.
     void follow(const std::vector<ContainerImageSpec> &git);
     /// Asks the registries (`client`, made by the caller when needed) about `git`'s containers.
-    [[nodiscard]] ImageCheck check(const std::vector<ContainerImageSpec> &git, RegistryClient &client, std::int64_t now);
+    [[nodiscard]] ImageCheck check(const std::vector<ContainerImageSpec> &git, RegistryClient &client, std::int64_t now, bool dry_run);
     /// Registry errors, logged when they differ from the last ones; kept in the status.
     void note_errors(const std::vector<Error> &errors, AgentStatus &status);
     /// A deploy about to start, recorded before the host is touched (crash-safe); false when it

@@ -63,10 +63,11 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
     if (t.state == SyncState::applied || t.state == SyncState::up_to_date) status_.last_success = status_.last_sync;
     save();
 
-    // The journal: the same outcome poll after poll (a remote down, a commit quarantined, one
-    // waiting out its backoff) is logged when it starts; the status line keeps saying it.
+    // The journal: the same outcome poll after poll (the same message, or a row that continues
+    // an outcome already told about the same commit: quarantined, waiting out its backoff) is
+    // logged when it starts; the status line keeps saying it. A new message is logged.
     bool repeat = t.state != SyncState::applied && t.state == last_state_ &&
-                  (r.message == last_message_ || (t.repeat && r.commit == last_commit_));
+                  (r.message == last_message_ || (t.repeat && !r.commit.empty() && r.commit == last_commit_));
     last_state_ = t.state;
     last_message_ = r.message;
     last_commit_ = r.commit;

@@ -2,7 +2,8 @@
 // The one recorder: every outcome of the engine, as the transition table's row and the run
 // that took it, becomes the status (state.dir/status.json, and with it the metrics textfile),
 // the journal entry (MESSAGE_ID, COMMIT=, GENERATION=, FJORD_RESULT=), the [[notify]] event and
-// the note on the attempted generation's history line. Nothing else writes those.
+// the note on the attempted generation's history line. Stages log only the steps on the way
+// (a generation marked good, a failed check, a halt) and count their own work.
 #include "apply/drift.hpp"
 #include "apply/store.hpp"
 #include "config/config.hpp"

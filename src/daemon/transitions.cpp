@@ -14,9 +14,9 @@ using R = SyncState;
 const std::vector<Transition> table = {
     // Before anything is asked of the remote.
     {S::poll,         E::not_configured,           S::done,      mark::none,              R::not_configured, nullptr,             nullptr},
-    {S::poll,         E::state_damaged,            S::done,      mark::none,              R::failed,         msgid::failed,       "failed", true},
-    {S::poll,         E::recovery_failed,          S::done,      mark::none,              R::failed,         msgid::failed,       "failed", true},
-    {S::poll,         E::poll_failed,              S::done,      mark::count_poll_error,  R::failed,         msgid::failed,       "failed", true},
+    {S::poll,         E::state_damaged,            S::done,      mark::none,              R::failed,         msgid::failed,       "failed"},
+    {S::poll,         E::recovery_failed,          S::done,      mark::none,              R::failed,         msgid::failed,       "failed"},
+    {S::poll,         E::poll_failed,              S::done,      mark::count_poll_error,  R::failed,         msgid::failed,       "failed"},
     {S::poll,         E::head_found,               S::gates,     mark::none,              R::failed,         nullptr,             nullptr},
 
     // What may stop a commit before it is fetched. The idle path ends here.
@@ -30,16 +30,16 @@ const std::vector<Transition> table = {
 
     // The commit into the Git cache. A damaged cache is cloned again and the step runs again
     // (once a run: a second damage is a failure, tried at the next poll).
-    {S::fetch,        E::fetch_failed,             S::done,      mark::count_poll_error,  R::failed,         msgid::failed,       "failed", true},
+    {S::fetch,        E::fetch_failed,             S::done,      mark::count_poll_error,  R::failed,         msgid::failed,       "failed"},
     {S::fetch,        E::cache_damaged,            S::fetch,     mark::repair_cache,      R::failed,         nullptr,             nullptr},
     {S::fetch,        E::fetched,                  S::verify,    mark::none,              R::failed,         nullptr,             nullptr},
 
     // Is it the history we follow, signed by whom we trust?
     {S::verify,       E::cache_damaged,            S::fetch,     mark::repair_cache,      R::failed,         nullptr,             nullptr},
-    {S::verify,       E::history_check_failed,     S::done,      mark::none,              R::failed,         msgid::failed,       "failed", true},
+    {S::verify,       E::history_check_failed,     S::done,      mark::none,              R::failed,         msgid::failed,       "failed"},
     {S::verify,       E::history_rewritten,        S::done,      mark::remember_refused,  R::refused,        msgid::refused,      "refused"},
     {S::verify,       E::signature_refused,        S::done,      mark::remember_refused,  R::refused,        msgid::refused,      "refused"},
-    {S::verify,       E::signature_failed,         S::done,      mark::none,              R::failed,         msgid::failed,       "failed", true},
+    {S::verify,       E::signature_failed,         S::done,      mark::none,              R::failed,         msgid::failed,       "failed"},
     {S::verify,       E::verified,                 S::render,    mark::none,              R::failed,         nullptr,             nullptr},
 
     // The host's desired state, rendered in a sandboxed child. Bad content is the commit's;
@@ -66,7 +66,7 @@ const std::vector<Transition> table = {
     {S::guard,        E::validate_failed,          S::done,      mark::quarantine,        R::refused,        msgid::refused,      "refused"},
     {S::guard,        E::guard_failed,             S::done,      mark::backoff,           R::failed,         msgid::failed,       "failed"},
     {S::guard,        E::hook_refused,             S::done,      mark::none,              R::refused,        msgid::refused,      "refused", true},
-    {S::guard,        E::loop_detected,            S::done,      mark::halt,              R::refused,        msgid::failed,       "failed"},
+    {S::guard,        E::loop_detected,            S::done,      mark::halt,              R::refused,        msgid::refused,      "refused"},
     {S::guard,        E::guard_passed,             S::transact,  mark::none,              R::failed,         nullptr,             nullptr},
 
     // The transaction and, inside it, the health checks: good, or reversed whole.
@@ -76,12 +76,13 @@ const std::vector<Transition> table = {
     {S::transact,     E::checks_failed,            S::done,      mark::quarantine,        R::failed,         msgid::rolled_back,  "rolled_back"},
     {S::transact,     E::restored_fails_too,       S::done,      mark::quarantine | mark::halt, R::failed,         msgid::rolled_back,  "rolled_back"},
     {S::transact,     E::apply_failed,             S::done,      mark::quarantine,        R::failed,         msgid::failed,       "failed"},
+    {S::transact,     E::host_in_the_way,          S::done,      mark::backoff,           R::refused,        msgid::refused,      "refused"},
     {S::transact,     E::cache_damaged,            S::done,      mark::repair_cache,      R::failed,         msgid::failed,       "failed"},
 
     // fjordctl rollback: the target generation, its units converged and its checks run; the
     // host stays pinned either way.
     {S::rollback,     E::rolled_back_to,           S::done,      mark::pin,               R::applied,        msgid::rolled_back,  "applied"},
-    {S::rollback,     E::rollback_refused,         S::done,      mark::none,              R::failed,         nullptr,             nullptr},
+    {S::rollback,     E::rollback_refused,         S::done,      mark::none,              R::failed,         nullptr,             "failed"},
     {S::rollback,     E::rollback_failed,          S::done,      mark::pin,               R::failed,         msgid::failed,       "failed"},
 
     // Image automation: a newer tag of the current commit's container, as its own generation.
@@ -94,7 +95,7 @@ const std::vector<Transition> table = {
     {S::drift,        E::drift_none,               S::done,      mark::none,              R::up_to_date,     nullptr,             nullptr},
     {S::drift,        E::drift_corrected,          S::done,      mark::none,              R::applied,        msgid::drift,        "drift"},
     {S::drift,        E::drift_reported,           S::done,      mark::none,              R::failed,         msgid::drift,        "drift", true},
-    {S::drift,        E::drift_failed,             S::done,      mark::none,              R::failed,         msgid::drift,        "drift", true},
+    {S::drift,        E::drift_failed,             S::done,      mark::none,              R::failed,         msgid::drift,        nullptr, true},
 };
 // clang-format on
 

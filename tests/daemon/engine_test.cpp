@@ -5,6 +5,7 @@
 #include "support/engine_host.hpp"
 
 #include "daemon/attempts.hpp"
+#include "daemon/log.hpp"
 #include "secrets/age.hpp"
 #include "secrets/age_identity.hpp"
 #include "util/hash.hpp"
@@ -12,6 +13,7 @@
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace fjord;
 using namespace fjord::test;
@@ -23,6 +25,15 @@ bool has(const std::string &s, const std::string &part) { return s.find(part) !=
 void spit(const std::string &p, const std::string &c) {
     std::filesystem::create_directories(std::filesystem::path(p).parent_path());
     std::ofstream(p, std::ios::binary) << c;
+}
+
+/// A file's content, or "(absent)".
+std::string slurp_or(const std::string &p) {
+    std::ifstream f(p, std::ios::binary);
+    if (!f) return "(absent)";
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
 }
 
 
@@ -247,6 +258,18 @@ TEST_CASE("verify: a cache that lost the applied commit is cloned again, never t
     CHECK(h.repo.resets == 1);
 }
 
+TEST_CASE("verify: a cache still damaged after it was cloned again fails this sync once, no loop") {
+    Applied h;
+    h.repo.commit(h.files({{"/etc/motd", "two"}}));
+    h.repo.lost = {h.c1};
+    h.repo.heal_on_reset = false; // cloning again does not help
+    auto r = h.sync();
+    CHECK(r.state == SyncState::failed);
+    CHECK(h.repo.resets == 1);
+    CHECK(has(r.message, "tried again at the next poll"));
+    CHECK(h.read("/etc/motd") == "one");
+}
+
 TEST_CASE("verify: a rewritten history is refused and remembered; accepted once on request") {
     Applied h;
     h.repo.commit(h.files({{"/etc/motd", "forced"}}), "forced", std::string());
@@ -323,6 +346,8 @@ TEST_CASE("render: a damaged cache is cloned again and rendered again; the rende
     auto r = h.sync();
     CHECK(r.state == SyncState::failed);
     CHECK(has(r.message, "not known to be the commit's fault"));
+    CHECK(has(r.message, "tried again in 60 s"));
+    CHECK(Store::open(h.cfg.state.dir)->bad_commits().empty());
 }
 
 // ---- plan ----------------------------------------------------------------------------------
@@ -444,6 +469,10 @@ TEST_CASE("guard: the loop detector halts applies of a commit whose attempts nev
     auto r = h.sync();
     CHECK(r.state == SyncState::refused);
     CHECK(has(r.message, "halted"));
+    REQUIRE(r.msgid);
+    CHECK(std::string(r.msgid) == msgid::refused);
+    auto ev = h.events();
+    CHECK(std::count(ev.begin(), ev.end(), "refused") == 1);
     CHECK(h.read("/etc/motd") == "one");
     CHECK(h.sync().state == SyncState::suspended);
     REQUIRE(h.engine->resume());
@@ -568,6 +597,28 @@ TEST_CASE("transact: content missing from the cache and the store clones the cac
     CHECK(r.state == SyncState::failed);
     CHECK(h.repo.resets == 1);
     CHECK(h.read("/etc/motd") == "one");
+    CHECK(Store::open(h.cfg.state.dir)->bad_commits().empty()); // the cache's fault, not the commit's
+}
+
+TEST_CASE("transact: a container of that name fjord did not make is the host in the way: refused, backs off") {
+    Applied h;
+    DesiredState d = h.files({{"/etc/motd", "two"}});
+    ContainerSpec web;
+    web.name = "web";
+    web.image = "localhost/bb:1";
+    d.containers["web"] = web;
+    h.podman.images["localhost/bb:1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
+    h.podman.images["localhost/bb@sha256:1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
+    h.podman.images["id1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
+    h.podman.boxes["web"] = FakePodman::Box{"localhost/bb:1", {}, true, web}; // made by hand, no fjord labels
+    auto c2 = h.repo.commit(d);
+    auto r = h.sync();
+    CHECK(r.state == SyncState::refused);
+    CHECK(has(r.message, "tried again in"));
+    CHECK(Store::open(h.cfg.state.dir)->bad_commits().count(c2) == 0);
+    CHECK(h.read("/etc/motd") == "one");
+    auto ev = h.events();
+    CHECK(std::count(ev.begin(), ev.end(), "refused") == 1);
 }
 
 // ---- rollback -------------------------------------------------------------------------------
@@ -602,6 +653,8 @@ TEST_CASE("rollback: refused for a generation not kept; a failing check leaves t
     auto none = h.engine->rollback(7);
     CHECK(none.state == SyncState::failed);
     CHECK(has(none.message, "generation 7"));
+    auto ev = h.events();
+    CHECK(std::count(ev.begin(), ev.end(), "failed") == 1); // told to [[notify]] too
     DesiredState d2 = h.files({{"/etc/motd", "two"}});
     h.repo.commit(d2);
     REQUIRE(h.sync().state == SyncState::applied);
@@ -616,6 +669,40 @@ TEST_CASE("rollback: refused for a generation not kept; a failing check leaves t
     CHECK(has(r.message, "the host is on generation 2"));
     CHECK(h.read("/etc/motd") == "two");
     CHECK(has(h.engine->status().suspended, "pinned to generation 2"));
+}
+
+TEST_CASE("rollback: to a generation the host already matches makes no generation, and pins") {
+    Applied h;
+    h.repo.commit(h.files({{"/etc/motd", "two"}}));
+    REQUIRE(h.sync().state == SyncState::applied);
+    h.repo.commit(h.files({{"/etc/motd", "one"}}));
+    REQUIRE(h.sync().state == SyncState::applied); // generation 3, as generation 1 was
+    auto r = h.engine->rollback(1);
+    CHECK(r.state == SyncState::applied);
+    CHECK(has(r.message, "nothing to change"));
+    CHECK(*Store::open(h.cfg.state.dir)->current() == 3);
+    CHECK_FALSE(Store::open(h.cfg.state.dir)->load_info(4));
+    CHECK(has(h.engine->status().suspended, "pinned to generation 3"));
+}
+
+TEST_CASE("rollback: a manual rollback halts when the generation it restores fails its checks too") {
+    Applied h;
+    h.repo.commit(h.files({{"/etc/motd", "two"}}));
+    REQUIRE(h.sync().state == SyncState::applied);
+    auto store = *Store::open(h.cfg.state.dir);
+    auto g1 = *store.load(1);
+    g1.checks = {check("web")};
+    REQUIRE(store.save(g1));
+    auto g2 = *store.load(2);
+    g2.checks = {check("web")};
+    REQUIRE(store.save(g2));
+    h.engine.reset();
+    h.open();
+    h.probes["web"] = {false};
+    auto r = h.engine->rollback(1);
+    CHECK(r.state == SyncState::failed);
+    CHECK(has(Store::open(h.cfg.state.dir)->flag("halted"), "restored generation 2 failed its health checks too"));
+    CHECK(h.read("/etc/motd") == "two");
 }
 
 // ---- image automation -----------------------------------------------------------------------
@@ -665,6 +752,10 @@ TEST_CASE("image automation: a tag that fails its checks is marked bad; a pull t
     CHECK(has(h.engine->status().last_image_update, "marked bad"));
     auto info = Store::open(h.cfg.state.dir)->load_info(2);
     CHECK(has(info->message, "web: 1.2.1 -> 1.2.2 (glob:1.2.*): "));
+    // The restored generation (its check fails too) is said in history, and applies halt.
+    CHECK(has(info->message, "restored generation 1 failed its health checks too"));
+    CHECK(has(h.engine->status().suspended, "halted"));
+    REQUIRE(h.engine->resume());
     h.probes["web"] = {true};
     CHECK(h.engine->check_images(false).deployed == 0); // never tried again
 
@@ -677,6 +768,17 @@ TEST_CASE("image automation: a tag that fails its checks is marked bad; a pull t
     CHECK(has(t.engine->status().last_image_update, "tried again at the next registry check"));
     t.podman.down = false;
     CHECK(t.engine->check_images(false).deployed == 1);
+}
+
+TEST_CASE("image automation: a dry run deploys nothing and writes nothing") {
+    Images h;
+    h.registry.repos[h.repo_name] = {"1.2.1", "1.2.2"};
+    auto before = slurp_or(h.state("images"));
+    auto round = h.engine->check_images(true);
+    CHECK(round.checked);
+    CHECK(round.deployed == 0);
+    CHECK(slurp_or(h.state("images")) == before);
+    CHECK_FALSE(Store::open(h.cfg.state.dir)->load_info(2));
 }
 
 TEST_CASE("image automation: a tag whose container is already there is recorded as running") {
@@ -764,5 +866,5 @@ TEST_CASE("drift: a correction that fails outright is said as such") {
     CHECK(has(r.error().message, "drift correction"));
     CHECK(h.read("/etc/app.env") == "edited by hand");
     auto ev = h.events();
-    CHECK(std::count(ev.begin(), ev.end(), "drift") == 1);
+    CHECK(std::count(ev.begin(), ev.end(), "drift") == 0); // a failed correction is logged, not sent
 }
