@@ -3,6 +3,7 @@
 #include "source/git_source_impl.hpp"
 
 #include "source/known_hosts.hpp"
+#include "util/strings.hpp"
 #include "util/fs.hpp"
 #include <charconv>
 #include <cstring>
@@ -210,25 +211,10 @@ Error GitSource::Impl::failure(const std::string &what, int rc) const {
 }
 
 int compare_versions(std::string_view a, std::string_view b) {
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        if (digit(a[i]) && digit(b[j])) {
-            while (i < a.size() && a[i] == '0') ++i;
-            while (j < b.size() && b[j] == '0') ++j;
-            std::size_t si = i, sj = j;
-            while (i < a.size() && digit(a[i])) ++i;
-            while (j < b.size() && digit(b[j])) ++j;
-            if (i - si != j - sj) return i - si < j - sj ? -1 : 1; // more digits: a larger number
-            if (int c = a.substr(si, i - si).compare(b.substr(sj, j - sj)); c != 0) return c < 0 ? -1 : 1;
-            continue;
-        }
-        if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
-        ++i, ++j;
-    }
-    if (a.size() - i != b.size() - j) return a.size() - i < b.size() - j ? -1 : 1;
+    if (int c = natural_compare(a, b)) return c;
     return a < b ? -1 : a > b ? 1 : 0; // "v01" and "v1": any fixed order will do
 }
+
 
 Result<RemoteHead> GitSource::poll() {
     Impl &m = *impl_;

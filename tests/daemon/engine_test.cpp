@@ -27,6 +27,17 @@ void spit(const std::string &p, const std::string &c) {
     std::ofstream(p, std::ios::binary) << c;
 }
 
+/// Container web from localhost/bb:1, an image the fake podman already holds, added to `d`.
+ContainerSpec local_web(EngineHost &h, DesiredState &d) {
+    ContainerSpec web;
+    web.name = "web";
+    web.image = "localhost/bb:1";
+    d.containers["web"] = web;
+    PodmanImage img{"id1", {"localhost/bb@sha256:1"}};
+    for (const char *ref : {"localhost/bb:1", "localhost/bb@sha256:1", "id1"}) h.podman.images[ref] = img;
+    return web;
+}
+
 /// A file's content, or "(absent)".
 std::string slurp_or(const std::string &p) {
     std::ifstream f(p, std::ios::binary);
@@ -96,13 +107,7 @@ TEST_CASE("poll: a recovery that fails is retried at every sync, and nothing is 
     EngineHost h;
     h.units_active = false;
     DesiredState d = h.files({{"/etc/motd", "one"}});
-    ContainerSpec web;
-    web.name = "web";
-    web.image = "localhost/bb:1";
-    d.containers["web"] = web;
-    h.podman.images["localhost/bb:1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
-    h.podman.images["localhost/bb@sha256:1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
-    h.podman.images["id1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
+    (void)local_web(h, d);
     h.repo.commit(d);
     REQUIRE(h.sync().state == SyncState::applied);
     h.engine.reset();
@@ -603,13 +608,7 @@ TEST_CASE("transact: content missing from the cache and the store clones the cac
 TEST_CASE("transact: a container of that name fjord did not make is the host in the way: refused, backs off") {
     Applied h;
     DesiredState d = h.files({{"/etc/motd", "two"}});
-    ContainerSpec web;
-    web.name = "web";
-    web.image = "localhost/bb:1";
-    d.containers["web"] = web;
-    h.podman.images["localhost/bb:1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
-    h.podman.images["localhost/bb@sha256:1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
-    h.podman.images["id1"] = PodmanImage{"id1", {"localhost/bb@sha256:1"}};
+    ContainerSpec web = local_web(h, d);
     h.podman.boxes["web"] = FakePodman::Box{"localhost/bb:1", {}, true, web}; // made by hand, no fjord labels
     auto c2 = h.repo.commit(d);
     auto r = h.sync();
