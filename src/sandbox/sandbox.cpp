@@ -129,9 +129,11 @@ void quiet_descriptors(int keep1, int keep2) noexcept {
 
 /// The child's side: never returns.
 [[noreturn]] void child_main(pid_t parent, int out, int ruleset, Report *report, const std::string &program,
-                             const SandboxLimits &limits, const SandboxWork &work) noexcept {
+                             const SandboxLimits &limits, const SandboxWork &work, const char *name) noexcept {
     // Dies with fjordd (crash_torture SIGKILLs it), and checks it was not already too late.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Named for ps, top and the OOM killer's log: fjord-render, fjord-fetch, fjord-poll...
+    ::prctl(PR_SET_NAME, name);
     if (::getppid() != parent) _exit(exit_orphan);
     // The child holds what the parent holds (the age identity): no core dump, no ptrace by peers.
     set_limit(RLIMIT_CORE, 0);
@@ -223,12 +225,15 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     if (!ruleset) return fail(std::move(ruleset.error()).context(who));
     if (auto ok = above_stdio(*ruleset); !ok) return fail(std::move(ok.error()).context(who));
 
+    // "fjord-" and the first word of `what`, within the kernel's 15 bytes, made before the fork.
+    std::string name = "fjord-" + what.substr(0, what.find(' '));
+    name.resize(std::min<std::size_t>(name.size(), 15));
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail_errno(who + ": fork");
     if (pid == 0) {
         in.reset();
-        child_main(parent, out.get(), ruleset->get(), shared.p, *program, limits, work);
+        child_main(parent, out.get(), ruleset->get(), shared.p, *program, limits, work, name.c_str());
     }
     out.reset();
     ruleset->reset();

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <string>
 #include <filesystem>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -29,6 +30,23 @@ SandboxLimits quick() {
 std::string error_of(const Result<std::string> &r) { return r ? std::string("(no error)") : r.error().message; }
 
 } // namespace
+
+TEST_CASE("sandbox: the child is named after its work (ps, top and the OOM killer show fjord-render)") {
+    auto r = run_sandboxed("render", SeccompProfile::render, quick(), [] {
+        std::string name;
+        std::getline(std::ifstream("/proc/self/comm"), name);
+        return Result<std::string>(name);
+    });
+    REQUIRE(r);
+    CHECK(*r == "fjord-render");
+    auto h = run_sandboxed("history check", SeccompProfile::render, quick(), [] {
+        std::string name;
+        std::getline(std::ifstream("/proc/self/comm"), name);
+        return Result<std::string>(name);
+    });
+    REQUIRE(h);
+    CHECK(*h == "fjord-history");
+}
 
 TEST_CASE("sandbox: the child's answer comes back, in both profiles") {
     for (auto p : {SeccompProfile::fetch, SeccompProfile::render}) {
