@@ -32,20 +32,15 @@ std::string error_of(const Result<std::string> &r) { return r ? std::string("(no
 } // namespace
 
 TEST_CASE("sandbox: the child is named after its work (ps, top and the OOM killer show fjord-render)") {
-    auto r = run_sandboxed("render", SeccompProfile::render, quick(), [] {
-        std::string name;
-        std::getline(std::ifstream("/proc/self/comm"), name);
-        return Result<std::string>(name);
-    });
-    REQUIRE(r);
-    CHECK(*r == "fjord-render");
-    auto h = run_sandboxed("history check", SeccompProfile::render, quick(), [] {
-        std::string name;
-        std::getline(std::ifstream("/proc/self/comm"), name);
-        return Result<std::string>(name);
-    });
-    REQUIRE(h);
-    CHECK(*h == "fjord-history");
+    auto name_of = [](const std::string &what) {
+        return run_sandboxed(what, SeccompProfile::render, quick(), [] {
+            std::string name;
+            std::getline(std::ifstream("/proc/self/comm"), name);
+            return Result<std::string>(name);
+        });
+    };
+    CHECK(name_of("render").value_or("") == "fjord-render");
+    CHECK(name_of("history check").value_or("") == "fjord-history");
 }
 
 TEST_CASE("sandbox: the child's answer comes back, in both profiles") {
