@@ -1,6 +1,7 @@
 #include "apply/state_check.hpp"
 
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include <algorithm>
 #include <charconv>
 #include <ctime>
@@ -114,7 +115,7 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
                 fresh.message = "header rebuilt after damage";
                 FJORD_TRY(store.save_info(fresh));
                 out.rebuilt.push_back(info.error().message + "; rebuilt (generation " + n + ", good" +
-                                      (commit_hint.empty() ? ", commit unknown" : ", commit " + commit_hint.substr(0, 12)) + ")");
+                                      (commit_hint.empty() ? ", commit unknown" : ", commit " + short_id(commit_hint)) + ")");
                 files_damage.clear();
             }
         }

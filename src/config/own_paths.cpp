@@ -42,11 +42,12 @@ std::string runtime_dir(const Config &cfg) {
         const char *rd = std::getenv("RUNTIME_DIRECTORY");
         return rd && rd[0] == '/' && std::string_view(rd).find(':') == std::string_view::npos ? rd : "/run/fjord";
     }
-    if (::geteuid() == 0) return "/run/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
+    const std::string name = "/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
+    if (::geteuid() == 0) return "/run" + name;
     // Not root (tests, demos): /run is not ours; the user's runtime folder, else the state dir
     // (private to fjord: 0700).
     const char *xdg = std::getenv("XDG_RUNTIME_DIR");
-    if (xdg && xdg[0] == '/') return std::string(xdg) + "/fjord-" + blob_id(cfg.state.dir).substr(0, 12);
+    if (xdg && xdg[0] == '/') return xdg + name;
     return cfg.state.dir + "/run";
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/attempts.hpp"
 
+#include "util/strings.hpp"
 #include <algorithm>
 #include <charconv>
 
@@ -25,7 +26,7 @@ Attempts next_attempt(const Attempts &a, const std::string &commit) {
 
 std::string trip_reason(const Attempts &a) {
     if (a.count <= max_attempts) return "";
-    return "halted: " + std::to_string(a.count - 1) + " attempts to apply commit " + a.commit.substr(0, 12) +
+    return "halted: " + std::to_string(a.count - 1) + " attempts to apply commit " + short_id(a.commit) +
            " were interrupted (fjordd killed or crashed mid-apply or mid-rollback) or rolled back for a reason that looked "
            "transient; fjordctl resume or fjordctl sync --retry to try again";
 }

@@ -9,19 +9,14 @@
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
 #include "facts/host_facts.hpp"
+#include "util/deadline.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include <ctime>
 #include <malloc.h>
 #include <unistd.h>
 
 namespace fjord {
-namespace {
-
-std::int64_t steady_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-} // namespace
 
 Engine::Engine(Config cfg, Ports ports, Store store, unique_fd lock, RootedFs fs)
     : cfg_(std::move(cfg)), ports_(std::move(ports)), store_(std::move(store)), lock_(std::move(lock)), fs_(std::move(fs)),
@@ -80,11 +75,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const Config &cfg, Ports ports) {
     auto now = e->store_.current();
     auto g = now && *now ? e->current_generation(*now) : Result<const Generation *>(nullptr);
     e->images_.settle(g ? *g : nullptr);
-    AgentStatus &st = e->rec_.status();
-    st.suspended.clear();
-    if (!e->store_.flag("pinned").empty()) st.suspended = "pinned to generation " + e->store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
-    else if (!e->store_.flag("suspended").empty()) st.suspended = "suspended by fjordctl suspend";
-    else if (!e->store_.flag("halted").empty()) st.suspended = e->store_.flag("halted");
+    e->rec_.status().suspended = e->paused_reason();
     return e;
 }
 
@@ -160,7 +151,7 @@ void Engine::apply_marks(const Transition &t, Run &r) {
         auto now = store_.current();
         std::uint64_t at = now ? *now : r.cur_n;
         (void)store_.pin(at);
-        st.suspended = "pinned to generation " + std::to_string(at) + " by fjordctl rollback; fjordctl resume to follow Git again";
+        st.suspended = paused_reason();
         st.render_key = render_key();
     }
     if ((m & mark::tag_deployed) && r.image) {
@@ -168,6 +159,17 @@ void Engine::apply_marks(const Transition &t, Run &r) {
         st.render_key = render_key(); // the next poll of the same commit stays idle
     }
     if ((m & mark::tag_bad) && r.image) images_.end(*r.image, false, true);
+}
+
+std::string Engine::paused_reason() const {
+    if (std::string pin = store_.flag("pinned"); !pin.empty())
+        return "pinned to generation " + pin + " by fjordctl rollback; fjordctl resume to follow Git again";
+    if (!store_.flag("suspended").empty()) return "suspended by fjordctl suspend";
+    return store_.flag("halted");
+}
+
+PlanOptions Engine::plan_options() const {
+    return PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_)};
 }
 
 void Engine::halt(const std::string &why) {
@@ -205,7 +207,7 @@ SyncResult Engine::rollback(std::uint64_t gen) {
 
 Status Engine::suspend() {
     FJORD_TRY(store_.suspend());
-    if (rec_.status().suspended.empty()) rec_.status().suspended = "suspended by fjordctl suspend";
+    if (rec_.status().suspended.empty()) rec_.status().suspended = paused_reason();
     rec_.save();
     return {};
 }
@@ -278,7 +280,7 @@ ImageRound Engine::check_images(bool dry_run) {
     std::vector<ContainerImageSpec> git;
     auto desired = render_commit(commit, **cur, [&](DesiredState &d) { git = images_.use_chosen(d); });
     if (!desired) {
-        log_error("image automation: commit " + commit.substr(0, 12) + ": " + desired.error().message);
+        log_error("image automation: commit " + short_id(commit) + ": " + desired.error().message);
         ++round.failed;
         return round;
     }

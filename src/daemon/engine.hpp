@@ -123,6 +123,10 @@ class Engine {
     Event image_stage(Run &r);
     /// What the row asks of the engine's own state (quarantine, backoff, halt, ...).
     void apply_marks(const Transition &t, Run &r);
+    /// Why applies are paused, from the store's flags (pinned, suspended, halted); "" if not.
+    [[nodiscard]] std::string paused_reason() const;
+    /// The plan settings of the config: prune, protect and fjord's own paths.
+    [[nodiscard]] PlanOptions plan_options() const;
     /// Applies stop until fjordctl resume or sync --retry (persisted), with the reason.
     void halt(const std::string &why);
     /// In a rollback or image run: the halt the guard's loop detector or a failing restored

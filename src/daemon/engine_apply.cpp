@@ -13,12 +13,11 @@
 #include "manifest/validate.hpp"
 #include "plan/units.hpp"
 #include "images/registry.hpp"
+#include "util/strings.hpp"
 #include <ctime>
 
 namespace fjord {
 namespace {
-
-std::string short_id(const std::string &c) { return c.substr(0, 12); }
 
 /// What a stored generation asks for, as a desired state (rollback re-applies it): its files,
 /// units, containers, checks and hooks.
@@ -105,9 +104,7 @@ Event Engine::guard_stage(Run &r) {
             r.generation = plan.next.info.number;
             return refuse(s.error(), Event::validate_failed);
         }
-        HookEnv env{desired.commit, cur.info.commit, plan.next.info.number, "pending", cfg_.apply.root,
-                    has_secrets(desired) || has_secrets(cur)};
-        if (auto s = run_hooks(desired.hooks, "pre-apply", env); !s)
+        if (auto s = run_hooks(desired.hooks, "pre-apply", hook_env(desired, cur, plan.next.info.number, "pending", cfg_.apply.root)); !s)
             return refuse(Error{s.error().code, s.error().message + "; nothing was changed (tried again at the next poll)"}, Event::hook_refused);
     }
     // The loop detector: attempts on this commit that never finished (fjordd killed mid-apply)
@@ -156,7 +153,7 @@ Event Engine::transact_stage(Run &r) {
         // target's checks, never its hooks.
         if (s && !r.rollback)
             s = run_hooks(desired.hooks, "post-apply",
-                          HookEnv{desired.commit, cur.info.commit, plan.next.info.number, "applied", cfg_.apply.root, has_secrets(desired) || has_secrets(cur)});
+                          hook_env(desired, cur, plan.next.info.number, "applied", cfg_.apply.root));
         if (!s) health_error = s.error().message;
         return s;
     };
@@ -247,7 +244,10 @@ Event Engine::rollback_stage(Run &r) {
     if (!checks) return refuse("rollback to generation " + std::to_string(gen) + ": " + checks.error().message);
     r.commit = target->info.commit;
     r.desired = desired_from(*target, std::move(*checks));
-    auto plan = make_plan(*r.cur, *r.desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), &target->containers, {}, true});
+    PlanOptions po = plan_options();
+    po.pinned_containers = &target->containers;
+    po.converge_units = true;
+    auto plan = make_plan(*r.cur, *r.desired, fs_, po);
     if (!plan) return refuse("rollback to generation " + std::to_string(gen) + ": " + plan.error().message);
     r.plan = std::move(*plan);
     r.rollback = true; // units converge to what the target wants; its checks run; no hooks
@@ -312,7 +312,9 @@ Event Engine::image_stage(Run &r) {
     // chosen even if the tag moves meanwhile.
     std::map<std::string, AppliedContainer> pins;
     if (auto ref = parse_image_ref(u.image); ref && !u.digest.empty()) pins[u.container] = {updated, ref->name() + "@" + u.digest};
-    auto plan = make_plan(*r.cur, *r.desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), &pins});
+    PlanOptions po = plan_options();
+    po.pinned_containers = &pins;
+    auto plan = make_plan(*r.cur, *r.desired, fs_, po);
     if (!plan) return fail_with(plan.error().message);
     r.plan = std::move(*plan);
     if (r.plan->empty()) {

@@ -9,17 +9,10 @@
 #include "health/probes.hpp"
 #include "manifest/validate.hpp"
 #include "plan/units.hpp"
+#include "util/deadline.hpp"
+#include "util/strings.hpp"
 
 namespace fjord {
-namespace {
-
-std::string short_id(const std::string &c) { return c.substr(0, 12); }
-
-std::int64_t steady_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-} // namespace
 
 Event Engine::poll_stage(Run &r) {
     facts_ = ports_.facts(); // once a run: a new address renders again, an unchanged one costs nothing
@@ -205,8 +198,9 @@ Event Engine::render_stage(Run &r) {
 Event Engine::plan_stage(Run &r) {
     const DesiredState &desired = *r.desired;
     const Generation &cur = *r.cur;
-    auto plan = make_plan(cur, desired, fs_,
-                          PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_), nullptr, unrestorable_});
+    PlanOptions po = plan_options();
+    po.rewrite = unrestorable_;
+    auto plan = make_plan(cur, desired, fs_, po);
     if (!plan) {
         r.error = plan.error();
         r.message = "commit " + short_id(r.commit) + ": " + plan.error().message;

@@ -50,8 +50,7 @@ std::string Engine::repair(bool yes) {
     refresh_from_store();
     rec_.status().last_error.clear();
     rec_.status().suspended.clear();
-    if (!store_.flag("pinned").empty()) rec_.status().suspended = "pinned to generation " + store_.flag("pinned") + " by fjordctl rollback; fjordctl resume to follow Git again";
-    else if (!store_.flag("suspended").empty()) rec_.status().suspended = "suspended by fjordctl suspend";
+    rec_.status().suspended = paused_reason();
     rec_.save();
     return out;
 }

@@ -97,7 +97,7 @@ Result<DesiredState> Engine::render_commit(const std::string &commit, const Gene
     set_var(ro.facts, "fjord.generation", VarValue::number(std::to_string(n)));
     auto desired = once();
     if (!desired || cur.info.number == 0 || !uses_generation(used)) return desired;
-    auto plan = make_plan(cur, *desired, fs_, PlanOptions{cfg_.apply.prune, cfg_.apply.protect, own_host_paths(cfg_)});
+    auto plan = make_plan(cur, *desired, fs_, plan_options());
     if (plan && plan->empty()) return desired;
     auto next = store_.next_number();
     if (!next) return fail(std::move(next.error()));
@@ -196,9 +196,7 @@ void Engine::after_failed_apply(Run &r) {
     if (!info || info->outcome != Outcome::rolled_back) return; // it never touched the host
     // Logged only: the rollback is done, and a failing hook must not undo it. With secret files
     // on either side (the restored generation's are back in place), output stays hidden.
-    (void)run_hooks(r.desired->hooks, "post-rollback",
-                    HookEnv{r.desired->commit, r.cur->info.commit, r.plan->next.info.number, "rolled-back", cfg_.apply.root,
-                            has_secrets(*r.desired) || has_secrets(*r.cur)});
+    (void)run_hooks(r.desired->hooks, "post-rollback", hook_env(*r.desired, *r.cur, r.plan->next.info.number, "rolled-back", cfg_.apply.root));
 }
 
 void Engine::after_good(const Plan &plan, const ApplyReport &report) {

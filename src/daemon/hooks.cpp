@@ -54,4 +54,9 @@ bool has_secrets(const Generation &g) {
     return std::any_of(g.files.begin(), g.files.end(), [](const auto &f) { return f.second.spec.secret; });
 }
 
+HookEnv hook_env(const DesiredState &desired, const Generation &cur, std::uint64_t generation, std::string result,
+                 const std::string &root) {
+    return HookEnv{desired.commit, cur.info.commit, generation, std::move(result), root, has_secrets(desired) || has_secrets(cur)};
+}
+
 } // namespace fjord

@@ -23,6 +23,10 @@ struct HookEnv {
 /// True when any file of `d` (or of generation `g`) is a secret (decrypted from .age).
 [[nodiscard]] bool has_secrets(const DesiredState &d);
 [[nodiscard]] bool has_secrets(const Generation &g);
+/// The hooks' environment for applying `desired` as generation `generation` over `cur`:
+/// output hidden when either side has secret files (the restored side's are back in place).
+[[nodiscard]] HookEnv hook_env(const DesiredState &desired, const Generation &cur, std::uint64_t generation, std::string result,
+                               const std::string &root);
 /// The FJORD_* variables of `env` ("NAME=value"), as hooks and exec checks get them.
 [[nodiscard]] std::vector<std::string> hook_variables(const HookEnv &env);
 

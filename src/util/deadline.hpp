@@ -14,6 +14,11 @@ namespace fjord {
     return d <= 0 ? 0 : d >= INT_MAX ? INT_MAX : static_cast<int>(d);
 }
 
+/// Seconds on the monotonic clock (backoff deadlines: wall-clock jumps do not move them).
+[[nodiscard]] inline std::int64_t steady_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 /// Microseconds from now to `deadline`, rounded up, 0 once it has passed: sd_bus_wait's timeout.
 [[nodiscard]] inline std::uint64_t left_us(std::chrono::steady_clock::time_point deadline) {
     auto d = std::chrono::ceil<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now()).count();

@@ -1,6 +1,7 @@
 #pragma once
 // String algorithms more than one layer needs: a '*'/'?' wildcard match (known_hosts host
-// patterns, image tag policies) and a natural order of digit runs (image tags).
+// patterns, image tag policies), a natural order of digit runs (image tags), short commit ids.
+#include <string>
 #include <string_view>
 
 namespace fjord {
@@ -11,5 +12,7 @@ namespace fjord {
 /// -1, 0 or 1: digit runs compare as numbers, everything else byte by byte ("rc10" after
 /// "rc9", "1.10" after "1.9"). Numbers equal but for leading zeros ("01", "1") compare equal.
 [[nodiscard]] int natural_compare(std::string_view a, std::string_view b);
+/// A commit id as logs show it: its first 12 hex digits.
+[[nodiscard]] inline std::string short_id(std::string_view commit) { return std::string(commit.substr(0, 12)); }
 
 } // namespace fjord

@@ -7,14 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 source "$here/../systemd/container.sh"
 
-MACHINE=fjordhealth$$
-stop_all() {
-  stop_container
-  cleanup_dirs
-}
-trap stop_all EXIT
-
-use_rootfs
+container_suite fjordhealth
 
 WEB=$(free_port)
 

@@ -14,14 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
 source "$here/../systemd/container.sh"
 
-MACHINE=fjordrbunits$$
-stop_all() {
-  stop_container
-  cleanup_dirs
-}
-trap stop_all EXIT
-
-use_rootfs
+container_suite fjordrbunits
 
 WEB=$(free_port)
 S=/var/lib/fjord

@@ -58,5 +58,14 @@ use_rootfs() {
   exit 1
 }
 
+# container_suite NAME: what a suite with one container and nothing else to stop begins with:
+# MACHINE named after it, an EXIT trap that stops the container and removes the temp dirs and
+# servers, and the rootfs.
+container_suite() {
+  MACHINE=$1$$
+  trap 'stop_container; cleanup_dirs' EXIT
+  use_rootfs
+}
+
 # in_c CMD...: runs a command inside the container.
 in_c() { nsenter -t "$L" -a -- "$@"; }
