@@ -18,7 +18,8 @@ std::string status_to_json(const AgentStatus &s) {
                         {"drift_corrections_total", s.drift_corrections_total}, {"poll_errors", s.poll_errors},
                         {"last_image_update", s.last_image_update}, {"registry_error", s.registry_error},
                         {"last_registry_check", s.last_registry_check}, {"image_updates_total", s.image_updates_total},
-                        {"registry_errors_total", s.registry_errors_total}, {"renders_total", s.renders_total}};
+                        {"registry_errors_total", s.registry_errors_total}, {"renders_total", s.renders_total},
+                        {"partial_renders_total", s.partial_renders_total}};
     // A commit subject is the operator's text: invalid UTF-8 is replaced, never a throw. A
     // checksum over the rest (as the reader will see it) tells damage at rest from content: a
     // flipped digit of synced_commit would otherwise become the base of the force-push check.
@@ -73,6 +74,7 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     num("image_updates_total", s.image_updates_total);
     num("registry_errors_total", s.registry_errors_total);
     num("renders_total", s.renders_total);
+    num("partial_renders_total", s.partial_renders_total);
     if (auto it = j.find("poll_errors"); it != j.end() && it->is_object())
         for (const auto &[k, v] : it->items())
             if (v.is_number_unsigned()) s.poll_errors[k] = v.get<std::uint64_t>();

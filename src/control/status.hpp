@@ -39,6 +39,7 @@ struct AgentStatus {
     std::uint64_t image_updates_total = 0;   ///< image updates applied and marked good
     std::uint64_t registry_errors_total = 0; ///< containers whose registry could not be asked, per check
     std::uint64_t renders_total = 0;         ///< renders of a commit in the sandboxed child
+    std::uint64_t partial_renders_total = 0; ///< of those, renders of only what changed since the current generation
 };
 
 /// Reads the status a running or stopped fjordd last saved.

@@ -8,6 +8,8 @@
 #include "daemon/log.hpp"
 #include "facts/host_facts.hpp"
 #include "facts/render_options.hpp"
+#include "manifest/validate.hpp"
+#include "version.hpp"
 #include "health/runner.hpp"
 #include "plan/units.hpp"
 #include "util/hash.hpp"
@@ -55,6 +57,8 @@ std::string Engine::render_key() const {
     for (const auto &p : c.apply.protect) k += "\n" + p;
     std::string images = images_.key();
     if (!images.empty()) k += "\nimages\n" + images;
+    // Another fjord may render a commit otherwise: the first render after an upgrade is whole.
+    k += "\nfjord " FJORD_VERSION;
     return blob_id(k);
 }
 
@@ -88,9 +92,21 @@ Result<DesiredState> Engine::render_commit(const std::string &commit, const Gene
         if (!next) return fail(std::move(next.error()));
         n = *next;
     }
-    auto once = [&] {
+    // Only what changed since the current generation's commit is walked and rendered again,
+    // when that generation was rendered under today's settings; its files fill in the rest.
+    if (cur.info.number != 0 && !cur.info.commit.empty() && cur.checks_kept && rec_.status().render_key == render_key()) {
+        ro.base_commit = cur.info.commit;
+        for (const auto &[path, af] : cur.files)
+            if (af.spec.kind == FileKind::file && af.spec.origin.ends_with(".tmpl")) ro.base_templates.push_back(path);
+    }
+    auto once = [&]() -> Result<DesiredState> {
         ++rec_.status().renders_total;
         auto d = repo().render(commit, ro);
+        if (d && d->partial) {
+            ++rec_.status().partial_renders_total;
+            fill_partial(*d, cur.files, cur.units, [](const AppliedFile &af) -> const FileSpec & { return af.spec; });
+            if (auto whole = complete_partial(*d, ro); !whole) return fail(std::move(whole.error()));
+        }
         if (d && adjust) adjust(*d);
         return d;
     };

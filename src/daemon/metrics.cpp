@@ -91,6 +91,8 @@ std::string render_metrics(const AgentStatus &s, const std::vector<prereq::Check
     w.one("fjord_registry_errors_total", "counter", "Registry checks of image automation that failed, per container.",
           std::to_string(s.registry_errors_total));
     w.one("fjord_renders_total", "counter", "Renders of a commit in the sandboxed render child.", std::to_string(s.renders_total));
+    w.one("fjord_partial_renders_total", "counter", "Of those, renders of only what changed since the current generation.",
+          std::to_string(s.partial_renders_total));
     // Every reason is written, zero or not, so rate() sees a series from its start.
     w.family("fjord_poll_errors_total", "counter", "Failed polls and fetches of the Git remote, by reason.");
     for (const char *r : poll_error_reasons) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -131,6 +132,11 @@ struct DesiredState {
     std::vector<HookSpec> hooks;
     std::vector<CheckSpec> checks;
     std::vector<std::string> includes;        ///< folders merged, in order, host last ("." = the repo root)
+    /// A render of only what changed since the base commit (RenderOptions::base_commit): `files`
+    /// holds the paths of `touched` that exist (and the unit files); every other path of the
+    /// base is unchanged. complete_partial() (manifest/validate.hpp) makes it whole.
+    bool partial = false;
+    std::set<std::string> touched;
 
     friend bool operator==(const DesiredState &, const DesiredState &) = default;
 };

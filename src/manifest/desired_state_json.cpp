@@ -52,7 +52,7 @@ void fields(either<ContainerSpec> auto &c, auto &&f) {
 // All but blobs (bytes) and vars (recursive), written by hand.
 void fields(either<DesiredState> auto &d, auto &&f) {
     f("commit", d.commit), f("files", d.files), f("units", d.units), f("containers", d.containers), f("hooks", d.hooks);
-    f("checks", d.checks), f("includes", d.includes);
+    f("checks", d.checks), f("includes", d.includes), f("partial", d.partial), f("touched", d.touched);
 }
 
 template <class S> void write_fields(json &j, const S &s) {

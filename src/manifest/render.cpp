@@ -68,6 +68,50 @@ Result<std::string> resolve_include(const std::string &base, std::string_view in
     return out;
 }
 
+/// The host name of a files/ entry: NAME.age (a secret) and NAME.tmpl (a template) give NAME.
+std::string_view host_name(const TreeEntry &e) {
+    if (e.kind != EntryKind::file) return e.name;
+    for (std::string_view suffix : {".age", ".tmpl"})
+        if (e.name.size() > suffix.size() && ends_with(e.name, suffix)) return std::string_view(e.name).substr(0, e.name.size() - suffix.size());
+    return e.name;
+}
+
+/// Adds to `out` the host path of every entry below folder `dir` that differs between trees
+/// `a` and `b` (either may lack the folder). Folders with the same tree id are not opened, so
+/// this costs what changed, not what there is.
+Status diff_files(const TreeView &a, const TreeView &b, const std::string &dir, bool in_a, bool in_b,
+                  const std::string &host_dir, std::set<std::string> &out) {
+    auto listing = [&](const TreeView &t, bool in) -> Result<std::map<std::string, TreeEntry>> {
+        std::map<std::string, TreeEntry> m;
+        if (!in) return m;
+        auto l = t.list(dir);
+        if (!l && l.error().code == Errc::not_found) return m;
+        if (!l) return fail(std::move(l.error()).context(shown(dir)));
+        for (auto &e : *l) m.emplace(e.name, std::move(e));
+        return m;
+    };
+    auto la = listing(a, in_a);
+    if (!la) return fail(la.error());
+    auto lb = listing(b, in_b);
+    if (!lb) return fail(lb.error());
+    auto side = [&](const std::map<std::string, TreeEntry> &m, const std::string &name) -> const TreeEntry * {
+        auto it = m.find(name);
+        return it == m.end() ? nullptr : &it->second;
+    };
+    std::set<std::string> names;
+    for (const auto &[n, e] : *la) names.insert(n);
+    for (const auto &[n, e] : *lb) names.insert(n);
+    for (const auto &name : names) {
+        const TreeEntry *ea = side(*la, name), *eb = side(*lb, name);
+        if (ea && eb && ea->kind == eb->kind && ea->id == eb->id && ea->executable == eb->executable) continue;
+        bool dir_a = ea && ea->kind == EntryKind::dir, dir_b = eb && eb->kind == EntryKind::dir;
+        if (dir_a || dir_b) FJORD_TRY(diff_files(a, b, join(dir, name), dir_a, dir_b, host_dir + "/" + name, out));
+        for (const TreeEntry *e : {ea, eb})
+            if (e && e->kind != EntryKind::dir) out.insert(host_dir + "/" + std::string(host_name(*e)));
+    }
+    return {};
+}
+
 /// One folder of the include chain: its listing and its manifest.
 struct Folder {
     std::string path; ///< repo path, "" = the root
@@ -93,10 +137,16 @@ struct Candidate {
 
 class Renderer {
   public:
-    Renderer(const TreeView &tree, const RenderOptions &opts) : tree_(tree), opts_(opts) {}
+    Renderer(const TreeView &tree, const RenderOptions &opts, const TreeView *base = nullptr)
+        : tree_(tree), opts_(opts), base_(base) {}
     Result<DesiredState> run();
 
   private:
+    /// With a base tree whose include chain and manifests are this tree's: the host paths that
+    /// differ (or are templates, rendered again every time); false when a whole render is due.
+    Result<bool> find_changes(const std::string &host);
+    /// Partial renders: true when host path `host` (a file) or something below it (a folder) changed.
+    bool wanted(const std::string &host, bool folder) const;
     Result<std::vector<TreeEntry>> list(const std::string &dir) const;
     Status check_size(const std::string &origin, const std::string &id) const;
     Status expand(const std::string &folder, int depth, const std::string &via);
@@ -109,6 +159,9 @@ class Renderer {
 
     const TreeView &tree_;
     const RenderOptions &opts_;
+    const TreeView *base_ = nullptr;
+    bool partial_ = false;
+    std::set<std::string> changed_; ///< partial renders: the host paths walked
     std::vector<Folder> folders_;    ///< in merge order, the host last
     std::vector<std::string> stack_; ///< includes being expanded, to name a cycle
     std::set<std::string> done_;
@@ -206,6 +259,7 @@ Status Renderer::walk_files(const Folder &f, std::map<std::string, Candidate> &o
             FJORD_TRY(check_name(dir, e.name));
             std::string origin = join(dir, e.name);
             std::string host = host_dir + "/" + e.name;
+            if (partial_ && !wanted(host_dir + "/" + std::string(host_name(e)), e.kind == EntryKind::dir)) continue;
             switch (e.kind) {
             case EntryKind::dir: todo.emplace_back(origin, host); continue;
             case EntryKind::submodule: return fail(Errc::invalid, origin + ": submodules are refused");
@@ -235,7 +289,7 @@ Status Renderer::walk_files(const Folder &f, std::map<std::string, Candidate> &o
                 return fail(Errc::invalid, origin + ": gives " + host + ", which " + it->second.origin + " gives too");
         }
     }
-    if (count > opts_.max_files)
+    if (count > opts_.max_files && !partial_) // partial: complete_partial counts them all
         return fail(Errc::refused, root + ": " + std::to_string(count) + " files, more than apply.max_files (" +
                                        std::to_string(opts_.max_files) + ")");
     return {};
@@ -420,6 +474,11 @@ Result<DesiredState> Renderer::run() {
     }
     vars_ = count_vars(opts_.facts) + count_vars(opts_.var_overrides);
     FJORD_TRY(expand(host, 0, shown(host)));
+    if (base_) {
+        auto partial = find_changes(host);
+        if (!partial) return fail(partial.error());
+        partial_ = *partial;
+    }
 
     DesiredState ds;
     ds.commit = tree_.commit();
@@ -452,7 +511,7 @@ Result<DesiredState> Renderer::run() {
     // Unit files and drop-ins are written to the host too, so they count against the limit.
     std::uint64_t count = merged.size();
     for (const auto &[name, u] : ds.units) count += (u.id.empty() ? 0 : 1) + u.dropins.size();
-    if (count > opts_.max_files)
+    if (count > opts_.max_files && !partial_)
         return fail(Errc::refused, shown(host) + ": " + std::to_string(count) +
                                        " files with its includes, more than apply.max_files (" +
                                        std::to_string(opts_.max_files) + ")");
@@ -474,8 +533,10 @@ Result<DesiredState> Renderer::run() {
                 patterns.push_back({path, i, patch});
                 continue;
             }
-            if (!merged.count(path))
+            // A partial render saw only the paths that changed; the others were there before.
+            if (!merged.count(path) && (!partial_ || changed_.count(path)))
                 return fail(Errc::invalid, patch.where + ": no files/ of the merged folders provides " + path);
+            if (!merged.count(path)) continue;
             merge_patch(patches[path], patch);
         }
     for (const auto &[path, c] : merged) {
@@ -493,12 +554,56 @@ Result<DesiredState> Renderer::run() {
     for (const auto &[path, f] : ds.files) FJORD_TRY(check_name_limits(path, f.origin));
     FJORD_TRY(check_parents(ds.files));
     FJORD_TRY(check_link_chains(ds.files));
+    if (partial_) {
+        ds.partial = true;
+        ds.touched = std::move(changed_);
+    }
     return ds;
+}
+
+Result<bool> Renderer::find_changes(const std::string &host) {
+    // The base's include chain and manifests: read again (they are small), so that a render
+    // is partial only when every fjord.toml of the chain is the same blob in both commits.
+    // Then vars, [file] tables, units, containers, checks and hooks are what they were, or
+    // are collected whole below (units, containers: a few files), and only files/ can differ.
+    Renderer old(*base_, opts_);
+    if (!old.expand(host, 0, shown(host))) return false; // the base does not render: a whole render says why
+    if (old.folders_.size() != folders_.size()) return false;
+    for (std::size_t i = 0; i < folders_.size(); ++i) {
+        const Folder &a = old.folders_[i], &b = folders_[i];
+        if (a.path != b.path) return false;
+        const TreeEntry *ma = a.entry("fjord.toml"), *mb = b.entry("fjord.toml");
+        if (!ma != !mb || (ma && (ma->id != mb->id || ma->kind != mb->kind))) return false;
+        const TreeEntry *fa = a.entry("files"), *fb = b.entry("files");
+        if (fb && fb->kind != EntryKind::dir) return false;
+        // validate commands are not kept in generations: the paths that have one are walked
+        // again, and a pattern's could match any path, so then the whole host is.
+        for (const auto &[path, patch] : b.manifest.files) {
+            if (!patch.validate) continue;
+            if (is_file_pattern(path)) return false;
+            changed_.insert(path);
+        }
+        bool in_a = fa && fa->kind == EntryKind::dir, in_b = fb != nullptr;
+        if (in_a && in_b && fa->id == fb->id) continue;
+        FJORD_TRY(diff_files(*base_, tree_, join(b.path, "files"), in_a, in_b, "", changed_));
+    }
+    // Templates render again every time: the vars are the same, but facts may not be.
+    changed_.insert(opts_.base_templates.begin(), opts_.base_templates.end());
+    return true;
+}
+
+bool Renderer::wanted(const std::string &host, bool folder) const {
+    if (!folder) return changed_.count(host) > 0;
+    std::string prefix = host + "/";
+    auto it = changed_.lower_bound(prefix);
+    return it != changed_.end() && it->starts_with(prefix);
 }
 
 } // namespace
 
-Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts) { return Renderer(tree, opts).run(); }
+Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts, const TreeView *base) {
+    return Renderer(tree, opts, base).run();
+}
 
 Result<std::string> clean_relative_path(std::string_view p) {
     if (p.empty()) return fail(Errc::invalid, "empty path");

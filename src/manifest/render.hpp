@@ -38,11 +38,21 @@ struct RenderOptions {
     std::function<Result<std::string>(std::string_view ciphertext, const std::string &origin)> decrypt;
     /// The keyed digest of a decrypted secret, kept in FileSpec::secret_mac for the drift pass.
     std::function<std::string(std::string_view plaintext)> secret_digest;
+    /// Rendering only what changed: the commit the current generation was rendered from (under
+    /// the same settings), and the host paths of its rendered templates. The sandboxed render
+    /// opens that commit's tree and hands it to render() as `base`.
+    std::string base_commit;
+    std::vector<std::string> base_templates;
 };
 
 /// Renders the host folder `opts.host_path` of `tree`: its manifest fjord.toml (with includes
 /// merged in order, the host last), files/, units/ and containers/.
-[[nodiscard]] Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts);
+/// With `base` (an earlier commit's tree, rendered before under the same options) whose include
+/// chain has the same fjord.toml blobs, only the files/ paths that differ between the two trees
+/// (folders with the same tree id are not opened) and every template of opts.base_templates
+/// are walked and rendered: the result is partial (DesiredState::partial). Otherwise, or when
+/// the base cannot be read, the render is whole.
+[[nodiscard]] Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts, const TreeView *base = nullptr);
 
 /// Normalises a repo-relative path ("a//b/./c" -> "a/b/c", "." -> "" the root); refuses "", "..",
 /// absolute paths and line breaks.

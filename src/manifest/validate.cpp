@@ -228,6 +228,8 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
     }
     FJORD_TRY(check_parents(d.files));
     FJORD_TRY(check_link_chains(d.files));
+    if (!d.partial && !d.touched.empty()) return fail(Errc::invalid, "paths touched by a whole render");
+    for (const auto &path : d.touched) FJORD_TRY(check_host_path(path));
     for (const auto &[name, u] : d.units) {
         auto bad = [&, &name = name](const std::string &why) { return fail(Errc::invalid, "unit " + printable(name) + ": " + why); };
         if (u.name != name || !valid_unit_name(name)) return bad("not a systemd unit name");
@@ -254,6 +256,32 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
         if (has_break(c.name)) return fail(Errc::invalid, "check \"" + printable(c.name) + "\": line breaks in its name");
     for (const auto &[k, v] : d.vars)
         if (has_break(k)) return fail(Errc::invalid, "var \"" + printable(k) + "\": control characters in its name");
+    return {};
+}
+
+
+std::set<std::string> unit_file_paths(const std::map<std::string, UnitSpec> &units) {
+    std::set<std::string> out;
+    for (const auto &[name, u] : units) {
+        std::string base = std::string(unit_dir) + "/" + name;
+        if (!u.id.empty()) out.insert(base);
+        for (const auto &[file, id] : u.dropins) out.insert(base + ".d/" + file);
+        if (!u.memory.empty() || !u.cpu.empty()) out.insert(base + ".d/" + limits_dropin_name);
+    }
+    return out;
+}
+
+Status complete_partial(DesiredState &d, const RenderOptions &opts) {
+    // As the renderer counts: every file and unit file, not fjord's own limits drop-ins.
+    std::uint64_t count = 0;
+    for (const auto &[path, f] : d.files) count += f.origin.starts_with("limits of unit ") ? 0 : 1;
+    if (count > opts.max_files)
+        return fail(Errc::refused, opts.host_path + ": " + std::to_string(count) +
+                                       " files with its includes, more than apply.max_files (" + std::to_string(opts.max_files) + ")");
+    FJORD_TRY(check_parents(d.files));
+    FJORD_TRY(check_link_chains(d.files));
+    d.partial = false;
+    d.touched.clear();
     return {};
 }
 

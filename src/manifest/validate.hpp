@@ -5,6 +5,7 @@
 #include "manifest/render.hpp"
 #include "util/result.hpp"
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,5 +44,24 @@ namespace fjord {
 /// ids and blob content (hashed again) as the renderer makes them; units, containers, hooks
 /// named as the manifest allows; the limits of `opts`.
 [[nodiscard]] Status validate_desired(const DesiredState &d, const RenderOptions &opts, const std::string &commit);
+
+/// The host paths of the unit files and drop-ins `units` give (add_unit_files), so a partial
+/// render's caller drops the base's before it takes the render's.
+[[nodiscard]] std::set<std::string> unit_file_paths(const std::map<std::string, UnitSpec> &units);
+
+/// Adds to a partial render every path of the base (`files`, by host path, its FileSpec given by
+/// `spec_of`) that the render did not touch, but not the base's unit files (`units`): the render
+/// listed today's.
+template <class Files, class SpecOf>
+void fill_partial(DesiredState &d, const Files &files, const std::map<std::string, UnitSpec> &units, SpecOf spec_of) {
+    std::set<std::string> unit_files = unit_file_paths(units);
+    for (const auto &[path, x] : files)
+        if (!d.touched.count(path) && !unit_files.count(path)) d.files.emplace(path, spec_of(x));
+}
+
+/// The checks a partial render (DesiredState::partial) leaves to its caller, once the caller
+/// has added every untouched path of the base: apply.max_files, a file where another path
+/// needs a folder, chains of links. Clears `partial` and `touched`.
+[[nodiscard]] Status complete_partial(DesiredState &d, const RenderOptions &opts);
 
 } // namespace fjord

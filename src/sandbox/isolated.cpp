@@ -124,13 +124,13 @@ Result<DesiredState> checked(Result<std::string> answer, const RenderOptions &op
 }
 
 /// render() in the child, with the facts it used and the template errors collected there.
-Result<std::string> render_in_child(const TreeView &tree, RenderOptions opts) {
+Result<std::string> render_in_child(const TreeView &tree, RenderOptions opts, const TreeView *base = nullptr) {
     std::set<std::string> used;
     std::vector<Error> template_errors;
     bool collect = opts.template_errors != nullptr;
     opts.facts_used = &used;
     opts.template_errors = collect ? &template_errors : nullptr;
-    auto d = render(tree, opts);
+    auto d = render(tree, opts, base);
     if (!d) {
         if (collect) return encode_errors(d.error(), template_errors);
         return fail(std::move(d.error()));
@@ -201,7 +201,11 @@ Result<DesiredState> render_isolated(GitSource &source, const std::string &commi
     auto answer = run_sandboxed("render", SeccompProfile::render, render_limits(opts), [&]() -> Result<std::string> {
         auto tree = source.tree(commit);
         if (!tree) return fail(std::move(tree.error()));
-        return render_in_child(**tree, opts);
+        // The base commit gone from the cache (cloned again, history rewritten): a whole render.
+        std::unique_ptr<TreeView> base;
+        if (!opts.base_commit.empty())
+            if (auto b = source.tree(opts.base_commit)) base = std::move(*b);
+        return render_in_child(**tree, opts, base.get());
     });
     return checked(std::move(answer), opts, commit);
 }

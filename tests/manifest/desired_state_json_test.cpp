@@ -20,7 +20,7 @@ static_assert(sizeof(PortSpec) == 72, "PortSpec changed: update desired_state_js
 static_assert(sizeof(VolumeSpec) == 72, "VolumeSpec changed: update desired_state_json.cpp and rich()");
 static_assert(sizeof(ContainerHealthSpec) == 48, "ContainerHealthSpec changed: update desired_state_json.cpp and rich()");
 static_assert(sizeof(VarValue) == 112, "VarValue changed: update desired_state_json.cpp and rich()");
-static_assert(sizeof(DesiredState) == 352, "DesiredState changed: update desired_state_json.cpp and rich()");
+static_assert(sizeof(DesiredState) == 408, "DesiredState changed: update desired_state_json.cpp and rich()");
 #endif
 
 namespace {
@@ -108,6 +108,8 @@ DesiredState rich() {
     c.failure_threshold = 8;
     d.checks.push_back(c);
     d.includes = {"bundles/base", "hosts/web1"};
+    d.partial = true;
+    d.touched = {"/etc/gone", "/etc/nginx/nginx.conf"};
     return d;
 }
 

@@ -30,6 +30,7 @@ class FakeTree : public TreeView {
     }
 
     Result<std::vector<TreeEntry>> list(const std::string &dir) const override {
+        ++lists;
         std::vector<TreeEntry> out;
         std::set<std::string> dirs;
         std::string prefix = dir.empty() ? "" : dir + "/";
@@ -39,7 +40,7 @@ class FakeTree : public TreeView {
             auto slash = rest.find('/');
             if (slash != std::string::npos) {
                 if (dirs.insert(rest.substr(0, slash)).second)
-                    out.push_back({rest.substr(0, slash), EntryKind::dir, false, "tree"});
+                    out.push_back({rest.substr(0, slash), EntryKind::dir, false, tree_id(prefix + rest.substr(0, slash))});
                 continue;
             }
             out.push_back({rest, n.kind, n.exec, blob_id(n.content)});
@@ -64,7 +65,19 @@ class FakeTree : public TreeView {
     }
     std::string commit() const override { return "c0ffee"; }
 
+    FakeTree &remove(const std::string &path) {
+        nodes_.erase(path);
+        return *this;
+    }
+    bool has(const std::string &path) const { return nodes_.count(path) > 0; }
+    std::vector<std::string> paths() const {
+        std::vector<std::string> out;
+        for (const auto &[p, n] : nodes_) out.push_back(p);
+        return out;
+    }
+
     mutable std::set<std::string> reads; ///< blob ids read, to prove render reads little
+    mutable std::size_t lists = 0;       ///< folders listed, to prove a partial render walks little
 
   private:
     struct Node {
@@ -72,6 +85,14 @@ class FakeTree : public TreeView {
         EntryKind kind;
         bool exec;
     };
+    /// A folder's id, as Git's: the same content below it, the same id.
+    std::string tree_id(const std::string &dir) const {
+        std::string all;
+        for (const auto &[path, n] : nodes_)
+            if (path.compare(0, dir.size() + 1, dir + "/") == 0)
+                all += path + "\n" + std::to_string(static_cast<int>(n.kind)) + (n.exec ? "x" : "-") + blob_id(n.content) + "\n";
+        return blob_id(all);
+    }
     FakeTree &put(const std::string &path, Node n) {
         nodes_[path] = std::move(n);
         return *this;
