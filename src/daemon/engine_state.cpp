@@ -61,19 +61,19 @@ void Engine::backfill_objects() {
     // store once, while the cache still has it.
     auto cur = store_.current();
     if (!cur || *cur == 0) return;
-    auto g = store_.load(*cur);
-    if (!g || g->checks_kept) return;
+    auto g = current_generation(*cur); // loaded once a run: the drift pass and the sync use it too
+    if (!g || (*g)->checks_kept) return;
     const BlobReader *cache = repo().blobs();
     if (!cache) return;
     std::size_t copied = 0, missing = 0;
-    for (const auto &[p, af] : g->files) {
+    for (const auto &[p, af] : (*g)->files) {
         if (af.spec.kind != FileKind::file || store_.has_object(af.spec.id)) continue;
         auto data = cache->read_blob(af.spec.id, cfg_.apply.max_file_size);
         if (data && store_.put_object(af.spec.id, *data, false)) ++copied;
         else ++missing;
     }
     if (auto s = store_.sync_objects(); !s) log_warning("object store: " + s.error().message + ", ignoring");
-    if (auto s = store_.list_objects(*g); !s) log_warning("object store: " + s.error().message + ", ignoring");
+    if (auto s = store_.list_objects(**g); !s) log_warning("object store: " + s.error().message + ", ignoring");
     if (copied || missing)
         log_info("object store: copied the content of " + std::to_string(copied) + " files of generation " + std::to_string(*cur) +
                  " from the Git cache" + (missing ? " (" + std::to_string(missing) + " not in the cache)" : ""));
