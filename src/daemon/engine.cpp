@@ -34,7 +34,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const Config &cfg, Ports ports) {
     std::unique_ptr<Engine> e(new Engine(cfg, std::move(ports), std::move(*store), std::move(*lock), std::move(*fs)));
     e->repo_ = e->ports_.repo(e->cfg_.source, e->store_.path("repo"));
     bool rebuild = false;
-    if (auto old = read_status(cfg.state.dir)) e->rec_.status() = *old;
+    if (auto old = read_status(cfg.state.dir)) e->rec_.loaded(*old);
     else if (::access(e->store_.path("status.json").c_str(), F_OK) == 0) {
         // A damaged status file costs nothing that matters: moved aside, rebuilt below from
         // the generations (counters restart from what history shows).

@@ -117,7 +117,8 @@ Status write_metrics(const std::string &path, const std::string &state_dir, cons
     if (::stat(dirname_of(path).c_str(), &st) < 0) return {}; // node_exporter is not installed
     std::vector<prereq::CheckResult> prereqs;
     if (auto saved = prereq::read_saved(state_dir)) prereqs = std::move(saved->results);
-    return write_file_atomic(path, render_metrics(s, prereqs), 0644);
+    // Read by node_exporter while fjordd runs and written again at every save: never fsynced.
+    return write_file_atomic(path, render_metrics(s, prereqs), 0644, false);
 }
 
 } // namespace fjord

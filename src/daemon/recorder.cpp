@@ -18,9 +18,30 @@ void Recorder::reconfigure(const Config &cfg) {
     if (notifier_) notifier_->set_targets(cfg.notify);
 }
 
+namespace {
+
+/// The status without its times: what an idle poll does not change.
+std::string timeless_key(AgentStatus s) {
+    s.last_sync = s.next_poll = s.last_drift = s.last_success = s.last_registry_check = 0;
+    return status_to_json(s);
+}
+
+} // namespace
+
+void Recorder::loaded(const AgentStatus &s) {
+    status_ = s;
+    durable_key_ = timeless_key(s);
+}
+
 void Recorder::save() {
-    auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600);
+    // An idle poll changes only times (last sync, next poll): such a save is not fsynced, so a
+    // host that finds nothing new writes to its disk's cache, not through to the disk. A crash
+    // may bring back the status before, which differs in times only; a damaged one is rebuilt.
+    std::string key = timeless_key(status_);
+    bool durable = key != durable_key_;
+    auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600, durable);
     if (!r) log_warning("save status: " + r.error().message + ", ignoring");
+    if (r && durable) durable_key_ = std::move(key);
     if (auto m = write_metrics(cfg_->metrics_textfile, cfg_->state.dir, status_); !m)
         log_warning("metrics: " + m.error().message + ", ignoring");
 }

@@ -33,6 +33,8 @@ class Recorder {
     [[nodiscard]] const AgentStatus &status() const { return status_; }
     /// Writes status.json and the metrics textfile.
     void save();
+    /// The status read from status.json at start: saves that change only its times are not fsynced.
+    void loaded(const AgentStatus &s);
     /// Commit subject and time of the current generation's commit.
     void note_commit(const std::string &commit, std::string subject, std::int64_t time);
     /// A new config (SIGHUP): new [[notify]] targets, another metrics file.
@@ -43,6 +45,7 @@ class Recorder {
     Store &store_;
     std::unique_ptr<Notifier> notifier_;
     AgentStatus status_;
+    std::string durable_key_; ///< the status last made durable, times left out (save)
     // The last outcome logged: the same one poll after poll is logged once.
     SyncState last_state_ = SyncState::applied;
     std::string last_message_, last_commit_;

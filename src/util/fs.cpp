@@ -59,7 +59,7 @@ Status write_all(int fd, std::string_view data, const std::string &what) {
     return {};
 }
 
-Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
+Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode, bool durable) {
     std::string tmp = path + ".tmp";
     unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd) return fail_errno(tmp);
@@ -67,7 +67,7 @@ Status write_file_atomic(const std::string &path, std::string_view data, mode_t 
         ::unlink(tmp.c_str());
         return w;
     }
-    if (::fchmod(fd.get(), mode) < 0 || ::fsync(fd.get()) < 0) {
+    if (::fchmod(fd.get(), mode) < 0 || (durable && ::fsync(fd.get()) < 0)) {
         ::unlink(tmp.c_str());
         return fail_errno("fsync " + tmp);
     }
@@ -76,7 +76,7 @@ Status write_file_atomic(const std::string &path, std::string_view data, mode_t 
         ::unlink(tmp.c_str());
         return fail_errno("rename " + tmp);
     }
-    return fsync_dir(dirname_of(path));
+    return durable ? fsync_dir(dirname_of(path)) : Status{};
 }
 
 Status mkdir_p(const std::string &path, mode_t mode) {

@@ -15,7 +15,10 @@ namespace fjord {
 /// Writes all of `data` to fd, retrying short writes and EINTR; `what` names it in errors.
 [[nodiscard]] Status write_all(int fd, std::string_view data, const std::string &what);
 /// Writes tmp -> fsync -> rename -> fsync(dir), so readers see the old or the new file whole.
-[[nodiscard]] Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode = 0600);
+/// `durable` false: tmp -> rename, no fsync. Readers still see a whole file, but a crash may
+/// bring back the one before (or, on some filesystems, leave it empty): only for files that
+/// say little new (times) or that fjord rebuilds when they are lost or damaged.
+[[nodiscard]] Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode = 0600, bool durable = true);
 /// fsync of a directory, making renames and unlinks in it durable.
 [[nodiscard]] Status fsync_dir(const std::string &dir);
 /// mkdir -p with the given mode for the folders it creates.
