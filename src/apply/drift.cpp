@@ -115,21 +115,21 @@ Result<std::vector<DriftEvent>> find_drift(const RootedFs &fs, const Generation 
     FolderWalk walk(fs);
     Owners owners;
     std::vector<DriftEvent> events;
-    std::vector<StatCache::Record> seen; // the cache after this pass: a stamp for each file
-    seen.reserve(gen.files.size());
+    std::vector<StatCache::Record> fresh; // stamps refreshed by this pass
+    std::size_t known = 0;                // files the cache had a stamp for
     for (const auto &[path, af] : gen.files) {
-        std::uint64_t key = StatCache::key_of(path);
+        std::uint64_t key = cache.key_of(path);
         const StatStamp *old = cache.find(key);
-        std::optional<StatStamp> fresh;
-        if (auto ev = check(walk, path, af.spec, old, secret_digest, owners, fresh)) events.push_back(std::move(*ev));
-        if (fresh) {
-            seen.push_back({key, *fresh});
-            if (refreshed) ++*refreshed;
-        } else if (old) {
-            seen.push_back({key, *old}); // a drifted file keeps its old stamp: hashed again next time
-        }
+        known += old != nullptr;
+        std::optional<StatStamp> now;
+        if (auto ev = check(walk, path, af.spec, old, secret_digest, owners, now)) events.push_back(std::move(*ev));
+        if (now) fresh.push_back({key, *now}); // a drifted file keeps its old stamp: hashed again next time
     }
-    cache.replace(std::move(seen)); // changed() only when a stamp did
+    if (refreshed) *refreshed = fresh.size();
+    // Stamps of paths no longer managed: each stamp was looked up once, unless some are stale.
+    bool stale = known < cache.size();
+    cache.set(std::move(fresh));
+    if (stale) cache.keep_only(gen.files);
     return events;
 }
 

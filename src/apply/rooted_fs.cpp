@@ -366,15 +366,15 @@ Result<int> FolderWalk::enter(const std::string &path, std::string_view dir) {
             while (pos <= dir_.size()) {
                 std::size_t next = dir_.find('/', pos);
                 if (next == std::string::npos) next = dir_.size();
+                auto at = deepest(path); // before comp_ is set: reopening a folder uses it too
+                if (!at) {
+                    reset();
+                    return fail(std::move(at.error()));
+                }
                 comp_.assign(dir_, pos, next - pos);
                 if (comp_.empty() || comp_ == "." || comp_ == "..") {
                     reset();
                     return fail(Errc::invalid, path + ": bad path component");
-                }
-                auto at = deepest(path);
-                if (!at) {
-                    reset();
-                    return fail(std::move(at.error()));
                 }
                 int fd = ::openat(*at, comp_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {

@@ -23,7 +23,7 @@ struct StatStamp {
 /// The stamps of the files one transaction wrote, by path.
 using StampMap = std::unordered_map<std::string, StatStamp>;
 
-/// The stamps of a generation's files, keyed by StatCache::key_of(path).
+/// The stamps of a generation's files, keyed by key_of(path).
 class StatCache {
   public:
     struct Record {
@@ -32,17 +32,20 @@ class StatCache {
         friend bool operator==(const Record &, const Record &) = default;
     };
 
-    /// The key of a path: stable across runs and hosts. Two managed paths sharing a key keep no
-    /// stamp at all (replace, keep_only), so a collision costs a hash, never a missed change.
-    [[nodiscard]] static std::uint64_t key_of(std::string_view path);
+    /// An empty cache with a new random seed for its keys.
+    StatCache();
+
+    /// The key of a path: a 64-bit hash seeded by this cache's own random seed (kept in its
+    /// file), so paths cannot be chosen to share a key. Two that do anyway keep no stamp (set,
+    /// keep_only): a collision costs a hash, never a missed change.
+    [[nodiscard]] std::uint64_t key_of(std::string_view path) const;
 
     [[nodiscard]] const StatStamp *find(std::uint64_t key) const;
     [[nodiscard]] const StatStamp *find(std::string_view path) const { return find(key_of(path)); }
     [[nodiscard]] std::size_t size() const { return records_.size(); }
-    [[nodiscard]] const std::vector<Record> &records() const { return records_; }
 
-    /// Every record at once (in any order): what a drift pass saw of the whole generation.
-    void replace(std::vector<Record> records);
+    /// Sets these stamps (keys from key_of, any order).
+    void set(std::vector<Record> records);
     /// Sets the stamps of the files a transaction wrote.
     void update(const StampMap &stamps);
     /// Drops the stamps of paths `files` does not hold (a new generation's).
@@ -53,13 +56,14 @@ class StatCache {
     [[nodiscard]] bool changed() const { return changed_; }
     void mark_saved() { changed_ = false; }
 
-    /// The file's bytes: a seal line (util/hash.hpp), a format line, then the records.
+    /// The file's bytes: a seal line (util/hash.hpp), a format line, the seed, the records.
     [[nodiscard]] std::string encode() const;
-    /// The records of encode()'s bytes; nullopt when they are damaged, cut short, unsealed or of
+    /// The cache encode() wrote; nullopt when the bytes are damaged, cut short, unsealed or of
     /// another format (an older fjord's text cache): the caller starts from an empty cache.
     [[nodiscard]] static std::optional<StatCache> decode(std::string_view bytes);
 
   private:
+    std::uint64_t seed_ = 0;
     std::vector<Record> records_; ///< sorted by key, keys unique
     bool changed_ = false;
 };
