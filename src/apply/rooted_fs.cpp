@@ -2,6 +2,7 @@
 
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +25,44 @@ LiveStat to_live(const struct stat &st) {
     l.ctime_ns = std::int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
     return l;
 }
+
+// Reads of a name in an open folder, for RootedFs and FolderWalk alike; errors name root + path.
+Result<std::string> read_file_at(int dfd, const char *name, const std::string &root, const std::string &path,
+                                 std::uint64_t max) {
+    unique_fd fd(::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) return fail_errno(root + path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return fail_errno(root + path);
+    if (!S_ISREG(st.st_mode)) return fail(Errc::refused, path + ": not a regular file");
+    if (static_cast<std::uint64_t>(st.st_size) > max)
+        return fail(Errc::refused, path + ": larger than " + std::to_string(max) + " bytes");
+    std::string out(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < out.size()) {
+        ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno("read " + root + path);
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
+Result<std::string> read_link_at(int dfd, const char *name, const std::string &root, const std::string &path) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(dfd, name, buf, sizeof buf);
+    if (n < 0) return fail_errno("readlink " + root + path);
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+Result<std::string> content_id_at(int dfd, const char *name, const std::string &root, const std::string &path) {
+    unique_fd fd(::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) return fail_errno(root + path);
+    return blob_id_fd(fd.get());
+}
+
+Result<std::string> not_there(const std::string &path) { return fail(Errc::not_found, path + ": does not exist"); }
 
 } // namespace
 
@@ -105,46 +144,24 @@ Result<std::string> RootedFs::read_file(const std::string &path, std::uint64_t m
     std::string name;
     auto dfd = parent(path, name, false);
     if (!dfd) return fail(std::move(dfd.error()));
-    if (*dfd < 0) return fail(Errc::not_found, path + ": does not exist");
-    unique_fd fd(::openat(*dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (!fd) return fail_errno(root_ + path);
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0) return fail_errno(root_ + path);
-    if (!S_ISREG(st.st_mode)) return fail(Errc::refused, path + ": not a regular file");
-    if (static_cast<std::uint64_t>(st.st_size) > max)
-        return fail(Errc::refused, path + ": larger than " + std::to_string(max) + " bytes");
-    std::string out(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t got = 0;
-    while (got < out.size()) {
-        ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail_errno("read " + root_ + path);
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    out.resize(got);
-    return out;
+    if (*dfd < 0) return not_there(path);
+    return read_file_at(*dfd, name.c_str(), root_, path, max);
 }
 
 Result<std::string> RootedFs::read_link(const std::string &path) const {
     std::string name;
     auto dfd = parent(path, name, false);
     if (!dfd) return fail(std::move(dfd.error()));
-    if (*dfd < 0) return fail(Errc::not_found, path + ": does not exist");
-    char buf[4096];
-    ssize_t n = ::readlinkat(*dfd, name.c_str(), buf, sizeof buf);
-    if (n < 0) return fail_errno("readlink " + root_ + path);
-    return std::string(buf, static_cast<std::size_t>(n));
+    if (*dfd < 0) return not_there(path);
+    return read_link_at(*dfd, name.c_str(), root_, path);
 }
 
 Result<std::string> RootedFs::content_id(const std::string &path) const {
     std::string name;
     auto dfd = parent(path, name, false);
     if (!dfd) return fail(std::move(dfd.error()));
-    if (*dfd < 0) return fail(Errc::not_found, path + ": does not exist");
-    unique_fd fd(::openat(*dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (!fd) return fail_errno(root_ + path);
-    return blob_id_fd(fd.get());
+    if (*dfd < 0) return not_there(path);
+    return content_id_at(*dfd, name.c_str(), root_, path);
 }
 
 Result<LiveStat> RootedFs::write_file(const std::string &path, std::string_view content, unsigned mode, uid_t uid,
@@ -274,6 +291,153 @@ Status RootedFs::sync() {
     }
     dirty_dirs_.clear();
     return {};
+}
+
+FolderWalk::FolderWalk(const RootedFs &fs, std::size_t max_open) : fs_(fs), max_open_(std::max<std::size_t>(max_open, 2)) {}
+
+Result<int> FolderWalk::stopped(const std::string &path, std::size_t end, int err) const {
+    if (err == ENOENT) return -1;
+    // The words of RootedFs::parent, so an event reads the same whichever walk found it.
+    if (err == ELOOP || err == ENOTDIR)
+        return fail(Errc::refused, path + ": " + dir_.substr(0, end) +
+                                       " is a symlink or not a folder on the host; fjord does not write through it");
+    return fail_errno(fs_.root_ + dir_.substr(0, end), err);
+}
+
+// Nothing of the walk is kept: the next path starts from the root again.
+void FolderWalk::reset() {
+    chain_.clear();
+    open_ = 0;
+    dir_.clear();
+    stop_errno_ = 0;
+}
+
+void FolderWalk::make_room() {
+    if (open_ < max_open_) return;
+    // The shallowest open folder: the walk comes back to it last. Never the deepest, which the
+    // next folder is opened from.
+    for (std::size_t i = 0; i + 1 < chain_.size(); ++i)
+        if (chain_[i].fd) {
+            chain_[i].fd.reset();
+            --open_;
+            return;
+        }
+}
+
+Result<int> FolderWalk::deepest(const std::string &path) {
+    if (chain_.empty()) return fs_.root_fd_.get();
+    std::size_t d = chain_.size() - 1;
+    if (chain_[d].fd) return chain_[d].fd.get();
+    // Closed for room: opened again from the nearest open folder above it, a name at a time.
+    std::size_t i = d;
+    while (i > 0 && !chain_[i - 1].fd) --i;
+    int at = i == 0 ? fs_.root_fd_.get() : chain_[i - 1].fd.get();
+    unique_fd cur;
+    for (; i <= d; ++i) {
+        std::size_t pos = i == 0 ? 1 : chain_[i - 1].end + 1;
+        comp_.assign(dir_, pos, chain_[i].end - pos);
+        unique_fd fd(::openat(at, comp_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) return stopped(path, chain_[i].end, errno);
+        ++opened_;
+        cur = std::move(fd);
+        at = cur.get();
+    }
+    make_room();
+    chain_[d].fd = std::move(cur);
+    ++open_;
+    return at;
+}
+
+Result<int> FolderWalk::enter(const std::string &path, std::string_view dir) {
+    if (dir != dir_) {
+        // The folders the new one shares with the chain stay open; the rest are closed.
+        std::size_t m = static_cast<std::size_t>(std::mismatch(dir.begin(), dir.end(), dir_.begin(), dir_.end()).first - dir.begin());
+        auto shared = [&](std::size_t end) { return end < m || (end == m && (m == dir.size() || dir[m] == '/')); };
+        std::size_t keep = 0;
+        while (keep < chain_.size() && shared(chain_[keep].end)) ++keep;
+        bool same_stop = stop_errno_ && keep == chain_.size() && shared(stop_end_);
+        for (std::size_t i = keep; i < chain_.size(); ++i)
+            if (chain_[i].fd) --open_;
+        chain_.resize(keep);
+        dir_.assign(dir);
+        if (!same_stop) {
+            stop_errno_ = 0;
+            std::size_t pos = keep ? chain_.back().end + 1 : 1;
+            while (pos <= dir_.size()) {
+                std::size_t next = dir_.find('/', pos);
+                if (next == std::string::npos) next = dir_.size();
+                auto at = deepest(path); // before comp_ is set: reopening a folder uses it too
+                if (!at) {
+                    reset();
+                    return fail(std::move(at.error()));
+                }
+                comp_.assign(dir_, pos, next - pos);
+                if (comp_.empty() || comp_ == "." || comp_ == "..") {
+                    reset();
+                    return fail(Errc::invalid, path + ": bad path component");
+                }
+                int fd = ::openat(*at, comp_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                    stop_errno_ = errno;
+                    stop_end_ = next;
+                    break;
+                }
+                ++opened_;
+                make_room();
+                chain_.push_back({next, unique_fd(fd)});
+                ++open_;
+                pos = next + 1;
+            }
+        }
+    }
+    if (stop_errno_) return stopped(path, stop_end_, stop_errno_);
+    return deepest(path);
+}
+
+Result<int> FolderWalk::folder_of(const std::string &path, const char *&name) {
+    if (path.size() < 2 || path[0] != '/' || path.back() == '/')
+        return fail(Errc::invalid, path + ": not an absolute file path");
+    auto slash = path.find_last_of('/');
+    name = path.c_str() + slash + 1;
+    if (slash == 0) return fs_.root_fd_.get(); // the chain stays as it is for the next path
+    return enter(path, std::string_view(path).substr(0, slash));
+}
+
+Result<LiveStat> FolderWalk::stat(const std::string &path) {
+    const char *name = nullptr;
+    auto dfd = folder_of(path, name);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return LiveStat{};
+    struct stat st;
+    if (::fstatat(*dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) return LiveStat{};
+        return fail_errno(fs_.root_ + path);
+    }
+    return to_live(st);
+}
+
+Result<std::string> FolderWalk::read_file(const std::string &path, std::uint64_t max) {
+    const char *name = nullptr;
+    auto dfd = folder_of(path, name);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return not_there(path);
+    return read_file_at(*dfd, name, fs_.root_, path, max);
+}
+
+Result<std::string> FolderWalk::read_link(const std::string &path) {
+    const char *name = nullptr;
+    auto dfd = folder_of(path, name);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return not_there(path);
+    return read_link_at(*dfd, name, fs_.root_, path);
+}
+
+Result<std::string> FolderWalk::content_id(const std::string &path) {
+    const char *name = nullptr;
+    auto dfd = folder_of(path, name);
+    if (!dfd) return fail(std::move(dfd.error()));
+    if (*dfd < 0) return not_there(path);
+    return content_id_at(*dfd, name, fs_.root_, path);
 }
 
 } // namespace fjord

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace fjord {
 
@@ -75,6 +76,7 @@ class RootedFs : public HostProbe {
     RootedFs &operator=(RootedFs &&) = default;
 
   private:
+    friend class FolderWalk;
     RootedFs(std::string root, unique_fd fd) : root_(std::move(root)), root_fd_(std::move(fd)) {}
     /// The fd of the folder holding `path` and the last component; absent parent -> fd -1
     /// unless create is set.
@@ -86,6 +88,53 @@ class RootedFs : public HostProbe {
     mutable std::string cached_dir_;
     mutable unique_fd cached_fd_;
     std::set<std::string> dirty_dirs_;
+};
+
+/// Reads host paths visited in sorted order (a generation's files, as a drift pass does) at the
+/// cost of one fstatat each: every folder is opened once, relative to its parent's fd with
+/// O_NOFOLLOW as RootedFs walks, and only the chain of folders from the root to the current one
+/// is held open (at most `max_open` fds however deep paths go; a folder closed for room is
+/// opened again when the walk comes back to it). A folder found missing or refused answers for
+/// every path below it without another syscall. Answers and errors are RootedFs's.
+class FolderWalk {
+  public:
+    explicit FolderWalk(const RootedFs &fs, std::size_t max_open = 32);
+
+    /// lstat of a host path (as RootedFs::stat).
+    [[nodiscard]] Result<LiveStat> stat(const std::string &path);
+    /// As RootedFs's, through the folder this walk holds open.
+    [[nodiscard]] Result<std::string> read_file(const std::string &path, std::uint64_t max);
+    [[nodiscard]] Result<std::string> read_link(const std::string &path);
+    [[nodiscard]] Result<std::string> content_id(const std::string &path);
+
+    /// Folders opened so far (each once, unless closed for room) and open now.
+    [[nodiscard]] std::size_t opened() const { return opened_; }
+    [[nodiscard]] std::size_t open_now() const { return open_; }
+
+  private:
+    struct Level {
+        std::size_t end; ///< dir_.substr(0, end) is this folder
+        unique_fd fd;    ///< closed when evicted for room
+    };
+    /// The fd of the folder holding `path` (-1: a folder on the way is missing); `name` is
+    /// the last component, pointing into `path` (NUL-terminated).
+    [[nodiscard]] Result<int> folder_of(const std::string &path, const char *&name);
+    [[nodiscard]] Result<int> enter(const std::string &path, std::string_view dir);
+    /// The deepest open level's fd, opening it again when it was closed for room.
+    [[nodiscard]] Result<int> deepest(const std::string &path);
+    /// The answer for a folder that could not be opened: -1 when missing, else the error.
+    [[nodiscard]] Result<int> stopped(const std::string &path, std::size_t end, int err) const;
+    void make_room();
+    void reset();
+
+    const RootedFs &fs_;
+    std::size_t max_open_;
+    std::string dir_;           ///< the folder last entered ("" for the root), as asked
+    std::vector<Level> chain_;  ///< its folders from the top, as far as they opened
+    int stop_errno_ = 0;        ///< why the folder after chain_ did not open (0: all did)
+    std::size_t stop_end_ = 0;  ///< that folder's end in dir_
+    std::string comp_;          ///< scratch for one name
+    std::size_t open_ = 0, opened_ = 0;
 };
 
 } // namespace fjord

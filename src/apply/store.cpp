@@ -479,38 +479,25 @@ std::string Store::applied_root() const {
 Status Store::set_applied_root(const std::string &root) { return write_file_atomic(path("root"), sealed(root + "\n"), 0600); }
 
 StatCache Store::load_stat_cache() const {
-    StatCache cache;
-    auto text = read_file(path("statcache"), 1ull << 32);
-    if (!text) return cache; // a lost cache only costs a hash of every file on the next drift pass
-    for (auto line : split(*text, '\n')) {
-        auto ff = split_fields(line, ' ');
-        if (ff.size != 5) continue;
-        const auto &f = ff.at;
-        StatStamp s;
-        std::string p;
-        auto n = [](std::string_view v, auto &out) {
-            return std::from_chars(v.data(), v.data() + v.size(), out).ec == std::errc{};
-        };
-        if (!n(f[0], s.ino) || !n(f[1], s.size) || !n(f[2], s.mtime_ns) || !n(f[3], s.ctime_ns) || !unesc(f[4], p)) continue;
-        cache.emplace(std::move(p), s);
-    }
-    return cache;
+    // One read of ~40 bytes a file. A lost or damaged cache only costs one hash of every file.
+    auto bytes = read_file(path("statcache"), 1ull << 32);
+    if (!bytes) return {};
+    auto cache = StatCache::decode(*bytes);
+    return cache ? std::move(*cache) : StatCache{};
 }
 
-Status Store::save_stat_cache(const StatCache &cache) {
-    std::string out;
-    out.reserve(cache.size() * 80);
-    for (const auto &[p, s] : cache)
-        out += std::to_string(s.ino) + " " + std::to_string(s.size) + " " + std::to_string(s.mtime_ns) + " " +
-               std::to_string(s.ctime_ns) + " " + esc(p) + "\n";
-    // A cache: no fsync. Losing it after a crash costs one hash of every file, nothing more.
+Status Store::save_stat_cache(StatCache &cache) {
+    if (!cache.changed()) return {};
+    // A cache: no fsync. A crash may leave it empty or cut short; its seal tells, and losing it
+    // costs one hash of every file on the next drift pass, nothing more.
     std::string tmp = path("statcache.tmp");
     {
         unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (!fd) return fail_errno(tmp);
-        FJORD_TRY(write_all(fd.get(), out, tmp));
+        FJORD_TRY(write_all(fd.get(), cache.encode(), tmp));
     }
     if (::rename(tmp.c_str(), path("statcache").c_str()) < 0) return fail_errno("rename " + tmp);
+    cache.mark_saved();
     return {};
 }
 

@@ -2,6 +2,7 @@
 // The state directory (DESIGN.md §6): generations, the object store of adopted originals and
 // rendered content, the intent journal, `current`, the state lock and small flags. Every write
 // is tmp -> fsync -> rename -> fsync(dir).
+#include "apply/stat_cache.hpp"
 #include "plan/generation.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -22,13 +23,6 @@ struct Journal {
     std::string purpose;    ///< "apply", "drift", "rollback"
     std::vector<std::string> paths; ///< every path the transaction may touch, in order
 };
-
-/// What fjord last saw of a managed file, so a drift pass hashes only files whose metadata moved.
-struct StatStamp {
-    std::uint64_t ino = 0, size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-};
-using StatCache = std::unordered_map<std::string, StatStamp>;
 
 /// The state directory.
 class Store {
@@ -119,8 +113,12 @@ class Store {
     [[nodiscard]] std::string applied_root() const;
     [[nodiscard]] Status set_applied_root(const std::string &root);
 
+    /// The stat cache; empty when it is missing, damaged or of an older format (the next drift
+    /// pass hashes every file then, and writes it again).
     [[nodiscard]] StatCache load_stat_cache() const;
-    [[nodiscard]] Status save_stat_cache(const StatCache &cache);
+    /// Writes the stat cache when it changed since it was read (otherwise nothing: a drift pass
+    /// that found nothing new writes nothing).
+    [[nodiscard]] Status save_stat_cache(StatCache &cache);
 
     [[nodiscard]] const std::string &dir() const { return dir_; }
     [[nodiscard]] std::string path(const std::string &name) const { return dir_ + "/" + name; }

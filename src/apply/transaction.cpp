@@ -400,11 +400,11 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran, std::vector<
     return ctx.store.remove_journal();
 }
 
-Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen, const std::vector<std::string> &paths) {
+Result<StampMap> restore_paths(ApplyContext &ctx, const Generation &gen, const std::vector<std::string> &paths) {
     ctx.fs.forget();
     Journal j{gen.info.number, gen.info.number, "drift", paths};
     FJORD_TRY(ctx.store.write_journal(j));
-    StatCache stamps;
+    StampMap stamps;
     for (const auto &path : paths) {
         auto st = put(ctx, gen.files.at(path).spec, nullptr);
         if (!st) {

@@ -38,7 +38,7 @@ struct ApplyReport {
     std::uint64_t generation = 0;
     std::size_t written = 0, removed = 0, restored = 0;
     std::size_t containers = 0; ///< containers created, replaced or removed
-    StatCache stamps; ///< stat of every file written, for the drift pass
+    StampMap stamps; ///< stat of every file written, for the drift pass
 };
 
 /// Runs `plan` (made against `prev`) as generation plan.next.info.number. `desired` supplies
@@ -61,7 +61,7 @@ struct ApplyReport {
                              std::vector<std::string> *left_alone = nullptr);
 
 /// Makes `paths` match generation `gen` again (drift correction), as its own small transaction.
-[[nodiscard]] Result<StatCache> restore_paths(ApplyContext &ctx, const Generation &gen,
+[[nodiscard]] Result<StampMap> restore_paths(ApplyContext &ctx, const Generation &gen,
                                               const std::vector<std::string> &paths);
 
 /// Content by id: fjord's object store first (checked against its id), else the Git cache

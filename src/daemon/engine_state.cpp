@@ -194,9 +194,7 @@ Result<std::vector<DriftEvent>> Engine::drift_pass() {
     auto cur = current_generation(*cur_n);
     if (!cur) return fail(std::move(cur.error()));
     StatCache stamps = store_.load_stat_cache();
-    std::size_t cached = stamps.size();
-    std::size_t refreshed = 0;
-    auto events = find_drift(fs_, **cur, stamps, secrets_.digester(), &refreshed);
+    auto events = find_drift(fs_, **cur, stamps, secrets_.digester());
     if (!events) return fail(std::move(events.error()));
     rec_.status().drifted = events->size();
     bool correct = cfg_.apply.drift == DriftMode::correct && rec_.status().suspended.empty();
@@ -231,14 +229,13 @@ Result<std::vector<DriftEvent>> Engine::drift_pass() {
             rec_.record_drift(transition(Stage::drift, Event::drift_failed), *events, 0, *cur_n);
             return fail(fixed.error().context("drift correction"));
         }
-        for (auto &[p, st] : *fixed) stamps[p] = st;
+        stamps.update(*fixed);
         rec_.status().drifted -= paths.size();
         rec_.status().drift_corrections_total += paths.size();
     }
     Event ev = events->empty() ? Event::drift_none : paths.empty() ? Event::drift_reported : Event::drift_corrected;
-    if (!events->empty() || stamps.size() != cached || refreshed) {
-        if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
-    }
+    // Written only when a stamp changed: a pass that found nothing new writes nothing.
+    if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
     rec_.record_drift(transition(Stage::drift, ev), *events, paths.size(), *cur_n);
     return events;
 }

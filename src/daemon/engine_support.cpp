@@ -224,8 +224,8 @@ void Engine::after_good(const Plan &plan, const ApplyReport &report) {
     st.drifted -= std::min<std::size_t>(st.drifted, unrestorable_.size());
     unrestorable_.clear();
     StatCache stamps = store_.load_stat_cache();
-    for (auto &[p, s] : report.stamps) stamps[p] = s;
-    for (auto it = stamps.begin(); it != stamps.end();) it = plan.next.files.count(it->first) ? std::next(it) : stamps.erase(it);
+    stamps.update(report.stamps);
+    stamps.keep_only(plan.next.files);
     if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
     cur_cache_.reset(); // the next reader loads the new current generation
     auto before = store_.history();
