@@ -1,7 +1,8 @@
 #!/bin/bash
 # Incremental equals from scratch: a seeded random history of 200 commits (adds, edits,
-# deletes, renames of files and folders, modes, owners, file <-> symlink <-> folder and
-# file <-> template <-> secret changes, vars, includes and bundles, secrets encrypted again,
+# deletes, renames of files and folders, modes and exec bits, owners and groups, [file]
+# patterns, file <-> symlink and file <-> template <-> secret changes in one commit, file or
+# symlink <-> folder over two, vars, includes and bundles, secrets changed or encrypted again,
 # unit files and drop-ins) and host fact changes (an address on a veth: host.ipv4) is applied
 # step by step to one root by fjordd --once; after every step that root must be the same tree
 # (bytes, kinds, modes, uid:gid, symlink targets) as the same commit applied from scratch to a
@@ -36,7 +37,6 @@ trap stop_all EXIT
 
 # The comparison (incremental_gen.py compare), served by one python process for the whole run.
 coproc CMP { python3 "$GEN" serve 2>&1; }
-CMP_PID=$CMP_PID
 compare_sides() { # ROOT_A STATE_A ROOT_B STATE_B SHA: its report in $T/diff; 0 same, 1 not, 3 facts moved
   local line
   : >"$T/diff"
@@ -134,10 +134,14 @@ while read -r kind a b what; do
     side_config "$branch" "$S" >"$S/fjord.toml"
     "$FJORDD" --config "$S/fjord.toml" --once >"$T/scratch.log" 2>&1
     scratch_rc=$?
-    if ! wait "$inc_pid"; then
-      report "$steps" "$i" "incremental fjordd --once failed: $(tail -5 "$T/inc.log")" "$what"; break 2
-    fi
-    if [ "$scratch_rc" != 0 ]; then
+    wait "$inc_pid"
+    inc_rc=$?
+    if [ "$inc_rc" != 0 ] && [ "$scratch_rc" != 0 ]; then
+      report "$steps" "$i" "both sides refused the commit (one the generator should not have made?): $(tail -3 "$T/scratch.log")" "$what"
+      break 2
+    elif [ "$inc_rc" != 0 ]; then
+      report "$steps" "$i" "incremental fjordd --once failed, from scratch it applied: $(tail -5 "$T/inc.log")" "$what"; break 2
+    elif [ "$scratch_rc" != 0 ]; then
       report "$steps" "$i" "from-scratch fjordd --once failed: $(tail -5 "$T/scratch.log")" "$what"; break 2
     fi
     compare_sides "$INC_ROOT" "$INC_STATE" "$S/root" "$S/state" "$sha"
