@@ -73,6 +73,7 @@ class Model:
         self.owners = owners
         self.two_step = two_step
         self.pending = []
+        self.start_paths, self.start_dirs = set(), set()
         self.entries = {f: {} for f in FOLDERS}   # folder -> host path -> entry
         self.tables = {f: {} for f in FOLDERS}    # folder -> [file] key (path or pattern) -> {key: value}
         self.vars = {f: {} for f in FOLDERS}
@@ -165,7 +166,7 @@ class Model:
             p = parent + "/" + self.r.choice(NAMES)
             if p in self.entries[folder] and (folder, p) != moving:
                 continue
-            if p in dirs or any(a in paths for a in ancestors(p)):
+            if p in dirs or any(a in paths for a in ancestors(p)) or self.changes_kind(p):
                 continue
             return p
         return None
@@ -231,12 +232,13 @@ class Model:
         paths = self.all_paths()
         if new == d or new in paths or new in self.all_dirs() or any(a in paths for a in ancestors(new)):
             return None
-        for p in sorted(self.entries[f]):
-            if p.startswith(d + "/"):
-                q = new + p[len(d):]
-                self.entries[f][q] = self.entries[f].pop(p)
-                if p in self.tables[f]:
-                    self.tables[f][q] = self.tables[f].pop(p)
+        moves = [(p, new + p[len(d):]) for p in sorted(self.entries[f]) if p.startswith(d + "/")]
+        if any(self.changes_kind(q) for _, q in moves):
+            return None
+        for p, q in moves:
+            self.entries[f][q] = self.entries[f].pop(p)
+            if p in self.tables[f]:
+                self.tables[f][q] = self.tables[f].pop(p)
         return "rename folder %s:%s -> %s" % (f, d, new)
 
     def m_exec_bit(self):
@@ -330,7 +332,7 @@ class Model:
                 added = 0
                 for _ in range(r.randint(1, 3)):
                     q = p + "/" + r.choice(NAMES)
-                    if self.fits(q):
+                    if self.fits(q) and not self.changes_kind(q):
                         self.entries[f][q] = self.new_entry(q)
                         added += 1
                 return added and "folder %s:%s filled" % (f, p)
@@ -346,7 +348,7 @@ class Model:
                     del self.entries[g][p]
 
             def fill():
-                if not self.fits(d):
+                if not self.fits(d) or self.changes_kind(d):
                     return None
                 self.entries[f][d] = self.new_entry(d)
                 return "%s %s:%s in the folder's place" % (self.entries[f][d]["k"], f, d)
@@ -377,7 +379,14 @@ class Model:
         self.pending.append(fill)
         return what + " (the new content in the next commit)"
 
-    def run_pending(self):
+    def changes_kind(self, path):
+        """two_step: True when an entry at path would make a file of what was a folder when
+        this commit began, or a folder of what was a file or symlink."""
+        return self.two_step and (path in self.start_dirs or any(a in self.start_paths for a in ancestors(path)))
+
+    def begin_commit(self):
+        """The paths as the commit begins, then what the last commit left for this one."""
+        self.start_paths, self.start_dirs = self.all_paths(), self.all_dirs()
         done = [fill() for fill in self.pending]
         self.pending = []
         self.repair()
@@ -612,7 +621,7 @@ def gen(repo, seed, commits, fjordctl, recipient, facts, owners, two_step):
     fi = FastImport(repo)
     plan, present = [], set()
     for i in range(1, commits + 1):
-        what = ["first tree"] if i == 1 else m.run_pending() + [m.mutate() for _ in range(rnd.randint(1, 5))]
+        what = ["first tree"] if i == 1 else m.begin_commit() + [m.mutate() for _ in range(rnd.randint(1, 5))]
         mark = fi.commit(m.tree(fjordctl, recipient), "step %d: %s" % (i, "; ".join(what)), "refs/heads/c%04d" % i)
         # A fact change now and then: before a commit, or on its own after one.
         if facts and i > 1 and rnd.random() < 0.12:
