@@ -7,7 +7,7 @@
 # step by step to one root by fjordd --once; after every step that root must be the same tree
 # (bytes, kinds, modes, uid:gid, symlink targets) as the same commit applied from scratch to a
 # fresh root with a fresh state dir, and the two current generations must hold the same
-# entries. The generator and the comparison are incremental_gen.py.
+# entries. The generator is incremental_gen.py, the comparison incremental_cmp.py.
 #   FJORD_INCR_SEED=N     replays one history (default: a random seed, printed)
 #   FJORD_INCR_COMMITS=N  its length (default 200)
 #   FJORD_INCR_KEEP=DIR   on a failure, both sides, the repo and the logs are copied there
@@ -20,28 +20,28 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
-GEN=$here/incremental_gen.py
+GEN=$here/incremental_gen.py CMP=$here/incremental_cmp.py
 
 SEED=${FJORD_INCR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 COMMITS=${FJORD_INCR_COMMITS:-200}
 echo "seed $SEED, $COMMITS commits (replay: FJORD_INCR_SEED=$SEED bash tests/integration/incremental.sh BUILD)"
 
 VETH=fji$$a
-CMP_PID=""
+CMPD_PID=""
 stop_all() {
-  [ -n "$CMP_PID" ] && kill "$CMP_PID" 2>/dev/null && wait "$CMP_PID" 2>/dev/null
+  [ -n "$CMPD_PID" ] && kill "$CMPD_PID" 2>/dev/null && wait "$CMPD_PID" 2>/dev/null
   ip link del "$VETH" 2>/dev/null
   cleanup_dirs
 }
 trap stop_all EXIT
 
-# The comparison (incremental_gen.py compare), served by one python process for the whole run.
-coproc CMP { python3 "$GEN" serve 2>&1; }
+# The comparison (incremental_cmp.py), served by one python process for the whole run.
+coproc CMPD { python3 "$CMP" serve 2>&1; }
 compare_sides() { # ROOT_A STATE_A ROOT_B STATE_B SHA: its report in $T/diff; 0 same, 1 not, 3 facts moved
   local line
   : >"$T/diff"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$@" >&"${CMP[1]}"
-  while IFS= read -r line <&"${CMP[0]}"; do
+  printf '%s\t%s\t%s\t%s\t%s\n' "$@" >&"${CMPD[1]}"
+  while IFS= read -r line <&"${CMPD[0]}"; do
     case $line in "END "*) return "${line#END }" ;; esac
     printf '%s\n' "$line" >>"$T/diff"
   done
@@ -74,7 +74,7 @@ fi
 RCPT=$("$FJORDCTL" --config "$INC_CFG" identity recipient 2>"$T/id.err") || { fail "identity" "$(cat "$T/id.err")"; finish; exit; }
 git init -q -b work "$R"
 start=$(date +%s)
-if python3 "$GEN" gen "$R" "$SEED" "$COMMITS" "$FJORDCTL" "$RCPT" "${gen_flags[@]}" >"$T/plan" 2>"$T/gen.err"; then
+if python3 "$GEN" "$R" "$SEED" "$COMMITS" "$FJORDCTL" "$RCPT" "${gen_flags[@]}" >"$T/plan" 2>"$T/gen.err"; then
   pass "the generator made $COMMITS commits from seed $SEED ($(grep -c '^fact' "$T/plan") fact changes, $(($(date +%s) - start)) s)"
 else
   fail "generator (seed $SEED)" "$(tail -5 "$T/gen.err")"

@@ -1,19 +1,13 @@
 #!/usr/bin/env python3
-"""Helper of incremental.sh: makes a seeded random history of a fleet repo, and compares two
-(root, state dir) pairs.
+"""Helper of incremental.sh: makes a seeded random history of a fleet repo.
 
-  incremental_gen.py gen REPO SEED COMMITS FJORDCTL RECIPIENT [--facts] [--no-owners]
+  incremental_gen.py REPO SEED COMMITS FJORDCTL RECIPIENT [--facts] [--no-owners]
           [--one-commit-folder-changes] >PLAN
       Writes COMMITS commits to REPO (branch "work"), commit I also as refs/heads/cNNNN, and
       prints the plan the test follows, one step a line:
         apply I SHA WHAT     apply commit I (WHAT: its mutations, for the failure report)
         fact add|del IP      add or remove IP/32 on the test's veth (host.ipv4 changes)
         refacts I SHA        the same commit again, with the changed facts
-  incremental_gen.py compare ROOT_A STATE_A ROOT_B STATE_B SHA   (or: serve, with those on stdin)
-      Exit 0 when both roots are the same tree (kind, mode, uid:gid, bytes, link targets),
-      both sides synced commit SHA and their current generations hold the same entries;
-      otherwise prints the differing paths and exits 1. Exit 3: the two sides saw different
-      host facts (something else changed an address): no verdict.
 
 The model holds one host folder (hosts/h1) that includes bundles/base and, at times,
 bundles/extra (before or after base), which may include bundles/deep. Every commit applies 1-5
@@ -24,14 +18,12 @@ naming only defined vars). A file or symlink that becomes a folder, or a folder 
 one, is removed in one commit and comes back in the other form in the next, unless
 --one-commit-folder-changes: fjord refuses that in one commit today (see incremental.sh).
 """
-import difflib
 import grp
 import hashlib
 import json
 import os
 import pwd
 import random
-import stat
 import subprocess
 import sys
 import time
@@ -196,7 +188,8 @@ class Model:
         if e["k"] == "link":
             e["target"] = self.link_target(p)
         elif e["k"] == "tmpl":
-            e["data"] = self.template() if self.r.random() < 0.5 else e["data"] + self.r.choice(SNIPPETS).encode() + b"\n"
+            more = self.r.choice(SNIPPETS).encode() + b"\n"
+            e["data"] = self.template() if self.r.random() < 0.5 else e["data"] + more
         else:
             e["data"] = self.text() if self.r.random() < 0.6 else e["data"] + b"more\n"
             e["ct"] = None
@@ -642,125 +635,13 @@ def gen(repo, seed, commits, fjordctl, recipient, facts, owners, two_step):
         print(" ".join(w))
 
 
-# -- comparison ---------------------------------------------------------------------------------
-def tree(root):
-    """Every path below root: kind, mode, uid:gid, and the content's hash or the link target."""
-    out = {}
-    for d, dirs, files in os.walk(root):
-        for name in dirs + files:
-            p = os.path.join(d, name)
-            st = os.lstat(p)
-            rel = p[len(root):]
-            if stat.S_ISLNK(st.st_mode):
-                what = "link -> " + os.readlink(p)
-            elif stat.S_ISDIR(st.st_mode):
-                what = "dir"
-            elif stat.S_ISREG(st.st_mode):
-                with open(p, "rb") as fh:
-                    what = "file sha256:" + hashlib.sha256(fh.read()).hexdigest()[:16]
-            else:
-                what = "other type %o" % stat.S_IFMT(st.st_mode)
-            out[rel] = "%s mode %04o %d:%d" % (what, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-    return out
-
-
-def status(state):
-    with open(os.path.join(state, "status.json")) as fh:
-        return json.load(fh)
-
-
-# ON-DISK FORMAT: no command prints a generation's file list, so this reads
-# STATE/generations/N/files (src/plan/generation.cpp serialize_files: a "sealed ID" line,
-# "fjord-files 2", then one line per path, folder, unit, check, hook, container), N being
-# status.json's "generation". When generations are stored as deltas, this is the one function
-# to change: it must return the whole generation's entries, however they are stored.
-def generation(state, number):
-    with open(os.path.join(state, "generations", str(number), "files"), encoding="utf-8",
-              errors="surrogateescape") as fh:
-        lines = fh.read().split("\n")
-    if lines and lines[0].startswith("sealed "):
-        lines = lines[1:]
-    out = []
-    for l in lines:
-        f = l.split(" ")
-        # A secret encrypted again with the same plaintext changes nothing on the host, so a
-        # commit that only does that makes no generation: the current one keeps the old
-        # ciphertext's id. The keyed digest of the plaintext (field 7) is what must match.
-        if f[0] == "f" and len(f) == 9 and f[6] != "0":
-            f[2] = "(ciphertext)"
-        if l and f[0] != "fjord-files":
-            out.append(" ".join(f))
-    return sorted(out)
-
-
-def text_diff(a, b):
-    """The first lines of a diff of two small text files, else nothing."""
-    try:
-        with open(a, "rb") as fa, open(b, "rb") as fb:
-            da, db = fa.read(4097), fb.read(4097)
-        la, lb = da.decode().splitlines(), db.decode().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    if max(len(da), len(db)) > 4096:
-        return []
-    return ["    " + l for l in list(difflib.unified_diff(la, lb, "incremental", "from scratch", lineterm=""))[:12]]
-
-
-def compare(root_a, state_a, root_b, state_b, sha):
-    """0: the same; 1: different (printed); 3: the host's facts moved between the two runs (an
-    address added by something else): no verdict, the caller runs the step again."""
-    sta, stb = status(state_a), status(state_b)
-    # status.json's "synced_commit" is the newest commit each side dealt with (a commit that
-    # changes nothing makes no generation), "facts_key" a digest of the facts it rendered with.
-    if sta.get("facts_key") != stb.get("facts_key"):
-        print("  the host facts differ between the two runs (facts_key %s, %s)" % (sta.get("facts_key"), stb.get("facts_key")))
-        return 3
-    bad = []
-    for side, st in (("incremental", sta), ("from scratch", stb)):
-        if st.get("synced_commit") != sha:
-            bad.append("status.json: the %s side synced commit %s, not %s" % (side, st.get("synced_commit"), sha))
-    ta, tb = tree(root_a), tree(root_b)
-    for p in sorted(set(ta) | set(tb)):
-        if ta.get(p) != tb.get(p):
-            bad.append("root %s: incremental [%s] from scratch [%s]" % (p, ta.get(p, "missing"), tb.get(p, "missing")))
-            if p in ta and p in tb and ta[p].startswith("file") and tb[p].startswith("file"):
-                bad += text_diff(root_a + p, root_b + p)
-    sa, sb = set(generation(state_a, sta["generation"])), set(generation(state_b, stb["generation"]))
-    for l in sorted(sa - sb):
-        bad.append("generation entry only incremental: " + l)
-    for l in sorted(sb - sa):
-        bad.append("generation entry only from scratch: " + l)
-    for b in bad[:40]:
-        print("  " + b)
-    if len(bad) > 40:
-        print("  ... and %d more" % (len(bad) - 40))
-    return 1 if bad else 0
-
-
-def serve():
-    """compare, for each line of stdin (its five arguments, tab-separated); its output, then
-    "END RC". One process for the whole run: a python start costs more than a compare."""
-    for line in sys.stdin:
-        try:
-            rc = compare(*line.rstrip("\n").split("\t"))
-        except Exception as e:  # a missing status.json or generation: a difference too
-            print("  compare: %r" % e)
-            rc = 1
-        print("END %d" % rc, flush=True)
-
-
 def main(argv):
-    if len(argv) >= 6 and argv[0] == "gen":
-        repo, seed, commits, fjordctl, recipient = argv[1], int(argv[2]), int(argv[3]), argv[4], argv[5]
-        gen(repo, seed, commits, fjordctl, recipient, "--facts" in argv[6:], "--no-owners" not in argv[6:],
-            "--one-commit-folder-changes" not in argv[6:])
+    if len(argv) >= 5:
+        repo, seed, commits, fjordctl, recipient = argv[0], int(argv[1]), int(argv[2]), argv[3], argv[4]
+        gen(repo, seed, commits, fjordctl, recipient, "--facts" in argv[5:], "--no-owners" not in argv[5:],
+            "--one-commit-folder-changes" not in argv[5:])
         return 0
-    if len(argv) == 6 and argv[0] == "compare":
-        return compare(*argv[1:])
-    if argv == ["serve"]:
-        serve()
-        return 0
-    die("usage: gen REPO SEED COMMITS FJORDCTL RECIPIENT [--facts] [--no-owners] [--one-commit-folder-changes] | compare ROOT_A STATE_A ROOT_B STATE_B SHA")
+    die("usage: REPO SEED COMMITS FJORDCTL RECIPIENT [--facts] [--no-owners] [--one-commit-folder-changes]")
 
 
 if __name__ == "__main__":
