@@ -4,7 +4,6 @@
 #include "util/hash.hpp"
 #include "util/unique_fd.hpp"
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -15,19 +14,18 @@
 namespace fjord {
 namespace {
 
-constexpr std::uint32_t max_buckets = 4096;
 constexpr std::uint64_t max_chunk = 1ull << 32;
+constexpr std::size_t max_index_chunks = 1u << 24;
 constexpr std::string_view index_tag = "fjord-index 1\n";
 
-// Which bucket a path line goes to. Only sharing depends on it (an index lists its chunks, so
-// reading never does): a change here costs one rewrite of every chunk, nothing more.
+// The hash that places the cuts. A change here costs one rewrite of every chunk, nothing more.
 std::uint64_t path_hash(std::string_view s) {
     std::uint64_t h = 0xcbf29ce484222325ull; // FNV-1a
     for (unsigned char c : s) {
         h ^= c;
         h *= 0x100000001b3ull;
     }
-    // MurmurHash3's finaliser: FNV's low bits, the ones a power-of-two bucket count keeps, mix poorly.
+    // MurmurHash3's finaliser: FNV's low bits, the ones the cut looks at, mix poorly.
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -47,7 +45,26 @@ bool valid_chunk_id(std::string_view id) {
     return id.size() == 40 && std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-bool is_pow2(std::uint64_t n) { return n && !(n & (n - 1)); }
+// A chunk file whole: open, fstat, read, close. Unlike read_file, no read past the size fstat
+// gave: a load reads hundreds of chunks, and system calls are what they cost.
+Result<std::string> read_chunk_file(const std::string &path) {
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return fail_errno(path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return fail_errno(path);
+    if (static_cast<std::uint64_t>(st.st_size) > max_chunk) return fail(Errc::invalid, path + ": too large for a chunk");
+    std::string out(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < out.size()) {
+        ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno(path);
+        if (n == 0) break; // cut short meanwhile: the id check tells
+        got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
 
 // "sealed ID\n" before a chunk makes it a sealed text, so that two copies damaged in other
 // bytes can be mended by mend_sealed like the sealed records.
@@ -62,61 +79,42 @@ std::string as_sealed(const std::string &id, std::string_view data) {
 std::set<std::string> ChunkIndex::ids() const {
     std::set<std::string> out;
     if (!meta.empty()) out.insert(meta);
-    for (const auto &id : paths)
-        if (!id.empty()) out.insert(id);
+    out.insert(paths.begin(), paths.end());
     return out;
 }
 
-std::uint32_t choose_buckets(std::size_t lines, std::uint32_t prev) {
-    if (is_pow2(prev) && prev <= max_buckets && (lines <= std::size_t{prev} * 256 || prev == max_buckets) &&
-        (lines >= std::size_t{prev} * 16 || prev == 1))
-        return prev;
-    std::uint32_t b = 1;
-    while (b < max_buckets && std::size_t{b} * 64 < lines) b *= 2;
-    return b;
-}
+bool ends_chunk(std::string_view escaped_path) { return (path_hash(escaped_path) & 63) == 0; }
 
-std::size_t count_path_lines(std::string_view text) {
-    std::size_t n = 0;
-    for (std::size_t at = 0; at < text.size();) {
-        auto end = text.find('\n', at);
-        if (end == std::string_view::npos) end = text.size();
-        if (path_field(text.substr(at, end - at))) ++n;
-        at = end + 1;
-    }
-    return n;
-}
-
-Result<SplitFiles> split_files(std::string_view text, std::uint32_t buckets) {
-    if (!is_pow2(buckets) || buckets > max_buckets) return fail(Errc::internal, "bad bucket count " + std::to_string(buckets));
+Result<SplitFiles> split_files(std::string_view text) {
     auto nl = text.find('\n');
     if (nl == std::string_view::npos || !text.starts_with("fjord-files ")) return fail(Errc::internal, "not a files text");
     SplitFiles out;
     out.index.header = std::string(text.substr(0, nl));
-    out.index.buckets = buckets;
-    std::vector<std::string> parts(buckets);
-    std::string meta;
-    for (std::size_t at = nl + 1; at < text.size();) {
-        auto end = text.find('\n', at);
-        if (end == std::string_view::npos) end = text.size();
-        std::string_view line = text.substr(at, end - at);
-        at = end + 1;
-        if (line.empty()) continue;
-        std::string &to = [&]() -> std::string & {
-            if (auto f = path_field(line)) return parts[path_hash(*f) & (buckets - 1)];
-            return meta;
-        }();
-        to.append(line);
-        to += '\n'; // the chunks keep each line whole, '\n' included
-    }
     auto add = [&](std::string &&content) -> std::string {
         if (content.empty()) return {};
         std::string id = blob_id(content);
         out.chunks.emplace_back(id, std::move(content));
         return id;
     };
-    out.index.paths.reserve(buckets);
-    for (auto &p : parts) out.index.paths.push_back(add(std::move(p)));
+    std::string part, meta;
+    std::size_t lines = 0;
+    for (std::size_t at = nl + 1; at < text.size();) {
+        auto end = text.find('\n', at);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(at, end - at);
+        at = end + 1;
+        if (line.empty()) continue;
+        auto path = path_field(line);
+        std::string &to = path ? part : meta;
+        to.append(line);
+        to += '\n'; // the chunks keep each line whole, '\n' included
+        if (path && (ends_chunk(*path) || ++lines == max_chunk_lines)) {
+            out.index.paths.push_back(add(std::move(part)));
+            part.clear();
+            lines = 0;
+        }
+    }
+    if (!part.empty()) out.index.paths.push_back(add(std::move(part)));
     out.index.meta = add(std::move(meta));
     return out;
 }
@@ -125,10 +123,9 @@ bool is_chunk_index(std::string_view body) { return body.starts_with(index_tag);
 
 std::string serialize_index(const ChunkIndex &index) {
     std::string out(index_tag);
-    out += "header " + index.header + "\nbuckets " + std::to_string(index.buckets) + "\nmeta " +
-           (index.meta.empty() ? "-" : index.meta) + "\n";
+    out += "header " + index.header + "\nmeta " + (index.meta.empty() ? "-" : index.meta) + "\n";
     out.reserve(out.size() + index.paths.size() * 43);
-    for (const auto &id : index.paths) out += "p " + (id.empty() ? std::string("-") : id) + "\n";
+    for (const auto &id : index.paths) out += "p " + id + "\n";
     return out;
 }
 
@@ -136,7 +133,7 @@ Result<ChunkIndex> parse_index(std::string_view body, const std::string &where) 
     if (!is_chunk_index(body)) return fail(Errc::invalid, where + ": not a fjord chunk index");
     ChunkIndex index;
     index.header.clear();
-    bool has_buckets = false, has_meta = false;
+    bool has_meta = false;
     std::size_t lineno = 1;
     auto id_of = [](std::string_view v, std::string &out) {
         if (v == "-") return out.clear(), true;
@@ -157,20 +154,17 @@ Result<ChunkIndex> parse_index(std::string_view body, const std::string &where) 
         if (key == "header") {
             index.header = std::string(val);
             ok = val.starts_with("fjord-files ");
-        } else if (key == "buckets") {
-            auto r = std::from_chars(val.data(), val.data() + val.size(), index.buckets);
-            ok = has_buckets = r.ec == std::errc{} && r.ptr == val.data() + val.size() && is_pow2(index.buckets) && index.buckets <= max_buckets;
         } else if (key == "meta") {
             ok = has_meta = id_of(val, index.meta);
         } else if (key == "p") {
-            ok = index.paths.size() < max_buckets && id_of(val, index.paths.emplace_back());
+            ok = index.paths.size() < max_index_chunks && valid_chunk_id(val);
+            if (ok) index.paths.emplace_back(val);
         } else {
             ok = false;
         }
         if (!ok) return fail(Errc::invalid, where + ":" + std::to_string(lineno) + ": malformed index entry");
     }
-    if (index.header.empty() || !has_buckets || !has_meta || index.paths.size() != index.buckets)
-        return fail(Errc::invalid, where + ": incomplete chunk index");
+    if (index.header.empty() || !has_meta) return fail(Errc::invalid, where + ": incomplete chunk index");
     return index;
 }
 
@@ -178,8 +172,10 @@ Status ChunkDir::put(const std::vector<std::pair<std::string, std::string>> &chu
     // What is missing: a copy that is there whole (its size; its bytes are checked when read and
     // by heal()) is never written again.
     std::vector<std::pair<std::string, std::string_view>> todo; // path, content
+    std::set<std::string_view> seen;
     for (const auto &[id, data] : chunks) {
         if (!valid_chunk_id(id)) return fail(Errc::internal, "bad chunk id " + id);
+        if (!seen.insert(id).second) continue;
         for (const char *suffix : {"", ".copy"}) {
             std::string p = path(id) + suffix;
             struct stat st;
@@ -217,19 +213,44 @@ Status ChunkDir::put(const std::vector<std::pair<std::string, std::string>> &chu
             return fail(std::move(e));
         }
     if (written) *written += todo.size();
-    return fsync_dir(dir_);
+    FJORD_TRY(fsync_dir(dir_));
+    for (const auto &[id, data] : chunks) remember(id, data); // the generation saved is loaded next
+    return {};
+}
+
+void ChunkDir::remember(const std::string &id, std::string_view content) const {
+    auto [it, added] = cache_.try_emplace(id, content);
+    if (added) cache_bytes_ += content.size();
+}
+
+void ChunkDir::trim(const ChunkIndex &index, std::size_t record_size) const {
+    if (cache_bytes_ <= 2 * record_size + (1u << 20)) return;
+    auto keep = index.ids();
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        if (keep.count(it->first)) {
+            ++it;
+            continue;
+        }
+        cache_bytes_ -= it->second.size();
+        it = cache_.erase(it);
+    }
 }
 
 Result<std::string> ChunkDir::get(const std::string &id) const {
     const std::string p = path(id);
     if (!valid_chunk_id(id)) return fail(Errc::corrupt, "bad chunk id " + id);
-    auto a = read_file(p, max_chunk);
-    if (a && blob_id(*a) == id) return a;
-    auto b = read_file(p + ".copy", max_chunk);
-    if (b && blob_id(*b) == id) return b;
+    if (auto it = cache_.find(id); it != cache_.end()) return it->second;
+    auto found = [&](std::string content) -> Result<std::string> {
+        remember(id, content);
+        return content;
+    };
+    auto a = read_chunk_file(p);
+    if (a && blob_id(*a) == id) return found(std::move(*a));
+    auto b = read_chunk_file(p + ".copy");
+    if (b && blob_id(*b) == id) return found(std::move(*b));
     // Both damaged at rest, each in other bytes (bit rot): the chunk is found from the two.
     if (a && b)
-        if (auto mended = mend_sealed(as_sealed(id, *a), as_sealed(id, *b))) return mended->substr(48);
+        if (auto mended = mend_sealed(as_sealed(id, *a), as_sealed(id, *b))) return found(mended->substr(48));
     auto what = [](const Result<std::string> &r, const std::string &file) -> std::string {
         if (r) return "damaged (its content does not match its id)";
         return ::access(file.c_str(), F_OK) < 0 && errno == ENOENT ? "missing" : r.error().message;
@@ -248,20 +269,23 @@ Result<std::string> ChunkDir::assemble(const ChunkIndex &index, const std::strin
     };
     for (const auto &id : index.paths) FJORD_TRY(add(id));
     FJORD_TRY(add(index.meta));
+    trim(index, out.size());
     return out;
 }
 
 bool ChunkDir::heal(const std::string &id) {
     if (!valid_chunk_id(id)) return false;
     const std::string p = path(id);
-    auto a = read_file(p, max_chunk), b = read_file(p + ".copy", max_chunk);
+    auto a = read_chunk_file(p), b = read_chunk_file(p + ".copy");
     bool a_ok = a && blob_id(*a) == id, b_ok = b && blob_id(*b) == id;
+    if (a_ok || b_ok) remember(id, a_ok ? *a : *b);
     if (a_ok && b_ok) return false;
     if (a_ok) return write_file_atomic(p + ".copy", *a, 0600).has_value();
     if (b_ok) return write_file_atomic(p, *b, 0600).has_value();
     if (a && b)
         if (auto mended = mend_sealed(as_sealed(id, *a), as_sealed(id, *b))) {
             std::string_view body = std::string_view(*mended).substr(48);
+            remember(id, body);
             return write_file_atomic(p, body, 0600) && write_file_atomic(p + ".copy", body, 0600);
         }
     return false;

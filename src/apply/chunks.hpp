@@ -1,15 +1,19 @@
 #pragma once
 // A generation's files record (serialize_files' text) kept as content-addressed chunks shared
-// between generations (issue 18): path lines are bucketed by a hash of the path, the units,
-// checks, hooks and containers go in a chunk of their own, and each generation keeps only a
-// small index of chunk ids. A commit that changes one file writes one new chunk and an index,
-// never every path again. Each chunk is stored twice (ID and ID.copy) and checked against its
-// id when read, as the sealed records are.
+// between generations (issue 18). The path lines, in their order, are cut after each line whose
+// path hashes to 0 mod 64 (content-defined chunking: about 64 lines a chunk, and a cut depends on
+// that one path only, so a path added, changed or removed changes one chunk, two at most); the
+// units, checks, hooks and containers go in a chunk of their own. Each generation keeps only a
+// small index of chunk ids; the chunks put together in its order give back the text byte for
+// byte. A commit that changes one file writes one new chunk and an index, never every path
+// again. Each chunk is stored twice (ID and ID.copy) and checked against its id when read, as
+// the sealed records are.
 #include "util/result.hpp"
 #include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -18,11 +22,10 @@ namespace fjord {
 /// A generation's `files` record in the chunked form: which chunks make its text.
 struct ChunkIndex {
     std::string header = "fjord-files 2"; ///< the first line of the text the chunks make
-    std::uint32_t buckets = 1;            ///< path lines are bucketed by hash(path) % buckets
+    std::vector<std::string> paths;       ///< the chunks of path lines (f, l, d), in order
     std::string meta;                     ///< the chunk of U/k/h/c lines, in order ("" : none)
-    std::vector<std::string> paths;       ///< each bucket's chunk ("" : an empty bucket)
 
-    /// Every chunk id it names, each once (empty buckets left out).
+    /// Every chunk id it names, each once.
     [[nodiscard]] std::set<std::string> ids() const;
 };
 
@@ -32,14 +35,14 @@ struct SplitFiles {
     std::vector<std::pair<std::string, std::string>> chunks; ///< id, content; no empty chunk
 };
 
-/// The number of buckets for `lines` path lines: about 64 lines a chunk (1 to 4096 buckets), but
-/// `prev` (the parent's, 0: none) while it still gives 16 to 256 lines a chunk, so a host whose
-/// path count hovers around a power of two does not rewrite every chunk each time.
-[[nodiscard]] std::uint32_t choose_buckets(std::size_t lines, std::uint32_t prev);
-/// The number of path lines (f, l, d) in a files text.
-[[nodiscard]] std::size_t count_path_lines(std::string_view text);
-/// Splits serialize_files() text into `buckets` path chunks (a power of two) and the meta chunk.
-[[nodiscard]] Result<SplitFiles> split_files(std::string_view text, std::uint32_t buckets);
+/// Whether a path line ends its chunk: its path hashes to 0 mod 64. Only sharing between
+/// generations depends on it (an index lists its chunks, so reading never does).
+[[nodiscard]] bool ends_chunk(std::string_view escaped_path);
+/// A chunk is cut after this many path lines even without a cut point (paths chosen so that
+/// none hashes to one would otherwise make one chunk of them all).
+inline constexpr std::size_t max_chunk_lines = 1024;
+/// Splits serialize_files() text into path chunks and the meta chunk.
+[[nodiscard]] Result<SplitFiles> split_files(std::string_view text);
 
 /// True when a files record's body is an index (the form since issue 18) rather than the text.
 [[nodiscard]] bool is_chunk_index(std::string_view body);
@@ -48,7 +51,9 @@ struct SplitFiles {
 [[nodiscard]] Result<ChunkIndex> parse_index(std::string_view body, const std::string &where);
 
 /// The folder of chunks (STATE/chunks): each chunk as ID and ID.copy, written durably before any
-/// index names it, never rewritten while present.
+/// index names it, never rewritten while present. Chunks read (and checked) or written are kept in
+/// memory, about one generation's worth: a chunk's content never changes, so the several loads of
+/// one run read each chunk file once. Not thread-safe, like the Store that owns it.
 class ChunkDir {
   public:
     explicit ChunkDir(std::string dir) : dir_(std::move(dir)) {}
@@ -64,8 +69,8 @@ class ChunkDir {
     /// The text an index makes: its header, the path chunks in bucket order, then the meta chunk.
     /// Errors name `where` (the index) and the chunk file.
     [[nodiscard]] Result<std::string> assemble(const ChunkIndex &index, const std::string &where) const;
-    /// Rewrites a damaged or missing copy of a chunk from the sound one (or both, mended from
-    /// each other); true when it did.
+    /// Reads both copies of a chunk from disk and rewrites a damaged or missing one from the sound
+    /// one (or both, mended from each other); true when it did.
     bool heal(const std::string &id);
     /// Removes every chunk not in `live` (all: none) and leftover temp files.
     void remove_unused(const std::set<std::string> &live, bool keep_all);
@@ -74,7 +79,12 @@ class ChunkDir {
     [[nodiscard]] std::string path(const std::string &id) const { return dir_ + "/" + id; }
 
   private:
+    void remember(const std::string &id, std::string_view content) const;
+    /// Keeps only the chunks of `index` once the cache holds well more than one record.
+    void trim(const ChunkIndex &index, std::size_t record_size) const;
     std::string dir_;
+    mutable std::unordered_map<std::string, std::string> cache_;
+    mutable std::size_t cache_bytes_ = 0;
 };
 
 } // namespace fjord

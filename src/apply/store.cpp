@@ -185,13 +185,6 @@ Result<Generation> Store::load_files(std::uint64_t n) const {
     return g;
 }
 
-std::uint32_t Store::current_buckets() const {
-    auto cur = current();
-    if (!cur || *cur == 0) return 0;
-    auto rec = read_files_record(gen_dir(*cur) + "/files");
-    return rec && !rec->whole ? rec->index.buckets : 0;
-}
-
 bool Store::heal(std::uint64_t n) {
     bool healed = false;
     for (const char *name : {"/info", "/files"}) {
@@ -258,10 +251,18 @@ Status Store::set_aside(std::uint64_t n) {
     return fsync_dir(dir_ + "/generations");
 }
 
-Status Store::clear_current() {
-    if (::unlink(path("current").c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path("current"));
-    return fsync_dir(dir_);
+namespace {
+
+// Removes a file of the state dir and makes that durable; nothing at all (no fsync) when it is
+// not there, so that a run with nothing to do writes nothing.
+Status remove_state_file(const std::string &dir, const std::string &p) {
+    if (::unlink(p.c_str()) == 0) return fsync_dir(dir);
+    return errno == ENOENT ? Status{} : Status(fail_errno("unlink " + p));
 }
+
+} // namespace
+
+Status Store::clear_current() { return remove_state_file(dir_, path("current")); }
 
 Status Store::check_kept(std::uint64_t n) const {
     // The folders, not history(): a generation whose info cannot be read is there, and load()
@@ -296,7 +297,7 @@ Status Store::save(const Generation &g, std::size_t *chunks_written) {
     // The chunks first, durable before the index that names them; those already stored (the
     // paths this commit did not change) cost a stat each.
     std::string text = serialize_files(g);
-    auto split = split_files(text, choose_buckets(count_path_lines(text), current_buckets()));
+    auto split = split_files(text);
     if (!split) return fail(std::move(split.error()));
     FJORD_TRY(chunks_.put(split->chunks, chunks_written));
     std::string index = sealed(serialize_index(split->index)), info = sealed(serialize_info(g.info));
@@ -464,10 +465,7 @@ Status Store::write_journal(const Journal &j) {
     return write_file_atomic(path("journal"), sealed(out), 0600);
 }
 
-Status Store::remove_journal() {
-    if (::unlink(path("journal").c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path("journal"));
-    return fsync_dir(dir_);
-}
+Status Store::remove_journal() { return remove_state_file(dir_, path("journal")); }
 
 // One line a commit: "COMMIT" or "COMMIT WHY" (WHY escaped as generation files escape fields).
 std::map<std::string, std::string> Store::bad_commits() const {
@@ -521,10 +519,7 @@ Status Store::set_flag(const std::string &name, const std::string &value) {
     return write_file_atomic(path(name), value + "\n", 0600);
 }
 
-Status Store::clear_flag(const std::string &name) {
-    if (::unlink(path(name).c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path(name));
-    return fsync_dir(dir_);
-}
+Status Store::clear_flag(const std::string &name) { return remove_state_file(dir_, path(name)); }
 
 std::string Store::applied_root() const {
     auto text = read_file(path("root"), 8192);

@@ -131,8 +131,6 @@ class Store {
     explicit Store(std::string dir) : dir_(std::move(dir)), chunks_(dir_ + "/chunks") {}
     [[nodiscard]] std::string gen_dir(std::uint64_t n) const;
     [[nodiscard]] std::string object_path(const std::string &id) const;
-    /// The bucket count of the current generation's index (0: none), kept while it still fits.
-    [[nodiscard]] std::uint32_t current_buckets() const;
     std::string dir_;
     ChunkDir chunks_;
     bool objects_dirty_ = false; ///< objects written without fsync since the last sync_objects()

@@ -2,8 +2,10 @@
 #include "test_support.hpp"
 #include "util/hash.hpp"
 
+#include <algorithm>
 #include <doctest/doctest.h>
 #include <filesystem>
+#include <map>
 #include <sys/stat.h>
 
 using namespace fjord;
@@ -146,19 +148,47 @@ std::string chunk_with(const std::string &state, std::uint64_t n, const std::str
 
 } // namespace
 
-TEST_CASE("store: bucket counts: about 64 path lines a chunk, and the parent's while it fits") {
-    CHECK(choose_buckets(0, 0) == 1);
-    CHECK(choose_buckets(64, 0) == 1);
-    CHECK(choose_buckets(65, 0) == 2);
-    CHECK(choose_buckets(1000, 0) == 16);
-    CHECK(choose_buckets(10'000, 0) == 256);
-    CHECK(choose_buckets(10'000'000, 0) == 4096);
-    CHECK(choose_buckets(2047, 64) == 64); // hovering around 2048 paths rewrites nothing
-    CHECK(choose_buckets(2049, 32) == 32);
-    CHECK(choose_buckets(200, 1) == 1);
-    CHECK(choose_buckets(300, 1) == 8);   // beyond 256 lines a chunk
-    CHECK(choose_buckets(100, 64) == 2);  // below 16 lines a chunk
-    CHECK(choose_buckets(100, 3) == 2);   // not a power of two: not a bucket count fjord wrote
+TEST_CASE("store: files text is cut into chunks of about 64 path lines that give it back byte for byte") {
+    Generation g = many(1, 10'000);
+    std::string text = serialize_files(g);
+    auto split = split_files(text);
+    REQUIRE(split);
+    // 10,500 path lines (files and folders): about 164 chunks, the meta chunk apart.
+    CHECK(split->index.paths.size() > 100);
+    CHECK(split->index.paths.size() < 250);
+    CHECK(split->chunks.size() == split->index.paths.size() + 1);
+    std::map<std::string, std::string> by_id(split->chunks.begin(), split->chunks.end());
+    std::string back = split->index.header + "\n";
+    for (const auto &id : split->index.paths) {
+        const std::string &c = by_id.at(id);
+        CHECK(blob_id(c) == id);
+        // Each chunk ends at a cut point (its last path hashes to one) or is the last.
+        auto last = c.substr(c.rfind('\n', c.size() - 2) + 1);
+        auto path = last.substr(2, last.find_first_of(" \n", 2) - 2);
+        if (&id != &split->index.paths.back()) CHECK(ends_chunk(path));
+        CHECK(std::count(c.begin(), c.end(), '\n') <= std::ptrdiff_t(max_chunk_lines));
+        back += c;
+    }
+    back += by_id.at(split->index.meta);
+    CHECK(back == text);
+    // The meta chunk holds the units, checks, hooks and containers, in order.
+    CHECK(by_id.at(split->index.meta).starts_with("U "));
+    CHECK(by_id.at(split->index.meta).find("zeta") < by_id.at(split->index.meta).find("alpha"));
+
+    // Paths chosen so that none is a cut point still make chunks of max_chunk_lines at most.
+    Generation flat;
+    for (std::size_t i = 0; flat.files.size() < 3000; ++i) {
+        std::string p = "/x/" + std::to_string(i);
+        if (ends_chunk(p)) continue;
+        FileSpec f;
+        f.path = p;
+        f.id = blob_id(p);
+        flat.files[p] = AppliedFile{f, {}};
+    }
+    auto cut = split_files(serialize_files(flat));
+    REQUIRE(cut);
+    CHECK(cut->index.paths.size() == 3);
+    CHECK(cut->index.meta.empty());
 }
 
 TEST_CASE("store: generations of 0, 1, 63, 64, 65 and 1000 paths round-trip through chunks") {
@@ -181,11 +211,12 @@ TEST_CASE("store: generations of 0, 1, 63, 64, 65 and 1000 paths round-trip thro
         CHECK(back->hooks[0].when == "post-apply");
         CHECK(back->containers.at("web").image == g.containers.at("web").image);
         CHECK(back->info.commit == g.info.commit);
-        // The index is small: a line a bucket, never a line a path.
+        // The index is small: a line a chunk of about 64 paths, never a line a path.
         auto index = parse_index(*unsealed(slurp(t.path + "/generations/" + std::to_string(n) + "/files"), "f"), "f");
         REQUIRE(index);
-        CHECK(index->buckets == choose_buckets(paths + g.dirs.size(), 0));
-        CHECK(slurp(t.path + "/generations/" + std::to_string(n) + "/files").size() < 200 + 43 * index->buckets);
+        CHECK(index->paths.size() <= (paths + g.dirs.size()) / 16 + 1);
+        CHECK(index->paths.empty() == (paths == 0));
+        CHECK(slurp(t.path + "/generations/" + std::to_string(n) + "/files").size() < 200 + 43 * index->paths.size());
     }
     // An empty generation: no path chunk at all, its units and checks in the meta chunk.
     Generation empty;
@@ -204,8 +235,9 @@ TEST_CASE("store: a one-path change writes one chunk, twice; the rest is shared 
     std::size_t written = 0;
     Generation g1 = many(1, 1000);
     REQUIRE(s.save(g1, &written));
-    const std::size_t chunks = chunk_ids(t.path, 1).size(); // 1050 path lines: 32 chunks, and the meta chunk
-    CHECK(chunks == 33);
+    const std::size_t chunks = chunk_ids(t.path, 1).size(); // 1050 path lines: about 16 chunks, and the meta chunk
+    CHECK(chunks > 8);
+    CHECK(chunks < 40);
     CHECK(written == 2 * chunks);
     CHECK(count_files(t.path + "/chunks") == 2 * chunks);
     std::map<std::string, ino_t> inodes;
@@ -250,22 +282,47 @@ TEST_CASE("store: a one-path change writes one chunk, twice; the rest is shared 
     CHECK(chunk_ids(t.path, 4)[0] != chunk_ids(t.path, 3)[0]);
 }
 
-TEST_CASE("store: the parent's bucket count is kept while it fits, so one more path writes one chunk") {
+TEST_CASE("store: a path added writes two chunks at most, a path removed one; a thousand added, a few dozen") {
     TempDir t;
     auto s = *Store::open(t.path);
-    Generation g = many(1, 2000); // 2000 paths and 100 folders: 64 buckets
+    Generation g = many(1, 2000);
     REQUIRE(s.save(g));
-    REQUIRE(s.set_current(1));
-    Generation smaller = g;
-    smaller.info.number = 2;
-    smaller.files.erase(smaller.files.begin()); // 2099 lines would be 33 buckets' worth: 64 stays
-    for (int i = 0; i < 60; ++i) smaller.files.erase(std::prev(smaller.files.end()));
-    std::size_t written = 0;
-    REQUIRE(s.save(smaller, &written));
-    CHECK(parse_index(*unsealed(slurp(t.path + "/generations/2/files"), "f"), "f")->buckets == 64);
-    CHECK(written <= 2 * 61);
-    CHECK(written < 2 * 64);
-    CHECK(serialize_files(*s.load(2)) == serialize_files(smaller));
+    std::uint64_t n = 1;
+    auto save = [&](Generation next) {
+        next.info.number = ++n;
+        std::size_t written = 0;
+        REQUIRE(s.save(next, &written));
+        CHECK(serialize_files(*s.load(n)) == serialize_files(next));
+        return written;
+    };
+    // Added and removed in the middle, where the path sorts, and at the end, for a few paths
+    // each (some of them cut points, some not).
+    for (const char *p : {"/etc/app50/a.conf", "/etc/app10/file 0200b.conf", "/etc/zz", "/etc/app00/0", "/srv/1", "/srv/2"}) {
+        CAPTURE(p);
+        Generation more = g;
+        FileSpec f;
+        f.path = p;
+        f.id = blob_id(p);
+        more.files[p] = AppliedFile{f, {}};
+        CHECK(save(more) <= 4);
+    }
+    for (std::size_t i : {0, 7, 500, 1999}) {
+        CAPTURE(i);
+        Generation fewer = g;
+        fewer.files.erase(std::next(fewer.files.begin(), std::ptrdiff_t(i)));
+        CHECK(save(fewer) <= 2);
+    }
+    Generation grown = g;
+    for (int i = 0; i < 1000; ++i) {
+        std::string p = "/opt/new/" + std::to_string(i);
+        FileSpec f;
+        f.path = p;
+        f.id = blob_id(p);
+        grown.files[p] = AppliedFile{f, {}};
+    }
+    std::size_t written = save(grown);
+    CHECK(written >= 2 * 10);
+    CHECK(written <= 2 * 30); // the new paths' chunks; the 2000 others' stay
 }
 
 TEST_CASE("store: a damaged or missing copy of a chunk is read from the other, and healed") {
@@ -288,6 +345,7 @@ TEST_CASE("store: a damaged or missing copy of a chunk is read from the other, a
                 d[d.size() / 2] ^= 0x10;
                 spit(p, d);
             }
+            s = *Store::open(t.path); // damage at rest is met by the next run, which reads the disk
             auto back = s.load(5);
             REQUIRE(back);
             CHECK(serialize_files(*back) == serialize_files(g));
@@ -319,6 +377,7 @@ TEST_CASE("store: both copies of a chunk damaged: mended when in other bytes, el
     b[10] ^= 0x01;
     spit(p, a);
     spit(p + ".copy", b);
+    s = *Store::open(t.path);
     auto back = s.load(3);
     REQUIRE(back);
     CHECK(serialize_files(*back) == serialize_files(g));
@@ -333,6 +392,7 @@ TEST_CASE("store: both copies of a chunk damaged: mended when in other bytes, el
     b[b.find("0042")] ^= 0x08;
     spit(p, a);
     spit(p + ".copy", b);
+    s = *Store::open(t.path);
     auto bad = s.load_files(3);
     REQUIRE_FALSE(bad);
     CHECK(bad.error().code == Errc::corrupt);
@@ -342,6 +402,7 @@ TEST_CASE("store: both copies of a chunk damaged: mended when in other bytes, el
     // Both lost.
     std::filesystem::remove(p);
     std::filesystem::remove(p + ".copy");
+    s = *Store::open(t.path);
     bad = s.load(3);
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.find("chunks/" + id + ": missing, and its copy") != std::string::npos);
@@ -427,12 +488,14 @@ TEST_CASE("store: while a kept generation's record cannot be read, prune removes
     std::string of3 = chunk_with(t.path, 3, "file%200042.conf");
     std::filesystem::remove(t.path + "/chunks/" + of3);
     std::filesystem::remove(t.path + "/chunks/" + of3 + ".copy");
+    s = *Store::open(t.path);
     REQUIRE(s.prune(3));
     CHECK(s.has_object(gone));
     CHECK(std::filesystem::exists(t.path + "/chunks/" + of2));
     // Generation 3's index lost too: its chunks are unknown, every chunk is kept.
     spit(t.path + "/generations/3/files", "garbage");
     spit(t.path + "/generations/3/files.copy", "garbage");
+    s = *Store::open(t.path);
     REQUIRE(s.prune(2)); // drops 2
     CHECK(std::filesystem::exists(t.path + "/chunks/" + of2));
     CHECK(s.has_object(gone));
@@ -470,6 +533,32 @@ TEST_CASE("store: generations written whole (before chunks) still load, heal, an
     REQUIRE(s.prune(2));
     CHECK(s.has_object(used));
     CHECK(serialize_files(*s.load(1)) == serialize_files(old));
+}
+
+TEST_CASE("store: a run reads each chunk once; damage at rest is met by the next run, which reads the disk") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    Generation g = many(1, 500);
+    REQUIRE(s.save(g));
+    std::string id = chunk_with(t.path, 1, "file%200042.conf");
+    REQUIRE(s.load(1));
+    // Lost while this Store runs: the content it read (checked) or wrote is the right one still.
+    std::filesystem::remove(t.path + "/chunks/" + id);
+    std::filesystem::remove(t.path + "/chunks/" + id + ".copy");
+    CHECK(serialize_files(*s.load(1)) == serialize_files(g));
+    // A later generation with that chunk writes both copies again.
+    g.info.number = 2;
+    std::size_t written = 0;
+    REQUIRE(s.save(g, &written));
+    CHECK(written == 2);
+    std::filesystem::remove(t.path + "/chunks/" + id);
+    std::filesystem::remove(t.path + "/chunks/" + id + ".copy");
+    auto next = *Store::open(t.path);
+    auto bad = next.load(2);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("chunks/" + id) != std::string::npos);
+    // heal() always reads the disk.
+    CHECK_FALSE(s.heal(2));
 }
 
 TEST_CASE("store: a state dir from before chunks gets its chunks folder at the first save") {

@@ -54,6 +54,21 @@ sleep 1.1
 once
 after=$(stat -c '%n %Z %Y' "$ROOT/etc/app/app.env" "$ROOT/etc/nginx/site1.conf"; find "$STATE/repo/objects" -type f | wc -l)
 [ "$before" = "$after" ] && grep -q "up to date" "$LOG" && pass "idle poll touches nothing" || fail "idle poll" "$before / $after / $(cat "$LOG")"
+# ... and writes nothing in the state dir: no file created, renamed, removed or fsynced there
+# (calls that fail, as mkdir of a folder that is there, change nothing),
+# generations and their chunks included (DESIGN.md §7.10). status.json is the one exception
+# left: the recorder writes it (with its fsyncs) three times a run, for its timestamps.
+strace -f -y -qq -e trace=openat,rename,renameat,renameat2,unlink,unlinkat,mkdir,fsync,fdatasync,syncfs -e signal=none \
+  -o "$T/idle.trace" "$FJORDD" --config "$CFG" --once >"$LOG" 2>&1
+writes=$(grep -F "$STATE" "$T/idle.trace" | grep -vE '= -1 E[A-Z]+' | grep -E 'O_WRONLY|O_RDWR|O_CREAT|rename|unlink|mkdir|fsync|fdatasync|syncfs' |
+  grep -vE "$STATE/lock[\">]" | grep -vE "$STATE/status\.json(\.tmp)?[\">]" | grep -vE "^[0-9]+ +fsync\([0-9]+<$STATE>\)")
+dirsyncs=$(grep -cE "^[0-9]+ +fsync\([0-9]+<$STATE>\)" "$T/idle.trace")
+statuses=$(grep -cE "rename\(.*status\.json\.tmp" "$T/idle.trace")
+if grep -q "up to date" "$LOG" && [ -z "$writes" ] && [ "$dirsyncs" -le "$statuses" ]; then
+  pass "idle poll writes and fsyncs nothing in the state dir but status.json ($statuses times)"
+else
+  fail "idle poll writes nothing in the state dir" "$(echo "$writes" | head -5) ($dirsyncs fsyncs of the state dir, $statuses for status.json) $(cat "$LOG")"
+fi
 
 # 3. Adopt a pre-existing file, then give its original back when Git drops it.
 echo "managed motd" >"$H/files/etc/motd"
