@@ -4,7 +4,6 @@
 #include "util/hash.hpp"
 #include "util/unique_fd.hpp"
 #include <algorithm>
-#include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
 #include <optional>
