@@ -98,3 +98,34 @@ fingerprint() {
 # new_repo DIR: a Git repo with branch main.
 new_repo() { git init -q -b main "$1"; }
 commit_all() { git -C "$1" add -A && git -C "$1" commit -qm "${2:-change}" --allow-empty; }
+
+# gen_files STATE N: generation N's files record as text, one line a path, as fjord reads it:
+# generations/N/files is a small index of chunks (STATE/chunks/ID, each kept twice as ID and
+# ID.copy and checked against its id here too); a generation written before chunks holds the
+# text itself. Prints nothing (exit 1) when it cannot be read.
+gen_files() { perl -e "$GEN_FILES_PL" files "$1" "$2"; }
+# gen_chunk STATE N REGEX: the path of the chunk (its first copy) of generation N holding a line
+# that matches REGEX (perl), e.g. gen_chunk "$STATE" 1 '^f /etc/motd '.
+gen_chunk() { perl -e "$GEN_FILES_PL" chunk "$1" "$2" "$3"; }
+GEN_FILES_PL='
+use strict; use warnings; use Digest::SHA qw(sha1_hex);
+my ($cmd, $state, $n, $re) = @ARGV;
+sub slurp { my ($p) = @_; open(my $f, "<:raw", $p) or return undef; local $/; my $d = <$f>; return defined $d ? $d : "" }
+sub id_of { my ($d) = @_; return sha1_hex("blob " . length($d) . "\0" . $d) }
+sub body { my ($t) = @_; return undef unless defined $t; return $t unless $t =~ /^sealed ([0-9a-f]{40})\n/;
+  my $b = substr($t, 48); return id_of($b) eq $1 ? $b : undef }
+my $p = "$state/generations/$n/files";
+my $b = body(slurp($p)); $b = body(slurp("$p.copy")) unless defined $b;
+exit 1 unless defined $b;
+unless ($b =~ /^fjord-index 1\n/) { print $b if $cmd eq "files"; exit 0 }
+my ($header) = $b =~ /^header (.*)$/m; my ($meta) = $b =~ /^meta (\S+)$/m;
+my @ids = ($b =~ /^p (\S+)$/mg, $meta);
+print "$header\n" if $cmd eq "files";
+for my $id (grep { $_ ne "-" } @ids) {
+  my ($c, $at);
+  for my $f ("$state/chunks/$id", "$state/chunks/$id.copy") { my $d = slurp($f); if (defined $d && id_of($d) eq $id) { ($c, $at) = ($d, $f); last } }
+  exit 1 unless defined $c;
+  if ($cmd eq "files") { print $c } elsif ($c =~ /$re/m) { print "$state/chunks/$id\n"; exit 0 }
+}
+exit($cmd eq "files" ? 0 : 1);
+'

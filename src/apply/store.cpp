@@ -34,7 +34,7 @@ std::string trim(std::string s) {
 
 Result<Store> Store::open(const std::string &dir) {
     if (dir.empty() || dir[0] != '/') return fail(Errc::invalid, "state.dir " + dir + ": must be an absolute path");
-    for (const char *sub : {"", "/generations", "/objects"}) {
+    for (const char *sub : {"", "/generations", "/objects", "/chunks"}) {
         if (auto r = mkdir_p(dir + sub, 0700); !r) return fail(r.error().context("state.dir"));
     }
     ::chmod(dir.c_str(), 0700);
@@ -114,6 +114,52 @@ Result<T> read_twice(const std::string &p, std::uint64_t max, Parse parse) {
     return fail(std::move(*first));
 }
 
+// A generation's files record as read: the whole text (written before issue 18) already
+// parsed, or the index of the chunks that make it.
+struct FilesRecord {
+    std::optional<Generation> whole;
+    ChunkIndex index;
+};
+
+Result<FilesRecord> read_files_record(const std::string &p) {
+    return read_twice<FilesRecord>(p, 1ull << 32, [](std::string_view body, const std::string &where) -> Result<FilesRecord> {
+        FilesRecord rec;
+        if (is_chunk_index(body)) {
+            auto index = parse_index(body, where);
+            if (!index) return fail(std::move(index.error()));
+            rec.index = std::move(*index);
+            return rec;
+        }
+        rec.whole.emplace();
+        if (auto r = parse_files(body, *rec.whole, where); !r) return fail(std::move(r.error()));
+        return rec;
+    });
+}
+
+// Writes sealed text to each of `paths` (all in one folder): tmp files, each fsynced, renamed,
+// then one fsync of the folder for all of them.
+Status write_copies(const std::vector<std::string> &paths, std::string_view data) {
+    for (const auto &p : paths) {
+        std::string tmp = p + ".tmp";
+        unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!fd) return fail_errno(tmp);
+        if (auto w = write_all(fd.get(), data, tmp); !w || ::fsync(fd.get()) < 0) {
+            ::unlink(tmp.c_str());
+            return w ? fail_errno("fsync " + tmp) : w;
+        }
+    }
+    for (const auto &p : paths)
+        if (::rename((p + ".tmp").c_str(), p.c_str()) < 0) return fail_errno("rename " + p + ".tmp");
+    return fsync_dir(dirname_of(paths.front()));
+}
+
+void add_objects(const Generation &g, std::set<std::string> &out) {
+    for (const auto &[p, af] : g.files) {
+        if (af.orig.existed && !af.orig.id.empty()) out.insert(af.orig.id);
+        if (af.spec.kind == FileKind::file && !af.spec.id.empty()) out.insert(af.spec.id);
+    }
+}
+
 } // namespace
 
 Result<GenerationInfo> Store::load_info(std::uint64_t n) const {
@@ -124,12 +170,19 @@ Result<GenerationInfo> Store::load_info(std::uint64_t n) const {
 
 Result<Generation> Store::load_files(std::uint64_t n) const {
     if (n == 0) return Generation{};
-    return read_twice<Generation>(gen_dir(n) + "/files", 1ull << 32, [n](std::string_view body, const std::string &where) -> Result<Generation> {
-        Generation g;
-        g.info.number = n;
-        if (auto r = parse_files(body, g, where); !r) return fail(std::move(r.error()));
-        return g;
-    });
+    const std::string where = gen_dir(n) + "/files";
+    auto rec = read_files_record(where);
+    if (!rec) return fail(std::move(rec.error()));
+    Generation g;
+    if (rec->whole) {
+        g = std::move(*rec->whole);
+    } else {
+        auto text = chunks_.assemble(rec->index, where);
+        if (!text) return fail(std::move(text.error()));
+        if (auto r = parse_files(*text, g, where); !r) return fail(std::move(r.error()));
+    }
+    g.info.number = n;
+    return g;
 }
 
 bool Store::heal(std::uint64_t n) {
@@ -146,6 +199,10 @@ bool Store::heal(std::uint64_t n) {
         if (a_ok == b_ok) continue; // both sound, or nothing sound to heal from (written before copies)
         if (a_ok ? write_file_atomic(p + ".copy", *a, 0600) : write_file_atomic(p, *b, 0600)) healed = true;
     }
+    // The chunks its index names: each is shared with other generations, so healing one heals
+    // them all.
+    if (auto rec = read_files_record(gen_dir(n) + "/files"); rec && !rec->whole)
+        for (const auto &id : rec->index.ids()) healed = chunks_.heal(id) || healed;
     return healed;
 }
 
@@ -194,10 +251,18 @@ Status Store::set_aside(std::uint64_t n) {
     return fsync_dir(dir_ + "/generations");
 }
 
-Status Store::clear_current() {
-    if (::unlink(path("current").c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path("current"));
-    return fsync_dir(dir_);
+namespace {
+
+// Removes a file of the state dir and makes that durable; nothing at all (no fsync) when it is
+// not there, so that a run with nothing to do writes nothing.
+Status remove_state_file(const std::string &dir, const std::string &p) {
+    if (::unlink(p.c_str()) == 0) return fsync_dir(dir);
+    return errno == ENOENT ? Status{} : Status(fail_errno("unlink " + p));
 }
+
+} // namespace
+
+Status Store::clear_current() { return remove_state_file(dir_, path("current")); }
 
 Status Store::check_kept(std::uint64_t n) const {
     // The folders, not history(): a generation whose info cannot be read is there, and load()
@@ -226,33 +291,23 @@ Status Store::check_kept(std::uint64_t n) const {
     return fail(Errc::not_found, gen + " is not kept (pruned); kept: " + runs);
 }
 
-Status Store::save(const Generation &g) {
+Status Store::save(const Generation &g, std::size_t *chunks_written) {
     std::string d = gen_dir(g.info.number);
     if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + d);
-    std::string files = sealed(serialize_files(g));
-    FJORD_TRY(write_file_atomic(d + "/files", files, 0600));
-    FJORD_TRY(write_file_atomic(d + "/files.copy", files, 0600));
-    FJORD_TRY(list_objects(g));
-    FJORD_TRY(save_info(g.info));
+    // The chunks first, durable before the index that names them; those already stored (the
+    // paths this commit did not change) cost a stat each.
+    std::string text = serialize_files(g);
+    auto split = split_files(text);
+    if (!split) return fail(std::move(split.error()));
+    FJORD_TRY(chunks_.put(split->chunks, chunks_written));
+    std::string index = sealed(serialize_index(split->index)), info = sealed(serialize_info(g.info));
+    FJORD_TRY(write_copies({d + "/files", d + "/files.copy"}, index));
+    FJORD_TRY(write_copies({d + "/info", d + "/info.copy"}, info));
     return fsync_dir(dir_ + "/generations");
 }
 
-Status Store::list_objects(const Generation &g) {
-    // The objects this generation needs: its content (so rollback, recovery and drift never
-    // depend on the Git cache) and the originals it adopted. prune() keeps what any kept
-    // generation lists.
-    std::string uses;
-    for (const auto &[p, af] : g.files) {
-        if (af.orig.existed && !af.orig.id.empty()) uses += af.orig.id + "\n";
-        if (af.spec.kind == FileKind::file && !af.spec.id.empty()) uses += af.spec.id + "\n";
-    }
-    return write_file_atomic(gen_dir(g.info.number) + "/objects", uses, 0600);
-}
-
 Status Store::save_info(const GenerationInfo &info) {
-    std::string text = sealed(serialize_info(info));
-    FJORD_TRY(write_file_atomic(gen_dir(info.number) + "/info", text, 0600));
-    return write_file_atomic(gen_dir(info.number) + "/info.copy", text, 0600);
+    return write_copies({gen_dir(info.number) + "/info", gen_dir(info.number) + "/info.copy"}, sealed(serialize_info(info)));
 }
 
 Status Store::prune(std::uint32_t keep) {
@@ -271,33 +326,37 @@ Status Store::prune(std::uint32_t keep) {
     if (drop.empty()) return {};
     std::error_code ec;
     for (auto n : drop) std::filesystem::remove_all(gen_dir(n), ec);
-    // Objects that no kept generation refers to go too. Each generation lists the objects it
-    // uses in a small file, so this reads a few lines per generation, not its every path.
-    std::set<std::string> live;
-    for (const auto &info : *hist) {
-        if (std::find(drop.begin(), drop.end(), info.number) != drop.end()) continue;
-        auto text = read_file(gen_dir(info.number) + "/objects", 1ull << 30);
-        bool intact = text.has_value();
-        if (intact)
-            for (auto line : split(*text, '\n'))
-                if (!line.empty()) intact = intact && valid_id(std::string(line));
-        if (!intact) {
-            // A damaged list is rebuilt from the generation it belongs to; while even that
-            // cannot be read, every object is kept.
-            auto g = load(info.number);
-            if (!g) return {};
-            for (const auto &[p, af] : g->files) {
-                if (af.orig.existed && !af.orig.id.empty()) live.insert(af.orig.id);
-                if (af.spec.kind == FileKind::file && !af.spec.id.empty()) live.insert(af.spec.id);
-            }
-            continue;
-        }
-        for (auto line : split(*text, '\n'))
-            if (!line.empty()) live.insert(std::string(line));
+    // What the generations left use: their chunks, and the objects those chunks name (content,
+    // so rollback, recovery and drift never depend on the Git cache, and adopted originals).
+    // Each chunk is read once: O(paths) reads and CPU here, once for a prune, so that saving a
+    // generation writes only what changed. A folder whose header is unreadable, or set aside
+    // (N.broken), keeps what its record names when that can be read.
+    std::set<std::string> live_chunks, live_objects;
+    bool index_lost = false, chunk_lost = false; // a kept generation's record cannot be read
+    for (const auto &name : list_dir(dir_ + "/generations", ec)) {
+        std::uint64_t n = 0;
+        auto r = std::from_chars(name.data(), name.data() + name.size(), n);
+        if (r.ec != std::errc{} || n == 0) continue;
+        bool kept = r.ptr == name.data() + name.size() &&
+                    std::any_of(hist->begin(), hist->end(), [n](const auto &i) { return i.number == n; });
+        auto rec = read_files_record(dir_ + "/generations/" + name + "/files");
+        if (!rec) index_lost = index_lost || kept;
+        else if (rec->whole) add_objects(*rec->whole, live_objects);
+        else live_chunks.merge(rec->index.ids());
     }
-    for (const auto &sub : list_dir(dir_ + "/objects", ec))
-        for (const auto &obj : list_dir(dir_ + "/objects/" + sub, ec))
-            if (!live.count(sub + obj)) std::filesystem::remove(dir_ + "/objects/" + sub + "/" + obj, ec);
+    for (const auto &id : live_chunks) {
+        auto text = chunks_.get(id);
+        Generation part;
+        if (!text || !parse_files("fjord-files 2\n" + *text, part, chunks_.path(id))) chunk_lost = true;
+        else add_objects(part, live_objects);
+    }
+    // While a kept generation's record cannot be read, every object it may need is kept: every
+    // object when a chunk or an index is lost, every chunk when an index is.
+    chunks_.remove_unused(live_chunks, index_lost);
+    if (!index_lost && !chunk_lost)
+        for (const auto &sub : list_dir(dir_ + "/objects", ec))
+            for (const auto &obj : list_dir(dir_ + "/objects/" + sub, ec))
+                if (!live_objects.count(sub + obj)) std::filesystem::remove(dir_ + "/objects/" + sub + "/" + obj, ec);
     return fsync_dir(dir_ + "/generations");
 }
 
@@ -406,10 +465,7 @@ Status Store::write_journal(const Journal &j) {
     return write_file_atomic(path("journal"), sealed(out), 0600);
 }
 
-Status Store::remove_journal() {
-    if (::unlink(path("journal").c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path("journal"));
-    return fsync_dir(dir_);
-}
+Status Store::remove_journal() { return remove_state_file(dir_, path("journal")); }
 
 // One line a commit: "COMMIT" or "COMMIT WHY" (WHY escaped as generation files escape fields).
 std::map<std::string, std::string> Store::bad_commits() const {
@@ -463,10 +519,7 @@ Status Store::set_flag(const std::string &name, const std::string &value) {
     return write_file_atomic(path(name), value + "\n", 0600);
 }
 
-Status Store::clear_flag(const std::string &name) {
-    if (::unlink(path(name).c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path(name));
-    return fsync_dir(dir_);
-}
+Status Store::clear_flag(const std::string &name) { return remove_state_file(dir_, path(name)); }
 
 std::string Store::applied_root() const {
     auto text = read_file(path("root"), 8192);

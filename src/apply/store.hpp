@@ -1,7 +1,8 @@
 #pragma once
-// The state directory (DESIGN.md §6): generations, the object store of adopted originals and
-// rendered content, the intent journal, `current`, the state lock and small flags. Every write
-// is tmp -> fsync -> rename -> fsync(dir).
+// The state directory (DESIGN.md §6): generations, the chunks of their files records, the object
+// store of adopted originals and rendered content, the intent journal, `current`, the state lock
+// and small flags. Every write is tmp -> fsync -> rename -> fsync(dir).
+#include "apply/chunks.hpp"
 #include "apply/stat_cache.hpp"
 #include "plan/generation.hpp"
 #include "util/result.hpp"
@@ -46,8 +47,8 @@ class Store {
     /// A generation's files, units, containers and checks without its header (info.number is
     /// n): recovery can still tell what it wrote when only its header is damaged.
     [[nodiscard]] Result<Generation> load_files(std::uint64_t n) const;
-    /// Rewrites the damaged one of a generation's two copies of its header or files from the
-    /// sound one (loads fall back on the copy anyway); true when it did.
+    /// Rewrites the damaged one of a generation's two copies of its header, its files index and
+    /// each chunk it uses from the sound one (loads fall back on the copy anyway); true when it did.
     bool heal(std::uint64_t n);
     /// Every generation's header, oldest first (a generation whose header cannot be read is
     /// left out: generation_numbers() has them all).
@@ -62,14 +63,15 @@ class Store {
     /// "generation 7 is not kept (pruned); kept: 3, 12-31", "generation 40 does not exist
     /// (the newest is 31); kept: 12-31". For rollback GEN, before load(GEN).
     [[nodiscard]] Status check_kept(std::uint64_t n) const;
-    /// Writes generation N's files and header, each sealed (util/hash.hpp) and twice (NAME and
-    /// NAME.copy): damage at rest is told from content, and one damaged copy loses nothing.
-    [[nodiscard]] Status save(const Generation &g);
+    /// Writes generation N: the chunks of its files record not yet stored (apply/chunks.hpp),
+    /// then its files index and header, each sealed (util/hash.hpp) and twice (NAME and
+    /// NAME.copy): damage at rest is told from content, and one damaged copy loses nothing. It
+    /// costs in proportion to what changed since the chunks already stored, not to its paths.
+    /// `chunks_written` (tests, measurements): the number of chunk files written is added.
+    [[nodiscard]] Status save(const Generation &g, std::size_t *chunks_written = nullptr);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
-    /// Writes generation g's list of the objects it needs (content and adopted originals).
-    [[nodiscard]] Status list_objects(const Generation &g);
-    /// Removes the oldest generations beyond `keep` (never `current` or `pinned`) and the
-    /// objects no kept generation refers to.
+    /// Removes the oldest generations beyond `keep` (never `current` or `pinned`), and the chunks
+    /// and objects no generation left refers to (it reads each chunk they use once).
     [[nodiscard]] Status prune(std::uint32_t keep);
 
     /// Stores content under its id (0600); a present object is not rewritten. `durable`: fsynced
@@ -124,10 +126,11 @@ class Store {
     [[nodiscard]] std::string path(const std::string &name) const { return dir_ + "/" + name; }
 
   private:
-    explicit Store(std::string dir) : dir_(std::move(dir)) {}
+    explicit Store(std::string dir) : dir_(std::move(dir)), chunks_(dir_ + "/chunks") {}
     [[nodiscard]] std::string gen_dir(std::uint64_t n) const;
     [[nodiscard]] std::string object_path(const std::string &id) const;
     std::string dir_;
+    ChunkDir chunks_;
     bool objects_dirty_ = false; ///< objects written without fsync since the last sync_objects()
 };
 

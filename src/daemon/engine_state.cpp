@@ -58,7 +58,7 @@ std::string Engine::repair(bool yes) {
 void Engine::backfill_objects() {
     // Generations written before every generation kept its content (format 1) may still need
     // the Git cache for rollback, recovery and drift: their content is copied into the object
-    // store once, while the cache still has it.
+    // store once, while the cache still has it (prune keeps what a kept generation's files name).
     auto cur = store_.current();
     if (!cur || *cur == 0) return;
     auto g = current_generation(*cur); // loaded once a run: the drift pass and the sync use it too
@@ -73,7 +73,6 @@ void Engine::backfill_objects() {
         else ++missing;
     }
     if (auto s = store_.sync_objects(); !s) log_warning("object store: " + s.error().message + ", ignoring");
-    if (auto s = store_.list_objects(**g); !s) log_warning("object store: " + s.error().message + ", ignoring");
     if (copied || missing)
         log_info("object store: copied the content of " + std::to_string(copied) + " files of generation " + std::to_string(*cur) +
                  " from the Git cache" + (missing ? " (" + std::to_string(missing) + " not in the cache)" : ""));

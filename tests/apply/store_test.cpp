@@ -2,7 +2,11 @@
 #include "test_support.hpp"
 #include "util/hash.hpp"
 
+#include <algorithm>
 #include <doctest/doctest.h>
+#include <filesystem>
+#include <map>
+#include <sys/stat.h>
 
 using namespace fjord;
 using namespace fjord::test;
@@ -76,37 +80,355 @@ TEST_CASE("store: objects are checked against their id; lazy ones are made durab
     CHECK(*s.get_object(id, 100) == "content");
 }
 
-TEST_CASE("store: a files list damaged in both copies, in different bytes, is read and healed") {
-    TempDir t;
-    auto s = *Store::open(t.path);
+namespace {
+
+// A generation of `paths` files (every tenth one a symlink, every seventh adopting an original),
+// their folders, and units, checks, hooks and a container (checks and hooks in an order that is
+// not sorted: it must be kept).
+Generation many(std::uint64_t n, std::size_t paths, const std::string &salt = "") {
     Generation g;
-    g.info = {3, "c", 1, Outcome::good, ""};
-    for (const char *p : {"/etc/app/3.conf", "/etc/app/6.conf", "/srv/www/2.html"}) {
+    g.info = {n, "c" + std::to_string(n), 1, Outcome::good, ""};
+    for (std::size_t i = 0; i < paths; ++i) {
+        char name[64];
+        std::snprintf(name, sizeof name, "/etc/app%02zu/file %04zu.conf", i / 20, i);
+        FileSpec f;
+        f.path = name;
+        f.kind = i % 10 == 9 ? FileKind::symlink : FileKind::file;
+        if (f.kind == FileKind::symlink) f.target = "../x";
+        else f.id = blob_id(std::string(name) + salt);
+        f.mode = 0644;
+        Original o;
+        if (i % 7 == 3) o = {true, FileKind::file, blob_id(std::string("orig ") + name), "", 0640, 0, 0};
+        g.files[name] = AppliedFile{f, o};
+        g.dirs.insert(std::string(name).substr(0, 11));
+    }
+    UnitSpec u;
+    u.name = "web.service";
+    g.units[u.name] = u;
+    for (const char *c : {"zeta", "alpha", "mid"}) {
+        CheckSpec k;
+        k.name = c;
+        k.exec = {"true"};
+        g.checks.push_back(k);
+    }
+    for (const char *w : {"post-apply", "pre-apply"}) g.hooks.push_back(HookSpec{w, {"echo", w}, 1000});
+    AppliedContainer c;
+    c.spec.name = "web";
+    c.spec.image = "localhost/bb:1";
+    c.image = "localhost/bb@sha256:" + std::string(64, 'a');
+    g.containers["web"] = c;
+    return g;
+}
+
+std::size_t count_files(const std::string &dir) {
+    std::size_t n = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir)) n += e.is_regular_file();
+    return n;
+}
+
+// The chunk ids generation n's index names, in its order (the meta chunk first).
+std::vector<std::string> chunk_ids(const std::string &state, std::uint64_t n) {
+    const std::string text = slurp(state + "/generations/" + std::to_string(n) + "/files");
+    auto body = unsealed(text, "files");
+    auto index = parse_index(*body, "files");
+    REQUIRE(index);
+    std::vector<std::string> out{index->meta};
+    for (const auto &id : index->paths)
+        if (!id.empty()) out.push_back(id);
+    return out;
+}
+
+// The first chunk of generation n holding `needle`.
+std::string chunk_with(const std::string &state, std::uint64_t n, const std::string &needle) {
+    for (const auto &id : chunk_ids(state, n))
+        if (!id.empty() && slurp(state + "/chunks/" + id).find(needle) != std::string::npos) return id;
+    FAIL("no chunk holds " << needle);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("store: files text is cut into chunks of about 64 path lines that give it back byte for byte") {
+    Generation g = many(1, 10'000);
+    std::string text = serialize_files(g);
+    auto split = split_files(text);
+    REQUIRE(split);
+    // 10,500 path lines (files and folders): about 164 chunks, the meta chunk apart.
+    CHECK(split->index.paths.size() > 100);
+    CHECK(split->index.paths.size() < 250);
+    CHECK(split->chunks.size() == split->index.paths.size() + 1);
+    std::map<std::string, std::string> by_id(split->chunks.begin(), split->chunks.end());
+    std::string back = split->index.header + "\n";
+    for (const auto &id : split->index.paths) {
+        const std::string &c = by_id.at(id);
+        CHECK(blob_id(c) == id);
+        // Each chunk ends at a cut point (its last path hashes to one) or is the last.
+        auto last = c.substr(c.rfind('\n', c.size() - 2) + 1);
+        auto path = last.substr(2, last.find_first_of(" \n", 2) - 2);
+        if (&id != &split->index.paths.back()) CHECK(ends_chunk(path));
+        CHECK(std::count(c.begin(), c.end(), '\n') <= std::ptrdiff_t(max_chunk_lines));
+        back += c;
+    }
+    back += by_id.at(split->index.meta);
+    CHECK(back == text);
+    // The meta chunk holds the units, checks, hooks and containers, in order.
+    CHECK(by_id.at(split->index.meta).starts_with("U "));
+    CHECK(by_id.at(split->index.meta).find("zeta") < by_id.at(split->index.meta).find("alpha"));
+
+    // Paths chosen so that none is a cut point still make chunks of max_chunk_lines at most.
+    Generation flat;
+    for (std::size_t i = 0; flat.files.size() < 3000; ++i) {
+        std::string p = "/x/" + std::to_string(i);
+        if (ends_chunk(p)) continue;
         FileSpec f;
         f.path = p;
         f.id = blob_id(p);
-        g.files[p] = AppliedFile{f, {}};
+        flat.files[p] = AppliedFile{f, {}};
     }
+    auto cut = split_files(serialize_files(flat));
+    REQUIRE(cut);
+    CHECK(cut->index.paths.size() == 3);
+    CHECK(cut->index.meta.empty());
+}
+
+TEST_CASE("store: generations of 0, 1, 63, 64, 65 and 1000 paths round-trip through chunks") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    std::uint64_t n = 0;
+    for (std::size_t paths : {0, 1, 63, 64, 65, 1000}) {
+        CAPTURE(paths);
+        Generation g = many(++n, paths);
+        REQUIRE(s.save(g));
+        auto back = s.load(n);
+        REQUIRE(back);
+        CHECK(serialize_files(*back) == serialize_files(g));
+        CHECK(back->files.size() == paths);
+        CHECK(back->checks_kept);
+        REQUIRE(back->checks.size() == 3);
+        CHECK(back->checks[0].name == "zeta"); // the manifest's order, not sorted
+        CHECK(back->checks[2].name == "mid");
+        REQUIRE(back->hooks.size() == 2);
+        CHECK(back->hooks[0].when == "post-apply");
+        CHECK(back->containers.at("web").image == g.containers.at("web").image);
+        CHECK(back->info.commit == g.info.commit);
+        // The index is small: a line a chunk of about 64 paths, never a line a path.
+        auto index = parse_index(*unsealed(slurp(t.path + "/generations/" + std::to_string(n) + "/files"), "f"), "f");
+        REQUIRE(index);
+        CHECK(index->paths.size() <= (paths + g.dirs.size()) / 16 + 1);
+        CHECK(index->paths.empty() == (paths == 0));
+        CHECK(slurp(t.path + "/generations/" + std::to_string(n) + "/files").size() < 200 + 43 * index->paths.size());
+    }
+    // An empty generation: no path chunk at all, its units and checks in the meta chunk.
+    Generation empty;
+    empty.info = {++n, "c", 1, Outcome::good, ""};
+    REQUIRE(s.save(empty));
+    auto back = s.load(n);
+    REQUIRE(back);
+    CHECK(back->files.empty());
+    CHECK(back->checks.empty());
+    CHECK(serialize_files(*back) == serialize_files(empty));
+}
+
+TEST_CASE("store: a one-path change writes one chunk, twice; the rest is shared and left alone") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    std::size_t written = 0;
+    Generation g1 = many(1, 1000);
+    REQUIRE(s.save(g1, &written));
+    const std::size_t chunks = chunk_ids(t.path, 1).size(); // 1050 path lines: about 16 chunks, and the meta chunk
+    CHECK(chunks > 8);
+    CHECK(chunks < 40);
+    CHECK(written == 2 * chunks);
+    CHECK(count_files(t.path + "/chunks") == 2 * chunks);
+    std::map<std::string, ino_t> inodes;
+    for (const auto &e : std::filesystem::directory_iterator(t.path + "/chunks"))
+        inodes[e.path().filename()] = std::filesystem::status(e.path()).type() == std::filesystem::file_type::regular ? [&] {
+            struct stat st;
+            ::stat(e.path().c_str(), &st);
+            return st.st_ino;
+        }() : 0;
+
+    Generation g2 = g1;
+    g2.info.number = 2;
+    g2.files.at("/etc/app10/file 0200.conf").spec.id = blob_id("changed");
+    written = 0;
+    REQUIRE(s.save(g2, &written));
+    CHECK(written == 2); // the changed path's chunk and its copy
+    CHECK(count_files(t.path + "/chunks") == 2 * chunks + 2);
+    auto a = chunk_ids(t.path, 1), b = chunk_ids(t.path, 2);
+    REQUIRE(a.size() == b.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) differ += a[i] != b[i];
+    CHECK(differ == 1);
+    for (const auto &[name, ino] : inodes) {
+        struct stat st;
+        REQUIRE(::stat((t.path + "/chunks/" + name).c_str(), &st) == 0);
+        CHECK(st.st_ino == ino); // not rewritten
+    }
+    CHECK(s.load(2)->files.at("/etc/app10/file 0200.conf").spec.id == blob_id("changed"));
+    CHECK(s.load(1)->files.at("/etc/app10/file 0200.conf").spec.id == g1.files.at("/etc/app10/file 0200.conf").spec.id);
+
+    // The same record again (a rollback to it, a refused commit): no chunk is written.
+    Generation g3 = g1;
+    g3.info.number = 3;
+    written = 0;
+    REQUIRE(s.save(g3, &written));
+    CHECK(written == 0);
+    // A changed check: only the meta chunk.
+    g3.info.number = 4;
+    g3.checks[1].name = "beta";
+    REQUIRE(s.save(g3, &written));
+    CHECK(written == 2);
+    CHECK(chunk_ids(t.path, 4)[0] != chunk_ids(t.path, 3)[0]);
+}
+
+TEST_CASE("store: a path added writes two chunks at most, a path removed one; a thousand added, a few dozen") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    Generation g = many(1, 2000);
     REQUIRE(s.save(g));
+    std::uint64_t n = 1;
+    auto save = [&](Generation next) {
+        next.info.number = ++n;
+        std::size_t written = 0;
+        REQUIRE(s.save(next, &written));
+        CHECK(serialize_files(*s.load(n)) == serialize_files(next));
+        return written;
+    };
+    // Added and removed in the middle, where the path sorts, and at the end, for a few paths
+    // each (some of them cut points, some not).
+    for (const char *p : {"/etc/app50/a.conf", "/etc/app10/file 0200b.conf", "/etc/zz", "/etc/app00/0", "/srv/1", "/srv/2"}) {
+        CAPTURE(p);
+        Generation more = g;
+        FileSpec f;
+        f.path = p;
+        f.id = blob_id(p);
+        more.files[p] = AppliedFile{f, {}};
+        CHECK(save(more) <= 4);
+    }
+    for (std::size_t i : {0, 7, 500, 1999}) {
+        CAPTURE(i);
+        Generation fewer = g;
+        fewer.files.erase(std::next(fewer.files.begin(), std::ptrdiff_t(i)));
+        CHECK(save(fewer) <= 2);
+    }
+    Generation grown = g;
+    for (int i = 0; i < 1000; ++i) {
+        std::string p = "/opt/new/" + std::to_string(i);
+        FileSpec f;
+        f.path = p;
+        f.id = blob_id(p);
+        grown.files[p] = AppliedFile{f, {}};
+    }
+    std::size_t written = save(grown);
+    CHECK(written >= 2 * 10);
+    CHECK(written <= 2 * 30); // the new paths' chunks; the 2000 others' stay
+}
+
+TEST_CASE("store: a damaged or missing copy of a chunk is read from the other, and healed") {
+    for (const char *fault : {"delete", "truncate", "garbage", "flip"}) {
+        for (const char *which : {"", ".copy"}) {
+            CAPTURE(fault);
+            CAPTURE(which);
+            TempDir t;
+            auto s = *Store::open(t.path);
+            Generation g = many(5, 300);
+            REQUIRE(s.save(g));
+            std::string id = chunk_with(t.path, 5, "file%200150.conf");
+            std::string p = t.path + "/chunks/" + id + which, intact = slurp(p);
+            std::string f = fault;
+            if (f == "delete") std::filesystem::remove(p);
+            else if (f == "truncate") spit(p, intact.substr(0, intact.size() / 2));
+            else if (f == "garbage") spit(p, std::string(intact.size(), 'x'));
+            else {
+                std::string d = intact;
+                d[d.size() / 2] ^= 0x10;
+                spit(p, d);
+            }
+            s = *Store::open(t.path); // damage at rest is met by the next run, which reads the disk
+            auto back = s.load(5);
+            REQUIRE(back);
+            CHECK(serialize_files(*back) == serialize_files(g));
+            CHECK(s.heal(5));
+            CHECK(slurp(t.path + "/chunks/" + id) == intact);
+            CHECK(slurp(t.path + "/chunks/" + id + ".copy") == intact);
+            CHECK_FALSE(s.heal(5)); // nothing left to heal
+            // A later generation with that chunk writes a lost copy again by itself.
+            std::filesystem::remove(p);
+            g.info.number = 6;
+            std::size_t written = 0;
+            REQUIRE(s.save(g, &written));
+            CHECK(written == 1);
+            CHECK(slurp(p) == intact);
+        }
+    }
+}
+
+TEST_CASE("store: both copies of a chunk damaged: mended when in other bytes, else the load names the chunk") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    Generation g = many(3, 200);
+    REQUIRE(s.save(g));
+    std::string id = chunk_with(t.path, 3, "file%200042.conf");
+    std::string p = t.path + "/chunks/" + id, intact = slurp(p);
+    std::string a = intact, b = intact;
+    a[a.find("0042")] ^= 0x04;
+    b[b.size() - 3] ^= 0x40;
+    b[10] ^= 0x01;
+    spit(p, a);
+    spit(p + ".copy", b);
+    s = *Store::open(t.path);
+    auto back = s.load(3);
+    REQUIRE(back);
+    CHECK(serialize_files(*back) == serialize_files(g));
+    CHECK(s.heal(3));
+    CHECK(slurp(p) == intact);
+    CHECK(slurp(p + ".copy") == intact);
+
+    // The same byte flipped in both: nothing tells which is right.
+    a = intact;
+    b = intact;
+    a[a.find("0042")] ^= 0x04;
+    b[b.find("0042")] ^= 0x08;
+    spit(p, a);
+    spit(p + ".copy", b);
+    s = *Store::open(t.path);
+    auto bad = s.load_files(3);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == Errc::corrupt);
+    CHECK(bad.error().message.find(t.path + "/generations/3/files") != std::string::npos);
+    CHECK(bad.error().message.find("chunks/" + id) != std::string::npos);
+    CHECK_FALSE(s.heal(3));
+    // Both lost.
+    std::filesystem::remove(p);
+    std::filesystem::remove(p + ".copy");
+    s = *Store::open(t.path);
+    bad = s.load(3);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("chunks/" + id + ": missing, and its copy") != std::string::npos);
+}
+
+TEST_CASE("store: the files index damaged in both copies, in different bytes, is read and healed") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    REQUIRE(s.save(many(3, 200)));
     std::string files = t.path + "/generations/3/files", intact = slurp(files);
     std::string a = intact, b = intact;
-    a[a.find("6.conf")] ^= 0x04;
-    b[b.find("3.conf")] ^= 0x40;
+    a[a.find("\np ") + 10] ^= 0x04;
+    b[b.rfind("\np ") + 12] ^= 0x01;
     b[50] ^= 0x01;
     spit(files, a);
     spit(files + ".copy", b);
     auto back = s.load_files(3);
     REQUIRE(back);
-    CHECK(back->files.count("/etc/app/6.conf"));
-    CHECK(back->files.count("/etc/app/3.conf"));
+    CHECK(back->files.size() == 200);
     CHECK(s.heal(3));
     CHECK(slurp(files) == intact);
     CHECK(slurp(files + ".copy") == intact);
-    // The same byte flipped in both: nothing tells which is right; the load says so.
     a = intact;
     b = intact;
-    a[a.find("6.conf")] ^= 0x04;
-    b[b.find("6.conf")] ^= 0x08;
+    a[a.find("\np ") + 10] ^= 0x04;
+    b[b.find("\np ") + 10] ^= 0x08;
     spit(files, a);
     spit(files + ".copy", b);
     auto bad = s.load_files(3);
@@ -114,27 +436,137 @@ TEST_CASE("store: a files list damaged in both copies, in different bytes, is re
     CHECK(bad.error().code == Errc::corrupt);
 }
 
-TEST_CASE("store: a generation lists every object it needs, and prune keeps them") {
+TEST_CASE("store: prune removes the chunks and objects no kept generation uses, and keeps shared ones") {
     TempDir t;
     auto s = *Store::open(t.path);
-    auto keep = blob_id("kept"), gone = blob_id("gone");
-    REQUIRE(s.put_object(keep, "kept"));
-    REQUIRE(s.put_object(gone, "gone"));
+    auto keep = blob_id("kept"), gone = blob_id("gone"), orig = blob_id("orig");
+    for (const auto &[id, data] : {std::pair{keep, "kept"}, {gone, "gone"}, {orig, "orig"}}) REQUIRE(s.put_object(id, data));
     for (std::uint64_t n = 1; n <= 3; ++n) {
-        Generation g;
-        g.info = {n, "c", 1, Outcome::good, ""};
+        Generation g = many(n, 130); // 4 buckets
         FileSpec f;
         f.path = "/etc/x";
         f.id = n == 1 ? gone : keep;
-        g.files["/etc/x"] = AppliedFile{f, {}};
+        g.files["/etc/x"] = AppliedFile{f, n == 3 ? Original{true, FileKind::file, orig, "", 0644, 0, 0} : Original{}};
         REQUIRE(s.save(g));
     }
     REQUIRE(s.set_current(3));
-    // A damaged list is rebuilt from its generation, never taken to mean "needs nothing".
-    spit(t.path + "/generations/2/objects", "garbage line\n");
+    std::string only1 = chunk_with(t.path, 1, "/etc/x "), shared = chunk_with(t.path, 1, "file%200042.conf");
+    CHECK(chunk_with(t.path, 3, "file%200042.conf") == shared);
+    CHECK(only1 != chunk_with(t.path, 2, "/etc/x "));
+    const auto before = count_files(t.path + "/chunks");
+    spit(t.path + "/chunks/" + only1 + ".tmp", "a save cut short");
     REQUIRE(s.prune(2));
+    CHECK(count_files(t.path + "/chunks") == before - 2);
+    CHECK_FALSE(std::filesystem::exists(t.path + "/chunks/" + only1));
+    CHECK_FALSE(std::filesystem::exists(t.path + "/chunks/" + only1 + ".copy"));
+    CHECK_FALSE(std::filesystem::exists(t.path + "/chunks/" + only1 + ".tmp"));
+    CHECK(std::filesystem::exists(t.path + "/chunks/" + shared));
+    CHECK(std::filesystem::exists(t.path + "/chunks/" + shared + ".copy"));
     CHECK(s.has_object(keep));
+    CHECK(s.has_object(orig)); // an adopted original, named in a chunk only generation 3 uses
     CHECK_FALSE(s.has_object(gone)); // only generation 1, pruned, needed it
+    REQUIRE(s.load(2));
+    REQUIRE(s.load(3));
+}
+
+TEST_CASE("store: while a kept generation's record cannot be read, prune removes no chunk or object it may need") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto gone = blob_id("gone");
+    REQUIRE(s.put_object(gone, "gone"));
+    for (std::uint64_t n = 1; n <= 4; ++n) {
+        Generation g = many(n, 70, std::to_string(n)); // every chunk its own
+        FileSpec f;
+        f.path = "/etc/x";
+        f.id = gone;
+        if (n == 1) g.files["/etc/x"] = AppliedFile{f, {}};
+        REQUIRE(s.save(g));
+    }
+    REQUIRE(s.set_current(4));
+    std::string of2 = chunk_with(t.path, 2, "file%200042.conf");
+    // Generation 3's chunk lost (both copies): the objects it names are unknown, all are kept.
+    std::string of3 = chunk_with(t.path, 3, "file%200042.conf");
+    std::filesystem::remove(t.path + "/chunks/" + of3);
+    std::filesystem::remove(t.path + "/chunks/" + of3 + ".copy");
+    s = *Store::open(t.path);
+    REQUIRE(s.prune(3));
+    CHECK(s.has_object(gone));
+    CHECK(std::filesystem::exists(t.path + "/chunks/" + of2));
+    // Generation 3's index lost too: its chunks are unknown, every chunk is kept.
+    spit(t.path + "/generations/3/files", "garbage");
+    spit(t.path + "/generations/3/files.copy", "garbage");
+    s = *Store::open(t.path);
+    REQUIRE(s.prune(2)); // drops 2
+    CHECK(std::filesystem::exists(t.path + "/chunks/" + of2));
+    CHECK(s.has_object(gone));
+}
+
+TEST_CASE("store: generations written whole (before chunks) still load, heal, and keep their objects") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    auto used = blob_id("used");
+    REQUIRE(s.put_object(used, "used"));
+    Generation old = many(1, 100);
+    FileSpec f;
+    f.path = "/etc/old";
+    f.id = used;
+    old.files["/etc/old"] = AppliedFile{f, {}};
+    // As fjord wrote it before: the whole text, sealed, twice, and the objects list.
+    std::filesystem::create_directories(t.path + "/generations/1");
+    std::string text = sealed(serialize_files(old));
+    spit(t.path + "/generations/1/files", text);
+    spit(t.path + "/generations/1/files.copy", "garbage");
+    spit(t.path + "/generations/1/objects", used + "\n");
+    REQUIRE(s.save_info(old.info));
+    REQUIRE(s.set_current(1));
+    auto back = s.load(1);
+    REQUIRE(back);
+    CHECK(serialize_files(*back) == serialize_files(old));
+    CHECK(s.heal(1));
+    CHECK(slurp(t.path + "/generations/1/files.copy") == text);
+    // The next generation is chunked; rollback to the old one and pruning still work.
+    Generation next = many(2, 100);
+    REQUIRE(s.save(next));
+    REQUIRE(s.set_current(2));
+    CHECK(is_chunk_index(*unsealed(slurp(t.path + "/generations/2/files"), "f")));
+    REQUIRE(s.prune(5));
+    REQUIRE(s.prune(2));
+    CHECK(s.has_object(used));
+    CHECK(serialize_files(*s.load(1)) == serialize_files(old));
+}
+
+TEST_CASE("store: a run reads each chunk once; damage at rest is met by the next run, which reads the disk") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    Generation g = many(1, 500);
+    REQUIRE(s.save(g));
+    std::string id = chunk_with(t.path, 1, "file%200042.conf");
+    REQUIRE(s.load(1));
+    // Lost while this Store runs: the content it read (checked) or wrote is the right one still.
+    std::filesystem::remove(t.path + "/chunks/" + id);
+    std::filesystem::remove(t.path + "/chunks/" + id + ".copy");
+    CHECK(serialize_files(*s.load(1)) == serialize_files(g));
+    // A later generation with that chunk writes both copies again.
+    g.info.number = 2;
+    std::size_t written = 0;
+    REQUIRE(s.save(g, &written));
+    CHECK(written == 2);
+    std::filesystem::remove(t.path + "/chunks/" + id);
+    std::filesystem::remove(t.path + "/chunks/" + id + ".copy");
+    auto next = *Store::open(t.path);
+    auto bad = next.load(2);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("chunks/" + id) != std::string::npos);
+    // heal() always reads the disk.
+    CHECK_FALSE(s.heal(2));
+}
+
+TEST_CASE("store: a state dir from before chunks gets its chunks folder at the first save") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    std::filesystem::remove_all(t.path + "/chunks");
+    REQUIRE(s.save(many(1, 10)));
+    CHECK(serialize_files(*s.load(1)) == serialize_files(many(1, 10)));
 }
 
 TEST_CASE("store: generation numbers, set aside, never reused") {

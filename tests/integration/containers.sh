@@ -92,7 +92,7 @@ page() { curl -s --max-time 2 "http://127.0.0.1:$WP/"; }
 
 # 1. A committed spec runs and answers on its port, labelled as fjord's, pinned by digest.
 if once && [ "$(page)" = v1 ] && [ "$(label $WEB io.fjord.managed-by)" = fjord ] && [ "$(label $WEB team)" = web ] &&
-  grep -q "^c $WEB $IMG@sha256:" "$STATE/generations/1/files" && [ "$(envof $WEB)" = a ]; then
+  gen_files "$STATE" 1 | has "^c $WEB $IMG@sha256:" && [ "$(envof $WEB)" = a ]; then
   pass "a container from a committed spec runs, answers on its port, labelled and pinned by digest"
 else
   fail "first apply" "$(cat "$LOG"; podman ps -a | grep $PFX)"
@@ -181,8 +181,8 @@ else
   fail "rollback by digest" "rc=$rc img=$img_now v1=$V1_ID env=$(envof $WEB) page=$(page) $(cat "$LOG")"
 fi
 gen4=$(ls "$STATE/generations" | sort -n | tail -1)
-d3=$(sed -n "s/^c $WEB \([^ ]*\) .*/\1/p" "$STATE/generations/3/files")
-d4=$(sed -n "s/^c $WEB \([^ ]*\) .*/\1/p" "$STATE/generations/$gen4/files")
+d3=$(gen_files "$STATE" 3 | sed -n "s/^c $WEB \([^ ]*\) .*/\1/p")
+d4=$(gen_files "$STATE" "$gen4" | sed -n "s/^c $WEB \([^ ]*\) .*/\1/p")
 [ -n "$d3" ] && [ -n "$d4" ] && [ "$d3" != "$d4" ] && pass "the failed generation recorded the moved tag's other digest" ||
   fail "digests" "$d3 / $d4"
 push v1 1 # the tag back to good bits for the rest

@@ -54,6 +54,21 @@ sleep 1.1
 once
 after=$(stat -c '%n %Z %Y' "$ROOT/etc/app/app.env" "$ROOT/etc/nginx/site1.conf"; find "$STATE/repo/objects" -type f | wc -l)
 [ "$before" = "$after" ] && grep -q "up to date" "$LOG" && pass "idle poll touches nothing" || fail "idle poll" "$before / $after / $(cat "$LOG")"
+# ... and writes nothing in the state dir: no file created, renamed, removed or fsynced there
+# (calls that fail, as mkdir of a folder that is there, change nothing),
+# generations and their chunks included (DESIGN.md §7.10). status.json is the one exception
+# left: the recorder writes it (with its fsyncs) three times a run, for its timestamps.
+strace -f -y -qq -e trace=openat,rename,renameat,renameat2,unlink,unlinkat,mkdir,fsync,fdatasync,syncfs -e signal=none \
+  -o "$T/idle.trace" "$FJORDD" --config "$CFG" --once >"$LOG" 2>&1
+writes=$(grep -F "$STATE" "$T/idle.trace" | grep -vE '= -1 E[A-Z]+' | grep -E 'O_WRONLY|O_RDWR|O_CREAT|rename|unlink|mkdir|fsync|fdatasync|syncfs' |
+  grep -vE "$STATE/lock[\">]" | grep -vE "$STATE/status\.json(\.tmp)?[\">]" | grep -vE "^[0-9]+ +fsync\([0-9]+<$STATE>\)")
+dirsyncs=$(grep -cE "^[0-9]+ +fsync\([0-9]+<$STATE>\)" "$T/idle.trace")
+statuses=$(grep -cE "rename\(.*status\.json\.tmp" "$T/idle.trace")
+if grep -q "up to date" "$LOG" && [ -z "$writes" ] && [ "$dirsyncs" -le "$statuses" ]; then
+  pass "idle poll writes and fsyncs nothing in the state dir but status.json ($statuses times)"
+else
+  fail "idle poll writes nothing in the state dir" "$(echo "$writes" | head -5) ($dirsyncs fsyncs of the state dir, $statuses for status.json) $(cat "$LOG")"
+fi
 
 # 3. Adopt a pre-existing file, then give its original back when Git drops it.
 echo "managed motd" >"$H/files/etc/motd"
@@ -262,5 +277,43 @@ if "$FJORDD" --config "$T/g.toml" --once >"$LOG" 2>&1 && [ "$(cat "$T/groot/etc/
 else
   fail "git://" "$(cat "$LOG")"
 fi
+
+# 19. A state dir from before chunks (issue 18): generations an older fjord wrote whole (the
+# text itself in files and files.copy, sealed; no chunks/) still load; the next generation is
+# stored in chunks; a rollback to an old generation puts its files back.
+U=$T/upgrade
+mkdir -p "$U/root"
+write_config "$U/fjord.toml" "$R" "$U/root" "$U/state"
+"$FJORDD" --config "$U/fjord.toml" --once >"$LOG" 2>&1
+g1=$(cat "$U/state/current" 2>/dev/null)
+want1=$(fingerprint "$U/root")
+seal() { perl -MDigest::SHA=sha1_hex -0777 -ne 'print "sealed ", sha1_hex("blob " . length($_) . "\0" . $_), "\n", $_'; }
+for d in "$U/state"/generations/*/; do
+  n=$(basename "$d")
+  gen_files "$U/state" "$n" | seal >"$T/whole" && cp "$T/whole" "$d/files" && cp "$T/whole" "$d/files.copy"
+done
+rm -rf "$U/state/chunks"
+echo "A=upgraded" >"$H/files/etc/app/app.env" && commit_all "$R" "after the upgrade"
+"$FJORDD" --config "$U/fjord.toml" --once >"$LOG" 2>&1
+rc=$?
+g2=$(cat "$U/state/current")
+if [ "$rc" = 0 ] && [ "$g2" -gt "${g1:-0}" ] && [ "$(cat "$U/root/etc/app/app.env")" = "A=upgraded" ] &&
+  head -2 "$U/state/generations/$g1/files" | has '^fjord-files 2$' && head -2 "$U/state/generations/$g2/files" | has '^fjord-index 1$' &&
+  [ -n "$(ls "$U/state/chunks")" ]; then
+  pass "generations written whole by an older fjord load; the next one is stored in chunks"
+else
+  fail "upgrade from whole generations" "rc=$rc g1=$g1 g2=$g2 $(cat "$LOG") $(head -2 "$U/state/generations/$g2/files" 2>&1)"
+fi
+"$FJORDD" --config "$U/fjord.toml" --rollback "$g1" >"$LOG" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && [ "$(fingerprint "$U/root")" = "$want1" ]; then
+  pass "a rollback to a generation written whole puts its files back"
+else
+  fail "rollback to a generation written whole" "rc=$rc $(cat "$LOG")"
+fi
+"$FJORDCTL" --config "$U/fjord.toml" resume >/dev/null 2>&1
+echo "A=after the rollback" >"$H/files/etc/app/app.env" && commit_all "$R" "after the rollback"
+"$FJORDD" --config "$U/fjord.toml" --once >"$LOG" 2>&1 && [ "$(cat "$U/root/etc/app/app.env")" = "A=after the rollback" ] &&
+  pass "after resume a new commit applies over it" || fail "a new commit after the rollback to a whole generation" "$(cat "$LOG")"
 
 finish

@@ -11,12 +11,17 @@
 #     the next good commit still knows /etc/issue as adopted (its host original kept) and
 #     adopts nothing else (a fresh start would adopt every file fjord wrote as an "original");
 #   - never a write outside the root: a canary folder next to it keeps its fingerprint.
+#   - a record lost in both its copies (LOST_ITEMS: the current or the pending generation's
+#     files, or every chunk) loses what fjord knew it wrote: then fjord must refuse naming it,
+#     and after `fjordctl repair --yes` D applies with every path of D right; files the lost
+#     generation wrote may stay (adopted as the host's own), as a fresh start leaves them.
 #   - `pinned` filled with garbage may keep the host pinned (the flag's presence is the
 #     operator's `fjordctl rollback`): then the log must say so, and after `fjordctl resume`
 #     the good commit applies.
 # The items: current, journal, statcache, status.json, bad, attempts, pinned, root, images,
-# render_deaths, prereq.json, lock, generations/N/{info,files,objects} of the current (3), an
-# older good (1) and a rolled-back (2) generation (and of the pending one, 4, mid-apply),
+# render_deaths, prereq.json, lock, generations/N/{info,files} of the current (3), an older good
+# (1) and a rolled-back (2) generation (and of the pending one, 4, mid-apply), the chunks their
+# files indexes name (chunks/ whole; a chunk of each, one copy, the other, and both: ITEM+copy),
 # objects/ whole and the adopted original's object, the Git cache repo/ whole and in part
 # (objects/pack, HEAD, refs, config), age/identity. Absent files are only filled with garbage.
 # Then a bounded random part: TRIALS (200) trials flip random bytes in 1-3 random state files,
@@ -98,9 +103,10 @@ cp -a "$HOST0" "$ROOT"
 # busy cores; git needs perl, so it is there):
 #   fp DIR: the tree's fingerprint: kind, mode (not for folders: tar does not give fjord's),
 #     path, link target, and every file's sha1;
-#   check ROOT WANT CANARY CANARY_WANT GENFILES ORIG_ID ADOPTION(0|1): the root's fingerprint
-#     is WANT's, no fjord temp file (*fjord-tmp*) under it, the canary unchanged, and (ADOPTION=1) the generation
-#     file GENFILES keeps /etc/issue adopted with the original ORIG_ID and adopts nothing else;
+#   check ROOT WANT CANARY CANARY_WANT GENFILES ORIG_ID ADOPTION(0|1) [EXTRA_OK]: the root's fingerprint
+#     is WANT's (EXTRA_OK=1: paths WANT lacks are allowed), no fjord temp file (*fjord-tmp*) under it, the canary
+#     unchanged, and (ADOPTION=1) the generation's files text GENFILES (gen_files) keeps /etc/issue adopted with
+#     the original ORIG_ID and adopts nothing else;
 #   flip STATE SEED TRIAL: flips 1-8 random bits in each of 1-3 random files of STATE; prints
 #     their paths, |-separated.
 cat >"$T/fp.pl" <<'PL'
@@ -132,10 +138,12 @@ if ($cmd eq 'flip') {
     }
     print join('|', @out); exit 0;
 }
-my ($root, $want, $canary, $canary_want, $genfiles, $orig, $adoption) = @ARGV;
+my ($root, $want, $canary, $canary_want, $genfiles, $orig, $adoption, $extra_ok) = @ARGV;
 my @got = split /\n/, fp($root); my @exp = split /\n/, slurp($want);
 my %g = map { $_ => 1 } @got; my %e = map { $_ => 1 } @exp;
-my @d = ((map { "- $_" } grep { !$g{$_} } @exp), (map { "+ $_" } grep { !$e{$_} } @got));
+# A path of D's, kind, mode or content otherwise, shows as "-": never allowed.
+my %wanted = map { (split / /)[2] => 1 } @exp;
+my @d = ((map { "- $_" } grep { !$g{$_} } @exp), (map { "+ $_" } grep { !$e{$_} && !($extra_ok && !$wanted{(split / /)[2]}) } @got));
 if (@d) { my $n = $ENV{DIFFN} || 4; $n = @d if $n > @d; print "the root is not D (- missing, + extra): ", join('; ', @d[0 .. $n - 1]); exit 1 }
 if (my @t = grep { /fjord-tmp/ } @got) { print "a temp file is left under the root: $t[0]"; exit 1 }
 if (fp($canary) ne slurp($canary_want)) { print "the canary next to the root changed"; exit 1 }
@@ -170,7 +178,7 @@ for c in A X B; do
   if [ "$c" = X ]; then [ "$rc" != 0 ] || setup_ok=0; else [ "$rc" = 0 ] || setup_ok=0; fi
 done
 if [ "$setup_ok" = 1 ] && [ "$(cat "$STATE/current")" = 3 ] && [ -s "$STATE/bad" ] && [ "$(fp "$ROOT")" = "${EXP[B]}" ] &&
-  grep -q "^f /etc/issue .* f,$ORIG_ID," "$STATE/generations/3/files"; then
+  gen_files "$STATE" 3 | has "^f /etc/issue .* f,$ORIG_ID,"; then
   pass "setup: A, X (rolled back, marked bad) and B applied; B adopted /etc/issue; the root is B"
 else
   fail "setup" "current=$(cat "$STATE/current" 2>&1) $(tail -2 "$LOGS"/setup-*.log)"
@@ -223,6 +231,10 @@ fi
 # every file in it.
 inject() {
   local p=$STATE/$1 f
+  if [[ $1 == *+copy ]]; then # both copies of a record: NAME and NAME.copy
+    inject "${1%+copy}" "$2" && inject "${1%+copy}.copy" "$2"
+    return
+  fi
   case $2 in
     delete) [ -e "$p" ] || [ -L "$p" ] || return 1; rm -rf "$p" ;;
     truncate)
@@ -270,6 +282,9 @@ judge() {
       { PROBLEM="fjordctl repair without --yes changed the state dir"; return 1; }
     ctl repair --yes >"$LOGS/repair.log" 2>&1 || { PROBLEM="fjordctl repair --yes failed: $(tail -2 "$LOGS/repair.log" | tr '\n' ' ')"; return 1; }
     grep -q "afresh" "$LOGS/repair.log" && afresh=1
+  elif [ "$LOST" = 1 ]; then
+    PROBLEM="run 1 exit $rc: a record lost in both copies, and fjordd did not refuse naming ${names//|/ or } and fjordctl repair: $(grep -avE 'prerequisites' "$log" | tail -3 | tr '\n' ' ')"
+    return 1
   elif grep -aqE "pinned to generation|suspended|halted" "$log" && [[ $name == *pinned* ]]; then
     JUDGED=paused
     ctl resume >/dev/null 2>&1
@@ -285,18 +300,22 @@ judge() {
   read -r cur <"$STATE/current" 2>/dev/null
   [ "${cur:-0}" -gt "$MAX0" ] 2>/dev/null || { PROBLEM="$JUDGED; D applied as generation $cur, not above $MAX0 (numbers must only grow)"; return 1; }
   [ ! -e "$STATE/journal" ] || { PROBLEM="$JUDGED; a journal is left after D"; return 1; }
-  out=$(perl "$T/fp.pl" check "$ROOT" "$M/expD.fp" "$CANARY" "$M/canary.fp" "$STATE/generations/$cur/files" "$ORIG_ID" $((1 - afresh))) ||
+  gen_files "$STATE" "$cur" >"$M/genfiles"
+  [ "$LOST" = 1 ] && afresh=1
+  out=$(perl "$T/fp.pl" check "$ROOT" "$M/expD.fp" "$CANARY" "$M/canary.fp" "$M/genfiles" "$ORIG_ID" $((1 - afresh)) "$LOST") ||
     { PROBLEM="$JUDGED; $out"; return 1; }
   return 0
 }
 
+LOST=0
 scenario() { # SNAPNAME ITEM FAULT
   local name="$1: $2 ${3}"
+  [ "$LOST" = 1 ] && name="$name (record lost)"
   [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]] && return 0
   SNAPNAME=$1
   restore "$1"
   inject "$2" "$3" || return 0
-  if judge "$name" "$2|$STATE/$2"; then
+  if judge "$name" "${2%+copy}|$STATE/${2%+copy}"; then
     pass "$name: $JUDGED, then D applies"
   else
     fail "$name" "$PROBLEM"
@@ -306,20 +325,41 @@ scenario() { # SNAPNAME ITEM FAULT
   return 0
 }
 
+# The chunks of the generations' files records (STATE/chunks/ID, twice): the one holding the
+# adopted /etc/issue in generation 3 and the path chunks of 1 and 2 (each its own: A, X and B
+# differ), and the meta chunk of 2 (its failing check); of the pending 4 mid-apply, below.
+chunk() { local c; c=$(gen_chunk "$1" "$2" "$3") && echo "chunks/${c##*/}"; }
+C3=$(chunk "$STATE" 3 '^f /etc/issue ') C1=$(chunk "$STATE" 1 '^f /etc/motd ') C2=$(chunk "$STATE" 2 '^f /etc/motd ')
+K2=$(chunk "$STATE" 2 '^k ')
+[ -n "$C3" ] && [ -n "$C1" ] && [ -n "$C2" ] && [ -n "$K2" ] && [ "$C3" != "$C1" ] && [ "$C1" != "$C2" ] &&
+  pass "setup: generations 1, 2 and 3 keep their files in chunks of their own ($C1 $C2 $C3, the check in $K2)" ||
+  fail "setup: chunks" "C1=$C1 C2=$C2 C3=$C3 K2=$K2: $(ls "$STATE/chunks" | head -5 | tr '\n' ' ')"
 ITEMS="current journal statcache status.json bad attempts pinned root images render_deaths prereq.json lock
-generations/3/info generations/3/files generations/3/objects generations/1/info generations/1/files generations/1/objects
-generations/2/info generations/2/files objects objects/${ORIG_ID:0:2}/${ORIG_ID:2} repo repo/objects/pack repo/HEAD repo/refs repo/config age/identity"
+generations/3/info generations/3/files generations/1/info generations/1/files
+generations/2/info generations/2/files $C3 $C3.copy $C1 $C1+copy $C2.copy $C2+copy $K2 $K2+copy
+objects objects/${ORIG_ID:0:2}/${ORIG_ID:2} repo repo/objects/pack repo/HEAD repo/refs repo/config age/identity"
+LOST_ITEMS="chunks $C3+copy generations/3/files+copy"
 for item in $ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
+LOST=1
+for item in $LOST_ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
+LOST=0
 # Both copies of a record rotted in other bytes: fjord mends them from each other, by itself.
-for item in generations/3/files generations/3/info generations/2/files; do
+for item in generations/3/files generations/3/info generations/2/files $C3 $K2; do
   scenario rest "$item" rot2
   [ -n "${ONLY:-}" ] && ! [[ "rest: $item rot2" =~ $ONLY ]] && continue
   [ "${OUTCOMES[-1]:-}" = recovered ] || fail "rest: $item rot2: mended by itself" "judged ${OUTCOMES[-1]:-nothing}, not recovered"
 done
 if [ "$mid_ok" = 1 ]; then
-  for item in $ITEMS generations/4/info generations/4/files generations/4/objects; do
+  C4=$(chunk "$SNAP/mid-state" 4 '^f /srv/bulk/')
+  [ -n "$C4" ] || fail "setup: the pending generation's chunks" "no chunk of generation 4 holds /srv/bulk/"
+  for item in $ITEMS generations/4/info generations/4/files $C4 $C4.copy; do
     for fault in delete truncate garbage; do scenario mid "$item" "$fault"; done
   done
+  LOST=1
+  for item in $LOST_ITEMS $C4+copy generations/4/files+copy; do
+    for fault in delete truncate garbage; do scenario mid "$item" "$fault"; done
+  done
+  LOST=0
 fi
 r=0 f=0 p=0
 for o in "${OUTCOMES[@]}"; do case $o in recovered) r=$((r + 1)) ;; refused) f=$((f + 1)) ;; paused) p=$((p + 1)) ;; esac; done

@@ -85,7 +85,7 @@ cid() { podman inspect -f '{{.Id}}' "$WEB" 2>/dev/null; }
 img_digest() { podman inspect -f '{{.ImageDigest}}' "$WEB" 2>/dev/null; }
 gen() { cat "$STATE/current"; }
 last_gen() { ls "$STATE/generations" | sort -n | tail -1; }
-pinned() { sed -n "s/^c $WEB \([^ ]*\) .*/\1/p" "$STATE/generations/$1/files"; } # GEN
+pinned() { gen_files "$STATE" "$1" | sed -n "s/^c $WEB \([^ ]*\) .*/\1/p"; } # GEN
 history() { "$FJORDCTL" --config "$CFG" history; }
 start_daemon() {
   "$FJORDD" --config "$CFG" >>"$T/daemon.log" 2>&1 &

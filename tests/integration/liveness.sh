@@ -553,7 +553,8 @@ else
 fi
 
 new_case "one hex digit of an object id in the current generation's files list changed"
-perl -pi -e 's{^(f /etc/app/app\.conf )([0-9a-f])}{$1 . ($2 eq "0" ? "1" : "0")}e' "$STATE/generations/1/files"
+# In the chunk holding that path (its first copy), as damage at rest would change it.
+perl -pi -e 's{^(f /etc/app/app\.conf )([0-9a-f])}{$1 . ($2 eq "0" ? "1" : "0")}e' "$(gen_chunk "$STATE" 1 '^f /etc/app/app\.conf ')"
 once idle
 if { [ "$RC" = 0 ] && [ "$(rootfp)" = "$FP0" ]; } || { grep -q "generations/1/files" "$C/idle.log" && grep -q "fjordctl repair" "$C/idle.log"; }; then
   pass "$CASE: with no new commit: exit 0 with the root unchanged, or a refusal naming the file and fjordctl repair (exit $RC)"
@@ -564,12 +565,12 @@ grep -q "fjordctl repair" "$C/idle.log" && "$FJORDCTL" --config "$CFG" repair --
 recovers
 
 new_case "a path in the current generation's files list changed (/etc/motd -> /etc/motD)"
-sed -i 's|^f /etc/motd |f /etc/motD |' "$STATE/generations/1/files"
+sed -i 's|^f /etc/motd |f /etc/motD |' "$(gen_chunk "$STATE" 1 '^f /etc/motd ')"
 once idle
 grep -q "fjordctl repair" "$C/idle.log" && "$FJORDCTL" --config "$CFG" repair --yes >"$C/repair.log" 2>&1
 recovers
 g=$(cat "$STATE/current")
-adopted=$(awk '$1 == "f" && $8 != "-" { print $2 }' "$STATE/generations/$g/files")
+adopted=$(gen_files "$STATE" "$g" | awk '$1 == "f" && $8 != "-" { print $2 }')
 [ -z "$adopted" ] && pass "$CASE: the good commit's generation adopts none of the files fjord wrote" ||
   fail "$CASE: the good commit's generation adopts none of the files fjord wrote" "adopted as the host's originals: $adopted"
 

@@ -149,8 +149,8 @@ no_plaintext "$STATE" "$LOG" && grep -q '"generation": 2' "$STATE/status.json" &
   pass "no plaintext (nor the adopted original) in the state dir, status.json, the Git cache or fjordd's debug log" ||
   fail "plaintext leak" "found in $STATE or $LOG"
 ! no_plaintext "$ROOT" && pass "the plaintext check can fail: it finds the secrets in the root" || fail "plaintext check" "blind"
-grep -qE "^f /etc/app/db.env [0-9a-f]{40} 0600 root root [0-9a-f]{64} " "$STATE/generations/2/files" &&
-  pass "the generation keeps the ciphertext's blob id and a 64-hex keyed digest" || fail "generation entry" "$(cat "$STATE/generations/2/files")"
+gen_files "$STATE" 2 | has -E "^f /etc/app/db.env [0-9a-f]{40} 0600 root root [0-9a-f]{64} " &&
+  pass "the generation keeps the ciphertext's blob id and a 64-hex keyed digest" || fail "generation entry" "$(gen_files "$STATE" 2)"
 
 # Drift: a hand edit of a secret is found by its keyed digest and put back by decrypting again.
 echo "DB_PASSWORD=typed-by-hand" >"$ROOT/etc/app/db.env"
