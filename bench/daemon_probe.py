@@ -22,12 +22,15 @@ holds K whole cycles. Prints one line of key=value pairs:
   self_s       utime+stime alone; children_s = cutime+cstime (the sandboxed children, reaped)
   sched_s      fjordd's own threads from /proc/PID/task/*/schedstat (ns resolution; cross-check of self_s)
   renames      renames of status.json in the window (whatever the events counted)
+  renders      renders of a commit in the window (status.json's renders_total): 0 on the idle
+               path; more when the host's facts changed (other jobs' network interfaces)
   start_* end_*  VmRSS RssAnon RssFile VmHWM (/proc/PID/status), private (Private_Clean +
                Private_Dirty) and pss (/proc/PID/smaps_rollup), KiB, at the window's start and end
   status       ok | timeout | died
 """
 import argparse
 import ctypes
+import json
 import os
 import select
 import struct
@@ -80,6 +83,15 @@ def memory(pid: int) -> dict:
     return v
 
 
+def renders(state_dir: str):
+    """fjordd's count of renders so far (status.json), or None."""
+    try:
+        with open(os.path.join(state_dir, "status.json")) as f:
+            return int(json.load(f).get("renders_total", 0))
+    except (OSError, ValueError):
+        return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
@@ -114,6 +126,7 @@ def main() -> int:
     seen = 0
     want = a.skip + a.count
     start = None  # (t, cpu, sched, mem)
+    renders0 = None
     status = "ok"
     renames = 0
     while seen < want:
@@ -157,8 +170,10 @@ def main() -> int:
                 seen += 1
                 if seen == a.skip and pid:
                     start = (time.monotonic(), cpu(pid), sched(pid), memory(pid))
+                    renders0 = renders(a.dir)
         if seen >= a.skip and start is None and pid:
             start = (time.monotonic(), cpu(pid), sched(pid), memory(pid))
+            renders0 = renders(a.dir)
     out = {"status": status, "passes": max(0, seen - a.skip) if start else 0, "renames": renames}
     if start and pid and os.path.exists(f"/proc/{pid}"):
         t1, (s1, c1), sc1, m1 = time.monotonic(), cpu(pid), sched(pid), memory(pid)
@@ -169,6 +184,8 @@ def main() -> int:
             out["start_" + k] = v
         for k, v in m1.items():
             out["end_" + k] = v
+    r1 = renders(a.dir)
+    out["renders"] = r1 - renders0 if r1 is not None and renders0 is not None else "?"
     print(" ".join(f"{k}={v}" for k, v in out.items()))
     return 0
 

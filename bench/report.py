@@ -78,10 +78,10 @@ def main() -> None:
     daemon = {}  # (remote, size, phase) -> dict
     with open(a.daemon) as f:
         for line in f:
-            rm, size, phase, passes, window, cpu, self_s, children, sched, renames, status = line.rstrip("\n").split("\t")
+            rm, size, phase, passes, window, cpu, self_s, children, sched, renames, renders, status = line.rstrip("\n").split("\t")
             daemon[(rm, int(size), phase)] = dict(passes=int(passes), window=float(window), cpu=float(cpu),
                                                    self=float(self_s), children=float(children),
-                                                   sched=float(sched), renames=int(renames), status=status)
+                                                   sched=float(sched), renames=int(renames), renders=renders, status=status)
     idle = {}  # (remote, size, what) -> (vmrss, rssanon, rssfile, vmhwm, private, pss)
     with open(a.idle) as f:
         for line in f:
@@ -219,10 +219,11 @@ def main() -> None:
     p("CPU per pass, split into fjordd's own (utime+stime; *sched* is the same from its threads' "
       "/proc/PID/task/*/schedstat, ns resolution) and its sandboxed children's (cutime+cstime), and the "
       "mean time between passes; and how many times fjordd saved status.json per pass (drift passes are "
-      "counted by those saves, polls by the server's log line for each connection):")
+      "counted by those saves, polls by the server's log line for each connection); and how many times it "
+      "rendered a commit in the window (0 on the idle path; more when the host's facts changed under it):")
     p("")
-    p("| remote | files | daemon | passes | CPU per pass | fjordd itself | sched | children | period | status.json saves per pass |")
-    p("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    p("| remote | files | daemon | passes | CPU per pass | fjordd itself | sched | children | period | status.json saves per pass | renders |")
+    p("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for rm in order:
         for n in sizes:
             for ph in ("drift", "idle-poll"):
@@ -232,7 +233,7 @@ def main() -> None:
                 k = d["passes"]
                 p(f"| {REMOTE.get(rm, rm)} | {n:,} | {ph}{'' if d['status'] == 'ok' else ' (' + d['status'] + ')'} | {k} | "
                   f"{fmt_s(d['cpu'] / k)} | {fmt_s(d['self'] / k)} | {fmt_s(d['sched'] / k)} | "
-                  f"{fmt_s(d['children'] / k)} | {fmt_s(d['window'] / k)} | {d['renames'] / k:.1f} |")
+                  f"{fmt_s(d['children'] / k)} | {fmt_s(d['window'] / k)} | {d['renames'] / k:.1f} | {d['renders']} |")
     p("")
     p("Memory of fjordd in daemon mode, from /proc/PID/status (VmRSS = RssAnon + RssFile + RssShmem; RssFile "
       "is mapped files: shared libraries, Git pack files; VmHWM is the peak so far) and /proc/PID/smaps_rollup "
