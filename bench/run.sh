@@ -31,6 +31,9 @@
 #   --quick         smoke test (under ~2 minutes): --sizes 1000 --runs 1 --drift-passes 3 --polls 5,
 #                   the report on stdout only (not to bench/results.md unless --out says so)
 #   --out FILE      where the report goes besides stdout (default bench/results.md)
+#   --no-netns      run in the host's network namespace (by default, as root, the run has its own,
+#                   with only lo: fjord's host facts include the host's addresses, and other jobs
+#                   adding and removing interfaces would make it render again mid-measurement)
 #   --keep          leave the temp dir (trees, logs, configs, raw TSVs) for a look; servers still stopped
 # Targets are informational: the exit status is 0 whenever the benchmark itself ran.
 # Everything lives in one temp dir under /var/tmp (not tmpfs: fsync cost matters), removed at the
@@ -50,7 +53,8 @@ DRIFT_PASSES=10
 POLLS=30
 BUILD_ARG=""
 OUT=$BENCH/results.md
-QUICK="" OUT_SET="" KEEP=""
+QUICK="" OUT_SET="" KEEP="" NETNS=1
+ARGS=("$@")
 BIG=100000 # sizes from here on run the initial scenario --big-runs times
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
@@ -72,6 +76,7 @@ while [ $# -gt 0 ]; do
     --out=*) OUT=${1#*=} OUT_SET=1; shift ;;
     --quick) SIZES=1000 RUNS=1 BIG_RUNS=1 DRIFT_PASSES=3 POLLS=5 QUICK=1; shift ;; # later options win
     --keep) KEEP=1; shift ;;
+    --no-netns) NETNS=""; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
     *) BUILD_ARG=$1; shift ;;
@@ -114,6 +119,16 @@ print(bt[0] if bt else "unknown", json.load(open(info + "meson-info.json"))["dir
 EOF
 )
 [ "$BUILDTYPE" = release ] || echo "warning: $BUILD is a '${BUILDTYPE:-unknown}' build, not release; numbers will be pessimistic" >&2
+
+# --- an own network namespace: lo only, the servers and fjord inside it ------------------------
+if [ -n "$NETNS" ] && [ -z "${FJORD_BENCH_NETNS:-}" ]; then
+    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
+        exec env FJORD_BENCH_NETNS=1 unshare --net -- bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
+    fi
+    echo "warning: not root (or no unshare/ip): running in the host's network namespace" >&2
+    NETNS=""
+fi
+[ -z "${FJORD_BENCH_NETNS:-}" ] || ip link set lo up
 
 # --- scratch space and cleanup ------------------------------------------------------------------
 W=$(mktemp -d /var/tmp/fjord-bench-XXXXXX)
@@ -491,8 +506,11 @@ write_report() {
             END { for (s in seen) printf "%s%s (%d connections)", (n++ ? "; " : ""), s, seen[s] }')
     fi
     {
-        echo "- fjord: \`fjordd --version\` $("$FJORDD" --version | awk '{ print $2 }'), source $FJORD_SRC at $SRC_REV, $BUILDTYPE build ($BUILD)"
+        local ver
+        ver=$("$FJORDD" --version | awk '{ print $2 }')
+        echo "- fjord: $ver (\`fjordd --version\`), $BUILDTYPE build in $BUILD$([ "$SRC_REV" = "$ver" ] || echo " (its source checkout $FJORD_SRC is at $SRC_REV now)")"
         echo "- machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo) (family $(awk -F': ' '/^cpu family/ { print $2; exit }' /proc/cpuinfo) model $(awk -F': ' '/^model\t/ { print $2; exit }' /proc/cpuinfo)), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(systemd-detect-virt --vm 2>/dev/null || echo "unknown") guest, kernel $(uname -r)"
+        echo "- network: $([ -n "${FJORD_BENCH_NETNS:-}" ] && echo "the run's own network namespace (only lo, 127.0.0.1): other jobs' interfaces cannot change fjord's host facts mid-run" || echo "the host's network namespace (--no-netns)")"
         echo "- disk: $FSTYPE ($(findmnt -no OPTIONS --target "$W" 2>/dev/null)) on $disk_info"
         echo "- load average $LOAD_START at the start, $LOAD_END at the end; over the run's $((ELAPSED / 60)) min the machine's CPUs were $busy (/proc/stat)"
         echo "- tools: $(git --version), $(rsync --version | awk 'NR == 1 { print "rsync", $3 }'), $(ssh -V 2>&1 | cut -d, -f1), libgit2 $(dpkg-query -W -f '${Version}' libgit2-1.5 2>/dev/null || echo '?'), libssh2 $(dpkg-query -W -f '${Version}' libssh2-1 2>/dev/null || echo '?'); /usr/bin/time costs ~${OVERHEAD_MS} ms wall per command (in every wall time)"
