@@ -138,8 +138,8 @@ def main() -> None:
                 cells += ["—"] * 4
                 p(f"| {REMOTE.get(rm, rm)} | {n:,} | {LABEL['idle-poll']} | " + " | ".join(cells) + " |")
     p("")
-    p("- Medians over the runs. *Wall*: the shell's clock around each command (µs), including ~2 ms of "
-      "`/usr/bin/time`; *CPU*: user+sys of the command's whole process tree (bash `times`, ms resolution); "
+    p("- Medians over the runs. *Wall*: the shell's clock around each command (µs), including what "
+      "`/usr/bin/time` itself costs (see above); *CPU*: user+sys of the command's whole process tree (bash `times`, ms resolution); "
       "*peak RSS*: the largest process of the tree (GNU time `%M`). Baseline: wall and CPU summed over its "
       "three commands, RSS the largest of them. Each scenario alternates fjord, baseline (and floor) runs, "
       "with `sync` before each measured command.")
