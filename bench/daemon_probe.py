@@ -24,8 +24,10 @@ holds K whole cycles. Prints one line of key=value pairs:
   renames      renames of status.json in the window (whatever the events counted)
   renders      renders of a commit in the window (status.json's renders_total): 0 on the idle
                path; more when the host's facts changed (other jobs' network interfaces)
-  start_* end_*  VmRSS RssAnon RssFile VmHWM (/proc/PID/status), private (Private_Clean +
-               Private_Dirty) and pss (/proc/PID/smaps_rollup), KiB, at the window's start and end
+  start_* end_*  VmRSS RssAnon RssFile VmHWM (/proc/PID/status), private_dirty, private_clean
+               and pss (/proc/PID/smaps_rollup), KiB, 0.3 s after the window's
+               first and last event: fjordd renames status.json before it releases what the
+               pass loaded, so memory read at the event would not be the idle daemon's
   status       ok | timeout | died
 """
 import argparse
@@ -37,6 +39,7 @@ import struct
 import sys
 import time
 
+SETTLE = 0.3  # s after a pass's event: fjordd has released its memory (Engine::release_memory) by then
 IN_MODIFY = 0x00000002
 IN_MOVED_TO = 0x00000080
 TICK = os.sysconf("SC_CLK_TCK")
@@ -68,18 +71,20 @@ def memory(pid: int) -> dict:
             k, _, rest = line.partition(":")
             if k in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
                 v[k] = int(rest.split()[0])
-    priv = pss = 0
+    dirty = clean = pss = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 k, _, rest = line.partition(":")
-                if k in ("Private_Clean", "Private_Dirty"):
-                    priv += int(rest.split()[0])
+                if k == "Private_Dirty":
+                    dirty = int(rest.split()[0])
+                elif k == "Private_Clean":
+                    clean = int(rest.split()[0])
                 elif k == "Pss":
                     pss = int(rest.split()[0])
     except OSError:
-        priv = pss = -1
-    v["private"], v["pss"] = priv, pss
+        dirty = clean = pss = -1
+    v["private_dirty"], v["private_clean"], v["pss"] = dirty, clean, pss
     return v
 
 
@@ -125,7 +130,8 @@ def main() -> int:
     buf = b""
     seen = 0
     want = a.skip + a.count
-    start = None  # (t, cpu, sched, mem)
+    start = None  # (t, cpu, sched)
+    mem0 = None
     renders0 = None
     status = "ok"
     renames = 0
@@ -143,7 +149,14 @@ def main() -> int:
         if left <= 0:
             status = "timeout"
             break
-        r, _, _ = select.select([fd], [], [], min(left, 0.25))
+        wait = min(left, 0.25)
+        if start and mem0 is None:
+            settle = start[0] + SETTLE - time.monotonic()
+            if settle <= 0:
+                mem0 = memory(pid)
+                continue
+            wait = min(wait, settle)
+        r, _, _ = select.select([fd], [], [], wait)
         if not r:
             continue
         buf += os.read(fd, 65536)
@@ -169,15 +182,18 @@ def main() -> int:
                     break
                 seen += 1
                 if seen == a.skip and pid:
-                    start = (time.monotonic(), cpu(pid), sched(pid), memory(pid))
+                    start = (time.monotonic(), cpu(pid), sched(pid))
                     renders0 = renders(a.dir)
         if seen >= a.skip and start is None and pid:
-            start = (time.monotonic(), cpu(pid), sched(pid), memory(pid))
+            start = (time.monotonic(), cpu(pid), sched(pid))
             renders0 = renders(a.dir)
     out = {"status": status, "passes": max(0, seen - a.skip) if start else 0, "renames": renames}
     if start and pid and os.path.exists(f"/proc/{pid}"):
-        t1, (s1, c1), sc1, m1 = time.monotonic(), cpu(pid), sched(pid), memory(pid)
-        t0, (s0, c0), sc0, m0 = start
+        t1, (s1, c1), sc1 = time.monotonic(), cpu(pid), sched(pid)
+        t0, (s0, c0), sc0 = start
+        time.sleep(SETTLE)
+        m1 = memory(pid)
+        m0 = mem0 or m1
         out.update(window_s=f"{t1 - t0:.3f}", cpu_s=f"{s1 + c1 - s0 - c0:.3f}", self_s=f"{s1 - s0:.3f}",
                    children_s=f"{c1 - c0:.3f}", sched_s=f"{sc1 - sc0:.6f}")
         for k, v in m0.items():

@@ -5,7 +5,7 @@ raw TSV:    remote size scenario tool run wall_s cpu_s rss_kib time_e time_cpu r
   tool: fjord | baseline (sum of the phases) | b_fetch | b_checkout | b_rsync | floor | ls-remote
   (scenario drift, tool floor: wall and CPU per pass from the floor's own clocks, run = passes)
 daemon TSV: remote size phase passes window_s cpu_s self_s children_s sched_s status
-idle TSV:   remote size what vmrss rssanon rssfile vmhwm private pss (KiB)
+idle TSV:   remote size what vmrss rssanon rssfile vmhwm private_dirty private_clean pss (KiB)
 --env:      markdown lines about the machine and the run
 """
 import argparse
@@ -40,7 +40,7 @@ def fmt_s(s):
 
 
 def fmt_mib(kib):
-    return "—" if not kib else f"{kib / 1024:.1f} MiB"
+    return "—" if kib is None or kib < 0 else f"{kib / 1024:.1f} MiB"
 
 
 def ratio(a, b):
@@ -70,9 +70,14 @@ def main() -> None:
             rm, size, scen, tool, run, wall, cpu, rss, *_ = line.rstrip("\n").split("\t")
             if rm not in order:
                 order.append(rm)
-            runs[(rm, int(size), scen, tool)].append((float(wall), float(cpu), float(rss or 0), int(run)))
-    med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in runs.items()}
-    peak = {k: max(x[2] for x in v) for k, v in runs.items()}
+            runs[(rm, int(size), scen, tool)].append((float(wall), float(cpu), float(rss) if rss else None, int(run)))
+
+    def median(xs):
+        xs = [x for x in xs if x is not None]
+        return statistics.median(xs) if xs else None
+
+    med = {k: tuple(median(x[i] for x in v) for i in range(3)) for k, v in runs.items()}
+    peak = {k: max((x[2] for x in v if x[2] is not None), default=None) for k, v in runs.items()}
     sizes = sorted({k[1] for k in runs})
 
     daemon = {}  # (remote, size, phase) -> dict
@@ -82,11 +87,11 @@ def main() -> None:
             daemon[(rm, int(size), phase)] = dict(passes=int(passes), window=float(window), cpu=float(cpu),
                                                    self=float(self_s), children=float(children),
                                                    sched=float(sched), renames=int(renames), renders=renders, status=status)
-    idle = {}  # (remote, size, what) -> (vmrss, rssanon, rssfile, vmhwm, private, pss)
+    idle = {}  # (remote, size, what) -> (vmrss, rssanon, rssfile, vmhwm, private_dirty, private_clean, pss)
     with open(a.idle) as f:
         for line in f:
             rm, size, what, *kib = line.rstrip("\n").split("\t")
-            idle[(rm, int(size), what)] = tuple(float(k) if k else 0.0 for k in kib)
+            idle[(rm, int(size), what)] = tuple(float(k) if k else None for k in kib)
 
     def per_pass(rm, n, phase):
         d = daemon.get((rm, n, phase))
@@ -204,11 +209,11 @@ def main() -> None:
                     (worst * 1000 <= POLL_CPU_MS[rm], ", ".join(f"{fmt_s(x)} at {n:,} files" for n, x in c)))
             else:
                 row(f"idle poll, daemon, {R}", f"<= {POLL_CPU_MS[rm]} ms CPU", (None, "not measured"))
-        states = [(idle[(rm, TS, w)][4], label) for w, label in IDLE_STATES if (rm, TS, w) in idle]
+        states = [(idle[(rm, TS, w)][4], label) for w, label in IDLE_STATES if idle.get((rm, TS, w), (None,) * 7)[4] is not None]
         if states:
             worst = max(states)
             row(f"idle daemon, {TS:,} files, {R}", f"private RSS <= {PRIVATE_MAX_MIB} MiB",
-                (worst[0] / 1024 <= PRIVATE_MAX_MIB, f"{fmt_mib(worst[0])} at most ({worst[1]}); "
+                (worst[0] / 1024 <= PRIVATE_MAX_MIB, f"Private_Dirty {fmt_mib(worst[0])} at most ({worst[1]}); "
                  + ", ".join(f"{fmt_mib(v)}" for v, _ in states) + " in the states below"))
         else:
             row(f"idle daemon, {TS:,} files, {R}", f"private RSS <= {PRIVATE_MAX_MIB} MiB", (None, "not measured"))
@@ -237,17 +242,20 @@ def main() -> None:
     p("")
     p("Memory of fjordd in daemon mode, from /proc/PID/status (VmRSS = RssAnon + RssFile + RssShmem; RssFile "
       "is mapped files: shared libraries, Git pack files; VmHWM is the peak so far) and /proc/PID/smaps_rollup "
-      "(*private* = Private_Clean + Private_Dirty: what the daemon alone costs the machine; Pss):")
+      "(*private dirty* = Private_Dirty: heap, stack and written data, what the daemon alone costs the machine, "
+      "the *private RSS* of the target; *private clean*: file pages no other process maps right now, e.g. "
+      "libgit2's or libcrypto's text when no other process uses them, and the benchmark's copy of fjordd: it "
+      "depends on what else runs; Pss). Read 0.3 s after a pass, once fjordd has released what it loaded:")
     p("")
-    p("| remote | files | state | VmRSS | private | RssAnon | RssFile | Pss | VmHWM |")
-    p("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    p("| remote | files | state | VmRSS | private dirty | private clean | RssAnon | RssFile | Pss | VmHWM |")
+    p("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for rm in order:
         for n in sizes:
             for w, label in IDLE_STATES:
                 v = idle.get((rm, n, w))
                 if v:
-                    vm, anon, fil, hwm, priv, pss = v
-                    p(f"| {REMOTE.get(rm, rm)} | {n:,} | {label} | " + " | ".join(fmt_mib(x) for x in (vm, priv, anon, fil, pss, hwm)) + " |")
+                    vm, anon, fil, hwm, dirty, clean, pss = v
+                    p(f"| {REMOTE.get(rm, rm)} | {n:,} | {label} | " + " | ".join(fmt_mib(x) for x in (vm, dirty, clean, anon, fil, pss, hwm)) + " |")
     p("")
 
     p("## Baseline by phase")

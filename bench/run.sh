@@ -17,7 +17,7 @@
 # status.json, which fjordd saves at the end of every poll and drift pass (bench/daemon_probe.py):
 #   drift        drift_interval 1s, poll_interval 1h: one drift pass alone (peer: the floor)
 #   idle-poll    poll_interval 1s, nothing new in the repo (peer: `git ls-remote`, one round trip)
-# plus the daemon's idle RSS and private RSS (Private_Clean + Private_Dirty of smaps_rollup).
+# plus the daemon's idle RSS and private RSS (Private_Dirty of smaps_rollup; Private_Clean shown apart).
 #
 # Usage: bench/run.sh [--quick] [--sizes 1000,10000,100000] [--runs 3] [--big-runs 1]
 #                     [--remote git,ssh] [--drift-passes 10] [--polls 30] [--keep] [BUILD_DIR]
@@ -173,7 +173,7 @@ export GIT_COMMITTER_NAME=fjord-bench GIT_COMMITTER_EMAIL=bench@fjord.invalid
 
 RAW=$W/raw.tsv       # remote size scenario tool run wall_s cpu_s rss_kib time_e time_cpu rc
 DAEMON_TSV=$W/daemon.tsv # remote size phase passes window_s cpu_s self_s children_s sched_s renames renders status
-IDLE=$W/idle.tsv     # remote size what vmrss rssanon rssfile vmhwm private pss (KiB)
+IDLE=$W/idle.tsv     # remote size what vmrss rssanon rssfile vmhwm private_dirty private_clean pss (KiB)
 RERUNS=0 # no-change runs and daemon windows measured again, as the host's facts had changed
 : >"$RAW"
 : >"$DAEMON_TSV"
@@ -342,13 +342,14 @@ wait_port() {
     return 1
 }
 
-# mem_row WHAT: VmRSS, RssAnon, RssFile, VmHWM, private (Private_Clean + Private_Dirty) and Pss
+# mem_row WHAT: VmRSS, RssAnon, RssFile, VmHWM, Private_Dirty, Private_Clean and Pss
 # (KiB) of the running daemon as a line of $IDLE.
 mem_row() {
     awk -v r="$RM" -v n="$N" -v w="$1" '
         FILENAME ~ /status$/ { v[$1] = $2 }
-        FILENAME ~ /smaps_rollup$/ { if ($1 == "Private_Clean:" || $1 == "Private_Dirty:") p += $2; if ($1 == "Pss:") pss = $2 }
-        END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r, n, w, v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["VmHWM:"], p, pss }' \
+        FILENAME ~ /smaps_rollup$/ { m[$1] = $2 }
+        END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r, n, w, v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["VmHWM:"],
+                     m["Private_Dirty:"], m["Private_Clean:"], m["Pss:"] }' \
         "/proc/$DAEMON_PID/status" "/proc/$DAEMON_PID/smaps_rollup" >>"$IDLE"
 }
 
@@ -399,8 +400,8 @@ daemon_window() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$RM" "$N" "$phase" "${p[passes]}" "${p[window_s]}" "${p[cpu_s]}" \
         "${p[self_s]}" "${p[children_s]}" "${p[sched_s]}" "${p[renames]}" "${p[renders]}" "${p[status]}" >>"$DAEMON_TSV"
     for when in start end; do
-        printf '%s\t%s\t%s_%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$RM" "$N" "$phase" "$when" "${p[${when}_VmRSS]}" "${p[${when}_RssAnon]}" \
-            "${p[${when}_RssFile]}" "${p[${when}_VmHWM]}" "${p[${when}_private]}" "${p[${when}_pss]}" >>"$IDLE"
+        printf '%s\t%s\t%s_%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$RM" "$N" "$phase" "$when" "${p[${when}_VmRSS]}" "${p[${when}_RssAnon]}" \
+            "${p[${when}_RssFile]}" "${p[${when}_VmHWM]}" "${p[${when}_private_dirty]}" "${p[${when}_private_clean]}" "${p[${when}_pss]}" >>"$IDLE"
     done
 }
 
