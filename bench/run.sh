@@ -610,11 +610,17 @@ for N in "${SIZE_LIST[@]}"; do
         write_cfg "$E/daemon-drift.toml" 1h 1s daemon
         # Passes: status.json renames (one per drift pass); the first poll's two and the first pass skipped.
         daemon_window drift "$E/daemon-drift.toml" 3 "$DRIFT_PASSES" $((60 + DRIFT_PASSES * 15))
-        # The daemon applying a change itself (fjordctl sync: drift pass, fetch, apply), then idle.
+        stop_daemon
+        # The daemon applying a change itself (fjordctl sync: drift pass, fetch, apply), then idle:
+        # a daemon with no short timer, so that nothing runs when its memory is read 1 s later.
+        write_cfg "$E/daemon-idle.toml" 1h 1h daemon
+        "$FJORDD" --config "$E/daemon-idle.toml" >>"$E/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        for _ in $(seq 100); do "$FJORDCTL" --config "$E/daemon-idle.toml" status >/dev/null 2>&1 && break; sleep 0.1; done
         CHANGE=$((CHANGE + 1))
         f=$(python3 "$BENCH/gen_repo.py" change "$REPO" "$N" "$CHANGE")
         git -C "$REPO" commit -q -m "daemon change $CHANGE: $f" -- "$f"
-        "$FJORDCTL" --config "$E/daemon-drift.toml" sync >>"$LOG" 2>&1 || die_log "fjordctl sync failed ($RM, $N files; see $E/daemon.log)"
+        "$FJORDCTL" --config "$E/daemon-idle.toml" sync >>"$LOG" 2>&1 || die_log "fjordctl sync failed ($RM, $N files; see $E/daemon.log)"
         sleep 1
         mem_row idle_after_sync
         stop_daemon
