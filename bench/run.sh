@@ -39,7 +39,8 @@
 # Everything lives in one temp dir under /var/tmp (not tmpfs: fsync cost matters), removed at the
 # end and on Ctrl-C; the git daemon, sshd and fjordd it starts are stopped by pid. Trees of earlier
 # runs are kept until the size is done (see retire), then deleted: ~8 GB at 100,000 files.
-# Takes ~35 minutes with the defaults on a 2-CPU VM with a virtio disk.
+# Takes ~65 minutes with the defaults on a 2-CPU VM with a spinning virtio disk that other jobs kept
+# 85 % busy (half of it the 100,000-file size, mostly its initial applies); --quick ~2 minutes.
 set -euo pipefail
 export LC_ALL=C
 
