@@ -7,6 +7,9 @@
   gen_repo.py change DIR N RUN [--seed S]
       Rewrites one of those N files (chosen from RUN and the seed) with new content, prints its
       path relative to DIR. Each RUN gives a different, deterministic change.
+  gen_repo.py change-many DIR N RUN COUNT [--seed S]
+      Rewrites COUNT distinct files of those N (chosen from RUN and the seed), prints their paths
+      relative to DIR, one a line. bench/run.sh's "1 %" scenario: COUNT = N / 100.
 """
 import argparse
 import os
@@ -47,10 +50,11 @@ def write(path: str, data: bytes) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=("create", "change"))
+    ap.add_argument("mode", choices=("create", "change", "change-many"))
     ap.add_argument("dir")
     ap.add_argument("n", type=int)
     ap.add_argument("run", type=int, nargs="?", default=0)
+    ap.add_argument("count", type=int, nargs="?", default=1)
     ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args()
     if a.mode == "create":
@@ -58,6 +62,15 @@ def main() -> int:
         for i in range(a.n):
             size = rng.randint(MIN_SIZE, MAX_SIZE)
             write(os.path.join(a.dir, rel_path(i)), content(rng, size, f"file {i}"))
+        return 0
+    if a.mode == "change-many":
+        if not 1 <= a.count <= a.n:
+            ap.error("COUNT must be between 1 and N")
+        rng = random.Random(a.seed * 6_700_417 + a.run * 104_729 + a.n)
+        for i in sorted(rng.sample(range(a.n), a.count)):
+            p = rel_path(i)
+            write(os.path.join(a.dir, p), content(rng, rng.randint(MIN_SIZE, MAX_SIZE), f"file {i}, change-many {a.run}"))
+            print(p)
         return 0
     rng = random.Random(a.seed * 7919 + a.run * 104_729 + a.n)
     i = rng.randrange(a.n)
