@@ -20,6 +20,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
+export GEN_FILES_PL # incremental_cmp.py reads generations as gen_files does
 GEN=$here/incremental_gen.py CMP=$here/incremental_cmp.py
 
 SEED=${FJORD_INCR_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
@@ -164,6 +165,12 @@ gens=$(ls "$INC_STATE/generations" | wc -l)
 [ -z "$bad" ] && [ "$gens" -gt 1 ] && pass "the incremental side kept $gens generations (it did change the host)" ||
   [ -n "$bad" ] || fail "generations" "only $gens"
 
+# The incremental side took the partial-render path (only what changed rendered), not only the
+# whole-render fallback: otherwise this suite would prove nothing about it.
+partials=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("partial_renders_total", 0))' "$INC_STATE/status.json" 2>/dev/null || echo 0)
+[ "${partials:-0}" -gt $((COMMITS / 4)) ] && pass "the incremental side rendered only what changed $partials times" ||
+  fail "partial renders" "partial_renders_total $partials over $COMMITS commits"
+
 # The comparison can fail: a planted difference of each kind in a copy of the last roots and
 # states is reported, naming the path.
 if [ -z "$bad" ]; then
@@ -188,6 +195,9 @@ if [ -z "$bad" ]; then
   [ -n "$L" ] && P=$L planted "symlink target change" sh -c "ln -sfn elsewhere '.$L'"
   P=/planted planted "extra file" touch planted
   gen=$(sed -n 's/^ *"generation": \([0-9]*\),$/\1/p' "$S/state/status.json")
-  P=" f /etc/x " planted "generation entry" sh -c "echo 'f /etc/x 0 0644 root root 0 - x' >>../state/generations/$gen/files"
+  # A generation's record with one entry more, as a generation from before chunks holds it.
+  { gen_files "$S/state" "$gen"; echo 'f /etc/x 0 0644 root root 0 - x'; } >"$T/planted-files"
+  g=../state/generations/$gen # in the copy planted() makes
+  P=" f /etc/x " planted "generation entry" sh -c "cp '$T/planted-files' '$g/files' && cp '$T/planted-files' '$g/files.copy'"
 fi
 finish

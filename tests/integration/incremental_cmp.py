@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import os
+import subprocess
 import stat
 import sys
 
@@ -42,17 +43,15 @@ def status(state):
         return json.load(fh)
 
 
-# ON-DISK FORMAT: no command prints a generation's file list, so this reads
-# STATE/generations/N/files (src/plan/generation.cpp serialize_files: a "sealed ID" line,
-# "fjord-files 2", then one line per path, folder, unit, check, hook, container), N being
-# status.json's "generation". When generations are stored as deltas, this is the one function
-# to change: it must return the whole generation's entries, however they are stored.
+# ON-DISK FORMAT: no command prints a generation's file list, so this reads it as tests/lib.sh's
+# gen_files does (GEN_FILES_PL, exported by incremental.sh): generations/N/files is an index of
+# chunks under STATE/chunks (src/apply/chunks.cpp), or the whole text in generations from before
+# chunks; either way "fjord-files 2" and one line per path, folder, unit, check, hook,
+# container. N is status.json's "generation".
 def generation(state, number):
-    with open(os.path.join(state, "generations", str(number), "files"), encoding="utf-8",
-              errors="surrogateescape") as fh:
-        lines = fh.read().split("\n")
-    if lines and lines[0].startswith("sealed "):
-        lines = lines[1:]
+    text = subprocess.run(["perl", "-e", os.environ["GEN_FILES_PL"], "files", state, str(number)],
+                          check=True, capture_output=True).stdout.decode("utf-8", "surrogateescape")
+    lines = text.split("\n")
     out = []
     for l in lines:
         f = l.split(" ")
