@@ -102,6 +102,17 @@ Result<std::string> limits_dropin(const UnitSpec &u) {
     return out;
 }
 
+std::set<std::string> unit_file_paths(const std::map<std::string, UnitSpec> &units) {
+    std::set<std::string> out;
+    for (const auto &[name, u] : units) {
+        std::string base = std::string(unit_dir) + "/" + name;
+        if (!u.id.empty()) out.insert(base);
+        for (const auto &[file, id] : u.dropins) out.insert(base + ".d/" + file);
+        if (!u.memory.empty() || !u.cpu.empty()) out.insert(base + ".d/" + limits_dropin_name);
+    }
+    return out;
+}
+
 Status add_unit_files(const TreeView &tree, DesiredState &ds, std::uint64_t max_file_size) {
     for (const auto &[name, u] : ds.units) {
         const std::string base = std::string(unit_dir) + "/" + name;

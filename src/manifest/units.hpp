@@ -5,6 +5,9 @@
 #include "manifest/desired_state.hpp"
 #include "util/tree.hpp"
 #include "util/result.hpp"
+#include <map>
+#include <set>
+#include <string>
 
 namespace fjord {
 
@@ -15,6 +18,9 @@ inline constexpr const char *limits_dropin_name = "50-fjord-limits.conf";
 
 /// Adds a FileSpec for every unit file, drop-in and limits drop-in of ds.units to ds.files,
 /// refusing a path files/ already provides and a unit file with bad syntax.
+/// The host paths of the unit files and drop-ins `units` give (add_unit_files adds them), so a
+/// partial render's caller drops the base's before it takes the render's.
+[[nodiscard]] std::set<std::string> unit_file_paths(const std::map<std::string, UnitSpec> &units);
 [[nodiscard]] Status add_unit_files(const TreeView &tree, DesiredState &ds, std::uint64_t max_file_size);
 /// The limits drop-in ("" when the unit has no limits); errors name the unit and key.
 [[nodiscard]] Result<std::string> limits_dropin(const UnitSpec &u);

@@ -259,18 +259,6 @@ Status validate_desired(const DesiredState &d, const RenderOptions &opts, const 
     return {};
 }
 
-
-std::set<std::string> unit_file_paths(const std::map<std::string, UnitSpec> &units) {
-    std::set<std::string> out;
-    for (const auto &[name, u] : units) {
-        std::string base = std::string(unit_dir) + "/" + name;
-        if (!u.id.empty()) out.insert(base);
-        for (const auto &[file, id] : u.dropins) out.insert(base + ".d/" + file);
-        if (!u.memory.empty() || !u.cpu.empty()) out.insert(base + ".d/" + limits_dropin_name);
-    }
-    return out;
-}
-
 Status complete_partial(DesiredState &d, const RenderOptions &opts) {
     // As the renderer counts: every file and unit file, not fjord's own limits drop-ins.
     std::uint64_t count = 0;

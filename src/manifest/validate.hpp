@@ -3,6 +3,7 @@
 // by fjordd on what a render child hands it (sandbox/sandbox.hpp), which it does not trust.
 #include "manifest/desired_state.hpp"
 #include "manifest/render.hpp"
+#include "manifest/units.hpp"
 #include "util/result.hpp"
 #include <map>
 #include <set>
@@ -44,10 +45,6 @@ namespace fjord {
 /// ids and blob content (hashed again) as the renderer makes them; units, containers, hooks
 /// named as the manifest allows; the limits of `opts`.
 [[nodiscard]] Status validate_desired(const DesiredState &d, const RenderOptions &opts, const std::string &commit);
-
-/// The host paths of the unit files and drop-ins `units` give (add_unit_files), so a partial
-/// render's caller drops the base's before it takes the render's.
-[[nodiscard]] std::set<std::string> unit_file_paths(const std::map<std::string, UnitSpec> &units);
 
 /// Adds to a partial render every path of the base (`files`, by host path, its FileSpec given by
 /// `spec_of`) that the render did not touch, but not the base's unit files (`units`): the render
