@@ -65,6 +65,12 @@ Result<std::string> read_chunk_file(const std::string &path) {
     return out;
 }
 
+// A regular file of `size` bytes is at p (not followed if a symlink).
+bool whole_file(const std::string &p, std::size_t size) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) == size;
+}
+
 // "sealed ID\n" before a chunk makes it a sealed text, so that two copies damaged in other
 // bytes can be mended by mend_sealed like the sealed records.
 std::string as_sealed(const std::string &id, std::string_view data) {
@@ -84,7 +90,7 @@ std::set<std::string> ChunkIndex::ids() const {
 
 bool ends_chunk(std::string_view escaped_path) { return (path_hash(escaped_path) & 63) == 0; }
 
-Result<SplitFiles> split_files(std::string_view text) {
+Result<SplitFiles> split_files(std::string_view text, const ChunkStored &stored) {
     auto nl = text.find('\n');
     if (nl == std::string_view::npos || !text.starts_with("fjord-files ")) return fail(Errc::internal, "not a files text");
     SplitFiles out;
@@ -92,7 +98,7 @@ Result<SplitFiles> split_files(std::string_view text) {
     auto add = [&](std::string &&content) -> std::string {
         if (content.empty()) return {};
         std::string id = blob_id(content);
-        out.chunks.emplace_back(id, std::move(content));
+        if (!stored || !stored(id, content.size())) out.chunks.emplace_back(id, std::move(content));
         return id;
     };
     std::string part, meta;
@@ -177,9 +183,7 @@ Status ChunkDir::put(const std::vector<std::pair<std::string, std::string>> &chu
         if (!seen.insert(id).second) continue;
         for (const char *suffix : {"", ".copy"}) {
             std::string p = path(id) + suffix;
-            struct stat st;
-            if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) == data.size()) continue;
-            todo.emplace_back(std::move(p), data);
+            if (!whole_file(p, data.size())) todo.emplace_back(std::move(p), data);
         }
     }
     if (todo.empty()) return {};
@@ -215,6 +219,10 @@ Status ChunkDir::put(const std::vector<std::pair<std::string, std::string>> &chu
     FJORD_TRY(fsync_dir(dir_));
     for (const auto &[id, data] : chunks) remember(id, data); // the generation saved is loaded next
     return {};
+}
+
+bool ChunkDir::stored(const std::string &id, std::size_t size) const {
+    return valid_chunk_id(id) && whole_file(path(id), size) && whole_file(path(id) + ".copy", size);
 }
 
 void ChunkDir::remember(const std::string &id, std::string_view content) const {

@@ -10,6 +10,7 @@
 // the sealed records are.
 #include "util/result.hpp"
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -35,14 +36,19 @@ struct SplitFiles {
     std::vector<std::pair<std::string, std::string>> chunks; ///< id, content; no empty chunk
 };
 
+/// Tells split_files which chunks need no content: stored already (id, size).
+using ChunkStored = std::function<bool(const std::string &id, std::size_t size)>;
+
 /// Whether a path line ends its chunk: its path hashes to 0 mod 64. Only sharing between
 /// generations depends on it (an index lists its chunks, so reading never does).
 [[nodiscard]] bool ends_chunk(std::string_view escaped_path);
 /// A chunk is cut after this many path lines even without a cut point (paths chosen so that
 /// none hashes to one would otherwise make one chunk of them all).
 inline constexpr std::size_t max_chunk_lines = 1024;
-/// Splits serialize_files() text into path chunks and the meta chunk.
-[[nodiscard]] Result<SplitFiles> split_files(std::string_view text);
+/// Splits serialize_files() text into path chunks and the meta chunk. A chunk `stored` says is
+/// stored already is named in the index but not copied into `chunks` (a one-file change copies
+/// one chunk, not the whole record).
+[[nodiscard]] Result<SplitFiles> split_files(std::string_view text, const ChunkStored &stored = {});
 
 /// True when a files record's body is an index (the form since issue 18) rather than the text.
 [[nodiscard]] bool is_chunk_index(std::string_view body);
@@ -62,6 +68,9 @@ class ChunkDir {
     /// temp files, their data made durable, renamed, then one fsync of the folder. The number
     /// of files written is added to `*written` (for tests and measurements).
     [[nodiscard]] Status put(const std::vector<std::pair<std::string, std::string>> &chunks, std::size_t *written = nullptr);
+    /// Both copies of a chunk are there whole (their size; bytes are checked when read and by
+    /// heal()): put() would write neither again.
+    [[nodiscard]] bool stored(const std::string &id, std::size_t size) const;
     /// A chunk's content checked against its id: the copy when the first is damaged or missing,
     /// both mended from each other when each is damaged in other bytes. Errc::corrupt naming
     /// the chunk file otherwise.

@@ -21,14 +21,14 @@ std::uint64_t newest_intact_good(const Store &store, const std::vector<std::uint
         if ((below && *it >= below) || skip.count(*it)) continue;
         auto info = store.load_info(*it);
         if (!info || info->outcome != Outcome::good) continue;
-        if (store.load(*it)) return *it;
+        if (store.check(*it)) return *it;
     }
     return 0;
 }
 
 // What a generation's damage is, or "" when it loads.
 std::string damage_of(const Store &store, std::uint64_t n) {
-    auto g = store.load(n);
+    auto g = store.check(n);
     return g ? std::string() : g.error().message;
 }
 
@@ -147,7 +147,7 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
     }
 
     // An unfinished transaction: recovery needs the generation it started from.
-    if (j && *j && (*j)->from != 0 && (*j)->from != *cur && !store.load((*j)->from)) {
+    if (j && *j && (*j)->from != 0 && (*j)->from != *cur && !store.check((*j)->from)) {
         out.damage = damage_of(store, (*j)->from) + " (the generation the unfinished transaction in " + store.path("journal") + " started from)";
         out.repair = "recover the unfinished transaction towards generation " + std::to_string(*cur) + " instead";
         return out;

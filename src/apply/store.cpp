@@ -168,7 +168,16 @@ Result<GenerationInfo> Store::load_info(std::uint64_t n) const {
     });
 }
 
-Result<Generation> Store::load_files(std::uint64_t n) const {
+Result<Generation> Store::load_files(std::uint64_t n) const { return files_of(n, true); }
+
+Status Store::check(std::uint64_t n) const {
+    if (n == 0) return {};
+    if (auto info = load_info(n); !info) return fail(std::move(info.error()));
+    if (auto g = files_of(n, false); !g) return fail(std::move(g.error()));
+    return {};
+}
+
+Result<Generation> Store::files_of(std::uint64_t n, bool keep_paths) const {
     if (n == 0) return Generation{};
     const std::string where = gen_dir(n) + "/files";
     auto rec = read_files_record(where);
@@ -179,7 +188,7 @@ Result<Generation> Store::load_files(std::uint64_t n) const {
     } else {
         auto text = chunks_.assemble(rec->index, where);
         if (!text) return fail(std::move(text.error()));
-        if (auto r = parse_files(*text, g, where); !r) return fail(std::move(r.error()));
+        if (auto r = parse_files(*text, g, where, keep_paths); !r) return fail(std::move(r.error()));
     }
     g.info.number = n;
     return g;
@@ -297,8 +306,9 @@ Status Store::save(const Generation &g, std::size_t *chunks_written) {
     // The chunks first, durable before the index that names them; those already stored (the
     // paths this commit did not change) cost a stat each.
     std::string text = serialize_files(g);
-    auto split = split_files(text);
+    auto split = split_files(text, [this](const std::string &id, std::size_t size) { return chunks_.stored(id, size); });
     if (!split) return fail(std::move(split.error()));
+    std::string().swap(text);
     FJORD_TRY(chunks_.put(split->chunks, chunks_written));
     std::string index = sealed(serialize_index(split->index)), info = sealed(serialize_info(g.info));
     FJORD_TRY(write_copies({d + "/files", d + "/files.copy"}, index));

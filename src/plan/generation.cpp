@@ -183,7 +183,7 @@ std::string serialize_files(const Generation &g) {
     return out;
 }
 
-Status parse_files(std::string_view text, Generation &g, const std::string &where) {
+Status parse_files(std::string_view text, Generation &g, const std::string &where, bool keep_paths) {
     g.files.clear();
     g.dirs.clear();
     g.units.clear();
@@ -250,7 +250,7 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
         std::string path;
         if (ff.size < 2 || !unesc(f[1], path) || path.empty() || path[0] != '/') return bad();
         if (f[0] == "d" && ff.size == 2) {
-            g.dirs.insert(path);
+            if (keep_paths) g.dirs.insert(path);
             continue;
         }
         AppliedFile af;
@@ -272,7 +272,7 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
         } else {
             return bad();
         }
-        g.files.emplace(path, std::move(af));
+        if (keep_paths) g.files.emplace(path, std::move(af));
     }
     if (!header) return fail(Errc::invalid, where + ": empty generation file");
     return {};

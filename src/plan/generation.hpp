@@ -92,7 +92,9 @@ struct Fields {
 /// The manifest part of a generation (files and dirs) as text, one path a line.
 [[nodiscard]] std::string serialize_files(const Generation &g);
 /// Parses serialize_files' text into g.files and g.dirs; `where` names the file in errors.
-[[nodiscard]] Status parse_files(std::string_view text, Generation &g, const std::string &where);
+/// `keep_paths` false checks every line the same way but keeps no path (g.files and g.dirs stay
+/// empty): whether a generation can be read, without the memory of its paths.
+[[nodiscard]] Status parse_files(std::string_view text, Generation &g, const std::string &where, bool keep_paths = true);
 /// The header as "key value" lines.
 [[nodiscard]] std::string serialize_info(const GenerationInfo &info);
 [[nodiscard]] Result<GenerationInfo> parse_info(std::string_view text, const std::string &where);

@@ -408,6 +408,56 @@ TEST_CASE("store: both copies of a chunk damaged: mended when in other bytes, el
     CHECK(bad.error().message.find("chunks/" + id + ": missing, and its copy") != std::string::npos);
 }
 
+TEST_CASE("store: check() gives the error load() gives, and none for a sound generation") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    REQUIRE(s.save(many(4, 300)));
+    REQUIRE(s.save(many(5, 300)));
+    CHECK(s.check(4));
+    CHECK(s.check(0));
+    std::string id = chunk_with(t.path, 4, "file%200042.conf");
+    // Each damage load() names, check() names the same way.
+    for (int damage = 0; damage < 3; ++damage) {
+        CAPTURE(damage);
+        s = *Store::open(t.path);
+        if (damage == 0) std::filesystem::remove(t.path + "/generations/5/info"), std::filesystem::remove(t.path + "/generations/5/info.copy");
+        if (damage == 1) std::filesystem::remove(t.path + "/chunks/" + id), std::filesystem::remove(t.path + "/chunks/" + id + ".copy");
+        if (damage == 2) spit(t.path + "/generations/4/info", "garbage"), spit(t.path + "/generations/4/info.copy", "garbage");
+        std::uint64_t n = damage == 0 ? 5 : 4;
+        auto loaded = s.load(n);
+        auto checked = s.check(n);
+        REQUIRE_FALSE(loaded);
+        REQUIRE_FALSE(checked);
+        CHECK(checked.error().message == loaded.error().message);
+        CHECK(checked.error().code == loaded.error().code);
+    }
+}
+
+TEST_CASE("store: a save copies only the chunks not stored yet") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    Generation g = many(1, 5'000);
+    REQUIRE(s.save(g));
+    ChunkDir dir(t.path + "/chunks");
+    auto it = g.files.begin();
+    std::advance(it, 2'500);
+    it->second.spec.id = blob_id("changed");
+    std::string text = serialize_files(g);
+    auto all = split_files(text);
+    auto fresh = split_files(text, [&](const std::string &id, std::size_t size) { return dir.stored(id, size); });
+    REQUIRE(all);
+    REQUIRE(fresh);
+    CHECK(fresh->index.paths == all->index.paths);
+    CHECK(fresh->index.meta == all->index.meta);
+    REQUIRE(fresh->chunks.size() == 1); // the chunk of the changed path
+    CHECK(fresh->chunks[0].second.find(blob_id("changed")) != std::string::npos);
+    // A chunk with one copy lost is not stored: its content is copied, so put() writes it again.
+    std::filesystem::remove(t.path + "/chunks/" + all->index.paths[0] + ".copy");
+    auto again = split_files(text, [&](const std::string &id, std::size_t size) { return dir.stored(id, size); });
+    REQUIRE(again);
+    CHECK(again->chunks.size() == 2);
+}
+
 TEST_CASE("store: the files index damaged in both copies, in different bytes, is read and healed") {
     TempDir t;
     auto s = *Store::open(t.path);
