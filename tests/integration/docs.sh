@@ -336,6 +336,12 @@ else
   fail "install" "meson install failed: $(tail -3 "$T/install.log")"
 fi
 
+# Scripts call git's paging commands with --no-pager: on a minimal Debian (no less) at a
+# terminal, git falls back to more, and the demo stopped at --More-- inside git log.
+paged=$(cd "$src" && grep -nE '\bgit( -C [^ ]+)* (log|show|diff|blame|grep)\b' examples/*.sh packaging/*.sh bench/*.sh \
+  tests/*.sh tests/integration/*.sh .ci/run 2>/dev/null | grep -v -- '--no-pager' | grep -vE ':[0-9]+: *#' || true)
+[ -z "$paged" ] && pass "scripts call git log/show/diff with --no-pager" || fail "git pager" "without --no-pager: $paged"
+
 # toml++ only through util/toml.hpp: its asserts must be off in every translation unit, or one
 # that includes toml++ directly brings back the abort on "[}" (and two inline definitions: ODR).
 direct=$(grep -rln '#include <toml++' src fuzz tests --include='*.?pp' | grep -v '^src/util/toml.hpp$' || true)
