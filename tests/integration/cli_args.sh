@@ -4,7 +4,9 @@
 # anything is read or fjordd is asked (nothing changes, with fjordd stopped or running);
 # `rollback GEN` of a pruned generation names those kept; the control socket is 0600 and a user
 # who is not root is told so, not that fjordd is not running; file names with terminal escapes
-# reach no terminal raw through render, validate, diff or sync.
+# reach no terminal raw through render, validate, diff or sync. Issue 19: options of another
+# verb, render of a folder that is not a host folder, --version, VERB --help, the completion
+# against the parser, diff's hint with fjordd stopped, and who holds the state lock.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
