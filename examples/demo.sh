@@ -59,7 +59,7 @@ git -C "$repo" add -A
 # The exec bit is recorded in Git even if this checkout lost it (a tarball, a Windows editor).
 git -C "$repo" update-index --chmod=+x bundles/base/files/usr/local/bin/fleet-info
 git -C "$repo" commit -qm "web1 and db1 on the base bundle"
-run git -C "$repo" log --oneline
+run git --no-pager -C "$repo" log --oneline
 echo
 echo "Git modes (100755 = executable, 120000 = symlink):"
 run git -C "$repo" ls-tree -r HEAD
@@ -111,7 +111,7 @@ sed -i 's/^upstreams = \["127.0.0.1:8080", "127.0.0.1:8081"\]/upstreams = ["127.
 grep -q '"127.0.0.1:8082"' "$repo/hosts/web1/fjord.toml" || die "examples/fleet: hosts/web1/fjord.toml has no upstreams list to change"
 git -C "$repo" rm -q bundles/base/files/etc/motd
 git -C "$repo" commit -qam "web1: 8 app workers, a third upstream; leave /etc/motd to the distro"
-run git -C "$repo" show --stat --format='commit %h %s' HEAD
+run git --no-pager -C "$repo" show --stat --format='commit %h %s' HEAD
 
 section "9. What the next sync would do: fjordd --once --dry-run"
 run "$FJORDD" --config "$cfg" --once --dry-run

@@ -115,6 +115,10 @@ int run_render(const Config &cfg, const std::vector<std::string> &args) {
     if (dir.empty()) return usage("render needs one host folder");
     auto hd = open_host_dir(dir);
     if (!hd) return failed(hd.error().message);
+    // A fleet repo's root or its hosts/ folder renders nothing: say what render needs.
+    if (!looks_like_host(dir))
+        return usage(dir + ": not a host folder (it has no fjord.toml, files/, units/ or containers/); `fjordctl validate " + dir +
+                     "` renders every host folder under it");
     RenderOptions ro = options(cfg);
     ro.host_path = hd->host_path;
     // Precedence: --var over --host over this machine's facts; --var over every [vars].

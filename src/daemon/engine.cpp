@@ -28,6 +28,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const Config &cfg, Ports ports) {
     auto store = Store::open(cfg.state.dir);
     if (!store) return fail(std::move(store.error()));
     auto lock = store->lock();
+    if (!lock && lock.error().code == Errc::busy)
+        return fail(Errc::busy, lock.error().message + "; when it is the running fjordd, `fjordctl sync` asks it to sync now "
+                                                        "(`fjordctl sync --dry-run` to preview)");
     if (!lock) return fail(std::move(lock.error()));
     auto fs = RootedFs::open(cfg.apply.root);
     if (!fs) return fail(std::move(fs.error()));

@@ -164,9 +164,7 @@ Event Engine::transact_stage(Run &r) {
     if (report) {
         st.changes_total += report->written + report->removed + report->restored;
         (void)store_.clear_flag("attempts"); // the attempt ended: it was not interrupted
-        log_msg(LogLevel::info, msgid::marked_good,
-                "generation " + gen + " marked good (" + std::to_string(r.checks.size()) +
-                    (r.checks.size() == 1 ? " health check passed)" : " health checks passed)"),
+        log_msg(LogLevel::info, msgid::marked_good, "generation " + gen + " marked good (" + checks_passed(r.checks, desired.checks.size()) + ")",
                 {{"COMMIT", desired.commit}, {"GENERATION", gen}});
         after_good(plan, *report);
         r.report = std::move(*report);

@@ -49,4 +49,13 @@ std::string change_summary(const Plan &plan, const Generation &prev, std::size_t
            std::to_string(units_restarted) + (units_restarted == 1 ? " unit" : " units");
 }
 
+std::string checks_passed(const std::vector<Check> &checks, std::size_t defined) {
+    auto count = [](std::size_t n, const char *one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
+    if (defined > 0) return count(checks.size(), "health check") + " passed";
+    if (checks.empty()) return "no health check defined";
+    std::string names;
+    for (const auto &c : checks) names += (names.empty() ? "" : ", ") + c.name;
+    return "no health check defined; " + count(checks.size(), "built-in check") + " passed: " + names;
+}
+
 } // namespace fjord

@@ -17,4 +17,9 @@ void count_passing_checks(std::vector<Check> &checks, std::function<void(std::si
 /// units started or restarted, for a plan made against `prev`.
 [[nodiscard]] std::string change_summary(const Plan &plan, const Generation &prev, std::size_t units_restarted);
 
+/// What a generation's checks were, for "generation 5 marked good (...)": "3 health checks
+/// passed" when the manifest defines `defined` of them (the first ones of `checks`), else "no
+/// health check defined" and the built-in ones (units started, the Git remote) by name.
+[[nodiscard]] std::string checks_passed(const std::vector<Check> &checks, std::size_t defined);
+
 } // namespace fjord

@@ -81,7 +81,7 @@ const std::vector<Transition> table = {
 
     // fjordctl rollback: the target generation, its units converged and its checks run; the
     // host stays pinned either way.
-    {S::rollback,     E::rolled_back_to,           S::done,      mark::pin,               R::applied,        msgid::rolled_back,  "applied"},
+    {S::rollback,     E::rolled_back_to,           S::done,      mark::pin,               R::applied,        msgid::rolled_back,  "rolled_back"},
     {S::rollback,     E::rollback_refused,         S::done,      mark::none,              R::failed,         nullptr,             "failed"},
     {S::rollback,     E::rollback_failed,          S::done,      mark::pin,               R::failed,         msgid::failed,       "failed"},
 

@@ -1,6 +1,10 @@
 #include "util/fs.hpp"
 
+#include <cstdio>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/sysmacros.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,11 +100,40 @@ Status mkdir_p(const std::string &path, mode_t mode) {
     return {};
 }
 
+namespace {
+
+/// Who holds the flock on the file `fd` is open on, from /proc/locks: "PID 1234, fjordd", or ""
+/// when it cannot be told (a message's hint, so nothing here is an error).
+std::string flock_holder(int fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0) return "";
+    // /proc/locks: "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF" (device numbers in hex).
+    char dev[64];
+    std::snprintf(dev, sizeof dev, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+    std::ifstream in("/proc/locks");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string n, kind, advisory, mode, pid, where;
+        if (!(words >> n >> kind >> advisory >> mode >> pid >> where) || kind != "FLOCK" || where != dev) continue;
+        std::ifstream comm("/proc/" + pid + "/comm");
+        std::string name;
+        std::getline(comm, name);
+        return "PID " + pid + (name.empty() ? "" : ", " + name);
+    }
+    return "";
+}
+
+} // namespace
+
 Result<unique_fd> lock_file(const std::string &path) {
     unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return fail_errno(path);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK) return fail(Errc::busy, path + ": another fjord process holds the lock");
+        if (errno == EWOULDBLOCK) {
+            std::string who = flock_holder(fd.get());
+            return fail(Errc::busy, path + ": another fjord process" + (who.empty() ? "" : " (" + who + ")") + " holds the lock");
+        }
         return fail_errno("flock " + path);
     }
     return fd;

@@ -643,6 +643,10 @@ TEST_CASE("rollback: back to a good generation, units converged, its checks run,
     CHECK(h.systemd.count("start web.service") == 1); // converged: running, though nothing of it changed
     CHECK(has(h.engine->status().suspended, "pinned to generation 3"));
     CHECK(Store::open(h.cfg.state.dir)->load(3)->checks.size() == 1);
+    // Webhooks hear an operator's rollback as a rollback, not as an ordinary apply.
+    auto ev = h.events();
+    REQUIRE(ev.size() == 3);
+    CHECK(ev.back() == "rolled_back");
     h.repo.commit(h.files({{"/etc/motd", "four"}}));
     CHECK(h.sync().state == SyncState::suspended);
 }

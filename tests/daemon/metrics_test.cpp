@@ -81,6 +81,19 @@ TEST_CASE("progress: checks report N/M passing as each first passes") {
     CHECK(seen == std::vector<std::string>{"1/2", "2/2"});
 }
 
+TEST_CASE("progress: \"marked good\" counts health checks only when the manifest defines some") {
+    auto named = [](std::vector<std::string> names) {
+        std::vector<Check> c(names.size());
+        for (std::size_t i = 0; i < names.size(); ++i) c[i].name = names[i];
+        return c;
+    };
+    CHECK(checks_passed({}, 0) == "no health check defined");
+    CHECK(checks_passed(named({"source"}), 0) == "no health check defined; 1 built-in check passed: source");
+    CHECK(checks_passed(named({"nginx.service", "source"}), 0) == "no health check defined; 2 built-in checks passed: nginx.service, source");
+    CHECK(checks_passed(named({"web"}), 1) == "1 health check passed");
+    CHECK(checks_passed(named({"web", "db", "source"}), 2) == "3 health checks passed");
+}
+
 TEST_CASE("metrics and status: image automation's counters and lines") {
     AgentStatus s;
     s.image_updates_total = 3;

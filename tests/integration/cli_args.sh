@@ -4,7 +4,9 @@
 # anything is read or fjordd is asked (nothing changes, with fjordd stopped or running);
 # `rollback GEN` of a pruned generation names those kept; the control socket is 0600 and a user
 # who is not root is told so, not that fjordd is not running; file names with terminal escapes
-# reach no terminal raw through render, validate, diff or sync.
+# reach no terminal raw through render, validate, diff or sync. Issue 19: options of another
+# verb, render of a folder that is not a host folder, --version, VERB --help, the completion
+# against the parser, diff's hint with fjordd stopped, and who holds the state lock.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -83,12 +85,58 @@ all_bad_args() {
   bad_args "$w" 'identity takes at most 1 argument' identity ssh recipient
   bad_args "$w" 'unknown verb frobnicate' frobnicate
   bad_args "$w" 'usage: fjordctl [--config FILE] rollback [GEN]' rollback 1x
+  # Issue 19: each verb takes only its own options, parsed per verb (CLI11).
+  bad_args "$w" 'diff takes no option --json' diff --json
+  bad_args "$w" 'status takes no option --retry (it takes --json)' status --retry
+  bad_args "$w" 'sync: --dry-run takes no value' sync --dry-run=yes
+  bad_args "$w" 'unknown option --json before the verb' --json status
+  bad_args "$w" 'completion: "fish" is not one of bash|zsh' completion fish
+  bad_args "$w" 'identity: "both" is not one of recipient|ssh' identity both
+  bad_args "$w" "$R: not a host folder (it has no fjord.toml, files/, units/ or containers/); \`fjordctl validate $R\`" render "$R"
+  bad_args "$w" "$R/hosts: not a host folder" render "$R/hosts"
 }
 
 # 1. fjordd stopped.
 all_bad_args "fjordd stopped"
 "$FJORDCTL" --config "$CFG" --config >/dev/null 2>"$T/err"
 [ $? = 2 ] && has -F -- "--config needs FILE" "$T/err" && pass "--config without FILE: exit 2" || fail "--config without FILE" "$(cat "$T/err")"
+
+# diff without fjordd: the hint previews (fjordd --once alone applies).
+"$FJORDCTL" --config "$CFG" diff >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" = 1 ] && has -F '`fjordd --once --dry-run` shows the plan without it' "$T/err" && [ "$S0" = "$(state_now)" ] &&
+  pass "diff with fjordd stopped suggests fjordd --once --dry-run" || fail "diff hint" "exit $rc: $(cat "$T/err")"
+
+# --version on both binaries; VERB --help prints that verb's usage and only its options.
+v=$("$FJORDCTL" --version) && [[ $v == "fjordctl "?* ]] && w=$("$FJORDD" --version) && [ "${w#fjordd }" = "${v#fjordctl }" ] &&
+  pass "fjordctl --version and fjordd --version: $v" || fail "--version" "'$v' '$w'"
+# The verbs and options the completion offers, against what the parser takes: each verb has
+# its own --help, each option it offers is taken, and each option of another verb is refused.
+"$FJORDCTL" completion bash >"$T/comp.bash" || fail "completion bash" "exit $?"
+comp_verbs=$(sed -nE "s/^    local verbs='(.*)'$/\1/p" "$T/comp.bash")
+[ "$(echo $comp_verbs | wc -w)" -ge 13 ] || fail "completion verbs" "read '$comp_verbs' from fjordctl completion bash"
+all_opts=$(sed -nE "s/^        [a-z]+\) opts='([^']*)'.*/\1/p" "$T/comp.bash" | tr ' ' '\n' | sort -u)
+bad=""; n=0
+for verb in $comp_verbs; do
+  opts=$(sed -nE "s/^        $verb\) opts='([^']*)'.*/\1/p" "$T/comp.bash")
+  "$FJORDCTL" "$verb" --help >"$T/help" 2>&1 || bad+=" $verb --help: exit $?;"
+  head -1 "$T/help" | grep -qE "^usage: fjordctl \[--config FILE\] $verb( |$)" || bad+=" $verb --help: $(head -1 "$T/help");"
+  help_opts=$(sed -n '/^options:$/,$p' "$T/help" | grep -oE -- '(^  |, )--?[a-z][a-z-]*' | sed 's/^  //; s/^, //' | sort | tr '\n' ' ')
+  [ "$help_opts" = "$(echo $opts | tr ' ' '\n' | sort | tr '\n' ' ')" ] || bad+=" $verb: --help lists '$help_opts', completion '$opts';"
+  for o in $all_opts; do
+    case $o in -h | --help) continue ;; esac
+    val=(); grep -qE -- "^  (-[a-z], )?$o [A-Z]|, $o [A-Z]" "$T/help" && val=(1)
+    "$FJORDCTL" --config "$T/none.toml" "$verb" "$o" "${val[@]}" </dev/null >/dev/null 2>"$T/err"
+    n=$((n + 1))
+    if echo " $opts " | grep -qF -- " $o "; then
+      has -F "takes no option" "$T/err" && bad+=" $verb $o: offered but refused;"
+    else
+      has -F "$verb takes no option $o" "$T/err" || bad+=" $verb $o: not offered but not refused ($(head -1 "$T/err"));"
+    fi
+  done
+done
+[ -z "$bad" ] && pass "completion offers exactly what the parser takes ($(echo $comp_verbs | wc -w) verbs, $n verb/option pairs)" ||
+  fail "completion vs parser" "$bad"
 
 # 2. A pruned generation, and one not made yet, with fjordd stopped (fjordctl refuses a pruned one itself; one not made yet is said by fjordd --rollback).
 "$FJORDCTL" --config "$CFG" rollback 1 >"$T/out" 2>"$T/err"
@@ -113,6 +161,11 @@ for _ in $(seq 100); do [ -S "$STATE/control.sock" ] && break; sleep 0.1; done
 "$FJORDCTL" --config "$CFG" status --json 2>&1 | has '"running": true' || fail "daemon" "did not start: $(tail -3 "$T/daemon.log")"
 S0=$(state_now)
 all_bad_args "fjordd running"
+# A second fjord process is told who holds the lock, and what to run instead.
+"$FJORDD" --config "$CFG" --once >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" != 0 ] && has -F "another fjord process (PID $DAEMON_PID, fjordd) holds the lock" "$T/err" && has -F '`fjordctl sync` asks it' "$T/err" &&
+  pass "fjordd --once beside a running fjordd names its PID and fjordctl sync" || fail "lock message" "exit $rc: $(cat "$T/err")"
 "$FJORDCTL" --config "$CFG" rollback 2 >"$T/out" 2>"$T/err"
 rc=$?
 [ "$rc" = 1 ] && has -F "rollback: generation 2 is not kept (pruned); kept: 3-4" "$T/err" && [ "$S0" = "$(state_now)" ] &&

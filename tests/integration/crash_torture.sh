@@ -110,7 +110,7 @@ gen_b
 commit_all "$REPO" B
 B=$(git -C "$REPO" rev-parse HEAD)
 git -C "$REPO" update-ref refs/heads/main "$A" # the branch points at A until the good state is built
-CHANGED=$(git -C "$REPO" diff --name-only --no-renames "$A" "$B" | wc -l)
+CHANGED=$(git --no-pager -C "$REPO" diff --name-only --no-renames "$A" "$B" | wc -l)
 echo "INFO commit A ${A:0:12}: $(git -C "$REPO" ls-tree -r "$A" | wc -l) files; B ${B:0:12}: $CHANGED paths differ from A"
 [ "$CHANGED" -ge 2000 ] && pass "B changes $CHANGED paths (>= 2000)" || fail "B changes >= 2000 paths" "only $CHANGED"
 

@@ -248,7 +248,13 @@ for p in fjordd.8 fjordctl.1 fjord.toml.5; do
 done
 [ "$pages_ok" -eq 1 ] || { finish; exit 1; }
 
-# fjordctl: every verb and every flag of its usage text.
+# fjordctl: every verb and every flag of its usage text. The completions are the ones the
+# build made with `fjordctl completion bash|zsh`, which the package installs.
+comp=$BUILD/completions/fjordctl
+zcomp=$BUILD/completions/_fjordctl
+for f in "$comp" "$zcomp"; do [ -s "$f" ] || fail "completion" "$f was not built"; done
+cmp -s "$comp" <("$FJORDCTL" completion bash) && cmp -s "$zcomp" <("$FJORDCTL" completion zsh) &&
+  pass "the built completions are fjordctl completion bash|zsh" || fail "built completions" "differ from fjordctl completion bash|zsh"
 help=$("$FJORDCTL" --help 2>&1)
 verbs=$(printf '%s\n' "$help" | sed -nE 's/^  ([a-z]+)( \| ([a-z]+))?( .*|$)/\1 \3/p' | tr ' ' '\n' | sed '/^$/d')
 flags=$(printf '%s\n' "$help" | grep -oE -- '(^| |\[)--?[a-z][a-z-]*' | sed 's/^[ []//' | sort -u)
@@ -256,24 +262,31 @@ flags=$(printf '%s\n' "$help" | grep -oE -- '(^| |\[)--?[a-z][a-z-]*' | sed 's/^
 missing=""; missing_c=""
 for v in $verbs; do
   grep -qE "^ +$v( |$)" "$T/fjordctl.1.txt" || missing+=" $v"
-  grep -qw -- "$v" "$src/completions/fjordctl" || missing_c+=" $v"
+  grep -qw -- "$v" "$comp" || missing_c+=" $v"
 done
 [ -z "$missing" ] && pass "fjordctl(1) documents every verb ($(echo $verbs | wc -w))" || fail "fjordctl(1) verbs" "missing:$missing"
 [ -z "$missing_c" ] && pass "bash completion knows every verb" || fail "completion verbs" "missing:$missing_c"
 missing=""; missing_c=""
 for f in $flags; do
   grep -qw -- "$f" "$T/fjordctl.1.txt" || missing+=" $f"
-  [ "$f" = "--config" ] || [ "$f" = "-r" ] || [ "$f" = "-a" ] || has -- "$f" "$src/completions/fjordctl" || missing_c+=" $f"
+  [ "$f" = "--config" ] || [ "$f" = "-r" ] || [ "$f" = "-a" ] || has -- "$f" "$comp" || missing_c+=" $f"
 done
 [ -z "$missing" ] && pass "fjordctl(1) documents every flag ($(echo $flags | wc -w))" || fail "fjordctl(1) flags" "missing:$missing"
 [ -z "$missing_c" ] && pass "bash completion knows every flag" || fail "completion flags" "missing:$missing_c"
-if bash -n "$src/completions/fjordctl" 2>"$T/bashn"; then pass "completion parses"
+if bash -n "$comp" 2>"$T/bashn"; then pass "completion parses"
 else fail "completion parses" "$(head -3 "$T/bashn")"; fi
 if [ -f /usr/share/bash-completion/bash_completion ]; then
   got=$(bash -c 'source /usr/share/bash-completion/bash_completion; source "$1"
     COMP_WORDS=(fjordctl sy); COMP_CWORD=1; COMP_LINE="fjordctl sy"; COMP_POINT=${#COMP_LINE}
-    _fjordctl fjordctl sy fjordctl; echo "${COMPREPLY[*]}"' _ "$src/completions/fjordctl" 2>&1)
+    _fjordctl fjordctl sy fjordctl; echo "${COMPREPLY[*]}"' _ "$comp" 2>&1)
   [ "$got" = "sync" ] && pass "completion completes a verb" || fail "completion completes a verb" "got '$got'"
+fi
+
+if command -v zsh >/dev/null; then
+  if zsh -n "$zcomp" 2>"$T/zshn"; then pass "zsh completion parses"; else fail "zsh completion parses" "$(head -3 "$T/zshn")"; fi
+  missing_c=""
+  for v in $verbs; do grep -qE "^ +'$v:|^ +$v\)" "$zcomp" || missing_c+=" $v"; done
+  [ -z "$missing_c" ] && pass "zsh completion knows every verb" || fail "zsh completion verbs" "missing:$missing_c"
 fi
 
 # fjordd: every flag.
@@ -314,13 +327,20 @@ done <"$src/config/fjord.toml"
 # Installed where man and bash-completion look.
 if DESTDIR="$T/dest" meson install -C "$BUILD" --no-rebuild >"$T/install.log" 2>&1; then
   miss=""
-  for f in share/man/man8/fjordd.8 share/man/man1/fjordctl.1 share/man/man5/fjord.toml.5 share/bash-completion/completions/fjordctl; do
+  for f in share/man/man8/fjordd.8 share/man/man1/fjordctl.1 share/man/man5/fjord.toml.5 share/bash-completion/completions/fjordctl \
+    share/zsh/vendor-completions/_fjordctl; do
     [ -n "$(find "$T/dest" -path "*/$f" 2>/dev/null | head -1)" ] || miss+=" $f"
   done
   [ -z "$miss" ] && pass "meson install puts the pages and completion in place" || fail "install" "missing:$miss"
 else
   fail "install" "meson install failed: $(tail -3 "$T/install.log")"
 fi
+
+# Scripts call git's paging commands with --no-pager: on a minimal Debian (no less) at a
+# terminal, git falls back to more, and the demo stopped at --More-- inside git log.
+paged=$(cd "$src" && grep -nE '\bgit( -C [^ ]+)* (log|show|diff|blame|grep)\b' examples/*.sh packaging/*.sh bench/*.sh \
+  tests/*.sh tests/integration/*.sh .ci/run 2>/dev/null | grep -v -- '--no-pager' | grep -vE ':[0-9]+: *#' || true)
+[ -z "$paged" ] && pass "scripts call git log/show/diff with --no-pager" || fail "git pager" "without --no-pager: $paged"
 
 # toml++ only through util/toml.hpp: its asserts must be off in every translation unit, or one
 # that includes toml++ directly brings back the abort on "[}" (and two inline definitions: ODR).

@@ -27,7 +27,7 @@ t0=$(date +%s)
 tree_key() {
   (cd "$src" && {
     git rev-parse HEAD
-    git diff HEAD --binary -- . ':!build*' ':!packaging/out' ':!tests' ':!*.md'
+    git --no-pager diff HEAD --binary -- . ':!build*' ':!packaging/out' ':!tests' ':!*.md'
     git ls-files -o --exclude-standard -z -- . ':!build*' ':!packaging/out' ':!tests' ':!*.md' | xargs -0r sha1sum
   } | sha256sum | cut -c1-16)
 }
