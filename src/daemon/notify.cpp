@@ -5,6 +5,11 @@
 #include <algorithm>
 #include "util/curl.hpp"
 #include "util/fs.hpp"
+#include "util/unique_fd.hpp"
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <ctime>
 #include <memory>
 #include <sys/socket.h>
@@ -30,6 +35,30 @@ curl_socket_t open_socket(void *, curlsocktype, curl_sockaddr *a) {
     return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/// A token file's text, refused when others may read it (as the age identity is).
+Result<std::string> read_token_file(const std::string &path) {
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return fail_errno(path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return fail_errno(path);
+    if (!S_ISREG(st.st_mode)) return fail(Errc::invalid, path + ": not a regular file");
+    if (st.st_mode & 077) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return fail(Errc::refused, path + ": mode " + mode + " lets other users read the token; chmod 0600 it");
+    }
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno("read " + path);
+        if (n == 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > (64u << 10)) return fail(Errc::invalid, path + ": too large for a token");
+    }
+}
+
 } // namespace
 
 Result<std::string> token_from_file_text(std::string_view text, const std::string &path) {
@@ -47,7 +76,7 @@ SendResult curl_send(const NotifyRequest &req, std::chrono::milliseconds timeout
     std::string token;
     if (!req.auth.empty()) {
         if (req.token_file.empty()) return {false, false, "no token_file for this format"};
-        auto text = read_file(req.token_file, 64u << 10);
+        auto text = read_token_file(req.token_file);
         if (!text) return {false, false, "token_file " + text.error().message};
         auto t = token_from_file_text(*text, req.token_file);
         if (!t) return {false, false, t.error().message};

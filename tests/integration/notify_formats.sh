@@ -186,19 +186,28 @@ rc=$?
   fail "rollback" "rc=$rc $(tail -5 "$LOG")"
 run_check rolled_back "$bad"
 
-# --- a token file gone: that delivery fails, logged without the token; the apply goes on ----------
+# --- a token file gone, another readable by others: those deliveries fail, logged with the path,
+# never the token; the apply and the other targets go on ----------------------------------------
 : >"$OUT"
 mv "$T/gitea.token" "$T/gitea.token.away"
+chmod 644 "$T/gitlab.token"
 printf '[[check]]\nname = "ok"\nexec = ["true"]\nperiod = "100ms"\n' >"$H/fjord.toml"
 commit_all "$R" "third: good again"
 "$FJORDD" --config "$CFG" --once >>"$LOG" 2>&1
 rc=$?
 mv "$T/gitea.token.away" "$T/gitea.token"
+chmod 600 "$T/gitlab.token"
 if [ $rc = 0 ] && [ "$(cat "$ROOT/etc/app.conf")" = two ] && ! grep -q '"/gt/' "$OUT" && grep -q '"/gh/' "$OUT" &&
   grep -q "notify: applied to http://127.0.0.1:$P/… not delivered after 1 attempt: token_file $T/gitea.token: .*No such file" "$LOG"; then
   pass "a missing token file fails that delivery only, logged with its path; the apply and the other targets go on"
 else
   fail "missing token file" "rc=$rc $(grep notify "$LOG" | tail -3)"
+fi
+if ! grep -q '"/gl/' "$OUT" &&
+  grep -q "notify: applied to http://127.0.0.1:$P/… not delivered after 1 attempt: token_file $T/gitlab.token: mode 0644 lets other users read the token; chmod 0600 it" "$LOG"; then
+  pass "a token file others may read is refused at send time, as the age identity is"
+else
+  fail "token file mode" "$(grep notify "$LOG" | tail -3)"
 fi
 
 # --- tokens and secret URL paths stay out of everything fjord writes --------------------------------
