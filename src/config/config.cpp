@@ -140,11 +140,76 @@ std::string scheduler_rule(std::string_view s) {
     return ok ? std::string{} : "\"" + std::string(s) + "\" is not an I/O scheduler name";
 }
 
-constexpr std::string_view notify_events[] = {"applied", "rolled_back", "failed", "drift", "refused"};
+constexpr std::string_view notify_events[] = {"applying", "applied", "rolled_back", "failed", "drift", "refused"};
 
 std::string event_rule(std::string_view e) {
     if (std::find(std::begin(notify_events), std::end(notify_events), e) != std::end(notify_events)) return {};
-    return "unknown event \"" + std::string(e) + "\" (use applied, rolled_back, failed, drift or refused)";
+    return "unknown event \"" + std::string(e) + "\" (use applying, applied, rolled_back, failed, drift or refused)";
+}
+
+constexpr std::pair<std::string_view, NotifyFormat> notify_formats[] = {
+    {"json", NotifyFormat::json},     {"slack", NotifyFormat::slack},   {"discord", NotifyFormat::discord},
+    {"teams", NotifyFormat::teams},   {"matrix", NotifyFormat::matrix}, {"github", NotifyFormat::github},
+    {"gitlab", NotifyFormat::gitlab}, {"gitea", NotifyFormat::gitea},
+};
+
+/// The path of an http(s) URL after its host, without query or fragment ("" when none).
+std::string_view url_path(std::string_view url) {
+    std::string_view rest = url.substr(url.find("://") + 3);
+    auto slash = rest.find('/');
+    return slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+}
+
+/// A notify.url for `f` names what the format needs: a room (matrix), a repository or project
+/// (github, gitlab, gitea). Returns "" when it does.
+std::string notify_url_form_rule(NotifyFormat f, std::string_view url) {
+    std::string_view path = url_path(url);
+    while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    if (f == NotifyFormat::matrix || is_commit_status(f))
+        if (path.find_first_of("?#") != std::string_view::npos) return "must have no query or fragment";
+    // The segments of the path, to match against the form each API has.
+    std::vector<std::string_view> seg;
+    for (std::size_t at = 0; at < path.size();) {
+        auto next = path.find('/', at + 1);
+        if (next == std::string_view::npos) next = path.size();
+        if (next > at + 1) seg.push_back(path.substr(at + 1, next - at - 1));
+        at = next;
+    }
+    auto tail = [&](std::initializer_list<std::string_view> fixed, std::size_t free) {
+        if (seg.size() < fixed.size() + free) return false;
+        std::size_t i = seg.size() - fixed.size() - free;
+        for (auto f : fixed)
+            if (seg[i++] != f) return false;
+        return true;
+    };
+    switch (f) {
+    case NotifyFormat::matrix:
+        return !seg.empty() && seg.back().starts_with('!') && seg.back().find(':') != std::string_view::npos
+                   ? ""
+                   : "must be the homeserver's URL with the room ID as its last segment, such as "
+                     "\"https://matrix.example.org/!RoomId:example.org\"";
+    case NotifyFormat::github:
+        return tail({"repos"}, 2) ? "" : "must end in /repos/OWNER/REPO, such as \"https://api.github.com/repos/OWNER/REPO\"";
+    case NotifyFormat::gitea:
+        return tail({"api", "v1", "repos"}, 2) ? ""
+                                              : "must end in /api/v1/repos/OWNER/REPO, such as "
+                                                "\"https://git.example.net/api/v1/repos/OWNER/REPO\"";
+    case NotifyFormat::gitlab:
+        return tail({"api", "v4", "projects"}, 1) ? ""
+                                                  : "must end in /api/v4/projects/ID (the number, or the path with "
+                                                    "\"/\" as %2F), such as \"https://gitlab.com/api/v4/projects/42\"";
+    default: return {};
+    }
+}
+
+/// A token goes only over https, or over http to this host itself (tests, a local relay).
+bool token_may_travel(std::string_view url) {
+    if (url.starts_with("https://")) return true;
+    std::string_view auth = authority_of(url.substr(url.find("://") + 3));
+    auth = auth.substr(auth.rfind('@') + 1);
+    if (auth.starts_with("[::1]")) return true;
+    auth = auth.substr(0, auth.find(':'));
+    return auth == "localhost" || auth.starts_with("127.");
 }
 
 /// source.path after expansion: relative, inside the repo. Returns "" when fine.
@@ -414,16 +479,46 @@ void read_notify(Problems &problems, const toml::node &node, std::vector<NotifyC
         }
         Section s(problems, t, name);
         NotifyConfig n;
+        std::string format = "json";
+        const toml::node *fmt = s.string("format", format);
+        auto known = std::find_if(std::begin(notify_formats), std::end(notify_formats), [&](const auto &p) { return p.first == format; });
+        if (known != std::end(notify_formats)) n.format = known->second;
+        else if (fmt) s.bad(*fmt, "format", "unknown format \"" + format + "\" (use json, slack, discord, teams, matrix, github, gitlab or gitea)");
+        // Commit statuses report what became of a commit: from its apply starting to its outcome.
+        if (is_commit_status(n.format)) n.events = {"applying", "applied", "rolled_back", "failed", "refused"};
+
         if (!s.get("url")) problems.add(e.source(), name + ".url", "missing (every [[notify]] needs a url)");
-        s.string("url", n.url, notify_url_rule);
-        if (const toml::node *ev = s.strings("events", n.events, event_rule); ev && n.events.empty())
-            s.bad(*ev, "events", "must name at least one event");
+        const toml::node *url = s.string("url", n.url, notify_url_rule);
+        if (url)
+            if (std::string why = notify_url_form_rule(n.format, n.url); !why.empty())
+                s.bad(*url, "url", "format \"" + format + "\": " + why);
+        const toml::node *ev = s.strings("events", n.events, event_rule);
+        if (ev && n.events.empty()) s.bad(*ev, "events", "must name at least one event");
+        if (ev && is_commit_status(n.format) && std::find(n.events.begin(), n.events.end(), "drift") != n.events.end())
+            s.bad(*ev, "events", "\"drift\" is no commit's outcome; format \"" + format + "\" writes commit statuses (leave it out)");
+
+        const toml::node *tok = s.string("token_file", n.token_file, optional_path_rule);
+        bool needs_token = n.format == NotifyFormat::matrix || is_commit_status(n.format);
+        bool url_secret = n.format == NotifyFormat::slack || n.format == NotifyFormat::discord || n.format == NotifyFormat::teams;
+        if (needs_token && n.token_file.empty())
+            problems.add(tok ? tok->source() : e.source(), name + ".token_file",
+                         "missing (format \"" + format + "\" needs a token; put it alone in a file readable by root only)");
+        if (tok && url_secret && !n.token_file.empty())
+            s.bad(*tok, "token_file", "not used by format \"" + format + "\": its webhook URL is the secret");
+        if (tok && url && !n.token_file.empty() && !token_may_travel(n.url))
+            s.bad(*tok, "token_file", "the token would travel in clear text: url must be https:// (http:// only to localhost)");
         s.finish();
         out.push_back(std::move(n));
     }
 }
 
 } // namespace
+
+std::string_view notify_format_name(NotifyFormat f) {
+    for (const auto &[name, value] : notify_formats)
+        if (value == f) return name;
+    return "json";
+}
 
 Transport url_transport(std::string_view url) {
     if (url.empty()) return Transport::none;

@@ -105,13 +105,25 @@ struct StateConfig {
 /// log.level: the lowest level logged.
 enum class LogLevel { debug, info, warning, error };
 
-/// One [[notify]] webhook.
+/// notify.format: the receiver's API. The last three write commit statuses to the Git host.
+enum class NotifyFormat { json, slack, discord, teams, matrix, github, gitlab, gitea };
+
+/// One [[notify]] target.
 struct NotifyConfig {
     std::string url;
     std::vector<std::string> events{"applied", "rolled_back", "failed", "drift"};
+    NotifyFormat format = NotifyFormat::json;
+    std::string token_file; ///< read at each send, never kept in the config; "" = none
 
     friend bool operator==(const NotifyConfig &, const NotifyConfig &) = default;
 };
+
+/// A notify.format as written in the config ("github").
+[[nodiscard]] std::string_view notify_format_name(NotifyFormat f);
+/// The formats that write commit statuses to a Git host (github, gitlab, gitea).
+[[nodiscard]] inline bool is_commit_status(NotifyFormat f) {
+    return f == NotifyFormat::github || f == NotifyFormat::gitlab || f == NotifyFormat::gitea;
+}
 
 /// The whole agent configuration.
 struct Config {

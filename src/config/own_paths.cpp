@@ -56,6 +56,7 @@ std::vector<std::string> own_host_paths(const Config &cfg) {
                                       cfg.source.known_hosts, cfg.source.token_file, cfg.source.allowed_signers,
                                       cfg.podman.registry_auth_file, cfg.file, cfg.metrics_textfile, runtime_dir(cfg),
                                       control_socket_path(cfg)};
+    for (const auto &n : cfg.notify) owned.push_back(n.token_file);
     std::vector<std::string> roots = {cfg.apply.root};
     if (auto r = resolved(cfg.apply.root); !r.empty() && r != cfg.apply.root) roots.push_back(r);
     std::vector<std::string> out;

@@ -124,14 +124,16 @@ Event Engine::transact_stage(Run &r) {
     Plan &plan = *r.plan;
     std::string gen = std::to_string(plan.next.info.number);
     r.attempt = plan.next.info.number;
-    if (on_progress) {
+    {
         std::size_t units = 0;
         for (const auto &[name, u] : plan.next.units) {
             auto old = cur.units.find(name);
             units += old == cur.units.end() || !same_unit(old->second, u);
         }
-        on_progress("applying generation " + gen + ": " + std::to_string(plan.writes + plan.deletions + plan.restores) + " files, " +
-                    std::to_string(units) + " units" + (plan.containers.empty() ? "" : ", " + std::to_string(plan.containers.size()) + " containers"));
+        std::string what = "applying generation " + gen + ": " + std::to_string(plan.writes + plan.deletions + plan.restores) + " files, " +
+                           std::to_string(units) + " units" + (plan.containers.empty() ? "" : ", " + std::to_string(plan.containers.size()) + " containers");
+        if (on_progress) on_progress(what);
+        rec_.applying(r.commit, plan.next.info.number, what); // a pending commit status while it applies and checks
     }
     ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
     secrets_.give(ctx);

@@ -1,13 +1,15 @@
 #pragma once
-// [[notify]] webhooks: one JSON POST per event (applied, rolled_back, failed, drift, refused)
-// to every target that asked for it, sent by a worker thread from a bounded queue, so that a
-// down or slow receiver never delays a sync.
+// [[notify]] targets: one request per event (applying, applied, rolled_back, failed, drift,
+// refused) to every target that asked for it, in the target's format (daemon/notify_format.hpp),
+// sent by a worker thread from a bounded queue, so that a down or slow receiver never delays a
+// sync.
 //
 // A thread rather than sd-event + curl multi: a sync runs inside one event-loop callback and
 // can take minutes (health checks), `fjordd --once` and `fjordctl rollback` have no loop at all,
 // and a notification should leave while the sync that caused it is still checking. One thread,
 // blocking libcurl with a timeout and an abort callback, keeps the logic small and testable.
 #include "config/config.hpp"
+#include "daemon/notify_format.hpp"
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,34 +23,26 @@
 
 namespace fjord {
 
-/// One thing that happened, as receivers see it. No file contents, no secrets: the summary is
-/// the sync's one-line message (paths and reasons).
-struct NotifyEvent {
-    std::string event;        ///< applied | rolled_back | failed | drift | refused
-    std::string commit;
-    std::uint64_t generation = 0;
-    std::int64_t time = 0;    ///< seconds since the epoch
-    std::string summary;
-    bool dedupe = false;      ///< skip when it repeats the previous deduped event (a failing poll every minute)
-};
-
-/// The JSON body: {"host", "event", "commit", "generation", "time" (RFC 3339, UTC), "summary"}.
-[[nodiscard]] std::string notify_payload(const NotifyEvent &e, const std::string &host);
-
-/// How one POST went.
+/// How one request went.
 struct SendResult {
     bool ok = false;
     bool retry = true;   ///< worth another attempt (network error, 5xx, 429); a 4xx is not
     std::string detail;  ///< "HTTP 500", "Connection refused"
 };
 
-/// Sends one POST; `aborted` turns true when the sender must give up at once (shutdown).
-using NotifySender = std::function<SendResult(const std::string &url, const std::string &body,
-                                              std::chrono::milliseconds timeout, const std::function<bool()> &aborted)>;
+/// Sends one request; `aborted` turns true when the sender must give up at once (shutdown).
+using NotifySender = std::function<SendResult(const NotifyRequest &req, std::chrono::milliseconds timeout,
+                                              const std::function<bool()> &aborted)>;
 
-/// The real sender: libcurl, http and https only, no redirects, a 2xx is success.
-[[nodiscard]] SendResult curl_send(const std::string &url, const std::string &body, std::chrono::milliseconds timeout,
+/// The real sender: libcurl, http and https only, no redirects, a 2xx is success. The token is
+/// read from req.token_file now, so a rotated token needs no reload; a missing, empty or
+/// multi-line token file fails this delivery (logged, never retried) and nothing else. The
+/// token never appears in the result's detail.
+[[nodiscard]] SendResult curl_send(const NotifyRequest &req, std::chrono::milliseconds timeout,
                                    const std::function<bool()> &aborted);
+
+/// The token in a token file's text: one line, its trailing newline and spaces dropped.
+[[nodiscard]] Result<std::string> token_from_file_text(std::string_view text, const std::string &path);
 
 /// The limits: small fixed numbers, so a bad receiver costs little.
 struct NotifyOptions {
@@ -71,7 +65,7 @@ class Notifier {
 
     /// Queues `e` for every target subscribed to e.event; never blocks on the network.
     void send(const NotifyEvent &e);
-    /// New targets ([[notify]] after a reload); queued deliveries keep their old URL.
+    /// New targets ([[notify]] after a reload); queued deliveries keep their old request.
     void set_targets(std::vector<NotifyConfig> targets);
 
     /// Counters, for tests and logs.
@@ -84,7 +78,8 @@ class Notifier {
   private:
     using clock = std::chrono::steady_clock;
     struct Delivery {
-        std::string url, event, body;
+        NotifyRequest req;
+        std::string event;
         int attempt = 0; ///< attempts made
         clock::time_point due;
     };
@@ -98,6 +93,7 @@ class Notifier {
     std::vector<NotifyConfig> targets_;
     std::deque<Delivery> queue_;
     std::string last_dedupe_; ///< event + summary of the last deduped event sent
+    std::uint64_t txn_ = 0;   ///< deliveries made: a part of Matrix transaction IDs
     bool stopping_ = false, in_flight_ = false;
     clock::time_point deadline_;
     std::atomic<bool> abort_{false};

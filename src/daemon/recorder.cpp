@@ -110,6 +110,10 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
     return out;
 }
 
+void Recorder::applying(const std::string &commit, std::uint64_t generation, const std::string &what) {
+    if (notifier_) notifier_->send(NotifyEvent{"applying", commit, generation, std::time(nullptr), what, false});
+}
+
 void Recorder::record_drift(const Transition &t, const std::vector<DriftEvent> &events, std::size_t corrected, std::uint64_t generation) {
     status_.last_drift = std::time(nullptr);
     if (t.notify && !events.empty() && notifier_) {

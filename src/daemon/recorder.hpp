@@ -26,6 +26,9 @@ class Recorder {
     /// Records the end of a run: the row it ended on, and what it found. Returns the result
     /// fjordctl and the daemon's loop see.
     SyncResult record(const Transition &t, const Run &r);
+    /// An apply of `commit` as generation `generation` starts (`what`: "applying generation 8: 3
+    /// files, 0 units"): the [[notify]] event "applying", a pending commit status.
+    void applying(const std::string &commit, std::uint64_t generation, const std::string &what);
     /// Records a drift pass, ended on row `t`: its findings and what was corrected.
     void record_drift(const Transition &t, const std::vector<DriftEvent> &events, std::size_t corrected, std::uint64_t generation);
 

@@ -342,8 +342,57 @@ TEST_CASE("[[notify]] is checked") {
     CHECK(error_of("[[notify]]\nurl = \"ftp://h/\"") == file + ":2:7: notify[0].url: must start with http:// or https://");
     CHECK(error_of("[[notify]]\nurl = \"https://\"") == file + ":2:7: notify[0].url: names no host");
     CHECK(error_of("[[notify]]\nurl = \"https://h/\"\n[[notify]]\nurl = \"https://h/\"\nevents = [\"failed\", \"deploy\"]") ==
-          file + ":5:21: notify[1].events[1]: unknown event \"deploy\" (use applied, rolled_back, failed, drift or refused)");
+          file + ":5:21: notify[1].events[1]: unknown event \"deploy\" (use applying, applied, rolled_back, failed, drift or refused)");
     CHECK(error_of("[[notify]]\nurl = \"https://h/\"\nevents = []") == file + ":3:10: notify[0].events: must name at least one event");
+}
+
+TEST_CASE("[[notify]] format and token_file") {
+    auto c = parse("[[notify]]\nurl = \"https://api.github.com/repos/ops/fleet\"\nformat = \"github\"\ntoken_file = \"/etc/fjord/gh.token\"\n"
+                   "[[notify]]\nurl = \"https://hooks.slack.com/services/T/B/X\"\nformat = \"slack\"\n"
+                   "[[notify]]\nurl = \"https://matrix.example.org/!r:example.org\"\nformat = \"matrix\"\ntoken_file = \"/m\"\n"
+                   "[[notify]]\nurl = \"https://gitlab.com/api/v4/projects/ops%2Ffleet\"\nformat = \"gitlab\"\ntoken_file = \"/g\"\n"
+                   "[[notify]]\nurl = \"http://127.0.0.1:3000/api/v1/repos/o/r\"\nformat = \"gitea\"\ntoken_file = \"/g\"\n"
+                   "events = [\"applied\"]\n");
+    REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+    REQUIRE(c->notify.size() == 5);
+    CHECK(c->notify[0].format == NotifyFormat::github);
+    CHECK(c->notify[0].token_file == "/etc/fjord/gh.token");
+    // Commit statuses follow a commit from its apply starting to its outcome; drift is not one.
+    CHECK(c->notify[0].events == std::vector<std::string>{"applying", "applied", "rolled_back", "failed", "refused"});
+    CHECK(c->notify[1].format == NotifyFormat::slack);
+    CHECK(c->notify[1].events == std::vector<std::string>{"applied", "rolled_back", "failed", "drift"});
+    CHECK(c->notify[2].format == NotifyFormat::matrix);
+    CHECK(c->notify[3].format == NotifyFormat::gitlab);
+    CHECK(c->notify[4].events == std::vector<std::string>{"applied"});
+    CHECK(parse("[[notify]]\nurl = \"https://h/x\"")->notify[0].format == NotifyFormat::json);
+    CHECK(notify_format_name(NotifyFormat::gitea) == "gitea");
+
+    CHECK(error_of("[[notify]]\nurl = \"https://h/x\"\nformat = \"slak\"") ==
+          file + ":3:10: notify[0].format: unknown format \"slak\" (use json, slack, discord, teams, matrix, github, gitlab or gitea)");
+    CHECK(error_of("[[notify]]\nurl = \"https://api.github.com/repos/o/r\"\nformat = \"github\"") ==
+          file + ":1:1: notify[0].token_file: missing (format \"github\" needs a token; put it alone in a file readable by root only)");
+    CHECK(error_of("[[notify]]\nurl = \"https://m.org/!r:m.org\"\nformat = \"matrix\"\ntoken_file = \"\"") ==
+          file + ":4:14: notify[0].token_file: missing (format \"matrix\" needs a token; put it alone in a file readable by root only)");
+    CHECK(error_of("[[notify]]\nurl = \"https://h/x\"\nformat = \"slack\"\ntoken_file = \"/t\"") ==
+          file + ":4:14: notify[0].token_file: not used by format \"slack\": its webhook URL is the secret");
+    CHECK(error_of("[[notify]]\nurl = \"https://api.github.com/o/r\"\nformat = \"github\"\ntoken_file = \"/t\"") ==
+          file + ":2:7: notify[0].url: format \"github\": must end in /repos/OWNER/REPO, such as \"https://api.github.com/repos/OWNER/REPO\"");
+    CHECK(error_of("[[notify]]\nurl = \"https://g/api/v4/projects\"\nformat = \"gitlab\"\ntoken_file = \"/t\"").find(
+              "notify[0].url: format \"gitlab\": must end in /api/v4/projects/ID") != std::string::npos);
+    CHECK(error_of("[[notify]]\nurl = \"https://g/repos/o/r\"\nformat = \"gitea\"\ntoken_file = \"/t\"").find(
+              "notify[0].url: format \"gitea\": must end in /api/v1/repos/OWNER/REPO") != std::string::npos);
+    CHECK(error_of("[[notify]]\nurl = \"https://m.org/#r:m.org\"\nformat = \"matrix\"\ntoken_file = \"/t\"").find(
+              "notify[0].url: format \"matrix\": must have no query or fragment") != std::string::npos);
+    CHECK(error_of("[[notify]]\nurl = \"https://m.org/r\"\nformat = \"matrix\"\ntoken_file = \"/t\"").find(
+              "with the room ID as its last segment") != std::string::npos);
+    CHECK(error_of("[[notify]]\nurl = \"https://h/repos/o/r\"\nformat = \"github\"\ntoken_file = \"/t\"\nevents = [\"applied\", \"drift\"]") ==
+          file + ":5:10: notify[0].events: \"drift\" is no commit's outcome; format \"github\" writes commit statuses (leave it out)");
+    CHECK(error_of("[[notify]]\nurl = \"https://h/x\"\ntoken_file = \"t\"") == file + ":3:14: notify[0].token_file: must be an absolute path");
+    // A token never goes over plain http to another host.
+    CHECK(error_of("[[notify]]\nurl = \"http://hooks.example.net/x\"\ntoken_file = \"/t\"") ==
+          file + ":3:14: notify[0].token_file: the token would travel in clear text: url must be https:// (http:// only to localhost)");
+    CHECK(parse("[[notify]]\nurl = \"http://localhost:9/x\"\ntoken_file = \"/t\""));
+    CHECK(parse("[[notify]]\nurl = \"http://[::1]:9/x\"\ntoken_file = \"/t\""));
 }
 
 TEST_CASE("TOML syntax errors carry the position") {
@@ -413,7 +462,7 @@ TEST_CASE("the packaged config/fjord.toml parses to the defaults") {
         {"[state]", {"dir", "keep_generations"}},
         {"[log]", {"level"}},
         {"[metrics]", {"textfile"}},
-        {"[[notify]]", {"url", "events"}},
+        {"[[notify]]", {"url", "events", "format", "token_file"}},
     };
     std::size_t last = 0;
     for (const auto &[header, keys] : sections) {

@@ -38,4 +38,8 @@ TEST_CASE("own host paths are those below apply.root, as host paths") {
     CHECK(std::find(own.begin(), own.end(), "/var/lib/fjord/control.sock") != own.end());
     CHECK(std::find(own.begin(), own.end(), "/etc/fjord/fjord.toml") == own.end());
     CHECK(std::is_sorted(own.begin(), own.end()));
+    // A [[notify]] token file under apply.root is fjord's: no commit may overwrite or read it out.
+    cfg.notify = {NotifyConfig{"https://h/x", {"applied"}, NotifyFormat::json, "/srv/root/etc/fjord/hook.token"}};
+    own = own_host_paths(cfg);
+    CHECK(std::find(own.begin(), own.end(), "/etc/fjord/hook.token") != own.end());
 }

@@ -21,7 +21,7 @@ struct FakeReceiver {
     bool saw_abort = false;
 
     NotifySender sender() {
-        return [this](const std::string &url, const std::string &body, std::chrono::milliseconds, const std::function<bool()> &aborted) {
+        return [this](const NotifyRequest &req, std::chrono::milliseconds, const std::function<bool()> &aborted) {
             {
                 std::lock_guard lk(mu);
                 ++attempts;
@@ -30,7 +30,7 @@ struct FakeReceiver {
                 } else if (attempts <= fail_first) {
                     return SendResult{false, retryable, "HTTP 500"};
                 } else {
-                    got.emplace_back(url, body);
+                    got.emplace_back(req.url, req.body);
                     return SendResult{true, false, "HTTP 200"};
                 }
             }
@@ -85,7 +85,7 @@ TEST_CASE("notify: the payload has host, event, commit, generation, RFC 3339 tim
 TEST_CASE("notify: only targets subscribed to an event get it") {
     FakeReceiver rx;
     {
-        Notifier n({{"http://a/", {"applied"}}, {"http://b/", {"failed", "drift"}}}, fast(), rx.sender(), "h");
+        Notifier n({{"http://a/", {"applied"}, NotifyFormat::json, ""}, {"http://b/", {"failed", "drift"}, NotifyFormat::json, ""}}, fast(), rx.sender(), "h");
         n.send(ev("applied"));
         n.send(ev("drift"));
         n.send(ev("refused"));
@@ -102,7 +102,7 @@ TEST_CASE("notify: failures are retried with backoff up to the attempt limit") {
     FakeReceiver rx;
     rx.fail_first = 2;
     {
-        Notifier n({{"http://a/", {"applied"}}}, fast(), rx.sender(), "h");
+        Notifier n({{"http://a/", {"applied"}, NotifyFormat::json, ""}}, fast(), rx.sender(), "h");
         n.send(ev("applied"));
         REQUIRE(wait_for([&] { return rx.count() == 1; }));
         CHECK(n.failed() == 0);
@@ -112,7 +112,7 @@ TEST_CASE("notify: failures are retried with backoff up to the attempt limit") {
     FakeReceiver down;
     down.fail_first = 100;
     {
-        Notifier n({{"http://a/", {"applied"}}}, fast(), down.sender(), "h");
+        Notifier n({{"http://a/", {"applied"}, NotifyFormat::json, ""}}, fast(), down.sender(), "h");
         auto start = std::chrono::steady_clock::now();
         n.send(ev("applied"));
         REQUIRE(wait_for([&] { return n.failed() == 1; }));
@@ -125,7 +125,7 @@ TEST_CASE("notify: failures are retried with backoff up to the attempt limit") {
     bad_request.fail_first = 100;
     bad_request.retryable = false; // a 4xx: trying again will not help
     {
-        Notifier n({{"http://a/", {"applied"}}}, fast(), bad_request.sender(), "h");
+        Notifier n({{"http://a/", {"applied"}, NotifyFormat::json, ""}}, fast(), bad_request.sender(), "h");
         n.send(ev("applied"));
         REQUIRE(wait_for([&] { return n.failed() == 1; }));
     }
@@ -139,7 +139,7 @@ TEST_CASE("notify: a full queue drops the oldest; send() never blocks on a hung 
     opts.queue_limit = 3;
     auto start = std::chrono::steady_clock::now();
     {
-        Notifier n({{"http://a/", {"applied"}}}, opts, rx.sender(), "h");
+        Notifier n({{"http://a/", {"applied"}, NotifyFormat::json, ""}}, opts, rx.sender(), "h");
         n.send(ev("applied", "0"));
         REQUIRE(wait_for([&] { return rx.attempts == 1; })); // "0" is in flight, hung
         for (int i = 1; i <= 5; ++i) n.send(ev("applied", std::to_string(i)));
@@ -157,7 +157,7 @@ TEST_CASE("notify: a full queue drops the oldest; send() never blocks on a hung 
 TEST_CASE("notify: pending deliveries get the grace at shutdown, then stop") {
     FakeReceiver rx;
     {
-        Notifier n({{"http://a/", {"applied"}}}, fast(), rx.sender(), "h");
+        Notifier n({{"http://a/", {"applied"}, NotifyFormat::json, ""}}, fast(), rx.sender(), "h");
         for (int i = 0; i < 5; ++i) n.send(ev("applied", std::to_string(i)));
     } // the destructor waits for them: all are quick
     CHECK(rx.count() == 5);
@@ -166,7 +166,7 @@ TEST_CASE("notify: pending deliveries get the grace at shutdown, then stop") {
 TEST_CASE("notify: a repeated failure or refusal is sent once; anything else in between resets it") {
     FakeReceiver rx;
     {
-        Notifier n({{"http://a/", {"applied", "failed"}}}, fast(), rx.sender(), "h");
+        Notifier n({{"http://a/", {"applied", "failed"}, NotifyFormat::json, ""}}, fast(), rx.sender(), "h");
         auto f = ev("failed", "network down");
         f.dedupe = true;
         n.send(f);

@@ -57,7 +57,7 @@ struct EngineHost {
         cfg.state.dir = dir.path + "/state";
         cfg.secrets.identity = dir.path + "/state/age/identity";
         cfg.metrics_textfile = "";
-        cfg.notify = {NotifyConfig{"http://receiver.invalid/", {"applied", "rolled_back", "failed", "drift", "refused"}}};
+        cfg.notify = {NotifyConfig{"http://receiver.invalid/", {"applied", "rolled_back", "failed", "drift", "refused"}, NotifyFormat::json, ""}};
         ::mkdir(cfg.apply.root.c_str(), 0755);
     }
     ~EngineHost() { engine.reset(); }
@@ -86,9 +86,9 @@ struct EngineHost {
         p.notifier = [this](const Config &c) {
             NotifyOptions o;
             o.attempts = 1;
-            return std::make_unique<Notifier>(c.notify, o, [this](const std::string &, const std::string &body, auto, auto &) {
+            return std::make_unique<Notifier>(c.notify, o, [this](const NotifyRequest &req, auto, auto &) {
                 std::lock_guard<std::mutex> l(sent_mutex);
-                sent.push_back(body);
+                sent.push_back(req.body);
                 return SendResult{true, false, "HTTP 200"};
             }, "web1");
         };
