@@ -21,6 +21,9 @@ struct NotifyEvent {
     std::int64_t time = 0;    ///< seconds since the epoch
     std::string summary;
     bool dedupe = false;      ///< skip when it repeats the previous deduped event (a failing poll every minute)
+    /// The host now runs `commit` (an operator's rollback to it): a rolled_back event that says
+    /// nothing against that commit, so no commit status is written for it.
+    bool now_running = false;
 };
 
 /// One HTTP request to a receiver.

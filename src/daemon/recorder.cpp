@@ -106,7 +106,7 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
     // [[notify]]: the same refusal or failure poll after poll is sent once.
     if (notify && notifier_)
         notifier_->send(NotifyEvent{notify, r.commit, r.generation, std::time(nullptr), r.message,
-                                    t.state != SyncState::applied && !r.rolled_back});
+                                    t.state != SyncState::applied && !r.rolled_back, t.state == SyncState::applied});
     return out;
 }
 

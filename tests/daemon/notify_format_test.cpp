@@ -162,6 +162,14 @@ TEST_CASE("notify: a commit status needs a commit; drift is no commit's outcome"
         NotifyEvent poll_failed{"failed", "", 0, 1, "poll: connection refused", true};
         CHECK_FALSE(notify_request(t, poll_failed, "web1", "x"));
         CHECK_FALSE(notify_request(t, ev("drift", "1 drifted path"), "web1", "x"));
+        // An operator's rollback names the commit the host went back to: no failure on it. An
+        // automatic rollback names the commit that failed: a failure there.
+        NotifyEvent to = ev("rolled_back", "rolled back to generation 7 by the operator");
+        to.now_running = true;
+        CHECK_FALSE(notify_request(t, to, "web1", "x"));
+        auto failed = notify_request(t, ev("rolled_back", "health check http failed"), "web1", "x");
+        REQUIRE(failed);
+        CHECK(failed->body.find("fail") != std::string::npos);
     }
     // Chat formats report both.
     NotifyConfig chat{"https://h/x", {"failed"}, NotifyFormat::slack, ""};
