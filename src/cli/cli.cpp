@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/check_cmd.hpp"
+#include "cli/events_cmd.hpp"
 #include "cli/offline_cmd.hpp"
 #include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
@@ -41,6 +42,10 @@ constexpr const char *usage_text =
     "  diff                     the plan for the newest commit, applied to nothing\n"
     "  history [--json]         generations: number, commit, time, changes (files added,\n"
     "                           changed, removed; units restarted), outcome\n"
+    "  events [--follow] [--since TIME] [--json]\n"
+    "                           fjord's journal events (applied, refused, rolled back, drift,\n"
+    "                           image updates...), one line each; --follow waits for new ones;\n"
+    "                           TIME: \"2026-12-04 10:00\", \"1h ago\", \"-30m\", \"@EPOCH\", \"today\"\n"
     "  rollback [GEN]           back to the previous (or a given) good generation, then pinned\n"
     "  suspend | resume         stop / restart applying (polling and status go on)\n"
     "  repair [--yes]           what is damaged in the state directory that fjord cannot\n"
@@ -103,6 +108,7 @@ const std::vector<VerbSpec> &verbs() {
          {{"--dry-run"}, {"--accept-rewrite"}, {"--allow-deletions", "N", false, NumberSpec{0, UINT32_MAX}}, {"--retry"}}},
         {"diff", "", {}},
         {"history", "[--json]", {{"--json"}}},
+        {"events", "[--follow] [--since TIME] [--json]", {{"--follow"}, {"--since", "TIME"}, {"--json"}}}, // events_cmd.hpp
         {"rollback", "[GEN]", {}, 0, 1, "GEN", generation},
         {"suspend", "", {}},
         {"resume", "", {}},
@@ -246,6 +252,11 @@ int run_cli(int argc, char **argv) {
     }
 
     if (verb == "encrypt") return run_encrypt(a.words); // needs no config: operators run it on their laptop
+    // events (cli/events_cmd.cpp) needs no config either: it reads the journal.
+    if (verb == "events") {
+        auto since = std::find(a.words.begin(), a.words.end(), "--since");
+        return run_events(a.has("--follow"), since == a.words.end() ? "" : *std::next(since), a.has("--json"));
+    }
     auto cfg = config_for(config_file, explicit_config);
     if (!cfg) {
         std::fprintf(stderr, "fjordctl: %s\n", tty_lines(cfg.error().message).c_str());
