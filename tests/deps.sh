@@ -2,7 +2,7 @@
 # Installs the Debian packages fjord needs to build (and, with --test, to run its test suite).
 # Idempotent: apt-get skips what is installed.
 set -euo pipefail
-build_pkgs=(meson ninja-build pkg-config g++ git ca-certificates libgit2-dev libsystemd-dev libtomlplusplus-dev libkainjow-mustache-dev
+build_pkgs=(meson ninja-build pkg-config g++ git ca-certificates libgit2-dev libsystemd-dev libspdlog-dev libtomlplusplus-dev libkainjow-mustache-dev
   libseccomp-dev doctest-dev libexpected-dev nlohmann-json3-dev libsodium-dev scdoc bash-completion
   libcurl4-openssl-dev  # libcurl: HTTP health checks (a well-kept Debian library for HTTP)
   libssl-dev  # libcrypto: SHA-1 of Git blob ids (util/hash.cpp)

@@ -3,6 +3,7 @@
 #include "cli/args.hpp"
 #include "cli/check_cmd.hpp"
 #include "cli/completion.hpp"
+#include "cli/events_cmd.hpp"
 #include "cli/offline_cmd.hpp"
 #include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
@@ -92,6 +93,14 @@ int run_cli(int argc, char **argv) {
     std::string config_file = explicit_config ? a.config_file : default_config_file;
 
     if (verb == "encrypt") return run_encrypt(a.words); // needs no config: operators run it on their laptop
+    // events (cli/events_cmd.cpp) needs no config either: it reads the journal.
+    if (verb == "events") {
+        auto since = std::find(a.words.begin(), a.words.end(), "--since");
+        std::string when = since == a.words.end() || std::next(since) == a.words.end() ? "" : *std::next(since);
+        for (const auto &w : a.words)
+            if (w.starts_with("--since=")) when = w.substr(8);
+        return run_events(a.has("--follow"), when, a.has("--json"));
+    }
     auto cfg = config_for(config_file, explicit_config);
     if (!cfg) {
         std::fprintf(stderr, "fjordctl: %s\n", tty_lines(cfg.error().message).c_str());

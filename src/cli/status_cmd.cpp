@@ -21,6 +21,13 @@ std::string cut(const std::string &s, std::size_t n) { return s.size() <= n ? s 
 
 std::string tty_field(const nlohmann::json &j, const char *key) { return tty(j.value(key, "")); }
 
+// A generation's changes as numbers; null when not known (generations from before it was kept).
+nlohmann::json changes_json(const std::string &summary) {
+    auto c = parse_change_summary(summary);
+    if (!c) return nullptr;
+    return {{"added", c->added}, {"changed", c->changed}, {"removed", c->removed}, {"units", c->units}};
+}
+
 std::string source_line(const Config &cfg) {
     const auto &s = cfg.source;
     if (s.url.empty()) return "not set (source.url in " + cfg.file + ")";
@@ -28,6 +35,17 @@ std::string source_line(const Config &cfg) {
 }
 
 } // namespace
+
+std::optional<ChangeCounts> parse_change_summary(std::string_view s) {
+    // The daemon writes it (daemon/progress.cpp change_summary): "+A ~C -R, U unit" or "units".
+    std::string str(s);
+    unsigned long long a = 0, c = 0, r = 0, u = 0;
+    int end = -1;
+    if (std::sscanf(str.c_str(), "+%llu ~%llu -%llu, %llu unit%n", &a, &c, &r, &u, &end) != 4 || end < 0) return std::nullopt;
+    std::string_view rest = s.substr(static_cast<std::size_t>(end));
+    if (!rest.empty() && rest != "s") return std::nullopt;
+    return ChangeCounts{a, c, r, u};
+}
 
 std::string relative_time(std::int64_t t, std::int64_t now) {
     if (t <= 0) return "never";
@@ -125,15 +143,15 @@ int run_history(const Config &cfg, bool json) {
         for (const auto &g : *hist)
             arr.push_back({{"generation", g.number}, {"commit", g.commit}, {"time", g.time},
                            {"outcome", outcome_name(g.outcome)}, {"message", g.message},
-                           {"changes", g.changes}, {"current", cur && *cur == g.number}});
+                           {"changes", changes_json(g.changes)}, {"current", cur && *cur == g.number}});
         std::printf("%s\n", arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return 0;
     }
     // CHANGES: files +added ~changed -removed, and units started or restarted; "-" for
     // generations written before fjord kept the summary.
-    std::printf("%-5s %-12s %-19s %-17s %-12s %s\n", "GEN", "COMMIT", "TIME", "CHANGES", "OUTCOME", "NOTE");
+    std::printf("%-5s %-12s %-25s %-17s %-12s %s\n", "GEN", "COMMIT", "TIME", "CHANGES", "OUTCOME", "NOTE");
     for (const auto &g : *hist)
-        std::printf("%-5llu %-12s %-19s %-17s %-12s %s%s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
+        std::printf("%-5llu %-12s %-25s %-17s %-12s %s%s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
                     format_time(g.time).c_str(), g.changes.empty() ? "-" : g.changes.c_str(), outcome_name(g.outcome),
                     cur && *cur == g.number ? "(current) " : "", tty(g.message).c_str());
     return 0;

@@ -10,6 +10,7 @@
 #include "util/host.hpp"
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <malloc.h>
 #include <ctime>
 #include <random>
@@ -407,8 +408,8 @@ std::string daemon_usage() {
 int run_daemon(const DaemonOptions &opts) {
     auto cfg = load_config(opts.config_file, facts());
     if (!cfg) {
-        log_init(LogLevel::info);
-        log_error(cfg.error().message);
+        // As a command's usage error (exit 2), before the log is set up: "fjordd: FILE:LINE:COL: ...".
+        std::fprintf(stderr, "fjordd: %s\n", cfg.error().message.c_str());
         return 2;
     }
     log_init(cfg->log_level);

@@ -1,18 +1,13 @@
 #include "daemon/log.hpp"
 
+#include "daemon/log_sinks.hpp"
 #include <cstdio>
-#include <unistd.h>
 #include <cstdlib>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
-#include <vector>
+#include <unistd.h>
 
 namespace fjord {
 namespace {
-
-LogLevel min_level = LogLevel::info;
-bool to_journal = false;
 
 // stderr is the journal when JOURNAL_STREAM names its device and inode (systemd.exec(5)).
 bool stderr_is_journal() {
@@ -24,21 +19,23 @@ bool stderr_is_journal() {
     return ::fstat(2, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-int priority(LogLevel l) {
-    switch (l) {
-    case LogLevel::debug: return 7;
-    case LogLevel::info: return 6;
-    case LogLevel::warning: return 4;
-    case LogLevel::error: return 3;
-    }
-    return 6;
+spdlog::sink_ptr chosen_sink() {
+    if (stderr_is_journal()) return std::make_shared<JournalSink>("fjordd", journal_sendv());
+    return std::make_shared<FdSink>(2);
+}
+
+// fjordd's one logger, made at the first log_init or log line (plain, info, until log_init).
+Logger &the_logger() {
+    static Logger l(chosen_sink(), LogLevel::info);
+    return l;
 }
 
 } // namespace
 
 void log_init(LogLevel level) {
-    min_level = level;
-    to_journal = stderr_is_journal();
+    Logger &l = the_logger();
+    l.set_sink(chosen_sink());
+    l.set_level(level);
 }
 
 void log_msg(LogLevel level, const char *id, std::string_view message, LogFields fields) {
@@ -46,23 +43,10 @@ void log_msg(LogLevel level, const char *id, std::string_view message, LogFields
 }
 
 void log_msg(LogLevel level, const char *id, std::string_view message, const LogFieldList &fields) {
-    if (static_cast<int>(level) < static_cast<int>(min_level)) return;
-    if (to_journal) {
-        std::vector<std::string> parts;
-        parts.push_back("MESSAGE=" + std::string(message));
-        parts.push_back("PRIORITY=" + std::to_string(priority(level)));
-        parts.push_back("SYSLOG_IDENTIFIER=fjordd");
-        if (id) parts.push_back(std::string("MESSAGE_ID=") + id);
-        for (const auto &[k, v] : fields) parts.push_back(std::string(k) + "=" + v);
-        std::vector<struct iovec> iov;
-        for (auto &p : parts) iov.push_back({p.data(), p.size()});
-        if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0) return;
-    }
-    // One write per line, so lines of concurrent writers never interleave.
-    std::string line = "fjordd: ";
-    line.append(message);
-    line += '\n';
-    (void)!::write(2, line.data(), line.size());
+    LogEntry e{level, id ? id : "", std::string(message), {}};
+    e.fields.reserve(fields.size());
+    for (const auto &[k, v] : fields) e.fields.emplace_back(k, v);
+    the_logger().log(std::move(e));
 }
 
 } // namespace fjord

@@ -123,8 +123,11 @@ std::string format_time(std::int64_t t) {
     std::tm tm{};
     time_t tt = static_cast<time_t>(t);
     localtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    // strftime's %z is +hhmm; ISO 8601's extended form (journalctl -o short-iso's) is +hh:mm.
+    std::string s(buf, n);
+    if (s.size() > 5) s.insert(s.size() - 2, ":");
+    return s;
 }
 
 std::string format_duration(Duration d) {

@@ -30,7 +30,7 @@ inline constexpr std::uint64_t max_size = std::uint64_t{1} << 63;
 [[nodiscard]] Result<double> parse_percent(std::string_view s);
 /// "0644" or "644" -> 0644. Only permission bits and setuid/setgid/sticky (<= 07777).
 [[nodiscard]] Result<unsigned> parse_mode(std::string_view s);
-/// Local time as "2026-11-26 03:14:15", or "never" for 0.
+/// Local time in ISO 8601 with its offset, "2026-11-26T03:14:15+01:00", or "never" for 0.
 [[nodiscard]] std::string format_time(std::int64_t seconds_since_epoch);
 /// A duration as an operator writes it: 90000ms -> "1m30s".
 [[nodiscard]] std::string format_duration(Duration d);

@@ -7,8 +7,9 @@
 #   DESIGN.md §2 and docs/ARCHITECTURE.md: who may use whom); a new folder must be added;
 # - named arrows that once ran the wrong way stay gone: cli -> daemon, health -> apply,
 #   manifest -> source, daemon/metrics.hpp -> the engine or the recorder; no cycle;
-# - test_plan and test_manifest link no libgit2, libcurl or libseccomp; fjordctl links neither
-#   the daemon library nor libsystemd.
+# - test_plan and test_manifest link no libgit2, libcurl or libseccomp; fjordctl links no daemon
+#   library, and of libsystemd only sd-journal, from src/cli/events_cmd.cpp alone (`fjordctl
+#   events` reads the journal; fjordctl never drives systemd: no sd-bus, sd-event, sd-daemon).
 # The checker is first run on a scratch copy of src/ with one planted fault of each kind, and
 # must catch them all.
 set -uo pipefail
@@ -180,8 +181,15 @@ for t in test_plan test_manifest; do
   [ -z "$bad" ] && pass "$t links no libgit2, libcurl or libseccomp" || fail "$t links" "$bad"
 done
 if [ -x "$FJORDCTL" ]; then
-  bad=$(links "$FJORDCTL" | grep -E '^libsystemd\.' | tr '\n' ' ')
-  [ -z "$bad" ] && pass "fjordctl links no libsystemd" || fail "fjordctl links" "$bad"
+  # Of libsystemd, fjordctl uses sd-journal only (fjordctl events): the libsystemd functions it
+  # calls, beyond sd_journal_*, must be none. fjordd (sd-bus, sd-event) shows the check can fail.
+  sd_beyond_journal() { nm -D --undefined-only "$1" 2>/dev/null | awk '{print $NF}' | grep -E '^sd_' | grep -vE '^sd_journal_' | tr '\n' ' '; }
+  if [ -z "$(sd_beyond_journal "$FJORDD")" ]; then fail "the libsystemd check" "it finds no sd-bus or sd-event call in fjordd either"
+  elif bad=$(sd_beyond_journal "$FJORDCTL"); [ -n "$bad" ]; then fail "fjordctl uses libsystemd beyond sd-journal" "$bad"
+  elif ! nm -D --undefined-only "$FJORDCTL" | has -E ' sd_journal_open(@|$)'; then fail "fjordctl events" "fjordctl calls no sd_journal_open"
+  else pass "fjordctl uses of libsystemd only sd-journal (fjordctl events)"; fi
+  bad=$(grep -l '#include <systemd/' "$src"/src/cli/*.[ch]pp | grep -v '/events_cmd\.cpp$' | tr '\n' ' ')
+  [ -z "$bad" ] && pass "in src/cli, only events_cmd.cpp includes a libsystemd header" || fail "libsystemd headers in src/cli" "$bad"
   # The static libraries fjordctl is linked from, as ninja knows them.
   inputs=$(ninja -C "$BUILD" -t query fjordctl 2>/dev/null | sed -n '/input:/,/outputs:/p')
   if [ -z "$inputs" ]; then fail "fjordctl's link inputs" "ninja -t query fjordctl said nothing"

@@ -1,5 +1,7 @@
 #include "util/parse.hpp"
 
+#include "support/tz_guard.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace fjord;
@@ -84,4 +86,18 @@ TEST_CASE("strict whole numbers") {
     CHECK(why("18446744073709551616", 0, UINT64_MAX) == "too large (at most 18446744073709551615)");
     CHECK(why("99999999999999999999999999") == "too large (at most 4294967295)");
     CHECK(why(std::string_view("3\0", 2)) == "not a decimal number (digits 0-9 only)");
+}
+
+TEST_CASE("times are ISO 8601 local time with the zone's offset") {
+    {
+        TzGuard tz("UTC");
+        CHECK(format_time(1'796'206'581) == "2026-12-02T10:16:21+00:00");
+        CHECK(format_time(0) == "never");
+    }
+    {
+        TzGuard tz("IST-5:30");
+        CHECK(format_time(1'796'206'581) == "2026-12-02T15:46:21+05:30");
+    }
+    TzGuard tz("NST3:30");
+    CHECK(format_time(1'796'206'581) == "2026-12-02T06:46:21-03:30");
 }
