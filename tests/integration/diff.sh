@@ -100,7 +100,7 @@ rc=$?
 
 # 5. A force-push: the rewritten commit's changes, then the refusal.
 git -C "$R" reset -q --hard HEAD~4
-git -C "$R" log --oneline | grep -q first || fail "reset" "$(git -C "$R" log --oneline)"
+git --no-pager -C "$R" log --oneline | grep -q first || fail "reset" "$(git --no-pager -C "$R" log --oneline)"
 printf 'one\ntwo\nthree\nfour\nfive\nsix\n' >"$H/files/etc/app/app.conf"
 git -C "$R" add -A && git -C "$R" commit -q --amend -m "first, rewritten"
 "$FJORDCTL" --config "$CFG" diff >"$T/fp" 2>&1
