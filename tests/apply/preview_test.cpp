@@ -93,3 +93,36 @@ TEST_CASE("preview: a file larger than the bound is not read, and the total is b
     CHECK(out.find("more changes not shown (fjordctl diff --stat lists them all)\n") != std::string::npos);
     CHECK(std::count(out.begin(), out.end(), '\n') <= 41);
 }
+
+TEST_CASE("preview: a unit's settings and a container's spec, what changes of each") {
+    ApplyHost h;
+    Generation prev;
+    Plan plan;
+    UnitSpec u;
+    u.name = "web.service";
+    prev.units[u.name] = u;
+    u.state = "stopped";
+    u.enable = false;
+    plan.next.units[u.name] = u;
+    UnitSpec gone;
+    gone.name = "old.service";
+    prev.units[gone.name] = gone;
+    plan.units.before.push_back({UnitStep::stop, "old.service"});
+    AppliedContainer c;
+    c.spec.name = "app";
+    c.spec.image = "registry.example.net/app:1.0";
+    c.spec.env["MODE"] = "a";
+    prev.containers["app"] = c;
+    c.spec.image = "registry.example.net/app:1.1";
+    c.spec.env["MODE"] = "b";
+    plan.next.containers["app"] = c;
+    plan.containers.push_back({ContainerChange::replace, "app"});
+    std::string out = preview(plan, prev, DesiredState{}, PreviewSources{h.fs, &h.store, &h.blobs, "abc1234"});
+    INFO(out);
+    CHECK(out.find("- unit old.service\n~ unit web.service\n  enable = true -> false\n  state = started -> stopped\nsystemd:\n  stop old.service\n") !=
+          std::string::npos);
+    CHECK(out.find("container app: replace registry.example.net/app:1.1 (was registry.example.net/app:1.0)\n") != std::string::npos);
+    CHECK(out.find("--- container app (applied)\n+++ container app (abc1234)\n") != std::string::npos);
+    CHECK(out.find("\n-    \"MODE\": \"a\"\n+    \"MODE\": \"b\"\n") != std::string::npos);
+    CHECK(out.find("-  \"image\": \"registry.example.net/app:1.0\",\n+  \"image\": \"registry.example.net/app:1.1\",\n") != std::string::npos);
+}

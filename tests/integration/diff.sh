@@ -55,7 +55,7 @@ fp=$(fingerprint "$ROOT"); sfp=$(fingerprint "$STATE/generations")
 rc=$?
 want=$(printf '~ /etc/app/app.conf\n  mode 0644 -> 0600\n--- /etc/app/app.conf (live)\n+++ /etc/app/app.conf (%s)\n@@ -1,5 +1,5 @@\n one\n two\n-three\n+THREE\n four\n five' \
   "$(git -C "$R" rev-parse HEAD | cut -c1-12)")
-if [ "$rc" = 0 ] && grep -qF -- "$want" "$T/diff"; then pass "diff shows a changed file as an exact unified hunk against the live file, with its mode change"
+if [ "$rc" = 0 ] && [[ $(cat "$T/diff") == *"$want"* ]]; then pass "diff shows a changed file as an exact unified hunk against the live file, with its mode change"
 else fail "content diff" "exit $rc: $(cat "$T/diff" "$T/diff.err")"; fi
 grep -qxF "~ /etc/motd" "$T/diff" && grep -qxF "  type file -> symlink" "$T/diff" && grep -qxF "  link -> app/app.conf" "$T/diff" &&
   pass "diff shows a file becoming a symlink, with its target" || fail "type change" "$(cat "$T/diff")"
