@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <nlohmann/json.hpp>
 #include <pwd.h>
+#include <functional>
 #include <vector>
 
 namespace fjord {
@@ -211,36 +212,40 @@ std::string unified_diff(std::string_view old_text, std::string_view new_text, c
 
 std::string preview(const Plan &plan, const Generation &prev, const DesiredState &desired, const PreviewSources &src,
                     const PreviewLimits &lim) {
-    std::vector<std::string> blocks;
+    // Each change is made only while the output has room: a commit of a million files costs
+    // the diffs that are shown, not a million of them.
+    std::vector<std::function<std::string()>> changes;
     for (const auto &a : plan.actions) {
         std::string path = printable(a.path);
         switch (a.kind) {
-        case ActionKind::remove: blocks.push_back("- " + path + "\n"); break;
-        case ActionKind::restore: blocks.push_back("< " + path + " (original restored)\n"); break;
-        case ActionKind::rmdir: blocks.push_back("- " + path + "/\n"); break;
-        case ActionKind::mkdir: blocks.push_back("+ " + path + "/\n"); break;
-        case ActionKind::write: blocks.push_back(file_block(a, plan, prev, desired, src, lim)); break;
+        case ActionKind::remove: changes.push_back([path] { return "- " + path + "\n"; }); break;
+        case ActionKind::restore: changes.push_back([path] { return "< " + path + " (original restored)\n"; }); break;
+        case ActionKind::rmdir: changes.push_back([path] { return "- " + path + "/\n"; }); break;
+        case ActionKind::mkdir: changes.push_back([path] { return "+ " + path + "/\n"; }); break;
+        case ActionKind::write: changes.push_back([&, a] { return file_block(a, plan, prev, desired, src, lim); }); break;
         }
     }
-    if (std::string u = units_block(plan, prev); !u.empty()) blocks.push_back(u);
-    for (const auto &c : plan.containers) {
-        std::string b = printable(describe(c, prev.containers, plan.next.containers)) + "\n";
-        if (c.kind == ContainerChange::replace)
-            b += unified_diff(container_json(prev.containers.at(c.name).spec), container_json(plan.next.containers.at(c.name).spec),
-                              "container " + printable(c.name) + " (applied)", "container " + printable(c.name) + " (" + src.new_label + ")",
-                              lim.file_lines);
-        blocks.push_back(std::move(b));
-    }
+    if (prev.units != plan.next.units || !plan.units.empty()) changes.push_back([&] { return units_block(plan, prev); });
+    for (const auto &c : plan.containers)
+        changes.push_back([&, c] {
+            std::string b = printable(describe(c, prev.containers, plan.next.containers)) + "\n";
+            if (c.kind == ContainerChange::replace)
+                b += unified_diff(container_json(prev.containers.at(c.name).spec), container_json(plan.next.containers.at(c.name).spec),
+                                  "container " + printable(c.name) + " (applied)",
+                                  "container " + printable(c.name) + " (" + src.new_label + ")", lim.file_lines);
+            return b;
+        });
     std::string out;
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-        std::size_t n = count_lines(blocks[i]);
-        if (total + n > lim.total_lines && i > 0) {
-            out += "... " + std::to_string(blocks.size() - i) + " more changes not shown (fjordctl diff --stat lists them all)\n";
+    std::size_t lines = 0;
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        std::string b = changes[i]();
+        std::size_t n = count_lines(b);
+        if (i > 0 && (lines + n > lim.total_lines || out.size() + b.size() > lim.total_bytes)) {
+            out += "... " + std::to_string(changes.size() - i) + " more changes not shown (fjordctl diff --stat lists them all)\n";
             break;
         }
-        out += blocks[i];
-        total += n;
+        out += b;
+        lines += n;
     }
     return out;
 }

@@ -126,3 +126,14 @@ TEST_CASE("preview: a unit's settings and a container's spec, what changes of ea
     CHECK(out.find("\n-    \"MODE\": \"a\"\n+    \"MODE\": \"b\"\n") != std::string::npos);
     CHECK(out.find("-  \"image\": \"registry.example.net/app:1.0\",\n+  \"image\": \"registry.example.net/app:1.1\",\n") != std::string::npos);
 }
+
+TEST_CASE("preview: long lines count against the byte bound") {
+    ApplyHost h;
+    DesiredState d;
+    for (int i = 0; i < 5; ++i) d.files["/l" + std::to_string(i)] = h.spec("/l" + std::to_string(i), std::string(2000, 'x') + "\n");
+    PreviewLimits lim;
+    lim.total_bytes = 5000;
+    std::string out = preview_of(h, d, lim);
+    CHECK(out.size() < 5200);
+    CHECK(out.find("... 3 more changes not shown") != std::string::npos);
+}
