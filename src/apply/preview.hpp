@@ -18,7 +18,7 @@ struct PreviewLimits {
     std::uint64_t max_bytes = 1u << 20; ///< a side larger than this is not diffed (its size is said)
     std::size_t file_lines = 400;       ///< diff lines shown for one file (then "... N more lines")
     std::size_t total_lines = 4000;     ///< lines of the whole preview (then "... N more changes not shown")
-    std::size_t total_bytes = 4u << 20; ///< bytes of the whole preview (long lines count too)
+    std::size_t total_bytes = 1u << 20; ///< bytes of the whole preview (long lines count too; it goes over the control socket)
 };
 
 /// Where a preview reads content. All optional but fs.

@@ -81,7 +81,15 @@ commit_all "$R" "huge"
 n=$(wc -l <"$T/huge")
 [ "$n" -lt 5000 ] && grep -qE '^\.\.\. [0-9]+ more lines$' "$T/huge" && pass "a 100,000-line file is cut ($n lines printed, then how many more)" ||
   fail "bounded" "$n lines: $(tail -3 "$T/huge")"
-git -C "$R" rm -q "hosts/web1/files/etc/app/huge.txt" && commit_all "$R" "no huge"
+# A line of 600,000 control characters: JSON sends each as six bytes, past what the control
+# socket once took (1 MiB); the preview arrives, escaped for the terminal.
+head -c 600000 /dev/zero | tr '\0' '\1' >"$H/files/etc/app/ctl.txt"
+commit_all "$R" "control characters"
+"$FJORDCTL" --config "$CFG" diff >"$T/ctl" 2>&1
+rc=$?
+[ "$rc" = 0 ] && grep -qF "+++ /etc/app/ctl.txt (" "$T/ctl" && ! grep -q $'\x01' "$T/ctl" &&
+  pass "a preview of 600,000 control characters comes through the control socket, escaped" || fail "control characters" "exit $rc: $(head -c 300 "$T/ctl")"
+git -C "$R" rm -q "hosts/web1/files/etc/app/huge.txt" "hosts/web1/files/etc/app/ctl.txt" && commit_all "$R" "no huge"
 
 # 4. Over max_deletions: the changes, then why an apply would refuse them; exit 3.
 git -C "$R" rm -q hosts/web1/files/etc/app/a.conf hosts/web1/files/etc/app/b.conf && commit_all "$R" "two deletions"
@@ -99,7 +107,7 @@ rc=$?
 [ -e "$ROOT/etc/app/a.conf" ] || fail "refused preview" "a.conf was deleted"
 
 # 5. A force-push: the rewritten commit's changes, then the refusal.
-git -C "$R" reset -q --hard HEAD~4
+git -C "$R" reset -q --hard HEAD~5
 git --no-pager -C "$R" log --oneline | grep -q first || fail "reset" "$(git --no-pager -C "$R" log --oneline)"
 printf 'one\ntwo\nthree\nfour\nfive\nsix\n' >"$H/files/etc/app/app.conf"
 git -C "$R" add -A && git -C "$R" commit -q --amend -m "first, rewritten"
