@@ -108,7 +108,8 @@ constexpr const char *usage_tail = "\n"
                                    "  --config FILE            agent configuration (default /etc/fjord/fjord.toml)\n"
                                    "  -h, --help               this text; VERB --help: that verb's usage and options\n"
                                    "  --version                print the version\n"
-                                   "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n";
+                                   "Exit status: 0 success, 1 the operation failed, 2 usage or config error,\n"
+                                   "3 a preview (diff, sync --dry-run) of a commit an apply would refuse.\n";
 
 const VerbSpec *find_verb(const std::string &name) {
     auto v = std::find_if(verbs().begin(), verbs().end(), [&](const VerbSpec &s) { return name == s.name; });
