@@ -82,15 +82,17 @@ int run_diff_local(const Config &cfg, const std::string &dir, bool stat, bool ex
     blobs.root = root;
     for (const auto &[path, spec] : desired->files)
         if (spec.kind == FileKind::file && !spec.secret) blobs.origin_of.emplace(spec.id, spec.origin);
-    std::string text = stat ? describe(*plan, cur) : preview(*plan, cur, *desired, PreviewSources{*fs, &*store, &blobs, "local"});
+    // As fjordd's previews: "changes" is what --stat lists (a plan of only [[check]]s lists nothing).
+    std::string lines = describe(*plan, cur);
+    std::string text = stat ? lines : preview(*plan, cur, *desired, PreviewSources{*fs, &*store, &blobs, "local"});
     std::fputs(tty_lines(text).c_str(), stdout);
-    std::printf("%s\n", text.empty() ? "local: nothing would change" : ("local: the plan for " + tty(dir)).c_str());
+    std::printf("%s\n", lines.empty() ? "local: nothing would change" : ("local: the plan for " + tty(dir)).c_str());
     if (!undecrypted.empty()) std::printf("(secrets not decrypted: %s)\n", tty(undecrypted).c_str());
     if (!refusal.empty()) {
         std::printf("would be refused: %s\n", tty_lines(refusal).c_str());
         return refused_preview;
     }
-    return exit_code && !plan->empty() ? 1 : 0;
+    return exit_code && !lines.empty() ? 1 : 0;
 }
 
 } // namespace fjord

@@ -135,6 +135,13 @@ if [ "$rc" = 1 ] && grep -qF -- "+++ /etc/app/app.conf (local)" "$T/local" && gr
 else fail "diff --local" "exit $rc: $(cat "$T/local")"; fi
 [ "$fp" = "$(fingerprint "$ROOT")" ] && [ "$sfp" = "$(fingerprint "$STATE")" ] &&
   pass "diff --local leaves apply.root and the state dir byte-identical" || fail "diff --local wrote" "$(diff <(echo "$sfp") <(fingerprint "$STATE"))"
+rm "$H/files/etc/app/a.conf" "$H/files/etc/app/b.conf"
+"$FJORDCTL" --config "$CFG" diff --local "$R" --stat >"$T/local" 2>&1
+rc=$?
+if [ "$rc" = 3 ] && grep -qxF -- "- /etc/app/a.conf" "$T/local" && grep -qxF "~ /etc/app/app.conf" "$T/local" && ! grep -q '^@@' "$T/local" &&
+  grep -q "^would be refused: .*max_deletions = 1" "$T/local"; then
+  pass "diff --local --stat over max_deletions: the changes a line each, then \"would be refused\", exit 3"
+else fail "diff --local refused" "exit $rc: $(cat "$T/local")"; fi
 "$FJORDCTL" --config "$CFG" diff --local "$T/nowhere" >/dev/null 2>"$T/err"
 rc=$?
 [ "$rc" = 1 ] && grep -q "diff --local: $T/nowhere: not a folder" "$T/err" && pass "diff --local names a folder that is not there" ||
