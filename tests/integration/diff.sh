@@ -45,7 +45,7 @@ rc=$?
 
 # 2. Content, mode, type, a unit, a secret.
 printf 'one\ntwo\nTHREE\nfour\nfive\n' >"$H/files/etc/app/app.conf"
-printf '[file."/etc/app/app.conf"]\nmode = "0600"\n[unit."hello.service"]\nstate = "stopped"\n' >"$H/fjord.toml"
+printf '[file."/etc/app/app.conf"]\nmode = "0600"\nowner = "nobody"\n[unit."hello.service"]\nstate = "stopped"\n' >"$H/fjord.toml"
 mkdir -p "$H/units" && printf '[Service]\nExecStart=/bin/true\n' >"$H/units/hello.service"
 rm "$H/files/etc/motd" && ln -s app/app.conf "$H/files/etc/motd"
 printf 'PLAINTEXT-NEW-4712\n' | "$FJORDCTL" encrypt -r "$RCPT" >"$H/files/etc/app/token.age"
@@ -53,9 +53,9 @@ commit_all "$R" "second"
 fp=$(fingerprint "$ROOT"); sfp=$(fingerprint "$STATE/generations")
 "$FJORDCTL" --config "$CFG" diff >"$T/diff" 2>"$T/diff.err"
 rc=$?
-want=$(printf '~ /etc/app/app.conf\n  mode 0644 -> 0600\n--- /etc/app/app.conf (live)\n+++ /etc/app/app.conf (%s)\n@@ -1,5 +1,5 @@\n one\n two\n-three\n+THREE\n four\n five' \
+want=$(printf '~ /etc/app/app.conf\n  mode 0644 -> 0600\n  owner root:root -> nobody:root\n--- /etc/app/app.conf (live)\n+++ /etc/app/app.conf (%s)\n@@ -1,5 +1,5 @@\n one\n two\n-three\n+THREE\n four\n five' \
   "$(git -C "$R" rev-parse HEAD | cut -c1-12)")
-if [ "$rc" = 0 ] && [[ $(cat "$T/diff") == *"$want"* ]]; then pass "diff shows a changed file as an exact unified hunk against the live file, with its mode change"
+if [ "$rc" = 0 ] && [[ $(cat "$T/diff") == *"$want"* ]]; then pass "diff shows a changed file as an exact unified hunk against the live file, with its mode and owner changes"
 else fail "content diff" "exit $rc: $(cat "$T/diff" "$T/diff.err")"; fi
 grep -qxF "~ /etc/motd" "$T/diff" && grep -qxF "  type file -> symlink" "$T/diff" && grep -qxF "  link -> app/app.conf" "$T/diff" &&
   pass "diff shows a file becoming a symlink, with its target" || fail "type change" "$(cat "$T/diff")"
