@@ -78,9 +78,9 @@ Status validate_files(const ValidateContext &ctx, const Plan &plan, const Desire
     std::vector<const FileSpec *> todo;
     for (const auto &a : plan.actions) {
         if (a.kind != ActionKind::write) continue;
-        auto it = desired.files.find(a.path);
-        if (it != desired.files.end() && it->second.kind == FileKind::file && !it->second.validate.empty())
-            todo.push_back(&it->second);
+        auto it = plan.next.files.find(a.path);
+        if (it != plan.next.files.end() && it->second.spec.kind == FileKind::file && !it->second.spec.validate.empty())
+            todo.push_back(&it->second.spec);
     }
     if (todo.empty()) return {};
     // A folder a crash left behind may hold a secret: it goes first.

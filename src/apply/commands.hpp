@@ -30,7 +30,9 @@ struct ValidateContext {
 /// Runs the validate command of every file that `plan` writes, on a staged copy of the
 /// rendered content ("%s" in an argument becomes the staged path). The first failure is an
 /// Errc::invalid error naming the host path, the command, its status and (except for a
-/// secret, whose validator may echo it) its output. Nothing under apply.root is touched.
+/// secret, whose validator may echo it) its output. Nothing under apply.root is touched. The
+/// files' specs are plan.next's (make_plan may have taken them out of `desired`); rendered
+/// content comes from desired.blobs.
 [[nodiscard]] Status validate_files(const ValidateContext &ctx, const Plan &plan, const DesiredState &desired);
 
 /// Runs the pre_restart command of each unit that `steps` start, restart or reload, before any

@@ -104,7 +104,7 @@ Event Engine::guard_stage(Run &r) {
             r.generation = plan.next.info.number;
             return refuse(s.error(), Event::validate_failed);
         }
-        if (auto s = run_hooks(desired.hooks, "pre-apply", hook_env(desired, cur, plan.next.info.number, "pending", cfg_.apply.root)); !s)
+        if (auto s = run_hooks(desired.hooks, "pre-apply", hook_env(plan.next, cur, "pending", cfg_.apply.root)); !s)
             return refuse(Error{s.error().code, s.error().message + "; nothing was changed (tried again at the next poll)"}, Event::hook_refused);
     }
     // The loop detector: attempts on this commit that never finished (fjordd killed mid-apply)
@@ -155,7 +155,7 @@ Event Engine::transact_stage(Run &r) {
         // target's checks, never its hooks.
         if (s && !r.rollback)
             s = run_hooks(desired.hooks, "post-apply",
-                          hook_env(desired, cur, plan.next.info.number, "applied", cfg_.apply.root));
+                          hook_env(plan.next, cur, "applied", cfg_.apply.root));
         if (!s) health_error = s.error().message;
         return s;
     };
@@ -247,7 +247,7 @@ Event Engine::rollback_stage(Run &r) {
     PlanOptions po = plan_options();
     po.pinned_containers = &target->containers;
     po.converge_units = true;
-    auto plan = make_plan(*r.cur, *r.desired, fs_, po);
+    auto plan = make_plan(*r.cur, std::move(*r.desired), fs_, po); // takes the file specs
     if (!plan) return refuse("rollback to generation " + std::to_string(gen) + ": " + plan.error().message);
     r.plan = std::move(*plan);
     r.rollback = true; // units converge to what the target wants; its checks run; no hooks
@@ -314,7 +314,7 @@ Event Engine::image_stage(Run &r) {
     if (auto ref = parse_image_ref(u.image); ref && !u.digest.empty()) pins[u.container] = {updated, ref->name() + "@" + u.digest};
     PlanOptions po = plan_options();
     po.pinned_containers = &pins;
-    auto plan = make_plan(*r.cur, *r.desired, fs_, po);
+    auto plan = make_plan(*r.cur, std::move(*r.desired), fs_, po); // takes the file specs
     if (!plan) return fail_with(plan.error().message);
     r.plan = std::move(*plan);
     if (r.plan->empty()) {

@@ -212,7 +212,7 @@ void Engine::after_failed_apply(Run &r) {
     if (!info || info->outcome != Outcome::rolled_back) return; // it never touched the host
     // Logged only: the rollback is done, and a failing hook must not undo it. With secret files
     // on either side (the restored generation's are back in place), output stays hidden.
-    (void)run_hooks(r.desired->hooks, "post-rollback", hook_env(*r.desired, *r.cur, r.plan->next.info.number, "rolled-back", cfg_.apply.root));
+    (void)run_hooks(r.desired->hooks, "post-rollback", hook_env(r.plan->next, *r.cur, "rolled-back", cfg_.apply.root));
 }
 
 void Engine::after_good(const Plan &plan, const ApplyReport &report) {

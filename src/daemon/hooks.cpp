@@ -46,17 +46,12 @@ std::vector<std::string> hook_variables(const HookEnv &env) {
             "FJORD_GENERATION=" + std::to_string(env.generation), "FJORD_RESULT=" + env.result, "FJORD_ROOT=" + env.root};
 }
 
-bool has_secrets(const DesiredState &d) {
-    return std::any_of(d.files.begin(), d.files.end(), [](const auto &f) { return f.second.secret; });
-}
-
 bool has_secrets(const Generation &g) {
     return std::any_of(g.files.begin(), g.files.end(), [](const auto &f) { return f.second.spec.secret; });
 }
 
-HookEnv hook_env(const DesiredState &desired, const Generation &cur, std::uint64_t generation, std::string result,
-                 const std::string &root) {
-    return HookEnv{desired.commit, cur.info.commit, generation, std::move(result), root, has_secrets(desired) || has_secrets(cur)};
+HookEnv hook_env(const Generation &next, const Generation &cur, std::string result, const std::string &root) {
+    return HookEnv{next.info.commit, cur.info.commit, next.info.number, std::move(result), root, has_secrets(next) || has_secrets(cur)};
 }
 
 } // namespace fjord

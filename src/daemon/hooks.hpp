@@ -20,13 +20,12 @@ struct HookEnv {
     bool hide_output = false;    ///< the generation has secret files: output never logged or kept
 };
 
-/// True when any file of `d` (or of generation `g`) is a secret (decrypted from .age).
-[[nodiscard]] bool has_secrets(const DesiredState &d);
+/// True when any file of generation `g` is a secret (decrypted from .age).
 [[nodiscard]] bool has_secrets(const Generation &g);
-/// The hooks' environment for applying `desired` as generation `generation` over `cur`:
-/// output hidden when either side has secret files (the restored side's are back in place).
-[[nodiscard]] HookEnv hook_env(const DesiredState &desired, const Generation &cur, std::uint64_t generation, std::string result,
-                               const std::string &root);
+/// The hooks' environment for applying `next` (a plan's next generation: its number and commit
+/// set) over `cur`: output hidden when either side has secret files (the restored side's are
+/// back in place).
+[[nodiscard]] HookEnv hook_env(const Generation &next, const Generation &cur, std::string result, const std::string &root);
 /// The FJORD_* variables of `env` ("NAME=value"), as hooks and exec checks get them.
 [[nodiscard]] std::vector<std::string> hook_variables(const HookEnv &env);
 

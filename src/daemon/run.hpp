@@ -42,7 +42,7 @@ struct Run {
     RemoteHead head;                        ///< poll: the remote's head
     std::uint64_t cur_n = 0;                ///< the current generation's number
     const Generation *cur = nullptr;        ///< and the generation (loaded once)
-    std::optional<DesiredState> desired;    ///< render
+    std::optional<DesiredState> desired;    ///< render; its files move into plan->next at plan
     std::vector<ContainerImageSpec> git_images; ///< render: the containers' images as Git wrote them
     std::optional<Plan> plan;               ///< plan
     std::string plan_text;                  ///< plan: one line a change

@@ -69,6 +69,11 @@ struct PlanOptions {
 /// new to fjord are probed on the host; unchanged paths cost a map lookup.
 [[nodiscard]] Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, const HostProbe &host,
                                      const PlanOptions &opts);
+/// The same, taking the file specs out of `desired` into plan.next (moved, not copied):
+/// `desired.files` is left empty, the rest of it as it was. What reads the files after
+/// planning reads plan.next (the specs are the same).
+[[nodiscard]] Result<Plan> make_plan(const Generation &prev, DesiredState &&desired, const HostProbe &host,
+                                     const PlanOptions &opts);
 
 /// The plan's guardrail and consistency rules, refused even when nothing else changes (and in a
 /// dry run) so the operator hears of them: more deletions (files, and containers, which go with

@@ -93,6 +93,8 @@ TEST_CASE("validate a secret: decrypted into a 0700 folder, removed after, its o
     auto p = h.plan(state_of({f}));
     CHECK(validate_files(h.vctx(dec), *p, state_of({f})));
     f.validate = {"sh", "-c", "cat \"$1\"; exit 2", "sh", "%s"};
+    p = h.plan(state_of({f}));
+    REQUIRE(p);
     auto s = validate_files(h.vctx(dec), *p, state_of({f}));
     REQUIRE_FALSE(s);
     CHECK(s.error().message.find("hunter2") == std::string::npos);
