@@ -266,15 +266,18 @@ Status check_container_fields(const ContainerSpec &c) {
 }
 
 Result<ContainerSpec> parse_container_table(const toml::table &t, const std::string &name, const std::string &origin,
-                                            const std::string &label) {
+                                            const std::string &label, Diagnostics *all) {
     Where w(origin, label);
     ContainerSpec c;
     c.name = name;
     auto suffix = std::string_view(container_temp_suffix);
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
         return w.error(t, "", "a name ending in " + std::string(suffix) + " is reserved for fjord's replacements");
+    std::size_t errors = 0; // keys in error, with `all`
     for (auto &&[k, v] : t) {
         std::string_view key = k.str();
+        // One key: its error ends it; with `all` the next key is read all the same.
+        auto one = [&, &k = k, &v = v]() -> Status {
         if (key == "image") {
             auto s = str(w, v, key);
             if (!s) return fail(s.error());
@@ -347,8 +350,20 @@ Result<ContainerSpec> parse_container_table(const toml::table &t, const std::str
             return w.error(k.source(), key,
                            "unknown key (image, command, env, ports, volumes, memory, cpus, restart, labels, update, healthcheck)");
         }
+        return {};
+        };
+        if (auto s = one(); !s) {
+            if (!all) return fail(std::move(s.error()));
+            all->add(origin, std::move(s.error()));
+            ++errors;
+        }
     }
-    if (c.image.empty()) return w.error(t, "image", "missing (the image to run, e.g. \"registry.example.net/app:1.2\")");
+    auto no_image = [&] { return w.error(t, "image", "missing (the image to run, e.g. \"registry.example.net/app:1.2\")"); };
+    if (errors) { // incomplete: only its errors count
+        if (!t.get("image")) all->add(origin, no_image().value());
+        return c;
+    }
+    if (c.image.empty()) return no_image();
     // What the keys above do not already refuse: image syntax, argv bounds, NUL in values.
     if (auto ok = check_container_fields(c); !ok) return w.error(t, "", ok.error().message);
     return c;

@@ -163,9 +163,12 @@ Result<Prepared> prepare(std::string_view text, const std::string &origin) {
 class StrictContext : public mus::basic_context<std::string> {
   public:
     /// `budget`: what this template may spend; `total_budget`: what all templates still may.
+    /// `names`: when set, a name that is undefined (or a table or list where text goes) is
+    /// added there (once for its line, at most max_per_file) and renders as nothing, so every
+    /// one is found in one render; otherwise the first stops the render.
     StrictContext(const mus::data &root, const Prepared &p, std::uint64_t budget, std::uint64_t total_budget,
-                  std::set<std::string> *used)
-        : prepared_(p), budget_(budget), total_budget_(total_budget), used_(used) {
+                  std::set<std::string> *used, std::vector<Failure> *names = nullptr)
+        : prepared_(p), budget_(budget), total_budget_(total_budget), used_(used), names_(names) {
         items_.push_back(&root);
     }
 
@@ -185,7 +188,7 @@ class StrictContext : public mus::basic_context<std::string> {
         std::size_t line = std::stoul(tag.substr(a + 1, b - a - 1));
         bool variable = tag.back() == 'v';
         const mus::data *d = resolve(name);
-        if (!d) throw Failure{line, "undefined variable \"" + name + "\" (not in [vars] nor a host fact)"};
+        if (!d) return bad(Failure{line, "undefined variable \"" + name + "\" (not in [vars] nor a host fact)"}, variable);
         if (!variable) return d;
         if (d->is_string()) {
             spend(d->string_value().size());
@@ -194,12 +197,21 @@ class StrictContext : public mus::basic_context<std::string> {
         if (d->is_true()) return &true_;
         if (d->is_false()) return &false_;
         std::string what = d->is_list() ? "a list" : "a table";
-        throw Failure{line, "\"" + name + "\" is " + what + "; use a section: {{#" + name + "}}...{{/" + name + "}}"};
+        return bad(Failure{line, "\"" + name + "\" is " + what + "; use a section: {{#" + name + "}}...{{/" + name + "}}"}, true);
     }
 
     const mus::data *get_partial(const std::string &) const override { return nullptr; }
 
   private:
+    /// A bad name: thrown, or noted and rendered as nothing (a section as false).
+    const mus::data *bad(Failure f, bool variable) const {
+        if (!names_) throw std::move(f);
+        // A section over a list looks its names up once per element: each is noted once.
+        bool seen = std::any_of(names_->begin(), names_->end(), [&](const Failure &n) { return n.line == f.line && n.why == f.why; });
+        if (!seen && names_->size() < Diagnostics::max_per_file) names_->push_back(std::move(f));
+        return variable ? &empty_ : &false_;
+    }
+
     const mus::data *resolve(const std::string &name) const {
         if (name == ".") return items_.back();
         std::vector<std::string> parts;
@@ -234,6 +246,7 @@ class StrictContext : public mus::basic_context<std::string> {
     const Prepared &prepared_;
     std::uint64_t budget_, total_budget_;
     std::set<std::string> *used_;
+    std::vector<Failure> *names_;
     std::vector<const mus::data *> items_;
     mutable std::uint64_t lookups_ = 0, spent_ = 0;
     const mus::data empty_{std::string()}, true_{std::string("true")}, false_{std::string("false")};
@@ -252,17 +265,10 @@ struct Sink {
     }
 };
 
-} // namespace
 
-TemplateValues::TemplateValues(const VarTable &root) : impl_(std::make_unique<Impl>()) {
-    impl_->root = mus::data(mus::data::type::object);
-    for (const auto &[k, v] : root) impl_->root.set(k, to_data(v));
-}
-
-TemplateValues::~TemplateValues() = default;
-
-Result<std::string> render_template(std::string_view text, const TemplateValues &values, const std::string &origin,
-                                    std::uint64_t max_size, std::set<std::string> *facts_used, RenderBudget *total) {
+Result<std::string> render_one(std::string_view text, const mus::data &root, const std::string &origin,
+                               std::uint64_t max_size, std::set<std::string> *facts_used, RenderBudget *total,
+                               std::vector<Failure> *names) {
     auto prepared = prepare(text, origin);
     if (!prepared) return fail(prepared.error());
     auto too_big = [&] {
@@ -282,10 +288,11 @@ Result<std::string> render_template(std::string_view text, const TemplateValues 
         // section bodies rendered, plus values) bounds that buffer to a small multiple of the limit.
         // The output is at least what was spent, so spending past what is left of the total is
         // sure to pass it: a 1 MiB value repeated on one line stops there, before kainjow builds it.
-        StrictContext ctx(values.impl_->root, *prepared, 2 * max_size + text.size(), total_left, facts_used);
+        StrictContext ctx(root, *prepared, 2 * max_size + text.size(), total_left, facts_used, names);
         Sink sink{{}, max_size, total_left};
         tmpl.render(ctx, sink);
         if (!tmpl.is_valid()) return fail(Errc::invalid, origin + ": " + tmpl.error_message());
+        if (names && !names->empty()) return fail(Errc::invalid, origin + ":" + std::to_string(names->front().line) + ": " + names->front().why);
         if (total) total->used += sink.out.size();
         return std::move(sink.out);
     } catch (const Failure &f) {
@@ -297,6 +304,30 @@ Result<std::string> render_template(std::string_view text, const TemplateValues 
     } catch (const std::exception &e) {
         return fail(Errc::invalid, origin + ": template: " + e.what());
     }
+}
+
+} // namespace
+
+TemplateValues::TemplateValues(const VarTable &root) : impl_(std::make_unique<Impl>()) {
+    impl_->root = mus::data(mus::data::type::object);
+    for (const auto &[k, v] : root) impl_->root.set(k, to_data(v));
+}
+
+TemplateValues::~TemplateValues() = default;
+
+Result<std::string> render_template(std::string_view text, const TemplateValues &values, const std::string &origin,
+                                    std::uint64_t max_size, std::set<std::string> *facts_used, RenderBudget *total,
+                                    Diagnostics *all) {
+    std::vector<Failure> names;
+    auto out = render_one(text, values.impl_->root, origin, max_size, facts_used, total, all ? &names : nullptr);
+    if (!all) return out;
+    auto message = [&](const Failure &f) { return origin + ":" + std::to_string(f.line) + ": " + f.why; };
+    for (const auto &f : names) all->add(origin, Error{Errc::invalid, message(f)});
+    // The render stopped short of the end (or never began): that error too, unless it is one of the names.
+    if (!out && std::none_of(names.begin(), names.end(), [&](const Failure &f) { return message(f) == out.error().message; }))
+        all->add(origin, out.error());
+    if (out && !names.empty()) return fail(Errc::invalid, message(names.front()));
+    return out;
 }
 
 } // namespace fjord

@@ -182,6 +182,26 @@ printf '{{#x}}\n' >"$R/hosts/db1/files/etc/c.tmpl"
   grep -q 'hosts/web1: ok' "$T/v" && grep -q '3 errors in 3 host folders' "$T/v.err" &&
   pass "validate renders every host folder and reports every error" || fail "validate" "rc=$rc $(cat "$T/v" "$T/v.err")"
 rm -rf "$R/hosts/web2" "$R/hosts/db1"
+
+# 9. One run names every error (issue 19): two typos in each of two host folders' manifests
+# (one in a containers/ file) and a template with two undefined variables, each FILE:LINE:COL.
+mkdir -p "$R/hosts/web2/files/etc" "$R/hosts/db1/containers"
+printf '[file."/etc/a"]\nmodee = "0644"\n[unit."app.service"]\nstate = "running"\n' >"$R/hosts/web2/fjord.toml"
+printf 'a\nport={{ prot }} name={{nmae}}\n' >"$R/hosts/web2/files/etc/a.tmpl"
+printf 'colour = "red"\n' >"$R/hosts/db1/fjord.toml"
+printf 'image = "app:1"\nrestart = "sometimes"\n' >"$R/hosts/db1/containers/app.toml"
+"$FJORDCTL" --config "$CFG" validate "$R" >"$T/v" 2>"$T/v.err"; rc=$?
+want=('hosts/web2/fjord.toml:2:1: file."/etc/a": modee: unknown key'
+  'hosts/web2/fjord.toml:4:9: unit."app.service": state: "running" is not one of started, stopped'
+  'hosts/web2/files/etc/a.tmpl:2: undefined variable "prot"'
+  'hosts/web2/files/etc/a.tmpl:2: undefined variable "nmae"'
+  'hosts/db1/fjord.toml:1:1: colour: unknown key'
+  'hosts/db1/containers/app.toml:2:11: restart: "sometimes" is not one of no, on-failure, always, unless-stopped')
+missing=""
+for w in "${want[@]}"; do grep -qF -- "$w" "$T/v.err" || missing+=" [$w]"; done
+[ "$rc" = 1 ] && [ -z "$missing" ] && grep -q '6 errors in 3 host folders' "$T/v.err" &&
+  pass "validate names every typo of every file of every host folder in one run" || fail "validate every error" "rc=$rc missing:$missing $(cat "$T/v.err")"
+rm -rf "$R/hosts/web2" "$R/hosts/db1"
 "$FJORDCTL" --config "$CFG" validate "$R" >"$T/v" 2>&1 && grep -q 'hosts/web1: ok' "$T/v" && pass "validate of a good repo exits 0" || fail "validate good" "$(cat "$T/v")"
 
 finish

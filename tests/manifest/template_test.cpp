@@ -129,3 +129,23 @@ TEST_CASE("--var assignments: TOML when the value parses, else a string") {
     CHECK_FALSE(parse_var_assignment("novalue").has_value());
     CHECK_FALSE(parse_var_assignment("a..b=1").has_value());
 }
+
+TEST_CASE("with a sink, every undefined name of a template is reported, each once (issue 19)") {
+    TemplateValues values(sample());
+    Diagnostics all;
+    auto r = render_template("{{nope}}\n{{#sites}}{{name}} {{nmae}}{{/sites}}\n{{#tls}}{{db}}{{/tls}}{{^missing}}x{{/missing}}\n", values,
+                             "hosts/web1/files/etc/x.tmpl", 1 << 20, nullptr, nullptr, &all);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "hosts/web1/files/etc/x.tmpl:1: undefined variable \"nope\" (not in [vars] nor a host fact)");
+    std::vector<std::string> got;
+    for (const auto &e : all.errors()) got.push_back(e.message);
+    CHECK(got == std::vector<std::string>{
+                     "hosts/web1/files/etc/x.tmpl:1: undefined variable \"nope\" (not in [vars] nor a host fact)",
+                     "hosts/web1/files/etc/x.tmpl:2: undefined variable \"nmae\" (not in [vars] nor a host fact)",
+                     "hosts/web1/files/etc/x.tmpl:3: \"db\" is a table; use a section: {{#db}}...{{/db}}",
+                     "hosts/web1/files/etc/x.tmpl:3: undefined variable \"missing\" (not in [vars] nor a host fact)",
+                 });
+    Diagnostics syntax;
+    CHECK_FALSE(render_template("{{#a}}", values, "x.tmpl", 1 << 20, nullptr, nullptr, &syntax));
+    CHECK(syntax.count() == 1);
+}
