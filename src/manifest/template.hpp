@@ -45,7 +45,7 @@ class TemplateValues {
 /// the current list element. Every name a tag looks up must be defined, section names too:
 /// `tls = false` in a bundle is how a host opts out of {{#tls}}..{{/tls}}. Inside a section
 /// that does not render (false, empty list), nothing is looked up, so nothing is checked.
-/// Sections nest at most 64 deep. Errors read "ORIGIN:LINE: why"; output over `max_size`
+/// Sections nest at most 64 deep. Errors read "ORIGIN:LINE:COL: why" (the tag's column, in bytes); output over `max_size`
 /// bytes is refused, and so is output that takes `total` past its max (the output is added to
 /// it). Names of facts (host.*, fjord.*) that were looked up are added to `facts_used` when given.
 /// With `all`, every undefined name (and table or list used as text) is added there, each

@@ -215,9 +215,9 @@ TEST_CASE("template errors can be collected, so validate reports them all") {
     RenderOptions o = web1();
     std::vector<Error> errors;
     o.template_errors = &errors;
-    CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl:1: undefined variable \"one\" (not in [vars] nor a host fact)");
+    CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl:1:1: undefined variable \"one\" (not in [vars] nor a host fact)");
     REQUIRE(errors.size() == 2);
-    CHECK(errors[1].message == "hosts/web1/files/etc/b.tmpl:2: undefined variable \"two\" (not in [vars] nor a host fact)");
+    CHECK(errors[1].message == "hosts/web1/files/etc/b.tmpl:2:1: undefined variable \"two\" (not in [vars] nor a host fact)");
 }
 
 TEST_CASE("the facts templates look up are reported") {
@@ -449,7 +449,7 @@ TEST_CASE("collecting, a render reports every error of every file of the host: m
                      "hosts/web1/fjord.toml:4:1: file.\"/etc/a\": modee: unknown key",
                      "bundles/base/fjord.toml:2:1: vars: host: the names host.* and fjord.* are reserved for host facts",
                      "hosts/web1/containers/app.toml:2:1: port: unknown key",
-                     "hosts/web1/files/etc/a.tmpl:1: undefined variable \"one\"",
-                     "hosts/web1/files/etc/a.tmpl:2: undefined variable \"two\"",
+                     "hosts/web1/files/etc/a.tmpl:1:1: undefined variable \"one\"",
+                     "hosts/web1/files/etc/a.tmpl:2:1: undefined variable \"two\"",
                  });
 }
