@@ -267,49 +267,49 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
     for (auto &&[k, v] : **all) {
         // One table: its first error that leaves nothing to check further ends it, not the parse.
         FJORD_TRY(rd.keep([&, &k = k, &v = v]() -> Status {
-        std::string name = "file." + quote_key(k.str());
-        auto path = host_key_path(k.str());
-        if (!path) return rd.error(k.source(), name, "", path.error().message);
-        auto t = rd.table(v, "file", k.str());
-        if (!t) return fail(t.error());
-        FJORD_TRY(rd.only_keys(**t, name, {"mode", "owner", "group", "validate"}));
-        FilePatch p;
-        p.where = rd.at(v.source()) + ": " + name;
-        if (const toml::node *mode = (*t)->get("mode")) {
-            const auto *s = mode->as_string();
-            auto parsed = s ? parse_mode(s->get()) : Result<unsigned>(0u);
-            if (!s) FJORD_TRY(rd.keep(rd.wrong_type(*mode, name, "mode", "an octal string like \"0644\"")));
-            else if (!parsed) FJORD_TRY(rd.keep(rd.error(mode->source(), name, "mode", parsed.error().message)));
-            else {
-                p.mode = *parsed;
-                p.mode_text = s->get();
-                p.mode_where = rd.at(mode->source());
+            std::string name = "file." + quote_key(k.str());
+            auto path = host_key_path(k.str());
+            if (!path) return rd.error(k.source(), name, "", path.error().message);
+            auto t = rd.table(v, "file", k.str());
+            if (!t) return fail(t.error());
+            FJORD_TRY(rd.only_keys(**t, name, {"mode", "owner", "group", "validate"}));
+            FilePatch p;
+            p.where = rd.at(v.source()) + ": " + name;
+            if (const toml::node *mode = (*t)->get("mode")) {
+                const auto *s = mode->as_string();
+                auto parsed = s ? parse_mode(s->get()) : Result<unsigned>(0u);
+                if (!s) FJORD_TRY(rd.keep(rd.wrong_type(*mode, name, "mode", "an octal string like \"0644\"")));
+                else if (!parsed) FJORD_TRY(rd.keep(rd.error(mode->source(), name, "mode", parsed.error().message)));
+                else {
+                    p.mode = *parsed;
+                    p.mode_text = s->get();
+                    p.mode_where = rd.at(mode->source());
+                }
             }
-        }
-        for (const char *key : {"owner", "group"}) {
-            auto s = rd.string(**t, name, key);
-            if (!s) FJORD_TRY(rd.keep(fail(s.error())));
-            if (!s || !*s) continue;
-            // Names or numeric ids; ':' would split a chown spec and blanks are always typos.
-            bool ok = !(*s)->empty() && std::none_of((*s)->begin(), (*s)->end(), [](char c) {
-                return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == '/' || c == 0x7f;
-            });
-            if (!ok) FJORD_TRY(rd.keep(rd.error((*t)->get(key)->source(), name, key, "bad user or group name \"" + **s + "\"")));
-            else (key[0] == 'o' ? p.owner : p.group) = **s;
-        }
-        FJORD_SET(p.validate, rd.strings(**t, name, "validate", false));
-        // [] turns a pattern's (or a bundle's) validate off; otherwise the command must be
-        // given the staged file, or it would check nothing of it.
-        if (p.validate && !p.validate->empty()) {
-            bool has = std::any_of(p.validate->begin(), p.validate->end(), [](const std::string &a) { return a.find("%s") != std::string::npos; });
-            if (!has || p.validate->front().empty())
-                return rd.error((*t)->get("validate")->source(), name, "validate",
-                                p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
-        }
-        auto [it, added] = m.files.emplace(*path, std::move(p));
-        if (!added) // spelt another way, perhaps: name the other table
-            return rd.error(k.source(), name, "", "the same path " + *path + " as another [file] table (" + it->second.where + ")");
-        return {};
+            for (const char *key : {"owner", "group"}) {
+                auto s = rd.string(**t, name, key);
+                if (!s) FJORD_TRY(rd.keep(fail(s.error())));
+                if (!s || !*s) continue;
+                // Names or numeric ids; ':' would split a chown spec and blanks are always typos.
+                bool ok = !(*s)->empty() && std::none_of((*s)->begin(), (*s)->end(), [](char c) {
+                    return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == '/' || c == 0x7f;
+                });
+                if (!ok) FJORD_TRY(rd.keep(rd.error((*t)->get(key)->source(), name, key, "bad user or group name \"" + **s + "\"")));
+                else (key[0] == 'o' ? p.owner : p.group) = **s;
+            }
+            FJORD_SET(p.validate, rd.strings(**t, name, "validate", false));
+            // [] turns a pattern's (or a bundle's) validate off; otherwise the command must be
+            // given the staged file, or it would check nothing of it.
+            if (p.validate && !p.validate->empty()) {
+                bool has = std::any_of(p.validate->begin(), p.validate->end(), [](const std::string &a) { return a.find("%s") != std::string::npos; });
+                if (!has || p.validate->front().empty())
+                    return rd.error((*t)->get("validate")->source(), name, "validate",
+                                    p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
+            }
+            auto [it, added] = m.files.emplace(*path, std::move(p));
+            if (!added) // spelt another way, perhaps: name the other table
+                return rd.error(k.source(), name, "", "the same path " + *path + " as another [file] table (" + it->second.where + ")");
+            return {};
         }()));
     }
     return {};
@@ -320,38 +320,38 @@ Status parse_units(const Reader &rd, const toml::node &n, Manifest &m) {
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
         FJORD_TRY(rd.keep([&, &k = k, &v = v]() -> Status {
-        std::string name = "unit." + quote_key(k.str());
-        if (!valid_unit_name(k.str()))
-            return rd.error(k.source(), name, "", "not a systemd unit name (e.g. \"nginx.service\")");
-        auto t = rd.table(v, "unit", k.str());
-        if (!t) return fail(t.error());
-        FJORD_TRY(rd.only_keys(**t, name, {"pre_restart", "limits", "enable", "state", "on_change", "watch"}));
-        UnitPatch u;
-        FJORD_SET(u.pre_restart, rd.strings(**t, name, "pre_restart", false));
-        FJORD_SET(u.enable, rd.boolean(**t, name, "enable"));
-        FJORD_SET(u.state, rd.one_of(**t, name, "state", {"started", "stopped"}));
-        FJORD_SET(u.on_change, rd.one_of(**t, name, "on_change", {"restart", "reload", "none"}));
-        FJORD_SET(u.watch, rd.strings(**t, name, "watch", false));
-        if (u.watch)
-            for (const auto &w : *u.watch)
-                if (w.empty() || w.front() != '/')
-                    FJORD_TRY(rd.keep(rd.error((*t)->get("watch")->source(), name, "watch", "\"" + w + "\" is not an absolute host path")));
-        if (const toml::node *ln = (*t)->get("limits")) {
-            std::string lname = name + ".limits";
-            auto lt = rd.table(*ln, name, "limits");
-            if (!lt) return fail(lt.error());
-            FJORD_TRY(rd.only_keys(**lt, lname, {"memory", "cpu"}));
-            FJORD_SET(u.memory, rd.string(**lt, lname, "memory"));
-            FJORD_SET(u.cpu, rd.string(**lt, lname, "cpu"));
-            if (u.memory)
-                if (auto s = parse_size(*u.memory); !s || *s == 0)
-                    FJORD_TRY(rd.keep(rd.error((*lt)->get("memory")->source(), lname, "memory", s ? "must be more than 0" : s.error().message)));
-            if (u.cpu)
-                if (auto c = parse_percent(*u.cpu); !c || *c <= 0)
-                    return rd.error((*lt)->get("cpu")->source(), lname, "cpu", c ? "must be more than 0%" : c.error().message);
-        }
-        m.units.emplace(std::string(k.str()), std::move(u));
-        return {};
+            std::string name = "unit." + quote_key(k.str());
+            if (!valid_unit_name(k.str()))
+                return rd.error(k.source(), name, "", "not a systemd unit name (e.g. \"nginx.service\")");
+            auto t = rd.table(v, "unit", k.str());
+            if (!t) return fail(t.error());
+            FJORD_TRY(rd.only_keys(**t, name, {"pre_restart", "limits", "enable", "state", "on_change", "watch"}));
+            UnitPatch u;
+            FJORD_SET(u.pre_restart, rd.strings(**t, name, "pre_restart", false));
+            FJORD_SET(u.enable, rd.boolean(**t, name, "enable"));
+            FJORD_SET(u.state, rd.one_of(**t, name, "state", {"started", "stopped"}));
+            FJORD_SET(u.on_change, rd.one_of(**t, name, "on_change", {"restart", "reload", "none"}));
+            FJORD_SET(u.watch, rd.strings(**t, name, "watch", false));
+            if (u.watch)
+                for (const auto &w : *u.watch)
+                    if (w.empty() || w.front() != '/')
+                        FJORD_TRY(rd.keep(rd.error((*t)->get("watch")->source(), name, "watch", "\"" + w + "\" is not an absolute host path")));
+            if (const toml::node *ln = (*t)->get("limits")) {
+                std::string lname = name + ".limits";
+                auto lt = rd.table(*ln, name, "limits");
+                if (!lt) return fail(lt.error());
+                FJORD_TRY(rd.only_keys(**lt, lname, {"memory", "cpu"}));
+                FJORD_SET(u.memory, rd.string(**lt, lname, "memory"));
+                FJORD_SET(u.cpu, rd.string(**lt, lname, "cpu"));
+                if (u.memory)
+                    if (auto s = parse_size(*u.memory); !s || *s == 0)
+                        FJORD_TRY(rd.keep(rd.error((*lt)->get("memory")->source(), lname, "memory", s ? "must be more than 0" : s.error().message)));
+                if (u.cpu)
+                    if (auto c = parse_percent(*u.cpu); !c || *c <= 0)
+                        return rd.error((*lt)->get("cpu")->source(), lname, "cpu", c ? "must be more than 0%" : c.error().message);
+            }
+            m.units.emplace(std::string(k.str()), std::move(u));
+            return {};
         }()));
     }
     return {};
@@ -362,16 +362,16 @@ Status parse_containers(const Reader &rd, const toml::node &n, Manifest &m) {
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
         FJORD_TRY(rd.keep([&, &k = k, &v = v]() -> Status {
-        std::string name = "container." + quote_key(k.str());
-        if (!valid_container_name(k.str()))
-            return rd.error(k.source(), name, "", "not a container name (letters, digits, '_', '.', '-')");
-        auto t = rd.table(v, "container", k.str());
-        if (!t) return fail(t.error());
-        auto spec = parse_container_table(**t, std::string(k.str()), rd.origin(), name, rd.all());
-        if (!spec) return fail(spec.error());
-        spec->origin = rd.at(v.source());
-        m.containers.emplace(std::string(k.str()), std::move(*spec));
-        return {};
+            std::string name = "container." + quote_key(k.str());
+            if (!valid_container_name(k.str()))
+                return rd.error(k.source(), name, "", "not a container name (letters, digits, '_', '.', '-')");
+            auto t = rd.table(v, "container", k.str());
+            if (!t) return fail(t.error());
+            auto spec = parse_container_table(**t, std::string(k.str()), rd.origin(), name, rd.all());
+            if (!spec) return fail(spec.error());
+            spec->origin = rd.at(v.source());
+            m.containers.emplace(std::string(k.str()), std::move(*spec));
+            return {};
         }()));
     }
     return {};
@@ -391,19 +391,19 @@ Status parse_hooks(const Reader &rd, const toml::node &n, Manifest &m) {
         const toml::table &t = *(*all)->get(i)->as_table();
         std::string name = "hook[" + std::to_string(i + 1) + "]";
         FJORD_TRY(rd.keep([&]() -> Status {
-        FJORD_TRY(rd.only_keys(t, name, {"when", "exec", "timeout"}));
-        HookSpec h;
-        FJORD_SET(h.when, rd.one_of(t, name, "when", {"pre-apply", "post-apply", "post-rollback"}));
-        FJORD_SET(h.exec, rd.strings(t, name, "exec", true));
-        FJORD_SET(h.timeout_ms, rd.duration_ms(t, name, "timeout", true));
-        // A hook holds up the whole sync (and fjordd's watchdog is fed only so long).
-        if (h.timeout_ms > max_hook_timeout_ms)
-            FJORD_TRY(rd.keep(rd.error(t.get("timeout")->source(), name, "timeout", "over the limit of 1h (a hook holds up the whole sync)")));
-        // Absent, not refused above (a refused value was reported where it is).
-        if (!t.get("when")) FJORD_TRY(rd.keep(rd.error(t.source(), name, "when", "missing (pre-apply, post-apply or post-rollback)")));
-        if (!t.get("exec")) FJORD_TRY(rd.keep(rd.error(t.source(), name, "exec", "missing (the command, as an array)")));
-        m.hooks.push_back(std::move(h));
-        return {};
+            FJORD_TRY(rd.only_keys(t, name, {"when", "exec", "timeout"}));
+            HookSpec h;
+            FJORD_SET(h.when, rd.one_of(t, name, "when", {"pre-apply", "post-apply", "post-rollback"}));
+            FJORD_SET(h.exec, rd.strings(t, name, "exec", true));
+            FJORD_SET(h.timeout_ms, rd.duration_ms(t, name, "timeout", true));
+            // A hook holds up the whole sync (and fjordd's watchdog is fed only so long).
+            if (h.timeout_ms > max_hook_timeout_ms)
+                FJORD_TRY(rd.keep(rd.error(t.get("timeout")->source(), name, "timeout", "over the limit of 1h (a hook holds up the whole sync)")));
+            // Absent, not refused above (a refused value was reported where it is).
+            if (!t.get("when")) FJORD_TRY(rd.keep(rd.error(t.source(), name, "when", "missing (pre-apply, post-apply or post-rollback)")));
+            if (!t.get("exec")) FJORD_TRY(rd.keep(rd.error(t.source(), name, "exec", "missing (the command, as an array)")));
+            m.hooks.push_back(std::move(h));
+            return {};
         }()));
     }
     return {};
@@ -440,27 +440,27 @@ Status parse_checks(const Reader &rd, const toml::node &n, Manifest &m) {
         const toml::table &t = *(*all)->get(i)->as_table();
         std::string name = "check[" + std::to_string(i + 1) + "]";
         FJORD_TRY(rd.keep([&]() -> Status {
-        FJORD_TRY(rd.only_keys(t, name, {"name", "http", "tcp", "exec", "unit", "container", "expect_status",
-                                         "expect_body", "initial_delay", "period", "timeout", "failure_threshold"}));
-        CheckSpec c;
-        FJORD_SET(c.name, rd.string(t, name, "name"));
-        if (c.name.empty() && (!t.get("name") || t.get("name")->is_string()))
-            FJORD_TRY(rd.keep(rd.error(t.source(), name, "name", "missing (checks are named in status and logs)")));
-        FJORD_TRY(rd.keep(parse_check_target(rd, t, name, c)));
-        FJORD_SET(c.expect_status, rd.integer(t, name, "expect_status", 100, 599));
-        FJORD_SET(c.expect_body, rd.string(t, name, "expect_body"));
-        for (const char *key : {"expect_status", "expect_body"})
-            if (t.get(key) && c.http.empty() && !t.get("http"))
-                FJORD_TRY(rd.keep(rd.error(t.get(key)->source(), name, key, "applies to http checks only")));
-        FJORD_SET(c.initial_delay_ms, rd.duration_ms(t, name, "initial_delay", false));
-        FJORD_SET(c.period_ms, rd.duration_ms(t, name, "period", true));
-        FJORD_SET(c.timeout_ms, rd.duration_ms(t, name, "timeout", true));
-        FJORD_SET(c.failure_threshold, rd.integer(t, name, "failure_threshold", 1, 1000));
-        for (const auto &other : m.checks)
-            if (other.name == c.name && !c.name.empty())
-                return rd.error(t.get("name")->source(), name, "name", "\"" + c.name + "\" is used by another check");
-        m.checks.push_back(std::move(c));
-        return {};
+            FJORD_TRY(rd.only_keys(t, name, {"name", "http", "tcp", "exec", "unit", "container", "expect_status",
+                                             "expect_body", "initial_delay", "period", "timeout", "failure_threshold"}));
+            CheckSpec c;
+            FJORD_SET(c.name, rd.string(t, name, "name"));
+            if (c.name.empty() && (!t.get("name") || t.get("name")->is_string()))
+                FJORD_TRY(rd.keep(rd.error(t.source(), name, "name", "missing (checks are named in status and logs)")));
+            FJORD_TRY(rd.keep(parse_check_target(rd, t, name, c)));
+            FJORD_SET(c.expect_status, rd.integer(t, name, "expect_status", 100, 599));
+            FJORD_SET(c.expect_body, rd.string(t, name, "expect_body"));
+            for (const char *key : {"expect_status", "expect_body"})
+                if (t.get(key) && c.http.empty() && !t.get("http"))
+                    FJORD_TRY(rd.keep(rd.error(t.get(key)->source(), name, key, "applies to http checks only")));
+            FJORD_SET(c.initial_delay_ms, rd.duration_ms(t, name, "initial_delay", false));
+            FJORD_SET(c.period_ms, rd.duration_ms(t, name, "period", true));
+            FJORD_SET(c.timeout_ms, rd.duration_ms(t, name, "timeout", true));
+            FJORD_SET(c.failure_threshold, rd.integer(t, name, "failure_threshold", 1, 1000));
+            for (const auto &other : m.checks)
+                if (other.name == c.name && !c.name.empty())
+                    return rd.error(t.get("name")->source(), name, "name", "\"" + c.name + "\" is used by another check");
+            m.checks.push_back(std::move(c));
+            return {};
         }()));
     }
     return {};
