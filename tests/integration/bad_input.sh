@@ -387,6 +387,11 @@ config_case "three problems, every one named" 's/^poll_interval = .*/poll_interv
 lines=$(grep -c '' "$C/err")
 [ "$lines" = 3 ] && [ "$(grep -n 'apply.roto' "$C/err" | cut -d: -f1)" = 2 ] && pass "a config with three problems prints three lines, in file order" ||
   fail "config problems: three lines" "$lines lines: $(cat "$C/err")"
+# fjordctl reads the same config: the same three lines, exit 2.
+sed 's/^poll_interval = .*/poll_interval = "soon"/; s/^root = /roto = /; s/^textfile = .*/textfile = 5/' "$C/fjord.toml.good" >"$C/bad3.toml"
+"$FJORDCTL" --config "$C/bad3.toml" history >"$C/ctl.out" 2>"$C/ctl.err"; rc=$?
+[ "$rc" = 2 ] && [ "$(grep -c '' "$C/ctl.err")" = 3 ] && grep -qF "fjordctl: $C/bad3.toml:11:12: metrics.textfile: must be a string" "$C/ctl.err" &&
+  pass "fjordctl with a config of three problems prints three lines and exits 2" || fail "fjordctl config problems" "rc=$rc $(cat "$C/ctl.err")"
 new_case "bad agent config: missing file"
 bad_commit
 CFG=$C/absent.toml expect 2 "$C/absent.toml" "No such file or directory"
