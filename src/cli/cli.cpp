@@ -40,10 +40,10 @@ int failed(const std::string &msg) {
 }
 
 // Config for verbs that only need the state dir: a missing default config is fine (defaults).
-Result<Config> config_for(const std::string &file, bool explicit_file) {
+Result<Config> config_for(const std::string &file, bool explicit_file, Diagnostics *problems) {
     HostFacts f{host_name(), machine_id()};
     if (!explicit_file && ::access(file.c_str(), F_OK) < 0) return parse_config("", file, f);
-    return load_config(file, f);
+    return load_config(file, f, problems);
 }
 
 int print_sync(const nlohmann::json &r) {
@@ -131,9 +131,11 @@ int run_cli(int argc, char **argv) {
             if (w.starts_with("--since=")) when = w.substr(8);
         return run_events(a.has("--follow"), when, a.has("--json"));
     }
-    auto cfg = config_for(config_file, explicit_config);
-    if (!cfg) {
-        std::fprintf(stderr, "fjordctl: %s\n", tty_lines(cfg.error().message).c_str());
+    Diagnostics problems;
+    auto cfg = config_for(config_file, explicit_config, &problems);
+    if (!cfg) { // every problem of the file, a line each
+        for (const auto &e : problems.empty() ? std::vector<Error>{cfg.error()} : problems.errors())
+            std::fprintf(stderr, "fjordctl: %s\n", tty_lines(e.message).c_str());
         return 2;
     }
 

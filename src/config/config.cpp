@@ -25,12 +25,17 @@ class Problems {
 
     /// toml++ tables iterate in key order, not file order, so the earliest problem is chosen
     /// here: the operator reads the file top to bottom and so does the message.
-    [[nodiscard]] Status status(const std::string &file) const {
+    /// With `all`, every problem is added there as well.
+    [[nodiscard]] Status status(const std::string &file, Diagnostics *all) const {
+        auto message = [&](const Problem &p) {
+            return file + ":" + std::to_string(p.at.line) + ":" + std::to_string(p.at.column) + ": " + p.text;
+        };
+        if (all)
+            for (const auto &p : list_) all->add(file, Error{Errc::invalid, message(p)});
         if (list_.empty()) return {};
         auto first = std::min_element(list_.begin(), list_.end(),
                                       [](const Problem &a, const Problem &b) { return a.at < b.at; });
-        return fail(Errc::invalid, file + ":" + std::to_string(first->at.line) + ":" +
-                                       std::to_string(first->at.column) + ": " + first->text);
+        return fail(Errc::invalid, message(*first));
     }
 
   private:
@@ -559,10 +564,13 @@ Result<std::string> expand_path_template(std::string_view tmpl, const HostFacts 
     return out;
 }
 
-Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts) {
+Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts, Diagnostics *all) {
     // Through fjord's wrapper, whose pre-scan refuses nesting that would overflow toml++'s stack.
     auto parsed = parse_toml(text, file);
-    if (!parsed) return fail(parsed.error());
+    if (!parsed) {
+        if (all) all->add(file, parsed.error());
+        return fail(parsed.error());
+    }
     const toml::table &root = *parsed;
     Config c;
     c.file = file;
@@ -622,14 +630,18 @@ Result<Config> parse_config(std::string_view text, const std::string &file, cons
         bool table = v.is_table();
         problems.add(table ? v.source() : k.source(), std::string(k.str()), table ? "unknown table" : "unknown key");
     }
-    FJORD_TRY(problems.status(file));
+    FJORD_TRY(problems.status(file, all));
     return c;
 }
 
-Result<Config> load_config(const std::string &file, const HostFacts &facts) {
+Result<Config> load_config(const std::string &file, const HostFacts &facts, Diagnostics *all) {
     auto text = read_file(file, max_config_bytes);
-    if (!text) return fail(std::move(text.error()).context("read config"));
-    return parse_config(*text, file, facts);
+    if (!text) {
+        Error e = std::move(text.error()).context("read config");
+        if (all) all->add(file, e);
+        return fail(std::move(e));
+    }
+    return parse_config(*text, file, facts, all);
 }
 
 } // namespace fjord

@@ -3,6 +3,7 @@
 // Every key is parsed and type-checked, including those of features still to come; an
 // unknown key is an error. Errors read "FILE:LINE:COL: key: reason".
 #include "util/parse.hpp"
+#include "util/diagnostics.hpp"
 #include "util/result.hpp"
 #include <cstdint>
 #include <string>
@@ -151,10 +152,13 @@ struct HostFacts {
     friend bool operator==(const HostFacts &, const HostFacts &) = default;
 };
 
-/// Parses TOML text; `file` names it in errors. A missing key takes its default.
-[[nodiscard]] Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts);
-/// Reads and parses a config file (the file must exist).
-[[nodiscard]] Result<Config> load_config(const std::string &file, const HostFacts &facts);
+/// Parses TOML text; `file` names it in errors. A missing key takes its default. The error
+/// is the earliest problem in the file, "FILE:LINE:COL: table.key: reason"; with `all`, every
+/// problem is added there too (in file order, bounded: util/diagnostics.hpp).
+[[nodiscard]] Result<Config> parse_config(std::string_view text, const std::string &file, const HostFacts &facts,
+                                          Diagnostics *all = nullptr);
+/// Reads and parses a config file (the file must exist); `all` as for parse_config.
+[[nodiscard]] Result<Config> load_config(const std::string &file, const HostFacts &facts, Diagnostics *all = nullptr);
 /// Expands %H, %m and %% in source.path; any other % sequence is an error.
 [[nodiscard]] Result<std::string> expand_path_template(std::string_view tmpl, const HostFacts &facts);
 

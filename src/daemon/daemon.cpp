@@ -264,11 +264,16 @@ class Daemon {
     static int on_hup(sd_event_source *, const struct signalfd_siginfo *, void *ud) {
         auto *d = static_cast<Daemon *>(ud);
         sd_notify(0, "RELOADING=1");
-        auto cfg = load_config(d->opts_.config_file, facts());
+        Diagnostics problems;
+        auto cfg = load_config(d->opts_.config_file, facts(), &problems);
         const SourceConfig old_source = d->rec_->config().source;
         const Duration old_registry_interval = d->rec_->config().podman.registry_poll_interval;
         if (!cfg) {
-            log_error("reload: " + cfg.error().message + "; keeping the running configuration");
+            // Every problem, so one reload names every typo; the last line says what was kept.
+            auto errors = problems.errors();
+            for (std::size_t i = 0; i + 1 < errors.size(); ++i) log_error("reload: " + errors[i].message);
+            log_error("reload: " + (errors.empty() ? cfg.error().message : errors.back().message) +
+                      "; keeping the running configuration");
         } else if (auto s = d->rec_->reconfigure(*cfg); !s) {
             log_error("reload: " + s.error().message + "; keeping the running configuration");
         } else {
@@ -414,10 +419,13 @@ std::string daemon_usage() {
 }
 
 int run_daemon(const DaemonOptions &opts) {
-    auto cfg = load_config(opts.config_file, facts());
+    Diagnostics problems;
+    auto cfg = load_config(opts.config_file, facts(), &problems);
     if (!cfg) {
-        // As a command's usage error (exit 2), before the log is set up: "fjordd: FILE:LINE:COL: ...".
-        std::fprintf(stderr, "fjordd: %s\n", cfg.error().message.c_str());
+        // As a command's usage error (exit 2), before the log is set up: "fjordd: FILE:LINE:COL: ...",
+        // a line for every problem in the file.
+        for (const auto &e : problems.empty() ? std::vector<Error>{cfg.error()} : problems.errors())
+            std::fprintf(stderr, "fjordd: %s\n", e.message.c_str());
         return 2;
     }
     log_init(cfg->log_level);

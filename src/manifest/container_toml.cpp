@@ -266,89 +266,104 @@ Status check_container_fields(const ContainerSpec &c) {
 }
 
 Result<ContainerSpec> parse_container_table(const toml::table &t, const std::string &name, const std::string &origin,
-                                            const std::string &label) {
+                                            const std::string &label, Diagnostics *all) {
     Where w(origin, label);
     ContainerSpec c;
     c.name = name;
     auto suffix = std::string_view(container_temp_suffix);
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
         return w.error(t, "", "a name ending in " + std::string(suffix) + " is reserved for fjord's replacements");
+    std::size_t errors = 0; // keys in error, with `all`
     for (auto &&[k, v] : t) {
         std::string_view key = k.str();
-        if (key == "image") {
-            auto s = str(w, v, key);
-            if (!s) return fail(s.error());
-            if (s->empty() || has_blank(*s)) return w.error(v, key, "\"" + *s + "\" is not an image reference");
-            c.image = std::move(*s);
-        } else if (key == "command") {
-            auto s = strings(w, v, key);
-            if (!s) return fail(s.error());
-            c.command = std::move(*s);
-        } else if (key == "env") {
-            auto e = string_table(w, v, key);
-            if (!e) return fail(e.error());
-            for (const auto &[n, _] : *e)
-                if (n.empty() || n.find('=') != std::string::npos || has_blank(n))
-                    return w.error(v, key, "\"" + n + "\" is not an environment variable name");
-            c.env = std::move(*e);
-        } else if (key == "labels") {
-            auto l = string_table(w, v, key);
-            if (!l) return fail(l.error());
-            for (const auto &[n, _] : *l)
-                if (n.rfind("io.fjord.", 0) == 0) return w.error(v, key, "\"" + n + "\": io.fjord.* labels are fjord's own");
-            c.labels = std::move(*l);
-        } else if (key == "ports") {
-            auto s = strings(w, v, key);
-            if (!s) return fail(s.error());
-            for (const auto &one : *s) {
-                PortSpec p;
-                if (!parse_port(one, p))
-                    return w.error(v, key, "\"" + one + "\" is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]");
-                c.ports.push_back(std::move(p));
+        // One key: its error ends it; with `all` the next key is read all the same.
+        auto one = [&, &k = k, &v = v]() -> Status {
+            if (key == "image") {
+                auto s = str(w, v, key);
+                if (!s) return fail(s.error());
+                if (s->empty() || has_blank(*s)) return w.error(v, key, "\"" + *s + "\" is not an image reference");
+                c.image = std::move(*s);
+            } else if (key == "command") {
+                auto s = strings(w, v, key);
+                if (!s) return fail(s.error());
+                c.command = std::move(*s);
+            } else if (key == "env") {
+                auto e = string_table(w, v, key);
+                if (!e) return fail(e.error());
+                for (const auto &[n, _] : *e)
+                    if (n.empty() || n.find('=') != std::string::npos || has_blank(n))
+                        return w.error(v, key, "\"" + n + "\" is not an environment variable name");
+                c.env = std::move(*e);
+            } else if (key == "labels") {
+                auto l = string_table(w, v, key);
+                if (!l) return fail(l.error());
+                for (const auto &[n, _] : *l)
+                    if (n.rfind("io.fjord.", 0) == 0) return w.error(v, key, "\"" + n + "\": io.fjord.* labels are fjord's own");
+                c.labels = std::move(*l);
+            } else if (key == "ports") {
+                auto s = strings(w, v, key);
+                if (!s) return fail(s.error());
+                for (const auto &one : *s) {
+                    PortSpec p;
+                    if (!parse_port(one, p))
+                        return w.error(v, key, "\"" + one + "\" is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]");
+                    c.ports.push_back(std::move(p));
+                }
+            } else if (key == "volumes") {
+                auto s = strings(w, v, key);
+                if (!s) return fail(s.error());
+                for (const auto &one : *s) {
+                    VolumeSpec vol;
+                    if (!parse_volume(one, vol))
+                        return w.error(v, key, "\"" + one + "\" is not /HOST/PATH:/CONTAINER/PATH[:ro] (absolute, no \"..\")");
+                    c.volumes.push_back(std::move(vol));
+                }
+            } else if (key == "memory") {
+                auto s = str(w, v, key);
+                if (!s) return fail(s.error());
+                auto m = parse_size(*s);
+                if (!m) return w.error(v, key, m.error().message);
+                if (*m < (6u << 20)) return w.error(v, key, "must be at least 6MiB (podman's minimum)");
+                c.memory = *m;
+            } else if (key == "cpus") {
+                auto m = parse_cpus(w, v);
+                if (!m) return fail(m.error());
+                c.cpus_milli = *m;
+            } else if (key == "restart") {
+                auto s = str(w, v, key);
+                if (!s) return fail(s.error());
+                if (*s != "no" && *s != "on-failure" && *s != "always" && *s != "unless-stopped")
+                    return w.error(v, key, "\"" + *s + "\" is not one of no, on-failure, always, unless-stopped");
+                c.restart = std::move(*s);
+            } else if (key == "update") {
+                auto s = str(w, v, key);
+                if (!s) return fail(s.error());
+                bool ok = s->empty() || (s->rfind("glob:", 0) == 0 && s->size() > 5) || (s->rfind("semver:", 0) == 0 && s->size() > 7);
+                if (!ok || has_blank(*s))
+                    return w.error(v, key, "\"" + *s + "\" is not \"\", \"glob:PATTERN\" or \"semver:RANGE\"");
+                c.update = std::move(*s);
+            } else if (key == "healthcheck") {
+                auto h = parse_health(w, v);
+                if (!h) return fail(h.error());
+                c.healthcheck = std::move(*h);
+            } else {
+                return w.error(k.source(), key,
+                               "unknown key (image, command, env, ports, volumes, memory, cpus, restart, labels, update, healthcheck)");
             }
-        } else if (key == "volumes") {
-            auto s = strings(w, v, key);
-            if (!s) return fail(s.error());
-            for (const auto &one : *s) {
-                VolumeSpec vol;
-                if (!parse_volume(one, vol))
-                    return w.error(v, key, "\"" + one + "\" is not /HOST/PATH:/CONTAINER/PATH[:ro] (absolute, no \"..\")");
-                c.volumes.push_back(std::move(vol));
-            }
-        } else if (key == "memory") {
-            auto s = str(w, v, key);
-            if (!s) return fail(s.error());
-            auto m = parse_size(*s);
-            if (!m) return w.error(v, key, m.error().message);
-            if (*m < (6u << 20)) return w.error(v, key, "must be at least 6MiB (podman's minimum)");
-            c.memory = *m;
-        } else if (key == "cpus") {
-            auto m = parse_cpus(w, v);
-            if (!m) return fail(m.error());
-            c.cpus_milli = *m;
-        } else if (key == "restart") {
-            auto s = str(w, v, key);
-            if (!s) return fail(s.error());
-            if (*s != "no" && *s != "on-failure" && *s != "always" && *s != "unless-stopped")
-                return w.error(v, key, "\"" + *s + "\" is not one of no, on-failure, always, unless-stopped");
-            c.restart = std::move(*s);
-        } else if (key == "update") {
-            auto s = str(w, v, key);
-            if (!s) return fail(s.error());
-            bool ok = s->empty() || (s->rfind("glob:", 0) == 0 && s->size() > 5) || (s->rfind("semver:", 0) == 0 && s->size() > 7);
-            if (!ok || has_blank(*s))
-                return w.error(v, key, "\"" + *s + "\" is not \"\", \"glob:PATTERN\" or \"semver:RANGE\"");
-            c.update = std::move(*s);
-        } else if (key == "healthcheck") {
-            auto h = parse_health(w, v);
-            if (!h) return fail(h.error());
-            c.healthcheck = std::move(*h);
-        } else {
-            return w.error(k.source(), key,
-                           "unknown key (image, command, env, ports, volumes, memory, cpus, restart, labels, update, healthcheck)");
+            return {};
+        };
+        if (auto s = one(); !s) {
+            if (!all) return fail(std::move(s.error()));
+            all->add(origin, std::move(s.error()));
+            ++errors;
         }
     }
-    if (c.image.empty()) return w.error(t, "image", "missing (the image to run, e.g. \"registry.example.net/app:1.2\")");
+    auto no_image = [&] { return w.error(t, "image", "missing (the image to run, e.g. \"registry.example.net/app:1.2\")"); };
+    if (errors) { // incomplete: only its errors count
+        if (!t.get("image")) all->add(origin, no_image().value());
+        return c;
+    }
+    if (c.image.empty()) return no_image();
     // What the keys above do not already refuse: image syntax, argv bounds, NUL in values.
     if (auto ok = check_container_fields(c); !ok) return w.error(t, "", ok.error().message);
     return c;

@@ -2,6 +2,7 @@
 // One container's table ([container.NAME] in fjord.toml, or a whole containers/NAME.toml),
 // parsed into a typed ContainerSpec. Errors name file:line:col, the table, the key and why.
 #include "manifest/desired_state.hpp"
+#include "util/diagnostics.hpp"
 #include "util/result.hpp"
 #include <optional>
 #include <string>
@@ -13,8 +14,11 @@ namespace fjord {
 /// Parses `t` as container `name`. `origin` is the repo path of the TOML file (the prefix of
 /// every error, with line and column); `label` names the table in errors ("container.web", or
 /// "" for containers/NAME.toml, where the file is the table). Unknown keys are refused.
+/// With `all`, an error of a key goes there and the other keys are still read (the spec is then
+/// incomplete); an error about the whole table is still returned.
 [[nodiscard]] Result<ContainerSpec> parse_container_table(const toml::table &t, const std::string &name,
-                                                          const std::string &origin, const std::string &label);
+                                                          const std::string &origin, const std::string &label,
+                                                          Diagnostics *all = nullptr);
 
 /// `p` as an absolute normalised path ("//" and "." dropped, no trailing "/"), or nullopt when
 /// it is not absolute or has a ".." segment (which could climb out of what it names).

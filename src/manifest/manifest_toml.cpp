@@ -90,7 +90,18 @@ std::string scalar_text(const toml::node &n) {
 /// Reads typed values out of tables, with errors that name file:line:col, the table and the key.
 class Reader {
   public:
-    explicit Reader(const std::string &origin) : origin_(origin) {}
+    /// With `all`, errors go there and parsing goes on (see keep); without, the first is returned.
+    explicit Reader(const std::string &origin, Diagnostics *all = nullptr) : origin_(origin), all_(all) {}
+
+    /// An error that need not stop the parse: with a sink it is recorded there and parsing
+    /// goes on (success is returned); without one it is returned, to stop at the first.
+    Status keep(Status s) const {
+        if (s || !all_) return s;
+        all_->add(origin_, std::move(s.error()));
+        return {};
+    }
+
+    Diagnostics *all() const { return all_; }
 
     std::string at(const toml::source_region &r) const {
         return origin_ + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
@@ -113,7 +124,7 @@ class Reader {
                      std::initializer_list<std::string_view> allowed) const {
         for (auto &&[k, v] : t)
             if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end())
-                return error(k.source(), table, k.str(), "unknown key");
+                FJORD_TRY(keep(error(k.source(), table, k.str(), "unknown key")));
         return {};
     }
 
@@ -192,14 +203,16 @@ class Reader {
 
   private:
     const std::string &origin_;
+    Diagnostics *all_;
 };
 
-/// Copies a Result<optional<T>> into an optional field when the key was present.
+/// Copies a Result<optional<T>> into an optional field when the key was present; an error
+/// goes through the Reader `rd` in scope (Reader::keep: recorded, or returned).
 #define FJORD_SET(field, expr)                                                                     \
     do {                                                                                           \
         auto fjord_set_r_ = (expr);                                                                \
-        if (!fjord_set_r_) return ::fjord::fail(std::move(fjord_set_r_.error()));                 \
-        if (*fjord_set_r_) field = std::move(**fjord_set_r_);                                      \
+        if (!fjord_set_r_) FJORD_TRY(rd.keep(::fjord::fail(std::move(fjord_set_r_.error()))));    \
+        else if (*fjord_set_r_) field = std::move(**fjord_set_r_);                                 \
     } while (0)
 
 /// Converts a TOML value, counting each value made against `left` (max_vars): false when it
@@ -231,11 +244,15 @@ Status parse_vars(const Reader &rd, const toml::node &n, Manifest &m) {
     std::size_t left = max_vars;
     for (auto &&[k, v] : **t) {
         // host.* and fjord.* are host facts; a var shadowing one would make templates lie.
-        if (k.str() == "host" || k.str() == "fjord" || k.str().rfind("host.", 0) == 0 || k.str().rfind("fjord.", 0) == 0)
-            return rd.error(k.source(), "vars", k.str(), "the names host.* and fjord.* are reserved for host facts");
+        if (k.str() == "host" || k.str() == "fjord" || k.str().rfind("host.", 0) == 0 || k.str().rfind("fjord.", 0) == 0) {
+            FJORD_TRY(rd.keep(rd.error(k.source(), "vars", k.str(), "the names host.* and fjord.* are reserved for host facts")));
+            continue;
+        }
         // A dot in a quoted key would be read as a path into a table by templates.
-        if (k.str().find('.') != std::string_view::npos)
-            return rd.error(k.source(), "vars", k.str(), "a name with a dot cannot be reached from a template; use a table");
+        if (k.str().find('.') != std::string_view::npos) {
+            FJORD_TRY(rd.keep(rd.error(k.source(), "vars", k.str(), "a name with a dot cannot be reached from a template; use a table")));
+            continue;
+        }
         if (!to_var(v, m.vars[std::string(k.str())], left))
             return rd.error(k.source(), "vars", k.str(),
                             "more than " + std::to_string(max_vars) +
@@ -248,46 +265,52 @@ Status parse_files(const Reader &rd, const toml::node &n, Manifest &m) {
     auto all = rd.table(n, "", "file");
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
-        std::string name = "file." + quote_key(k.str());
-        auto path = host_key_path(k.str());
-        if (!path) return rd.error(k.source(), name, "", path.error().message);
-        auto t = rd.table(v, "file", k.str());
-        if (!t) return fail(t.error());
-        FJORD_TRY(rd.only_keys(**t, name, {"mode", "owner", "group", "validate"}));
-        FilePatch p;
-        p.where = rd.at(v.source()) + ": " + name;
-        if (const toml::node *mode = (*t)->get("mode")) {
-            const auto *s = mode->as_string();
-            if (!s) return rd.wrong_type(*mode, name, "mode", "an octal string like \"0644\"");
-            auto parsed = parse_mode(s->get());
-            if (!parsed) return rd.error(mode->source(), name, "mode", parsed.error().message);
-            p.mode = *parsed;
-            p.mode_text = s->get();
-            p.mode_where = rd.at(mode->source());
-        }
-        for (const char *key : {"owner", "group"}) {
-            auto s = rd.string(**t, name, key);
-            if (!s) return fail(s.error());
-            if (!*s) continue;
-            // Names or numeric ids; ':' would split a chown spec and blanks are always typos.
-            bool ok = !(*s)->empty() && std::none_of((*s)->begin(), (*s)->end(), [](char c) {
-                return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == '/' || c == 0x7f;
-            });
-            if (!ok) return rd.error((*t)->get(key)->source(), name, key, "bad user or group name \"" + **s + "\"");
-            (key[0] == 'o' ? p.owner : p.group) = **s;
-        }
-        FJORD_SET(p.validate, rd.strings(**t, name, "validate", false));
-        // [] turns a pattern's (or a bundle's) validate off; otherwise the command must be
-        // given the staged file, or it would check nothing of it.
-        if (p.validate && !p.validate->empty()) {
-            bool has = std::any_of(p.validate->begin(), p.validate->end(), [](const std::string &a) { return a.find("%s") != std::string::npos; });
-            if (!has || p.validate->front().empty())
-                return rd.error((*t)->get("validate")->source(), name, "validate",
-                                p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
-        }
-        auto [it, added] = m.files.emplace(*path, std::move(p));
-        if (!added) // spelt another way, perhaps: name the other table
-            return rd.error(k.source(), name, "", "the same path " + *path + " as another [file] table (" + it->second.where + ")");
+        // One table: its first error that leaves nothing to check further ends it, not the parse.
+        FJORD_TRY(rd.keep([&, &k = k, &v = v]() -> Status {
+            std::string name = "file." + quote_key(k.str());
+            auto path = host_key_path(k.str());
+            if (!path) return rd.error(k.source(), name, "", path.error().message);
+            auto t = rd.table(v, "file", k.str());
+            if (!t) return fail(t.error());
+            FJORD_TRY(rd.only_keys(**t, name, {"mode", "owner", "group", "validate"}));
+            FilePatch p;
+            p.where = rd.at(v.source()) + ": " + name;
+            if (const toml::node *mode = (*t)->get("mode")) {
+                const auto *s = mode->as_string();
+                auto parsed = s ? parse_mode(s->get()) : Result<unsigned>(0u);
+                if (!s) FJORD_TRY(rd.keep(rd.wrong_type(*mode, name, "mode", "an octal string like \"0644\"")));
+                else if (!parsed) FJORD_TRY(rd.keep(rd.error(mode->source(), name, "mode", parsed.error().message)));
+                else {
+                    p.mode = *parsed;
+                    p.mode_text = s->get();
+                    p.mode_where = rd.at(mode->source());
+                }
+            }
+            for (const char *key : {"owner", "group"}) {
+                auto s = rd.string(**t, name, key);
+                if (!s) FJORD_TRY(rd.keep(fail(s.error())));
+                if (!s || !*s) continue;
+                // Names or numeric ids; ':' would split a chown spec and blanks are always typos.
+                bool ok = !(*s)->empty() && std::none_of((*s)->begin(), (*s)->end(), [](char c) {
+                    return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == '/' || c == 0x7f;
+                });
+                if (!ok) FJORD_TRY(rd.keep(rd.error((*t)->get(key)->source(), name, key, "bad user or group name \"" + **s + "\"")));
+                else (key[0] == 'o' ? p.owner : p.group) = **s;
+            }
+            FJORD_SET(p.validate, rd.strings(**t, name, "validate", false));
+            // [] turns a pattern's (or a bundle's) validate off; otherwise the command must be
+            // given the staged file, or it would check nothing of it.
+            if (p.validate && !p.validate->empty()) {
+                bool has = std::any_of(p.validate->begin(), p.validate->end(), [](const std::string &a) { return a.find("%s") != std::string::npos; });
+                if (!has || p.validate->front().empty())
+                    return rd.error((*t)->get("validate")->source(), name, "validate",
+                                    p.validate->front().empty() ? "the program is empty" : "no argument has %s (where the staged file's path goes)");
+            }
+            auto [it, added] = m.files.emplace(*path, std::move(p));
+            if (!added) // spelt another way, perhaps: name the other table
+                return rd.error(k.source(), name, "", "the same path " + *path + " as another [file] table (" + it->second.where + ")");
+            return {};
+        }()));
     }
     return {};
 }
@@ -296,37 +319,40 @@ Status parse_units(const Reader &rd, const toml::node &n, Manifest &m) {
     auto all = rd.table(n, "", "unit");
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
-        std::string name = "unit." + quote_key(k.str());
-        if (!valid_unit_name(k.str()))
-            return rd.error(k.source(), name, "", "not a systemd unit name (e.g. \"nginx.service\")");
-        auto t = rd.table(v, "unit", k.str());
-        if (!t) return fail(t.error());
-        FJORD_TRY(rd.only_keys(**t, name, {"pre_restart", "limits", "enable", "state", "on_change", "watch"}));
-        UnitPatch u;
-        FJORD_SET(u.pre_restart, rd.strings(**t, name, "pre_restart", false));
-        FJORD_SET(u.enable, rd.boolean(**t, name, "enable"));
-        FJORD_SET(u.state, rd.one_of(**t, name, "state", {"started", "stopped"}));
-        FJORD_SET(u.on_change, rd.one_of(**t, name, "on_change", {"restart", "reload", "none"}));
-        FJORD_SET(u.watch, rd.strings(**t, name, "watch", false));
-        if (u.watch)
-            for (const auto &w : *u.watch)
-                if (w.empty() || w.front() != '/')
-                    return rd.error((*t)->get("watch")->source(), name, "watch", "\"" + w + "\" is not an absolute host path");
-        if (const toml::node *ln = (*t)->get("limits")) {
-            std::string lname = name + ".limits";
-            auto lt = rd.table(*ln, name, "limits");
-            if (!lt) return fail(lt.error());
-            FJORD_TRY(rd.only_keys(**lt, lname, {"memory", "cpu"}));
-            FJORD_SET(u.memory, rd.string(**lt, lname, "memory"));
-            FJORD_SET(u.cpu, rd.string(**lt, lname, "cpu"));
-            if (u.memory)
-                if (auto s = parse_size(*u.memory); !s || *s == 0)
-                    return rd.error((*lt)->get("memory")->source(), lname, "memory", s ? "must be more than 0" : s.error().message);
-            if (u.cpu)
-                if (auto c = parse_percent(*u.cpu); !c || *c <= 0)
-                    return rd.error((*lt)->get("cpu")->source(), lname, "cpu", c ? "must be more than 0%" : c.error().message);
-        }
-        m.units.emplace(std::string(k.str()), std::move(u));
+        FJORD_TRY(rd.keep([&, &k = k, &v = v]() -> Status {
+            std::string name = "unit." + quote_key(k.str());
+            if (!valid_unit_name(k.str()))
+                return rd.error(k.source(), name, "", "not a systemd unit name (e.g. \"nginx.service\")");
+            auto t = rd.table(v, "unit", k.str());
+            if (!t) return fail(t.error());
+            FJORD_TRY(rd.only_keys(**t, name, {"pre_restart", "limits", "enable", "state", "on_change", "watch"}));
+            UnitPatch u;
+            FJORD_SET(u.pre_restart, rd.strings(**t, name, "pre_restart", false));
+            FJORD_SET(u.enable, rd.boolean(**t, name, "enable"));
+            FJORD_SET(u.state, rd.one_of(**t, name, "state", {"started", "stopped"}));
+            FJORD_SET(u.on_change, rd.one_of(**t, name, "on_change", {"restart", "reload", "none"}));
+            FJORD_SET(u.watch, rd.strings(**t, name, "watch", false));
+            if (u.watch)
+                for (const auto &w : *u.watch)
+                    if (w.empty() || w.front() != '/')
+                        FJORD_TRY(rd.keep(rd.error((*t)->get("watch")->source(), name, "watch", "\"" + w + "\" is not an absolute host path")));
+            if (const toml::node *ln = (*t)->get("limits")) {
+                std::string lname = name + ".limits";
+                auto lt = rd.table(*ln, name, "limits");
+                if (!lt) return fail(lt.error());
+                FJORD_TRY(rd.only_keys(**lt, lname, {"memory", "cpu"}));
+                FJORD_SET(u.memory, rd.string(**lt, lname, "memory"));
+                FJORD_SET(u.cpu, rd.string(**lt, lname, "cpu"));
+                if (u.memory)
+                    if (auto s = parse_size(*u.memory); !s || *s == 0)
+                        FJORD_TRY(rd.keep(rd.error((*lt)->get("memory")->source(), lname, "memory", s ? "must be more than 0" : s.error().message)));
+                if (u.cpu)
+                    if (auto c = parse_percent(*u.cpu); !c || *c <= 0)
+                        return rd.error((*lt)->get("cpu")->source(), lname, "cpu", c ? "must be more than 0%" : c.error().message);
+            }
+            m.units.emplace(std::string(k.str()), std::move(u));
+            return {};
+        }()));
     }
     return {};
 }
@@ -335,15 +361,18 @@ Status parse_containers(const Reader &rd, const toml::node &n, Manifest &m) {
     auto all = rd.table(n, "", "container");
     if (!all) return fail(all.error());
     for (auto &&[k, v] : **all) {
-        std::string name = "container." + quote_key(k.str());
-        if (!valid_container_name(k.str()))
-            return rd.error(k.source(), name, "", "not a container name (letters, digits, '_', '.', '-')");
-        auto t = rd.table(v, "container", k.str());
-        if (!t) return fail(t.error());
-        auto spec = parse_container_table(**t, std::string(k.str()), rd.origin(), name);
-        if (!spec) return fail(spec.error());
-        spec->origin = rd.at(v.source());
-        m.containers.emplace(std::string(k.str()), std::move(*spec));
+        FJORD_TRY(rd.keep([&, &k = k, &v = v]() -> Status {
+            std::string name = "container." + quote_key(k.str());
+            if (!valid_container_name(k.str()))
+                return rd.error(k.source(), name, "", "not a container name (letters, digits, '_', '.', '-')");
+            auto t = rd.table(v, "container", k.str());
+            if (!t) return fail(t.error());
+            auto spec = parse_container_table(**t, std::string(k.str()), rd.origin(), name, rd.all());
+            if (!spec) return fail(spec.error());
+            spec->origin = rd.at(v.source());
+            m.containers.emplace(std::string(k.str()), std::move(*spec));
+            return {};
+        }()));
     }
     return {};
 }
@@ -361,17 +390,21 @@ Status parse_hooks(const Reader &rd, const toml::node &n, Manifest &m) {
     for (std::size_t i = 0; i < (*all)->size(); ++i) {
         const toml::table &t = *(*all)->get(i)->as_table();
         std::string name = "hook[" + std::to_string(i + 1) + "]";
-        FJORD_TRY(rd.only_keys(t, name, {"when", "exec", "timeout"}));
-        HookSpec h;
-        FJORD_SET(h.when, rd.one_of(t, name, "when", {"pre-apply", "post-apply", "post-rollback"}));
-        FJORD_SET(h.exec, rd.strings(t, name, "exec", true));
-        FJORD_SET(h.timeout_ms, rd.duration_ms(t, name, "timeout", true));
-        // A hook holds up the whole sync (and fjordd's watchdog is fed only so long).
-        if (h.timeout_ms > max_hook_timeout_ms)
-            return rd.error(t.get("timeout")->source(), name, "timeout", "over the limit of 1h (a hook holds up the whole sync)");
-        if (h.when.empty()) return rd.error(t.source(), name, "when", "missing (pre-apply, post-apply or post-rollback)");
-        if (h.exec.empty()) return rd.error(t.source(), name, "exec", "missing (the command, as an array)");
-        m.hooks.push_back(std::move(h));
+        FJORD_TRY(rd.keep([&]() -> Status {
+            FJORD_TRY(rd.only_keys(t, name, {"when", "exec", "timeout"}));
+            HookSpec h;
+            FJORD_SET(h.when, rd.one_of(t, name, "when", {"pre-apply", "post-apply", "post-rollback"}));
+            FJORD_SET(h.exec, rd.strings(t, name, "exec", true));
+            FJORD_SET(h.timeout_ms, rd.duration_ms(t, name, "timeout", true));
+            // A hook holds up the whole sync (and fjordd's watchdog is fed only so long).
+            if (h.timeout_ms > max_hook_timeout_ms)
+                FJORD_TRY(rd.keep(rd.error(t.get("timeout")->source(), name, "timeout", "over the limit of 1h (a hook holds up the whole sync)")));
+            // Absent, not refused above (a refused value was reported where it is).
+            if (!t.get("when")) FJORD_TRY(rd.keep(rd.error(t.source(), name, "when", "missing (pre-apply, post-apply or post-rollback)")));
+            if (!t.get("exec")) FJORD_TRY(rd.keep(rd.error(t.source(), name, "exec", "missing (the command, as an array)")));
+            m.hooks.push_back(std::move(h));
+            return {};
+        }()));
     }
     return {};
 }
@@ -406,25 +439,29 @@ Status parse_checks(const Reader &rd, const toml::node &n, Manifest &m) {
     for (std::size_t i = 0; i < (*all)->size(); ++i) {
         const toml::table &t = *(*all)->get(i)->as_table();
         std::string name = "check[" + std::to_string(i + 1) + "]";
-        FJORD_TRY(rd.only_keys(t, name, {"name", "http", "tcp", "exec", "unit", "container", "expect_status",
-                                         "expect_body", "initial_delay", "period", "timeout", "failure_threshold"}));
-        CheckSpec c;
-        FJORD_SET(c.name, rd.string(t, name, "name"));
-        if (c.name.empty()) return rd.error(t.source(), name, "name", "missing (checks are named in status and logs)");
-        FJORD_TRY(parse_check_target(rd, t, name, c));
-        FJORD_SET(c.expect_status, rd.integer(t, name, "expect_status", 100, 599));
-        FJORD_SET(c.expect_body, rd.string(t, name, "expect_body"));
-        for (const char *key : {"expect_status", "expect_body"})
-            if (t.get(key) && c.http.empty())
-                return rd.error(t.get(key)->source(), name, key, "applies to http checks only");
-        FJORD_SET(c.initial_delay_ms, rd.duration_ms(t, name, "initial_delay", false));
-        FJORD_SET(c.period_ms, rd.duration_ms(t, name, "period", true));
-        FJORD_SET(c.timeout_ms, rd.duration_ms(t, name, "timeout", true));
-        FJORD_SET(c.failure_threshold, rd.integer(t, name, "failure_threshold", 1, 1000));
-        for (const auto &other : m.checks)
-            if (other.name == c.name)
-                return rd.error(t.get("name")->source(), name, "name", "\"" + c.name + "\" is used by another check");
-        m.checks.push_back(std::move(c));
+        FJORD_TRY(rd.keep([&]() -> Status {
+            FJORD_TRY(rd.only_keys(t, name, {"name", "http", "tcp", "exec", "unit", "container", "expect_status",
+                                             "expect_body", "initial_delay", "period", "timeout", "failure_threshold"}));
+            CheckSpec c;
+            FJORD_SET(c.name, rd.string(t, name, "name"));
+            if (c.name.empty() && (!t.get("name") || t.get("name")->is_string()))
+                FJORD_TRY(rd.keep(rd.error(t.source(), name, "name", "missing (checks are named in status and logs)")));
+            FJORD_TRY(rd.keep(parse_check_target(rd, t, name, c)));
+            FJORD_SET(c.expect_status, rd.integer(t, name, "expect_status", 100, 599));
+            FJORD_SET(c.expect_body, rd.string(t, name, "expect_body"));
+            for (const char *key : {"expect_status", "expect_body"})
+                if (t.get(key) && c.http.empty() && !t.get("http"))
+                    FJORD_TRY(rd.keep(rd.error(t.get(key)->source(), name, key, "applies to http checks only")));
+            FJORD_SET(c.initial_delay_ms, rd.duration_ms(t, name, "initial_delay", false));
+            FJORD_SET(c.period_ms, rd.duration_ms(t, name, "period", true));
+            FJORD_SET(c.timeout_ms, rd.duration_ms(t, name, "timeout", true));
+            FJORD_SET(c.failure_threshold, rd.integer(t, name, "failure_threshold", 1, 1000));
+            for (const auto &other : m.checks)
+                if (other.name == c.name && !c.name.empty())
+                    return rd.error(t.get("name")->source(), name, "name", "\"" + c.name + "\" is used by another check");
+            m.checks.push_back(std::move(c));
+            return {};
+        }()));
     }
     return {};
 }
@@ -471,30 +508,40 @@ Result<std::pair<std::string, VarValue>> parse_var_assignment(std::string_view a
     return std::pair{name, VarValue::string(std::string(value))};
 }
 
-Result<Manifest> parse_manifest(std::string_view text, const std::string &origin) {
-    Reader rd(origin);
-    FJORD_TRY(check_size(text, origin));
+Result<Manifest> parse_manifest(std::string_view text, const std::string &origin, Diagnostics *all) {
+    Reader rd(origin, all);
+    // A file too big or not TOML at all: one error, nothing more can be read from it.
+    auto whole = [&](Error e) {
+        if (all) all->add(origin, e);
+        return fail(std::move(e));
+    };
+    if (auto size = check_size(text, origin); !size) return whole(size.error());
     auto parsed = parse_toml(text, origin);
-    if (!parsed) return fail(parsed.error());
+    if (!parsed) return whole(parsed.error());
     const toml::table &root = *parsed;
     FJORD_TRY(rd.only_keys(root, "", {"include", "vars", "file", "unit", "container", "hook", "check"}));
     Manifest m;
-    if (const auto *n = root.get("include")) FJORD_TRY(parse_includes(rd, *n, m));
-    if (const auto *n = root.get("vars")) FJORD_TRY(parse_vars(rd, *n, m));
-    if (const auto *n = root.get("file")) FJORD_TRY(parse_files(rd, *n, m));
-    if (const auto *n = root.get("unit")) FJORD_TRY(parse_units(rd, *n, m));
-    if (const auto *n = root.get("container")) FJORD_TRY(parse_containers(rd, *n, m));
-    if (const auto *n = root.get("hook")) FJORD_TRY(parse_hooks(rd, *n, m));
-    if (const auto *n = root.get("check")) FJORD_TRY(parse_checks(rd, *n, m));
+    if (const auto *n = root.get("include")) FJORD_TRY(rd.keep(parse_includes(rd, *n, m)));
+    if (const auto *n = root.get("vars")) FJORD_TRY(rd.keep(parse_vars(rd, *n, m)));
+    if (const auto *n = root.get("file")) FJORD_TRY(rd.keep(parse_files(rd, *n, m)));
+    if (const auto *n = root.get("unit")) FJORD_TRY(rd.keep(parse_units(rd, *n, m)));
+    if (const auto *n = root.get("container")) FJORD_TRY(rd.keep(parse_containers(rd, *n, m)));
+    if (const auto *n = root.get("hook")) FJORD_TRY(rd.keep(parse_hooks(rd, *n, m)));
+    if (const auto *n = root.get("check")) FJORD_TRY(rd.keep(parse_checks(rd, *n, m)));
     return m;
 }
 
-Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name, const std::string &origin) {
-    FJORD_TRY(check_size(text, origin));
+Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name, const std::string &origin,
+                                           Diagnostics *all) {
+    auto whole = [&](Error e) {
+        if (all) all->add(origin, e);
+        return fail(std::move(e));
+    };
+    if (auto size = check_size(text, origin); !size) return whole(size.error());
     auto parsed = parse_toml(text, origin);
-    if (!parsed) return fail(parsed.error());
-    auto spec = parse_container_table(*parsed, name, origin, "");
-    if (!spec) return fail(spec.error());
+    if (!parsed) return whole(parsed.error());
+    auto spec = parse_container_table(*parsed, name, origin, "", all);
+    if (!spec) return whole(spec.error());
     spec->origin = origin;
     return spec;
 }

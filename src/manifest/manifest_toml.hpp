@@ -2,6 +2,7 @@
 // One folder's manifest fjord.toml, parsed and type-checked but not yet merged with the other
 // folders of its include chain (render.cpp merges them, in order, the host last).
 #include "manifest/desired_state.hpp"
+#include "util/diagnostics.hpp"
 #include "util/result.hpp"
 #include <map>
 #include <optional>
@@ -47,11 +48,16 @@ struct Manifest {
 
 /// Parses manifest `text`; `origin` is its repo path, the prefix of every error
 /// ("hosts/web1/fjord.toml:3:1: file."/etc/a": mode: bad mode "0999"").
-[[nodiscard]] Result<Manifest> parse_manifest(std::string_view text, const std::string &origin);
+/// Without `all`, the first error found is returned. With it, every error goes to `all` and
+/// the parse goes on past it (a table in error is left out); an error is returned only when the
+/// file could not be read as TOML at all. The caller then checks `all`: a Manifest parsed with
+/// errors is incomplete and only good for finding more errors (fjordctl validate).
+[[nodiscard]] Result<Manifest> parse_manifest(std::string_view text, const std::string &origin, Diagnostics *all = nullptr);
 
-/// Parses containers/NAME.toml into a typed spec (see container_toml.hpp).
+/// Parses containers/NAME.toml into a typed spec (see container_toml.hpp); `all` as for
+/// parse_manifest.
 [[nodiscard]] Result<ContainerSpec> parse_container_file(std::string_view text, const std::string &name,
-                                                         const std::string &origin);
+                                                         const std::string &origin, Diagnostics *all = nullptr);
 
 /// Parses `fjordctl render --var NAME=VALUE`: VALUE is taken as TOML when it parses as a TOML
 /// value (8, true, ["a", "b"]), else as a string; NAME may be dotted ("db.port").

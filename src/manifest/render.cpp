@@ -152,7 +152,7 @@ class Renderer {
     Status expand(const std::string &folder, int depth, const std::string &via);
     Status walk_files(const Folder &f, std::map<std::string, Candidate> &out) const;
     Status collect_units(const Folder &f, DesiredState &ds);
-    Status collect_containers(const Folder &f, DesiredState &ds) const;
+    Status collect_containers(const Folder &f, DesiredState &ds);
     Result<FileSpec> build(const std::string &path, const Candidate &c, const FilePatch *patch, DesiredState &ds);
     /// Renders template blob `id`, keeps the result in ds.blobs and returns its id.
     Result<std::string> render_tmpl(const std::string &id, const std::string &origin, DesiredState &ds);
@@ -169,7 +169,34 @@ class Renderer {
     std::unique_ptr<TemplateValues> values_; ///< made at the first template, once [vars] are merged
     RenderBudget rendered_{max_rendered_total, 0};
     std::size_t vars_ = 0; ///< values in the facts, the overrides and the [vars] of every folder so far
-    std::optional<Error> first_template_error_; ///< with RenderOptions::template_errors
+    /// With RenderOptions::template_errors: every error found, and the first of them, with
+    /// which the render fails at its end. An apply never collects (it stops at the first).
+    Diagnostics all_;
+    std::optional<Error> first_error_;
+    Diagnostics *collecting() { return opts_.template_errors ? &all_ : nullptr; }
+    /// Notes that errors were added to all_ (`first` the first of them).
+    void noted(const Error &first) {
+        if (!first_error_) first_error_ = first;
+    }
+
+    /// An error about `file` that need not stop a render that collects (it goes to all_ and
+    /// success is returned); without collecting, the error itself.
+    Status keep(const std::string &file, Status s) {
+        if (s || !collecting()) return s;
+        all_.add(file, s.error());
+        noted(s.error());
+        return {};
+    }
+    /// Notes that errors of file `origin` were added to all_.
+    void noted_in(const std::string &origin) {
+        const Error *e = all_.first_of(origin);
+        noted(e ? *e : Error{Errc::invalid, origin + ": errors past the limit of those reported"});
+    }
+
+  public:
+    /// With RenderOptions::template_errors: hands every error found to it, `end` (how the
+    /// render ended) included when it is not among them.
+    void report(const Result<DesiredState> &end);
     /// Unit files and drop-ins that are templates, by (unit, drop-in file or ""): origin, blob id.
     std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> unit_templates_;
 };
@@ -218,8 +245,11 @@ Status Renderer::expand(const std::string &folder, int depth, const std::string 
         FJORD_TRY(check_size(origin, m->id));
         auto text = tree_.read_blob(m->id, opts_.max_file_size);
         if (!text) return fail(std::move(text.error()).context(origin));
-        auto manifest = parse_manifest(*text, origin);
+        std::size_t before = all_.count();
+        auto manifest = parse_manifest(*text, origin, collecting());
         if (!manifest) return fail(manifest.error());
+        // Collecting: its errors are noted, and the rest of the render looks for more.
+        if (all_.count() > before) noted_in(origin);
         // Counted as each folder is read, so a bundle bomb stops before the next one is parsed.
         vars_ += count_vars(manifest->vars);
         if (vars_ > max_vars)
@@ -349,7 +379,7 @@ Status Renderer::collect_units(const Folder &f, DesiredState &ds) {
     return {};
 }
 
-Status Renderer::collect_containers(const Folder &f, DesiredState &ds) const {
+Status Renderer::collect_containers(const Folder &f, DesiredState &ds) {
     std::map<std::string, std::string> here; // name -> origin, to refuse one folder defining one twice
     if (const TreeEntry *top = f.entry("containers")) {
         std::string dir = join(f.path, "containers");
@@ -365,8 +395,14 @@ Status Renderer::collect_containers(const Folder &f, DesiredState &ds) const {
             FJORD_TRY(check_size(origin, e.id));
             auto text = tree_.read_blob(e.id, opts_.max_file_size);
             if (!text) return fail(std::move(text.error()).context(origin));
-            auto spec = parse_container_file(*text, name, origin);
+            std::size_t before = all_.count();
+            auto spec = parse_container_file(*text, name, origin, collecting());
+            if (!spec && collecting()) { // added to all_; the next file is read all the same
+                noted(spec.error());
+                continue;
+            }
             if (!spec) return fail(spec.error());
+            if (all_.count() > before) noted_in(origin);
             ds.containers[name] = std::move(*spec);
             here[name] = origin;
         }
@@ -398,10 +434,9 @@ Result<std::string> Renderer::render_tmpl(const std::string &id, const std::stri
     }
     auto text = tree_.read_blob(id, opts_.max_file_size);
     if (!text) return fail(std::move(text.error()).context(origin));
-    auto rendered = render_template(*text, *values_, origin, opts_.max_file_size, opts_.facts_used, &rendered_);
-    if (!rendered && opts_.template_errors) {
-        if (!first_template_error_) first_template_error_ = rendered.error();
-        opts_.template_errors->push_back(rendered.error());
+    auto rendered = render_template(*text, *values_, origin, opts_.max_file_size, opts_.facts_used, &rendered_, collecting());
+    if (!rendered && collecting()) { // all its errors are in all_
+        noted(rendered.error());
         return id; // a stand-in: this render fails at its end
     }
     if (!rendered) return fail(rendered.error());
@@ -534,20 +569,29 @@ Result<DesiredState> Renderer::run() {
                 continue;
             }
             // A partial render saw only the paths that changed; the others were there before.
-            if (!merged.count(path) && (!partial_ || changed_.count(path)))
-                return fail(Errc::invalid, patch.where + ": no files/ of the merged folders provides " + path);
+            if (!merged.count(path) && (!partial_ || changed_.count(path))) {
+                FJORD_TRY(keep(join(folders_[i].path, "fjord.toml"),
+                               fail(Errc::invalid, patch.where + ": no files/ of the merged folders provides " + path)));
+                continue;
+            }
             if (!merged.count(path)) continue;
             merge_patch(patches[path], patch);
         }
     for (const auto &[path, c] : merged) {
         auto p = patches.find(path);
         auto settled = settle_patch(path, c.kind == EntryKind::symlink, patterns, p == patches.end() ? nullptr : &p->second);
-        if (!settled) return fail(settled.error());
+        if (!settled) {
+            FJORD_TRY(keep(c.origin, fail(settled.error())));
+            continue;
+        }
         auto spec = build(path, c, &*settled, ds);
-        if (!spec) return fail(spec.error());
+        if (!spec) {
+            FJORD_TRY(keep(c.origin, fail(spec.error())));
+            continue;
+        }
         ds.files.emplace(path, std::move(*spec));
     }
-    if (first_template_error_) return fail(*first_template_error_);
+    if (first_error_) return fail(*first_error_);
     FJORD_TRY(add_unit_files(tree_, ds, opts_.max_file_size));
     // A name the host cannot hold is the commit's fault: refused here, before the host is
     // touched, rather than failing the write halfway through a transaction.
@@ -601,8 +645,20 @@ bool Renderer::wanted(const std::string &host, bool folder) const {
 
 } // namespace
 
+void Renderer::report(const Result<DesiredState> &end) {
+    if (!opts_.template_errors) return;
+    std::vector<Error> errors = all_.errors();
+    if (!end && std::none_of(errors.begin(), errors.end(), [&](const Error &e) { return e.message == end.error().message; }) &&
+        !(first_error_ && end.error().message == first_error_->message))
+        errors.push_back(end.error());
+    opts_.template_errors->insert(opts_.template_errors->end(), errors.begin(), errors.end());
+}
+
 Result<DesiredState> render(const TreeView &tree, const RenderOptions &opts, const TreeView *base) {
-    return Renderer(tree, opts, base).run();
+    Renderer r(tree, opts, base);
+    auto d = r.run();
+    r.report(d);
+    return d;
 }
 
 Result<std::string> clean_relative_path(std::string_view p) {

@@ -26,8 +26,11 @@ struct RenderOptions {
     /// When set, receives the names of facts that templates looked up ("fjord.generation"), so
     /// the caller knows what the rendered content depends on.
     std::set<std::string> *facts_used = nullptr;
-    /// When set, every template that fails adds its error here and rendering goes on, so
-    /// fjordctl validate reports them all; the render still fails, with the first.
+    /// When set, every error found goes here and rendering goes on past it (every unknown key
+    /// and bad value of each fjord.toml and containers/*.toml, every failing template, every
+    /// undefined name in each), so fjordctl validate reports them all in file order, at most
+    /// 100 a file and 1000 in all (util/diagnostics.hpp); the render still fails, with the
+    /// first. Never set for an apply: a render for one stops at its first error.
     std::vector<Error> *template_errors = nullptr;
     /// True when blob `id` at host path `path` was checked before under the same limits, so its
     /// size need not be read again (a render costs a map lookup per unchanged file, not an I/O).

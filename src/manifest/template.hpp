@@ -4,6 +4,7 @@
 // is an error naming the template, the line and the name (never an empty string), partials and
 // delimiter changes are refused, and the output is bounded.
 #include "manifest/vars.hpp"
+#include "util/diagnostics.hpp"
 #include "util/result.hpp"
 #include <cstdint>
 #include <memory>
@@ -34,7 +35,7 @@ class TemplateValues {
   private:
     std::unique_ptr<Impl> impl_;
     friend Result<std::string> render_template(std::string_view, const TemplateValues &, const std::string &,
-                                               std::uint64_t, std::set<std::string> *, RenderBudget *);
+                                               std::uint64_t, std::set<std::string> *, RenderBudget *, Diagnostics *);
 };
 
 /// Renders `text`. {{name}}, {{{name}}} and {{&name}} substitute verbatim; {{#name}}..{{/name}}
@@ -44,12 +45,15 @@ class TemplateValues {
 /// the current list element. Every name a tag looks up must be defined, section names too:
 /// `tls = false` in a bundle is how a host opts out of {{#tls}}..{{/tls}}. Inside a section
 /// that does not render (false, empty list), nothing is looked up, so nothing is checked.
-/// Sections nest at most 64 deep. Errors read "ORIGIN:LINE: why"; output over `max_size`
+/// Sections nest at most 64 deep. Errors read "ORIGIN:LINE:COL: why" (the tag's column, in bytes); output over `max_size`
 /// bytes is refused, and so is output that takes `total` past its max (the output is added to
 /// it). Names of facts (host.*, fjord.*) that were looked up are added to `facts_used` when given.
+/// With `all`, every undefined name (and table or list used as text) is added there, each
+/// once, and renders as nothing so the next is found too; the render still fails, with the
+/// first. Any other error of the template is added there as well.
 [[nodiscard]] Result<std::string> render_template(std::string_view text, const TemplateValues &values,
                                                   const std::string &origin, std::uint64_t max_size,
                                                   std::set<std::string> *facts_used = nullptr,
-                                                  RenderBudget *total = nullptr);
+                                                  RenderBudget *total = nullptr, Diagnostics *all = nullptr);
 
 } // namespace fjord

@@ -505,3 +505,24 @@ TEST_CASE("inputs that crashed toml++ 3.3.0 under the fuzzer are plain errors (t
         CHECK(c.error().message.find("/etc/fjord/fjord.toml") == 0);
     }
 }
+
+TEST_CASE("every problem of a config is reported, in file order (issue 19)") {
+    const std::string text = "[source]\npoll_interval = \"soon\"\n[apply]\nroto = \"/\"\nmax_deletions = -1\n[colour]\n";
+    Diagnostics all;
+    auto c = parse_config(text, file, facts, &all);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message == "/etc/fjord/fjord.toml:2:17: source.poll_interval: bad duration \"soon\" (use e.g. 500ms, 30s, 5m, 1h)");
+    std::vector<std::string> got;
+    for (const auto &e : all.errors()) got.push_back(e.message);
+    CHECK(got == std::vector<std::string>{"/etc/fjord/fjord.toml:2:17: source.poll_interval: bad duration \"soon\" (use e.g. 500ms, 30s, 5m, 1h)",
+                                          "/etc/fjord/fjord.toml:4:1: apply.roto: unknown key",
+                                          "/etc/fjord/fjord.toml:5:17: apply.max_deletions: must be a non-negative integer",
+                                          "/etc/fjord/fjord.toml:6:1: colour: unknown table"});
+    std::string many = "[apply]\n";
+    for (int i = 0; i < 300; ++i) many += "k" + std::to_string(i) + " = 1\n";
+    Diagnostics capped;
+    CHECK_FALSE(parse_config(many, file, facts, &capped));
+    auto e = capped.errors();
+    REQUIRE(e.size() == Diagnostics::max_per_file + 1);
+    CHECK(e.back().message == "... and 200 more errors not shown (at most 100 are shown per file and 1000 in all)");
+}

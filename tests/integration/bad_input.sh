@@ -380,6 +380,18 @@ config_case "wrong type" 's/^root = .*/root = 5/' "fjordd: @CFG@:7:8: apply.root
 config_case "bad duration" 's/^poll_interval = .*/poll_interval = "soon"/' \
   "fjordd: @CFG@:5:17: source.poll_interval: bad duration \"soon\""
 config_case "relative apply.root" 's|^root = .*|root = "relative/root"|' "re:^fjordd: @CFG@:7:8: apply.root: .*absolute"
+# Every problem of the config, a line each, in file order (issue 19: only the first was named).
+config_case "three problems, every one named" 's/^poll_interval = .*/poll_interval = "soon"/; s/^root = /roto = /; s/^textfile = .*/textfile = 5/' \
+  "fjordd: @CFG@:5:17: source.poll_interval: bad duration \"soon\"" "fjordd: @CFG@:7:1: apply.roto: unknown key" \
+  "fjordd: @CFG@:11:12: metrics.textfile: must be a string"
+lines=$(grep -c '' "$C/err")
+[ "$lines" = 3 ] && [ "$(grep -n 'apply.roto' "$C/err" | cut -d: -f1)" = 2 ] && pass "a config with three problems prints three lines, in file order" ||
+  fail "config problems: three lines" "$lines lines: $(cat "$C/err")"
+# fjordctl reads the same config: the same three lines, exit 2.
+sed 's/^poll_interval = .*/poll_interval = "soon"/; s/^root = /roto = /; s/^textfile = .*/textfile = 5/' "$C/fjord.toml.good" >"$C/bad3.toml"
+"$FJORDCTL" --config "$C/bad3.toml" history >"$C/ctl.out" 2>"$C/ctl.err"; rc=$?
+[ "$rc" = 2 ] && [ "$(grep -c '' "$C/ctl.err")" = 3 ] && grep -qF "fjordctl: $C/bad3.toml:11:12: metrics.textfile: must be a string" "$C/ctl.err" &&
+  pass "fjordctl with a config of three problems prints three lines and exits 2" || fail "fjordctl config problems" "rc=$rc $(cat "$C/ctl.err")"
 new_case "bad agent config: missing file"
 bad_commit
 CFG=$C/absent.toml expect 2 "$C/absent.toml" "No such file or directory"

@@ -155,6 +155,17 @@ if kill -0 "$DAEMON_PID" 2>/dev/null && grep -q "keeping the running configurati
 else
   fail "sighup" "$(tail -3 "$T/daemon.log")"
 fi
+# Every problem is logged, a line each; the last says the running one is kept (issue 19).
+cp "$CFG.good" "$CFG"
+printf '[colour]\nx = 1\n[shade]\ny = 2\n' >>"$CFG"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+if kill -0 "$DAEMON_PID" 2>/dev/null && grep -q "reload: $CFG:[0-9]*:1: colour: unknown table\$" "$T/daemon.log" &&
+  grep -q "reload: $CFG:[0-9]*:1: shade: unknown table; keeping the running configuration" "$T/daemon.log"; then
+  pass "SIGHUP with a config of two problems logs both and keeps the old one"
+else
+  fail "sighup two problems" "$(tail -3 "$T/daemon.log")"
+fi
 cp "$CFG.good" "$CFG"
 sed -i 's|^drift = "correct"|drift = "report"|' "$CFG"
 kill -HUP "$DAEMON_PID"

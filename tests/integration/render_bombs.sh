@@ -94,6 +94,6 @@ mkdir -p "$H/files/etc/bombs"
 printf '[vars]\ngreeting = "hello"\non = true\n' >"$H/fjord.toml"
 awk 'BEGIN { for (i = 0; i < 100000; i++) printf "{{#on}}"; printf "x"; for (i = 0; i < 100000; i++) printf "{{/on}}"; print "" }' \
   >"$H/files/etc/bombs/deep.txt.tmpl"
-bomb d 'files/etc/bombs/deep\.txt\.tmpl:1: sections nest deeper than 64'
+bomb d 'files/etc/bombs/deep\.txt\.tmpl:1:449: sections nest deeper than 64'
 
 finish

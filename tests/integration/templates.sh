@@ -151,11 +151,11 @@ echo "changed" >"$H/files/etc/app/other"
 commit_all "$R" "typo"
 once; rc=$?
 after=$(fingerprint "$ROOT")
-[ "$rc" = 1 ] && grep -q 'hosts/web1/files/etc/app/bad.conf.tmpl:3: undefined variable \\\?"prot\\\?"' "$LOG" &&
+[ "$rc" = 1 ] && grep -q 'hosts/web1/files/etc/app/bad.conf.tmpl:3:6: undefined variable \\\?"prot\\\?"' "$LOG" &&
   [ "$before" = "$after" ] && [ "$(cat "$STATE/current")" = 4 ] &&
   pass "undefined variable refused with file:line and name; host unchanged" || fail "undefined variable" "rc=$rc $(cat "$LOG")"
 "$FJORDCTL" --config "$CFG" status >"$T/st" 2>&1
-grep -q 'bad.conf.tmpl:3: undefined variable "prot"' "$T/st" && pass "status shows the template error" || fail "status error" "$(cat "$T/st")"
+grep -q 'bad.conf.tmpl:3:6: undefined variable "prot"' "$T/st" && pass "status shows the template error" || fail "status error" "$(cat "$T/st")"
 git -C "$R" rm -q hosts/web1/files/etc/app/bad.conf.tmpl && commit_all "$R" "fix"
 once && [ "$(cat "$STATE/current")" = 5 ] && pass "the fix applies" || fail "fix" "$(cat "$LOG")"
 
@@ -177,10 +177,30 @@ printf 'x={{one}}\n' >"$R/hosts/web2/files/etc/a.tmpl"
 printf 'ok\n{{#two}}{{/two}}\n' >"$R/hosts/web2/files/etc/b.tmpl"
 printf '{{#x}}\n' >"$R/hosts/db1/files/etc/c.tmpl"
 "$FJORDCTL" --config "$CFG" validate "$R" >"$T/v" 2>"$T/v.err"; rc=$?
-[ "$rc" = 1 ] && grep -q 'web2/files/etc/a.tmpl:1: undefined variable "one"' "$T/v.err" &&
-  grep -q 'web2/files/etc/b.tmpl:2: undefined variable "two"' "$T/v.err" && grep -q 'db1/files/etc/c.tmpl:1: {{#x}} is not closed' "$T/v.err" &&
+[ "$rc" = 1 ] && grep -q 'web2/files/etc/a.tmpl:1:3: undefined variable "one"' "$T/v.err" &&
+  grep -q 'web2/files/etc/b.tmpl:2:1: undefined variable "two"' "$T/v.err" && grep -q 'db1/files/etc/c.tmpl:1:1: {{#x}} is not closed' "$T/v.err" &&
   grep -q 'hosts/web1: ok' "$T/v" && grep -q '3 errors in 3 host folders' "$T/v.err" &&
   pass "validate renders every host folder and reports every error" || fail "validate" "rc=$rc $(cat "$T/v" "$T/v.err")"
+rm -rf "$R/hosts/web2" "$R/hosts/db1"
+
+# 9. One run names every error (issue 19): two typos in each of two host folders' manifests
+# (one in a containers/ file) and a template with two undefined variables, each FILE:LINE:COL.
+mkdir -p "$R/hosts/web2/files/etc" "$R/hosts/db1/containers"
+printf '[file."/etc/a"]\nmodee = "0644"\n[unit."app.service"]\nstate = "running"\n' >"$R/hosts/web2/fjord.toml"
+printf 'a\nport={{ prot }} name={{nmae}}\n' >"$R/hosts/web2/files/etc/a.tmpl"
+printf 'colour = "red"\n' >"$R/hosts/db1/fjord.toml"
+printf 'image = "app:1"\nrestart = "sometimes"\n' >"$R/hosts/db1/containers/app.toml"
+"$FJORDCTL" --config "$CFG" validate "$R" >"$T/v" 2>"$T/v.err"; rc=$?
+want=('hosts/web2/fjord.toml:2:1: file."/etc/a": modee: unknown key'
+  'hosts/web2/fjord.toml:4:9: unit."app.service": state: "running" is not one of started, stopped'
+  'hosts/web2/files/etc/a.tmpl:2:6: undefined variable "prot"'
+  'hosts/web2/files/etc/a.tmpl:2:22: undefined variable "nmae"'
+  'hosts/db1/fjord.toml:1:1: colour: unknown key'
+  'hosts/db1/containers/app.toml:2:11: restart: "sometimes" is not one of no, on-failure, always, unless-stopped')
+missing=""
+for w in "${want[@]}"; do grep -qF -- "$w" "$T/v.err" || missing+=" [$w]"; done
+[ "$rc" = 1 ] && [ -z "$missing" ] && grep -q '6 errors in 3 host folders' "$T/v.err" &&
+  pass "validate names every typo of every file of every host folder in one run" || fail "validate every error" "rc=$rc missing:$missing $(cat "$T/v.err")"
 rm -rf "$R/hosts/web2" "$R/hosts/db1"
 "$FJORDCTL" --config "$CFG" validate "$R" >"$T/v" 2>&1 && grep -q 'hosts/web1: ok' "$T/v" && pass "validate of a good repo exits 0" || fail "validate good" "$(cat "$T/v")"
 

@@ -172,17 +172,17 @@ const std::vector<Refusal> refusals = {
 
     // Templates refuse unknown variables, sections over them and partials, naming file and line.
     {"an unknown variable", {{"hosts/web1/files/etc/a.tmpl", "line one\nx={{domian}}\n"}},
-     "hosts/web1/files/etc/a.tmpl:2: undefined variable \"domian\" (not in [vars] nor a host fact)"},
+     "hosts/web1/files/etc/a.tmpl:2:3: undefined variable \"domian\" (not in [vars] nor a host fact)"},
     {"a section over an unknown variable", {{"hosts/web1/files/etc/a.tmpl", "{{#servers}}\n{{name}}\n{{/servers}}\n"}},
-     "hosts/web1/files/etc/a.tmpl:1: undefined variable \"servers\" (not in [vars] nor a host fact)"},
+     "hosts/web1/files/etc/a.tmpl:1:1: undefined variable \"servers\" (not in [vars] nor a host fact)"},
     {"a partial", {{"hosts/web1/files/etc/a.tmpl", "{{> part}}"}},
-     "hosts/web1/files/etc/a.tmpl:1: {{> part}}: partials are not supported", Match::start},
-    {"a tag not closed", {{"hosts/web1/files/etc/a.tmpl", "\n\nopen {{x"}}, "hosts/web1/files/etc/a.tmpl:3: \"{{\" is not closed"},
+     "hosts/web1/files/etc/a.tmpl:1:1: {{> part}}: partials are not supported", Match::start},
+    {"a tag not closed", {{"hosts/web1/files/etc/a.tmpl", "\n\nopen {{x"}}, "hosts/web1/files/etc/a.tmpl:3:6: \"{{\" is not closed"},
     // A rendered unit is checked as a unit; a unit comes from one file.
     {"a rendered unit that is no unit", app_unit("{{port}}\n"),
      "hosts/web1/units/app.service.tmpl:1: expected Key=Value, a [Section] or a comment"},
     {"an unknown variable in a unit", app_unit("[Service]\nExecStart={{nope}}\n"),
-     "hosts/web1/units/app.service.tmpl:2: undefined variable \"nope\" (not in [vars] nor a host fact)"},
+     "hosts/web1/units/app.service.tmpl:2:11: undefined variable \"nope\" (not in [vars] nor a host fact)"},
     {"a unit as a file and as a template",
      app_unit("[Service]\nExecStart={{nope}}\n") + std::vector<Node>{{"hosts/web1/units/app.service", "[Service]\n"}},
      "hosts/web1/units/app.service.tmpl: gives unit app.service, which hosts/web1/units/app.service gives too"},

@@ -215,9 +215,9 @@ TEST_CASE("template errors can be collected, so validate reports them all") {
     RenderOptions o = web1();
     std::vector<Error> errors;
     o.template_errors = &errors;
-    CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl:1: undefined variable \"one\" (not in [vars] nor a host fact)");
+    CHECK(error_of(t, o) == "hosts/web1/files/etc/a.tmpl:1:1: undefined variable \"one\" (not in [vars] nor a host fact)");
     REQUIRE(errors.size() == 2);
-    CHECK(errors[1].message == "hosts/web1/files/etc/b.tmpl:2: undefined variable \"two\" (not in [vars] nor a host fact)");
+    CHECK(errors[1].message == "hosts/web1/files/etc/b.tmpl:2:1: undefined variable \"two\" (not in [vars] nor a host fact)");
 }
 
 TEST_CASE("the facts templates look up are reported") {
@@ -428,4 +428,28 @@ TEST_CASE("validate's %s may stand inside an argument") {
     FakeTree t;
     t.file("hosts/web1/files/etc/a", "x").file("hosts/web1/fjord.toml", "[file.\"/etc/a\"]\nvalidate = [\"check\", \"--file=%s\"]\n");
     CHECK(ok(t).files.at("/etc/a").validate[1] == "--file=%s");
+}
+
+TEST_CASE("collecting, a render reports every error of every file of the host: manifests, containers, templates (issue 19)") {
+    FakeTree t;
+    t.file("hosts/web1/fjord.toml", "include = [\"../../bundles/base\"]\ncolour = 1\n[file.\"/etc/a\"]\nmodee = \"0644\"\n")
+        .file("bundles/base/fjord.toml", "[vars]\nhost.x = 1\n")
+        .file("hosts/web1/containers/app.toml", "image = \"app:1\"\nport = [\"80:80\"]\n")
+        .file("hosts/web1/files/etc/a.tmpl", "{{one}}\n{{two}}\n");
+    RenderOptions o = web1();
+    // An apply stops at the first error, as before.
+    CHECK(error_of(t, o) == "hosts/web1/fjord.toml:2:1: colour: unknown key");
+    std::vector<Error> errors;
+    o.template_errors = &errors;
+    CHECK(error_of(t, o) == "hosts/web1/fjord.toml:2:1: colour: unknown key");
+    std::vector<std::string> got;
+    for (const auto &e : errors) got.push_back(e.message.substr(0, e.message.find(" (")));
+    CHECK(got == std::vector<std::string>{
+                     "hosts/web1/fjord.toml:2:1: colour: unknown key",
+                     "hosts/web1/fjord.toml:4:1: file.\"/etc/a\": modee: unknown key",
+                     "bundles/base/fjord.toml:2:1: vars: host: the names host.* and fjord.* are reserved for host facts",
+                     "hosts/web1/containers/app.toml:2:1: port: unknown key",
+                     "hosts/web1/files/etc/a.tmpl:1:1: undefined variable \"one\"",
+                     "hosts/web1/files/etc/a.tmpl:2:1: undefined variable \"two\"",
+                 });
 }

@@ -58,7 +58,7 @@ TEST_CASE("sections: lists repeat, false and empty lists hide, inverted sections
           "upstream app {\n    server 10.0.0.1:80;\n    server 10.0.0.2:80;\n}\n");
     CHECK(ok("a\n  {{#debug}}\nx\n  {{/debug}}\n{{^tls}}\nno tls\n{{/tls}}\nb\n") == "a\nb\n");
     CHECK(ok("{{#tls}}\n{{#upstreams}}\n  {{.}}\n{{/upstreams}}\n{{/tls}}\nend") == "  10.0.0.1:80\n  10.0.0.2:80\nend");
-    CHECK(err("\n{{#tls}}\n\n{{nope}}\n{{/tls}}") == "hosts/web1/files/etc/x.tmpl:4: undefined variable \"nope\" (not in [vars] nor a host fact)");
+    CHECK(err("\n{{#tls}}\n\n{{nope}}\n{{/tls}}") == "hosts/web1/files/etc/x.tmpl:4:1: undefined variable \"nope\" (not in [vars] nor a host fact)");
     CHECK(ok("{{#sites}}{{name}}:{{port}} on {{domain}}\n{{/sites}}") == "a:81 on shop.example.no\nb:82 on shop.example.no\n");
     CHECK(ok("{{#tls}}ssl on;{{/tls}}{{#debug}}debug;{{/debug}}{{^debug}}quiet;{{/debug}}{{#none}}x{{/none}}{{^none}}empty{{/none}}") ==
           "ssl on;quiet;empty");
@@ -72,28 +72,28 @@ TEST_CASE("comments vanish, standalone ones with their line") {
 }
 
 TEST_CASE("an undefined name is an error naming the template, the line and the name") {
-    CHECK(err("a\nb\nport={{ prot }}\n") == "hosts/web1/files/etc/x.tmpl:3: undefined variable \"prot\" (not in [vars] nor a host fact)");
-    CHECK(err("{{#upstream}}x{{/upstream}}") == "hosts/web1/files/etc/x.tmpl:1: undefined variable \"upstream\" (not in [vars] nor a host fact)");
-    CHECK(err("\n{{^missing}}x{{/missing}}") == "hosts/web1/files/etc/x.tmpl:2: undefined variable \"missing\" (not in [vars] nor a host fact)");
-    CHECK(err("{{db.user}}") == "hosts/web1/files/etc/x.tmpl:1: undefined variable \"db.user\" (not in [vars] nor a host fact)");
-    CHECK(err("{{upstreams.5}}") == "hosts/web1/files/etc/x.tmpl:1: undefined variable \"upstreams.5\" (not in [vars] nor a host fact)");
-    CHECK(err("{{#sites}}\n{{name}} {{nmae}}\n{{/sites}}") == "hosts/web1/files/etc/x.tmpl:2: undefined variable \"nmae\" (not in [vars] nor a host fact)");
-    CHECK(err("{{host.ipv4}}") == "hosts/web1/files/etc/x.tmpl:1: undefined variable \"host.ipv4\" (not in [vars] nor a host fact)");
+    CHECK(err("a\nb\nport={{ prot }}\n") == "hosts/web1/files/etc/x.tmpl:3:6: undefined variable \"prot\" (not in [vars] nor a host fact)");
+    CHECK(err("{{#upstream}}x{{/upstream}}") == "hosts/web1/files/etc/x.tmpl:1:1: undefined variable \"upstream\" (not in [vars] nor a host fact)");
+    CHECK(err("\n{{^missing}}x{{/missing}}") == "hosts/web1/files/etc/x.tmpl:2:1: undefined variable \"missing\" (not in [vars] nor a host fact)");
+    CHECK(err("{{db.user}}") == "hosts/web1/files/etc/x.tmpl:1:1: undefined variable \"db.user\" (not in [vars] nor a host fact)");
+    CHECK(err("{{upstreams.5}}") == "hosts/web1/files/etc/x.tmpl:1:1: undefined variable \"upstreams.5\" (not in [vars] nor a host fact)");
+    CHECK(err("{{#sites}}\n{{name}} {{nmae}}\n{{/sites}}") == "hosts/web1/files/etc/x.tmpl:2:10: undefined variable \"nmae\" (not in [vars] nor a host fact)");
+    CHECK(err("{{host.ipv4}}") == "hosts/web1/files/etc/x.tmpl:1:1: undefined variable \"host.ipv4\" (not in [vars] nor a host fact)");
 }
 
 TEST_CASE("a list or table where a value is wanted is an error, not an empty string") {
-    CHECK(err("{{upstreams}}") == "hosts/web1/files/etc/x.tmpl:1: \"upstreams\" is a list; use a section: {{#upstreams}}...{{/upstreams}}");
-    CHECK(err("x\n{{db}}") == "hosts/web1/files/etc/x.tmpl:2: \"db\" is a table; use a section: {{#db}}...{{/db}}");
+    CHECK(err("{{upstreams}}") == "hosts/web1/files/etc/x.tmpl:1:1: \"upstreams\" is a list; use a section: {{#upstreams}}...{{/upstreams}}");
+    CHECK(err("x\n{{db}}") == "hosts/web1/files/etc/x.tmpl:2:1: \"db\" is a table; use a section: {{#db}}...{{/db}}");
 }
 
 TEST_CASE("malformed templates are refused with their line") {
-    CHECK(err("{{> part}}") == "hosts/web1/files/etc/x.tmpl:1: {{> part}}: partials are not supported");
-    CHECK(err("\n{{=<% %>=}}") == "hosts/web1/files/etc/x.tmpl:2: {{=<% %>=}}: changing delimiters is not supported");
-    CHECK(err("\n\n{{#tls}}\nx\n") == "hosts/web1/files/etc/x.tmpl:3: {{#tls}} is not closed");
-    CHECK(err("{{#tls}}\n{{/debug}}") == "hosts/web1/files/etc/x.tmpl:2: {{/debug}}: the open section is {{#tls}} from line 1");
-    CHECK(err("{{/tls}}") == "hosts/web1/files/etc/x.tmpl:1: {{/tls}}: closes no open section");
-    CHECK(err("a {{ }}") == "hosts/web1/files/etc/x.tmpl:1: {{ }}: empty name");
-    CHECK(err("a\n{{x") == "hosts/web1/files/etc/x.tmpl:2: \"{{\" is not closed");
+    CHECK(err("{{> part}}") == "hosts/web1/files/etc/x.tmpl:1:1: {{> part}}: partials are not supported");
+    CHECK(err("\n{{=<% %>=}}") == "hosts/web1/files/etc/x.tmpl:2:1: {{=<% %>=}}: changing delimiters is not supported");
+    CHECK(err("\n\n{{#tls}}\nx\n") == "hosts/web1/files/etc/x.tmpl:3:1: {{#tls}} is not closed");
+    CHECK(err("{{#tls}}\n{{/debug}}") == "hosts/web1/files/etc/x.tmpl:2:1: {{/debug}}: the open section is {{#tls}} from line 1");
+    CHECK(err("{{/tls}}") == "hosts/web1/files/etc/x.tmpl:1:1: {{/tls}}: closes no open section");
+    CHECK(err("a {{ }}") == "hosts/web1/files/etc/x.tmpl:1:3: {{ }}: empty name");
+    CHECK(err("a\n{{x") == "hosts/web1/files/etc/x.tmpl:2:1: \"{{\" is not closed");
 }
 
 TEST_CASE("output and work are bounded") {
@@ -128,4 +128,24 @@ TEST_CASE("--var assignments: TOML when the value parses, else a string") {
     CHECK(parse_var_assignment("x=").value().second == VarValue::string(""));
     CHECK_FALSE(parse_var_assignment("novalue").has_value());
     CHECK_FALSE(parse_var_assignment("a..b=1").has_value());
+}
+
+TEST_CASE("with a sink, every undefined name of a template is reported, each once (issue 19)") {
+    TemplateValues values(sample());
+    Diagnostics all;
+    auto r = render_template("{{nope}}\n{{#sites}}{{name}} {{nmae}}{{/sites}}\n{{#tls}}{{db}}{{/tls}}{{^missing}}x{{/missing}}\n", values,
+                             "hosts/web1/files/etc/x.tmpl", 1 << 20, nullptr, nullptr, &all);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "hosts/web1/files/etc/x.tmpl:1:1: undefined variable \"nope\" (not in [vars] nor a host fact)");
+    std::vector<std::string> got;
+    for (const auto &e : all.errors()) got.push_back(e.message);
+    CHECK(got == std::vector<std::string>{
+                     "hosts/web1/files/etc/x.tmpl:1:1: undefined variable \"nope\" (not in [vars] nor a host fact)",
+                     "hosts/web1/files/etc/x.tmpl:2:20: undefined variable \"nmae\" (not in [vars] nor a host fact)",
+                     "hosts/web1/files/etc/x.tmpl:3:9: \"db\" is a table; use a section: {{#db}}...{{/db}}",
+                     "hosts/web1/files/etc/x.tmpl:3:23: undefined variable \"missing\" (not in [vars] nor a host fact)",
+                 });
+    Diagnostics syntax;
+    CHECK_FALSE(render_template("{{#a}}", values, "x.tmpl", 1 << 20, nullptr, nullptr, &syntax));
+    CHECK(syntax.count() == 1);
 }
