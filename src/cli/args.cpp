@@ -46,7 +46,8 @@ constexpr const char *json_help = "print JSON";
 // clang-format off
 const std::vector<VerbSpec> &verbs() {
     static const std::vector<VerbSpec> v{
-        {"status", "status [--json]", {"source, commit (age, subject), generation, last sync and error,", "next poll, paused or not, drift, prerequisites"},
+        {"status", "status [--json]", {"source, remote head, commit applied and last attempted (its", "outcome and reason), generation, last sync and error, next poll,",
+                                       "paused or not, drift, prerequisites; exit 0 running and on the", "newest good state, 1 failed/refused/paused, 3 fjordd not running"},
          "[--json]", {{"--json", nullptr, json_help}}},
         {"sync", "sync [--dry-run] [--accept-rewrite] [--allow-deletions N] [--retry]",
          {"reconcile now and print what happened (at a terminal,", "progress while it applies and checks)"},
@@ -56,8 +57,11 @@ const std::vector<VerbSpec> &verbs() {
           {"--allow-deletions", "N", "allow a commit deleting up to N things, once (over apply.max_deletions)", false, NumberSpec{0, UINT32_MAX}},
           {"--retry", nullptr, "try again a commit that failed before; also lifts a halt"}}},
         {"diff", "diff", {"the plan for the newest commit, applied to nothing"}, "", {}},
-        {"history", "history [--json]", {"generations: number, commit, time, changes (files added,", "changed, removed; units restarted), outcome"},
+        {"history", "history [--json]", {"generations and commits that never became one: number, commit,", "time, changes (files added, changed, removed; units restarted),", "outcome, note (cut to the terminal's width)"},
          "[--json]", {{"--json", nullptr, json_help}}},
+        {"show", "show [GEN|COMMIT] [--json]", {"one history entry in full (default the newest): outcome and whole", "reason, files, units and containers changed, checks and hooks with",
+                                                "results and output, timings; COMMIT: 7 or more hex digits"},
+         "[GEN|COMMIT] [--json]", {{"--json", nullptr, json_help}}, 0, 1, "GEN|COMMIT"},
         {"events", "events [--follow] [--since TIME] [--json]",
          {"fjord's journal events (applied, refused, rolled back, drift,", "image updates...), one line each; --follow waits for new ones;",
           "TIME: \"2026-12-04 10:00\", \"1h ago\", \"-30m\", \"@EPOCH\", \"today\""},
