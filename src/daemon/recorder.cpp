@@ -117,7 +117,6 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
 
 void Recorder::keep_report(const Transition &t, const Run &r) {
     bool judged = judges_commit(t.stage) && !r.dry_run && !r.commit.empty();
-    if (!judged && !r.attempt) return;
     bool bad = t.state == SyncState::failed || t.state == SyncState::refused;
     Report rep;
     rep.commit = r.commit;
@@ -129,7 +128,7 @@ void Recorder::keep_report(const Transition &t, const Run &r) {
     rep.stages = r.stages;
     rep.steps = r.steps;
     std::string outcome = rep.outcome; // for status, as the sync ended (applied, failed, ...)
-    if (r.attempt)
+    if (r.attempt && (judged || t.stage == Stage::rollback || t.stage == Stage::image_update))
         if (auto info = store_.load_info(r.attempt)) {
             rep.generation = r.attempt;
             rep.outcome = outcome_name(info->outcome); // the generation's own (good, rolled-back, refused)
@@ -143,6 +142,16 @@ void Recorder::keep_report(const Transition &t, const Run &r) {
         if (!log) log_warning("attempts: " + log.error().message + ", starting them afresh");
         auto s = write_attempts(store_.dir(), add_attempt(log ? std::move(*log) : std::vector<Report>{}, rep));
         if (!s) log_warning("keep the attempt on " + short_id(r.commit) + ": " + s.error().message + ", ignoring");
+    }
+    // The remote went back to the applied commit (a failed commit reverted by a force-push):
+    // the host is on the newest good state again, and the failure is no longer the news.
+    if (!judged && t.state == SyncState::up_to_date && !r.head.commit.empty() && r.head.commit == status_.commit &&
+        status_.attempted_commit != r.head.commit) {
+        status_.attempted_commit = r.head.commit;
+        status_.attempted_outcome = sync_state_name(t.state);
+        status_.attempted_reason.clear();
+        status_.attempted_time = rep.time;
+        status_.attempted_generation = status_.generation;
     }
     // The last commit judged, for status: its reason stays until a newer judgement replaces it.
     if (judged) {
