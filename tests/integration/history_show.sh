@@ -89,6 +89,13 @@ ctl show "${C3:0:9}" >"$T/show3" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q "^attempt on commit $C3 (no generation" "$T/show3" && grep -q '^outcome:     failed (in stage render)$' "$T/show3" &&
   grep -q 'hosts/web1/files/etc/app/bad.conf.tmpl:3: undefined variable' "$T/show3" && grep -q '^subject:     third: a bad template$' "$T/show3" &&
   pass "show COMMIT-PREFIX of the render failure: its whole reason" || fail "show render failure" "rc=$rc $(cat "$T/show3")"
+ctl show "$C3" --json >"$T/show3.json" 2>&1
+python3 - "$T/show3.json" "$C3" <<'PY' >"$T/s3sj.out" 2>&1 && pass "show --json of an attempt: generation null, outcome, stage, reason" || fail "show attempt --json" "$(cat "$T/s3sj.out")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["generation"] is None and j["commit"] == sys.argv[2] and j["outcome"] == "failed" and j["stage"] == "render", j
+assert "bad.conf.tmpl:3: undefined variable" in j["reason"] and j["repeats"] == 1 and isinstance(j["stages"], list), j
+PY
 ctl status >"$T/st3" 2>&1; rc=$?
 [ $rc = 1 ] && grep -qE "^attempted:   ${C3:0:12} failed " "$T/st3" && grep -q '^reason:      commit .*bad.conf.tmpl:3: undefined variable' "$T/st3" &&
   grep -q "^remote head: ${C3:0:12}$" "$T/st3" &&
