@@ -105,7 +105,7 @@ int run_cli(int argc, char **argv) {
     auto cfg = config_for(config_file, explicit_config);
     // status asks fjordd, which runs the last good config: a typo on disk is a warning, and the
     // daemon is asked at the default places (control socket, state dir).
-    if (!cfg && verb == "status") {
+    if (!cfg && verb == "status" && ::access(config_file.c_str(), F_OK) == 0) { // a file that is there but does not load
         std::string why = cfg.error().message;
         cfg = parse_config("", config_file, HostFacts{host_name(), machine_id()});
         if (cfg)

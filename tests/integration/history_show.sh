@@ -73,6 +73,10 @@ sed 's/^branch = "main"$/branch = "main"\nbrnach = "typo"/' "$CFG" >"$T/typo.tom
   pass "status with a typo in the config asks the running fjordd: the config error as a warning, its status, exit 0" ||
   fail "status with a typo" "rc=$rc $(cat "$T/typo.err" "$T/typo.out")"
 
+"$FJORDCTL" --config "$T/missing.toml" status >"$T/missing.out" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q 'missing.toml' "$T/missing.out" && pass "status with a config file that is not there: exit 2 (a usage error, not a typo)" ||
+  fail "status missing config" "rc=$rc $(cat "$T/missing.out")"
+
 # --- a template that does not render ------------------------------------------------------------------
 printf 'a\nb\nport={{prot}}\n' >"$H/files/etc/app/bad.conf.tmpl"
 commit_all "$R" "third: a bad template"
