@@ -244,12 +244,18 @@ void ChunkDir::trim(const ChunkIndex &index, std::size_t record_size) const {
 }
 
 Result<std::string> ChunkDir::get(const std::string &id) const {
+    auto c = fetch(id);
+    if (!c) return fail(std::move(c.error()));
+    return **c;
+}
+
+Result<const std::string *> ChunkDir::fetch(const std::string &id) const {
     const std::string p = path(id);
     if (!valid_chunk_id(id)) return fail(Errc::corrupt, "bad chunk id " + id);
-    if (auto it = cache_.find(id); it != cache_.end()) return it->second;
-    auto found = [&](std::string content) -> Result<std::string> {
+    if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
+    auto found = [&](std::string content) -> Result<const std::string *> {
         remember(id, content);
-        return content;
+        return &cache_.at(id);
     };
     auto a = read_chunk_file(p);
     if (a && blob_id(*a) == id) return found(std::move(*a));
@@ -265,18 +271,31 @@ Result<std::string> ChunkDir::get(const std::string &id) const {
     return fail(Errc::corrupt, "chunk " + p + ": " + what(a, p) + ", and its copy " + p + ".copy: " + what(b, p + ".copy"));
 }
 
-Result<std::string> ChunkDir::assemble(const ChunkIndex &index, const std::string &where) const {
-    std::string out = index.header + "\n";
+Result<std::vector<std::string_view>> ChunkDir::pieces(const ChunkIndex &index, const std::string &where) const {
+    std::size_t size = index.header.size() + 1;
     auto add = [&](const std::string &id) -> Status {
         if (id.empty()) return {};
-        auto c = get(id);
+        auto c = fetch(id);
         if (!c) return fail(c.error().context(where));
-        out += *c;
+        size += (*c)->size();
         return {};
     };
     for (const auto &id : index.paths) FJORD_TRY(add(id));
     FJORD_TRY(add(index.meta));
-    trim(index, out.size());
+    trim(index, size); // keeps the chunks of `index`: the views below stay valid
+    std::vector<std::string_view> out;
+    out.reserve(index.paths.size() + 1);
+    for (const auto &id : index.paths)
+        if (!id.empty()) out.emplace_back(cache_.at(id));
+    if (!index.meta.empty()) out.emplace_back(cache_.at(index.meta));
+    return out;
+}
+
+Result<std::string> ChunkDir::assemble(const ChunkIndex &index, const std::string &where) const {
+    auto parts = pieces(index, where);
+    if (!parts) return fail(std::move(parts.error()));
+    std::string out = index.header + "\n";
+    for (auto part : *parts) out += part;
     return out;
 }
 

@@ -186,9 +186,11 @@ Result<Generation> Store::files_of(std::uint64_t n, bool keep_paths) const {
     if (rec->whole) {
         g = std::move(*rec->whole);
     } else {
-        auto text = chunks_.assemble(rec->index, where);
-        if (!text) return fail(std::move(text.error()));
-        if (auto r = parse_files(*text, g, where, keep_paths); !r) return fail(std::move(r.error()));
+        // The chunks parsed where they are cached, never put together into one text.
+        auto parts = chunks_.pieces(rec->index, where);
+        if (!parts) return fail(std::move(parts.error()));
+        parts->insert(parts->begin(), rec->index.header);
+        if (auto r = parse_files(*parts, g, where, keep_paths); !r) return fail(std::move(r.error()));
     }
     g.info.number = n;
     return g;

@@ -56,7 +56,14 @@ const std::vector<VerbSpec> &verbs() {
           {"--accept-rewrite", nullptr, "accept a force-pushed branch, once"},
           {"--allow-deletions", "N", "allow a commit deleting up to N things, once (over apply.max_deletions)", false, NumberSpec{0, UINT32_MAX}},
           {"--retry", nullptr, "try again a commit that failed before; also lifts a halt"}}},
-        {"diff", "diff", {"the plan for the newest commit, applied to nothing"}, "", {}},
+        {"diff", "diff [--stat] [--exit-code] [--local DIR]",
+         {"what the newest commit would change here, with content: a unified", "diff per file against the live host, mode, owner and type changes,",
+          "units, containers; secrets as \"secret changed\" only; then why an", "apply would refuse it (exit 3); nothing is applied.",
+          "--local DIR: a checkout of the fleet repo instead, before a push"},
+         "[--stat] [--exit-code] [--local DIR]",
+         {{"--stat", nullptr, "one line a change, without content"},
+          {"--exit-code", nullptr, "exit 1 when there are changes, 0 when none, 2 on an error (as git diff)"},
+          {"--local", "DIR", "preview the checkout DIR (its source.path folder) against this host; writes nothing"}}},
         {"history", "history [--json]", {"generations and commits that never became one: number, commit,", "time, changes (files added, changed, removed; units restarted),", "outcome, note (cut to the terminal's width)"},
          "[--json]", {{"--json", nullptr, json_help}}},
         {"show", "show [GEN|COMMIT] [--json]", {"one history entry in full (default the newest): outcome and whole", "reason, files, units and containers changed, checks and hooks with",
@@ -105,7 +112,9 @@ constexpr const char *usage_tail = "\n"
                                    "  --config FILE            agent configuration (default /etc/fjord/fjord.toml)\n"
                                    "  -h, --help               this text; VERB --help: that verb's usage and options\n"
                                    "  --version                print the version\n"
-                                   "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n";
+                                   "Exit status: 0 success, 1 the operation failed, 2 usage or config error,\n"
+                                   "3 a preview (diff, sync --dry-run) of a commit an apply would refuse, or (status)\n"
+                                   "fjordd not running (status: 1 when it runs but is not on the newest good state).\n";
 
 const VerbSpec *find_verb(const std::string &name) {
     auto v = std::find_if(verbs().begin(), verbs().end(), [&](const VerbSpec &s) { return name == s.name; });

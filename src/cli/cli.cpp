@@ -3,6 +3,7 @@
 #include "cli/args.hpp"
 #include "cli/check_cmd.hpp"
 #include "cli/completion.hpp"
+#include "cli/diff_cmd.hpp"
 #include "cli/events_cmd.hpp"
 #include "cli/offline_cmd.hpp"
 #include "cli/render_cmd.hpp"
@@ -52,11 +53,30 @@ int print_sync(const nlohmann::json &r) {
     std::string plan = r.value("plan", "");
     if (!plan.empty()) std::fputs(tty_lines(plan).c_str(), stdout);
     std::printf("%s\n", tty_lines(r.value("message", "")).c_str());
+    if (r.value("refused", "") != "") return refused_preview;
     return r.value("ok", false) ? 0 : 1;
 }
 
+/// fjordctl diff: the changes with content (--stat: a line each), then the outcome. Exit: a
+/// refused preview 3; --exit-code 0 no changes, 1 changes, 2 an error; else 0, or 1 on an error.
+int print_diff(const nlohmann::json &r, bool stat, bool exit_code) {
+    int error = exit_code ? 2 : 1;
+    if (r.value("state", "") != "dry-run") {
+        std::fprintf(stderr, "fjordctl: diff: %s\n", tty_lines(r.value("message", "no preview")).c_str());
+        return error;
+    }
+    std::string text = r.value(stat ? "plan" : "diff", "");
+    if (text.empty()) text = r.value("plan", "");
+    if (!text.empty()) std::fputs(tty_lines(text).c_str(), stdout);
+    std::printf("%s\n", tty_lines(r.value("message", "")).c_str());
+    if (r.value("refused", "") != "") return refused_preview;
+    bool changes = !r.value("plan", "").empty();
+    return exit_code && changes ? 1 : 0;
+}
+
 // A verb the daemon performs; when it is not running, `local` does it here (or says why not).
-int via_daemon(const Config &cfg, const nlohmann::json &req, int timeout_ms, const std::function<int()> &local) {
+int via_daemon(const Config &cfg, const nlohmann::json &req, int timeout_ms, const std::function<int()> &local,
+               const std::function<int(const nlohmann::json &)> &print = print_sync, int error = 1) {
     // At a terminal, sync shows what it is doing ("checking generation 5: checks 1/3 passing")
     // on one line that the final output replaces; piped, only the final output is printed.
     ProgressLine line;
@@ -64,9 +84,19 @@ int via_daemon(const Config &cfg, const nlohmann::json &req, int timeout_ms, con
     if (req.value("progress", false)) on_progress = [&line](const std::string &l) { line.show(l); };
     auto r = control_call(control_socket_path(cfg), req, timeout_ms, on_progress);
     line.clear();
-    if (r) return print_sync(*r);
+    if (r) return print(*r);
     if (r.error().code == Errc::not_found) return local();
-    return failed(r.error().message);
+    (void)failed(r.error().message);
+    return error;
+}
+
+// --local DIR's value, as given ("--local DIR" or "--local=DIR").
+std::string local_dir(const std::vector<std::string> &words) {
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (words[i] == "--local" && i + 1 < words.size()) return words[i + 1];
+        if (words[i].starts_with("--local=")) return words[i].substr(8);
+    }
+    return "";
 }
 
 int not_running(const std::string &verb) {
@@ -130,7 +160,13 @@ int run_cli(int argc, char **argv) {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},
                            {"retry", a.has("--retry")}, {"progress", verb == "sync" && ::isatty(STDOUT_FILENO)}};
         if (a.has("--allow-deletions")) req["allow_deletions"] = a.numbers.at("--allow-deletions");
-        return via_daemon(*cfg, req, 3'600'000, [&] { return not_running(verb); });
+        if (verb == "sync") return via_daemon(*cfg, req, 3'600'000, [&] { return not_running(verb); });
+        bool stat = a.has("--stat"), exit_code = a.has("--exit-code");
+        if (a.has("--local")) return run_diff_local(*cfg, local_dir(a.words), stat, exit_code);
+        int error = exit_code ? 2 : 1;
+        return via_daemon(
+            *cfg, req, 3'600'000, [&] { return not_running(verb) == 0 ? 0 : error; },
+            [&](const nlohmann::json &r) { return print_diff(r, stat, exit_code); }, error);
     }
     if (verb == "rollback") {
         std::uint64_t gen = a.positional.empty() ? 0 : a.numbers.at("GEN"); // 0: the previous good one

@@ -30,7 +30,7 @@ std::string zsh_option(const CliOptionInfo &o) {
     std::string help;
     for (char c : o.help) help += (c == '[' || c == ']' || c == ':' || c == '\\') ? std::string("\\") + c : std::string(1, c);
     std::string value;
-    if (!o.value.empty()) value = ":" + o.value + ":" + (o.value == "FILE" ? "_files" : std::string());
+    if (!o.value.empty()) value = ":" + o.value + ":" + (o.value == "FILE" ? "_files" : o.value == "DIR" ? "_directories" : std::string());
     std::string spec = help.empty() ? "" : "[" + help + "]";
     std::string rep = o.repeat ? "*" : "";
     if (o.names.size() == 1) return quoted(rep + o.names[0] + spec + value);
@@ -41,13 +41,15 @@ std::string zsh_option(const CliOptionInfo &o) {
 } // namespace
 
 std::string bash_completion(const CliInfo &info) {
-    std::vector<std::string> global, with_value;
+    std::vector<std::string> global, with_value, with_dir;
     for (const auto &o : info.options) global.insert(global.end(), o.names.begin(), o.names.end());
     for (const auto &v : info.verbs)
         for (const auto &o : v.options)
             if (!o.value.empty() && o.names.back() != "--config")
-                for (const auto &n : o.names)
-                    if (std::find(with_value.begin(), with_value.end(), n) == with_value.end()) with_value.push_back(n);
+                for (const auto &n : o.names) {
+                    auto &to = o.value == "DIR" ? with_dir : with_value; // a folder: completed as one
+                    if (std::find(to.begin(), to.end(), n) == to.end()) to.push_back(n);
+                }
     std::string out = "# bash completion for fjordctl(1)                                  -*- shell-script -*-\n"
                       "# Made by `fjordctl completion bash` from fjordctl's own parser: do not edit.\n"
                       "_fjordctl() {\n"
@@ -64,6 +66,7 @@ std::string bash_completion(const CliInfo &info) {
                       "    done\n\n"
                       "    case $prev in\n"
                       "        --config) _filedir toml; return ;;\n";
+    if (!with_dir.empty()) out += "        " + join(with_dir, " | ") + ") _filedir -d; return ;;\n";
     if (!with_value.empty()) out += "        " + join(with_value, " | ") + ") return ;; # a value of the user's own\n";
     out += "    esac\n"
            "    if [[ -z $verb ]]; then\n"

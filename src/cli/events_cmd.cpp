@@ -190,6 +190,12 @@ int run_events(bool follow, const std::string &since, bool json) {
             std::fprintf(stderr, "fjordctl: events: %s\n", journal_error("journal match", r).c_str());
             return 1;
         }
+    // ... and written by root: _UID is a trusted field, set by journald, so a user who logs an
+    // entry with fjord's MESSAGE_ID (logger --journald) cannot make it look like fjord's event.
+    if (int r = sd_journal_add_conjunction(j.get()); r < 0 || (r = sd_journal_add_match(j.get(), "_UID=0", 0)) < 0) {
+        std::fprintf(stderr, "fjordctl: events: %s\n", journal_error("journal match", r).c_str());
+        return 1;
+    }
     if (sd_journal_has_runtime_files(j.get()) <= 0 && sd_journal_has_persistent_files(j.get()) <= 0) {
         std::fprintf(stderr, "fjordctl: events: no journal files could be opened (not root, nor in group systemd-journal or adm?)\n");
         return 1;

@@ -18,8 +18,8 @@ Result<sockaddr_un> address(const std::string &path) {
     return sa;
 }
 
-// Reads up to a newline, within a deadline and 1 MiB; what follows the line stays in `buf`.
-Result<std::string> read_line(int fd, int timeout_ms, std::string &buf) {
+// Reads up to a newline, within a deadline and `max` bytes; what follows the line stays in `buf`.
+Result<std::string> read_line(int fd, int timeout_ms, std::string &buf, std::size_t max) {
     char chunk[4096];
     while (buf.find('\n') == std::string::npos) {
         pollfd p{fd, POLLIN, 0};
@@ -31,7 +31,7 @@ Result<std::string> read_line(int fd, int timeout_ms, std::string &buf) {
         if (got < 0) return fail_errno("control socket");
         if (got == 0) break;
         buf.append(chunk, static_cast<std::size_t>(got));
-        if (buf.size() > (1u << 20)) return fail(Errc::invalid, "control socket: message too long");
+        if (buf.size() > max) return fail(Errc::invalid, "control socket: message too long");
     }
     auto nl = buf.find('\n');
     std::string line = buf.substr(0, nl);
@@ -74,7 +74,7 @@ Result<nlohmann::json> control_read(int fd) {
     if (cred.uid != 0 && cred.uid != ::geteuid())
         return fail(Errc::refused, "control socket: uid " + std::to_string(cred.uid) + " is not allowed");
     std::string buf;
-    auto line = read_line(fd, 5000, buf);
+    auto line = read_line(fd, 5000, buf, 1u << 20); // a request: 1 MiB is plenty
     if (!line) return fail(std::move(line.error()));
     auto j = nlohmann::json::parse(*line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("cmd") || !j["cmd"].is_string())
@@ -104,7 +104,9 @@ Result<nlohmann::json> control_call(const std::string &path, const nlohmann::jso
     write_all(fd.get(), req.dump() + "\n");
     std::string buf;
     for (;;) {
-        auto line = read_line(fd.get(), timeout_ms, buf);
+        // A reply may carry a preview (apply/preview.hpp: at most 1 MiB of diff, which JSON may
+        // escape to a few times that) and a plan of a line a path.
+        auto line = read_line(fd.get(), timeout_ms, buf, 32u << 20);
         if (!line) return fail(std::move(line.error()));
         auto j = nlohmann::json::parse(*line, nullptr, false);
         if (j.is_discarded()) return fail(Errc::invalid, "fjordd sent a malformed reply");

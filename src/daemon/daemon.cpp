@@ -314,8 +314,14 @@ class Daemon {
         // The socket is root's only, but a malformed request is still an answer, never a throw.
         const std::string cmd = req.is_object() && req.contains("cmd") && req["cmd"].is_string() ? req["cmd"].get<std::string>() : "";
         auto sync_reply = [](const SyncResult &r, bool ok) {
-            return nlohmann::json{{"ok", ok},          {"state", sync_state_name(r.state)}, {"message", r.message},
-                                  {"commit", r.commit}, {"generation", r.generation},       {"plan", r.plan}};
+            nlohmann::json j{{"ok", ok},          {"state", sync_state_name(r.state)}, {"message", r.message},
+                             {"commit", r.commit}, {"generation", r.generation},       {"plan", r.plan}};
+            // A preview: the changes with content, and why an apply would refuse them.
+            if (r.state == SyncState::dry_run) {
+                j["diff"] = r.diff;
+                j["refused"] = r.refusal;
+            }
+            return j;
         };
         if (cmd == "status") {
             auto j = nlohmann::json::parse(status_to_json(rec_->status()));
@@ -336,7 +342,8 @@ class Daemon {
                 if (!drift) log_error("drift pass: " + drift.error().message);
             }
             auto r = do_sync(o);
-            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date || r.state == SyncState::dry_run;
+            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date ||
+                      (r.state == SyncState::dry_run && r.refusal.empty());
             return sync_reply(r, ok);
         }
         if (cmd == "rollback") {
@@ -396,7 +403,8 @@ std::string daemon_usage() {
            "  --once         one full reconcile (drift pass, poll, apply, registry check\n"
            "                 and image updates), then exit:\n"
            "                 0 when the host ends on the newest good state, 1 otherwise\n"
-           "  --dry-run      show what would change; change nothing\n"
+           "  --dry-run      show what would change, with content; change nothing\n"
+           "                 (3: the commit's changes are shown, and an apply would refuse it)\n"
            "  --recover      roll back an interrupted transaction, then exit\n"
            "  --rollback [GEN]\n"
            "                 back to generation GEN (none or 0: the previous good one),\n"
@@ -472,7 +480,13 @@ int run_daemon(const DaemonOptions &opts) {
         bool ok = drift_ok && (res.state == SyncState::applied || res.state == SyncState::up_to_date ||
                                res.state == SyncState::dry_run);
         if (res.state == SyncState::up_to_date) log_info(res.message); // the recorder logs it at debug level
-        if (opts.dry_run) std::fputs(res.plan.c_str(), stdout); // the plan is the output of a dry run
+        // The preview (the changes with content) is the output of a dry run; a commit an apply
+        // would refuse is shown all the same, then why, and exits 3.
+        if (opts.dry_run) std::fputs(res.diff.empty() ? res.plan.c_str() : res.diff.c_str(), stdout);
+        if (opts.dry_run && !res.refusal.empty()) {
+            std::printf("would be refused: %s\n", res.refusal.c_str());
+            return 3;
+        }
         // Then the registries: newer tags of containers with an update policy, each deployed
         // and checked. A registry not answering leaves the host's state unknown: exit 1.
         ImageRound images = r.check_images(opts.dry_run);

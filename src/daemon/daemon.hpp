@@ -18,7 +18,8 @@ struct DaemonOptions {
     std::optional<std::uint64_t> rollback;
 };
 
-/// Runs fjordd; returns the process exit status (0 ok, 1 failed, 2 usage or config error).
+/// Runs fjordd; returns the process exit status (0 ok, 1 failed, 2 usage or config error, 3 a
+/// dry run of a commit an apply would refuse).
 [[nodiscard]] int run_daemon(const DaemonOptions &opts);
 
 /// A JSON reply to one control request, produced by the daemon (exposed for tests).

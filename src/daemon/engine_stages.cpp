@@ -1,6 +1,7 @@
 // The stages from the poll to the plan. Each finds out what happened and says it as an event;
 // daemon/transitions.cpp decides what follows.
 #include "config/own_paths.hpp"
+#include "apply/preview.hpp"
 #include "daemon/attempts.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/log.hpp"
@@ -13,6 +14,12 @@
 #include "util/strings.hpp"
 
 namespace fjord {
+namespace {
+
+// Why an apply would refuse what a preview shows (several reasons: each, in order).
+void add_refusal(Run &r, const std::string &why) { r.refusal += (r.refusal.empty() ? "" : "; ") + why; }
+
+} // namespace
 
 Event Engine::poll_stage(Run &r) {
     facts_ = ports_.facts(); // once a run: a new address renders again, an unchanged one costs nothing
@@ -68,7 +75,9 @@ Event Engine::gates_stage(Run &r) {
         const std::string &why = bad[r.commit];
         r.message = "commit " + short_id(r.commit) + " failed before and is not retried until a newer commit arrives " +
                     "(fjordctl sync --retry forces it)" + (why.empty() ? "" : ": " + why);
-        return Event::quarantined_before;
+        // A preview shows what the commit would change all the same, then why it is refused.
+        if (!r.dry_run) return Event::quarantined_before;
+        add_refusal(r, r.message);
     }
     // A commit whose last try failed for a transient reason waits out its backoff; any sync the
     // operator asks for tries at once.
@@ -84,7 +93,11 @@ Event Engine::gates_stage(Run &r) {
     }
     // prerequisites.mode = block: while a host check fails, nothing new is fetched or applied.
     // Neither marked bad nor remembered: the commit is fine, the host is not (yet).
-    if (std::string why = apply_gate_ ? apply_gate_() : std::string(); !why.empty() && !r.dry_run) {
+    if (std::string why = apply_gate_ ? apply_gate_() : std::string(); !why.empty()) {
+        if (r.dry_run) {
+            add_refusal(r, why);
+            return Event::gates_open;
+        }
         r.message = why;
         return Event::prerequisites_block;
     }
@@ -150,9 +163,11 @@ Event Engine::verify_stage(Run &r) {
             if (!accept) {
                 r.message = "history rewritten: " + r.head.ref + " at " + short_id(r.commit) + " does not contain the applied commit " +
                             short_id(base) + " (a force-push?); refused until source.accept_history_rewrite = true or fjordctl sync --accept-rewrite";
-                return Event::history_rewritten;
+                if (!r.dry_run) return Event::history_rewritten;
+                add_refusal(r, r.message); // a preview renders and shows it all the same
+            } else {
+                log_warning("history rewritten at " + short_id(r.commit) + ", accepted", {{"COMMIT", r.commit}});
             }
-            log_warning("history rewritten at " + short_id(r.commit) + ", accepted", {{"COMMIT", r.commit}});
         }
     }
     // source.allowed_signers: the head commit's signature is checked before any of it is read.
@@ -213,12 +228,19 @@ Event Engine::plan_stage(Run &r) {
     // Guardrails and consistency rules, refused even when nothing else changes (and in a dry
     // run), so the operator hears of them.
     if (auto s = check_plan(*r.plan, desired, r.allow_deletions.value_or(cfg_.apply.max_deletions), cfg_.apply.max_deletions); !s) {
-        r.error = s.error();
-        r.message = "commit " + short_id(r.commit) + ": " + s.error().message;
-        return s.error().code == Errc::guardrail ? Event::guardrail : Event::inconsistent;
+        std::string why = "commit " + short_id(r.commit) + ": " + s.error().message;
+        if (!r.dry_run) {
+            r.error = s.error();
+            r.message = why;
+            return s.error().code == Errc::guardrail ? Event::guardrail : Event::inconsistent;
+        }
+        add_refusal(r, why); // a preview shows the changes, then why they would be refused
     }
     if (r.dry_run) {
+        PreviewSources src{fs_, &store_, repo().blobs(), short_id(r.commit)};
+        r.diff_text = preview(*r.plan, cur, desired, src);
         r.message = r.plan_text.empty() ? "dry run: nothing would change" : "dry run: the plan for " + short_id(r.commit);
+        if (!r.refusal.empty()) r.message += "\nwould be refused: " + r.refusal;
         return Event::dry_run;
     }
     if (r.plan->empty() && cur.info.number != 0) {

@@ -1,6 +1,7 @@
 // fjordd: the fjord agent. A thin main: arguments in (parsed with CLI11, as fjordctl's are),
 // run_daemon out.
 #include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
 #include "util/parse.hpp"
 #include "version.hpp"
 #include <CLI/CLI.hpp>
@@ -66,5 +67,7 @@ int main(int argc, char **argv) {
     }
     if (opts.rollback && (opts.once || opts.dry_run || opts.recover_only))
         return usage_error("--rollback goes alone (not with --once, --dry-run or --recover)");
-    return fjord::run_daemon(opts);
+    int rc = fjord::run_daemon(opts);
+    fjord::log_flush(); // repeats counted but not yet told
+    return rc;
 }

@@ -38,6 +38,8 @@ void log_init(LogLevel level) {
     l.set_level(level);
 }
 
+void log_flush() { the_logger().flush(); }
+
 void log_msg(LogLevel level, const char *id, std::string_view message, LogFields fields) {
     log_msg(level, id, message, LogFieldList(fields.begin(), fields.end()));
 }

@@ -19,6 +19,8 @@ using LogFieldList = std::vector<std::pair<const char *, std::string>>;
 /// Chooses the sink (journal when stderr is the journal) and the lowest level logged; called
 /// again (a reload), it changes the level and keeps the repeat counts.
 void log_init(LogLevel level);
+/// Logs the summaries of repeats still counted (fjordd calls it as it exits).
+void log_flush();
 /// Logs one line; `id` may be nullptr; fields are KEY=value pairs for the journal.
 void log_msg(LogLevel level, const char *id, std::string_view message, LogFields fields = {});
 /// The same, with fields built at run time.

@@ -2,11 +2,9 @@
 
 namespace fjord {
 
-std::vector<LogEntry> RepeatLimiter::admit(LogEntry e, Time now) {
-    std::vector<LogEntry> out;
-    // Windows that ended: a summary for those with repeats; all are forgotten.
+void RepeatLimiter::close_windows(std::vector<LogEntry> &out, const Time *now) {
     for (auto it = windows_.begin(); it != windows_.end();) {
-        if (now - it->second.start < window_) {
+        if (now && *now - it->second.start < window_) {
             ++it;
             continue;
         }
@@ -19,6 +17,18 @@ std::vector<LogEntry> RepeatLimiter::admit(LogEntry e, Time now) {
         }
         it = windows_.erase(it);
     }
+}
+
+std::vector<LogEntry> RepeatLimiter::flush() {
+    std::vector<LogEntry> out;
+    close_windows(out, nullptr);
+    return out;
+}
+
+std::vector<LogEntry> RepeatLimiter::admit(LogEntry e, Time now) {
+    std::vector<LogEntry> out;
+    // Windows that ended: a summary for those with repeats; all are forgotten.
+    close_windows(out, &now);
     if (e.level != LogLevel::warning && e.level != LogLevel::error) {
         out.push_back(std::move(e));
         return out;

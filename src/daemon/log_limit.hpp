@@ -38,8 +38,13 @@ class RepeatLimiter {
     /// The entries to log for `e` arriving at `now`, in order: the summary of every window that
     /// ended with repeats, then `e` itself unless it repeats one logged within its window.
     [[nodiscard]] std::vector<LogEntry> admit(LogEntry e, Time now);
+    /// The summary of every window with repeats, ended now (fjordd stopping): repeats are never
+    /// lost with the process.
+    [[nodiscard]] std::vector<LogEntry> flush();
 
   private:
+    /// Ends the windows older than *now (all: nullptr), a summary each for those with repeats.
+    void close_windows(std::vector<LogEntry> &out, const Time *now);
     struct Window {
         Time start;
         std::uint64_t repeats = 0;

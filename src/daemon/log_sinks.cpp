@@ -87,7 +87,16 @@ void Logger::set_sink(spdlog::sink_ptr sink) {
 void Logger::log(LogEntry e) {
     std::lock_guard lk(mu_);
     if (static_cast<int>(e.level) < static_cast<int>(level_)) return;
-    for (const LogEntry &out : limiter_.admit(std::move(e), now_())) {
+    send(limiter_.admit(std::move(e), now_()));
+}
+
+void Logger::flush() {
+    std::lock_guard lk(mu_);
+    send(limiter_.flush());
+}
+
+void Logger::send(const std::vector<LogEntry> &entries) {
+    for (const LogEntry &out : entries) {
         current_entry = &out;
         // spdlog catches what a sink throws and reports it on stderr: nothing reaches the caller.
         logger_->log(spd_level(out.level), spdlog::string_view_t(out.text)); // text, never a format string

@@ -64,10 +64,13 @@ class Logger {
     Logger(spdlog::sink_ptr sink, LogLevel level, Clock now = [] { return RepeatLimiter::Time::clock::now(); });
 
     void log(LogEntry e);
+    /// Logs the repeat summaries still held (RepeatLimiter::flush).
+    void flush();
     void set_level(LogLevel level);
     void set_sink(spdlog::sink_ptr sink);
 
   private:
+    void send(const std::vector<LogEntry> &entries); ///< mu_ held
     std::mutex mu_;
     std::shared_ptr<spdlog::logger> logger_;
     LogLevel level_;

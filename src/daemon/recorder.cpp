@@ -60,6 +60,8 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
     out.generation = r.generation;
     out.message = r.message;
     out.plan = r.plan_text;
+    out.diff = r.diff_text;
+    out.refusal = r.refusal;
     out.rolled_back = r.rolled_back;
     // A failure whose generation was applied and then reversed is a rollback, in the journal
     // and to webhooks.

@@ -22,6 +22,8 @@ struct SyncResult {
     std::uint64_t generation = 0;
     std::string message; ///< one line for humans
     std::string plan;    ///< dry runs: the plan, a line a path
+    std::string diff;    ///< dry runs: the plan with content (apply/preview.hpp)
+    std::string refusal; ///< dry runs: why an apply of the commit would be refused ("" = it would not)
     bool rolled_back = false; ///< a failure whose generation was applied and then reversed
     const char *msgid = nullptr; ///< the journal MESSAGE_ID of the transition, if any
     /// A continuation of an outcome already told (a quarantined commit, one waiting out its
@@ -45,6 +47,8 @@ struct Run {
     std::vector<ContainerImageSpec> git_images; ///< render: the containers' images as Git wrote them
     std::optional<Plan> plan;               ///< plan
     std::string plan_text;                  ///< plan: one line a change
+    std::string diff_text;                  ///< plan, dry runs: the changes with content
+    std::string refusal;                    ///< dry runs: why an apply would be refused (the preview goes on)
     std::vector<Check> checks;              ///< guard: the health checks, built before the host is touched
     SystemdManager *systemd = nullptr;      ///< guard: systemd, when units are activated
     SystemdManager *check_systemd = nullptr;///< guard: systemd for unit checks

@@ -184,6 +184,10 @@ std::string serialize_files(const Generation &g) {
 }
 
 Status parse_files(std::string_view text, Generation &g, const std::string &where, bool keep_paths) {
+    return parse_files(std::vector<std::string_view>{text}, g, where, keep_paths);
+}
+
+Status parse_files(const std::vector<std::string_view> &pieces, Generation &g, const std::string &where, bool keep_paths) {
     g.files.clear();
     g.dirs.clear();
     g.units.clear();
@@ -192,7 +196,22 @@ Status parse_files(std::string_view text, Generation &g, const std::string &wher
     g.hooks.clear();
     std::size_t lineno = 0;
     bool header = false;
-    for (auto line : split(text, '\n')) {
+    std::size_t piece = 0, at = 0;
+    // The next line of the pieces (a piece's end ends a line too); false at the end.
+    auto next_line = [&](std::string_view &line) {
+        while (piece < pieces.size() && at >= pieces[piece].size()) {
+            ++piece;
+            at = 0;
+        }
+        if (piece == pieces.size()) return false;
+        std::string_view p = pieces[piece];
+        auto end = p.find('\n', at);
+        if (end == std::string_view::npos) end = p.size();
+        line = p.substr(at, end - at);
+        at = end + 1;
+        return true;
+    };
+    for (std::string_view line; next_line(line);) {
         ++lineno;
         if (line.empty()) continue;
         auto bad = [&] { return fail(Errc::invalid, where + ":" + std::to_string(lineno) + ": malformed entry"); };

@@ -95,6 +95,10 @@ struct Fields {
 /// `keep_paths` false checks every line the same way but keeps no path (g.files and g.dirs stay
 /// empty): whether a generation can be read, without the memory of its paths.
 [[nodiscard]] Status parse_files(std::string_view text, Generation &g, const std::string &where, bool keep_paths = true);
+/// The same for a text given in pieces, each of whole lines (a chunked record, apply/chunks.hpp),
+/// never put together.
+[[nodiscard]] Status parse_files(const std::vector<std::string_view> &pieces, Generation &g, const std::string &where,
+                                 bool keep_paths = true);
 /// The header as "key value" lines.
 [[nodiscard]] std::string serialize_info(const GenerationInfo &info);
 [[nodiscard]] Result<GenerationInfo> parse_info(std::string_view text, const std::string &where);

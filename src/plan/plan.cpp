@@ -167,6 +167,14 @@ std::string describe(const Plan &plan, const Generation &prev) {
         }
         }
     }
+    // Units: their files are among the paths above; what they ask of systemd is said here.
+    for (const auto &[name, u] : prev.units)
+        if (!plan.next.units.count(name)) out += "- unit " + printable(name) + "\n";
+    for (const auto &[name, u] : plan.next.units) {
+        auto it = prev.units.find(name);
+        if (it == prev.units.end()) out += "+ unit " + printable(name) + "\n";
+        else if (!same_unit(it->second, u) || it->second.dropins != u.dropins) out += "~ unit " + printable(name) + "\n";
+    }
     for (const auto &c : plan.containers) out += describe(c, prev.containers, plan.next.containers) + "\n";
     return out;
 }

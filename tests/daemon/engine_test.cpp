@@ -368,6 +368,54 @@ TEST_CASE("plan: a dry run shows the plan and changes nothing") {
     CHECK(h.read("/etc/motd") == "one");
 }
 
+TEST_CASE("plan: a preview of a commit an apply would refuse shows its changes, then why (issue 19)") {
+    // Over max_deletions: the plan and its content, then the refusal; nothing applied.
+    Applied h;
+    h.cfg.apply.max_deletions = 0;
+    h.open();
+    h.repo.commit(h.files({{"/etc/issue", "x"}}));
+    SyncOptions dry;
+    dry.dry_run = true;
+    auto a = h.sync(dry);
+    CHECK(a.state == SyncState::dry_run);
+    CHECK(has(a.plan, "- /etc/motd"));
+    CHECK(has(a.diff, "+ /etc/issue"));
+    CHECK(has(a.refusal, "more than apply.max_deletions = 0"));
+    CHECK(has(a.message, "would be refused: "));
+    CHECK(h.exists("/etc/motd"));
+    // A force-push: rendered and shown all the same.
+    Applied f;
+    f.repo.commit(f.files({{"/etc/motd", "forced"}}), "forced", std::string());
+    auto b = f.sync(dry);
+    CHECK(b.state == SyncState::dry_run);
+    CHECK(has(b.plan, "~ /etc/motd"));
+    CHECK(has(b.refusal, "history rewritten"));
+    CHECK(f.read("/etc/motd") == "one");
+    // prerequisites.mode = block.
+    Applied p;
+    p.engine->set_apply_gate([] { return std::string("host check disk failed"); });
+    p.repo.commit(p.files({{"/etc/motd", "two"}}));
+    auto c = p.sync(dry);
+    CHECK(c.state == SyncState::dry_run);
+    CHECK(has(c.plan, "~ /etc/motd"));
+    CHECK(c.refusal == "host check disk failed");
+    // A commit quarantined before.
+    Applied q;
+    DesiredState d = q.files({{"/etc/motd", "two"}});
+    d.checks = {check("web")};
+    q.probes["web"] = {false};
+    q.repo.commit(d);
+    CHECK(q.sync().state == SyncState::failed);
+    auto e = q.sync(dry);
+    CHECK(e.state == SyncState::dry_run);
+    CHECK(has(e.plan, "~ /etc/motd"));
+    CHECK(has(e.refusal, "failed before and is not retried"));
+    // A preview of a commit nothing refuses says nothing of a refusal.
+    Applied ok;
+    ok.repo.commit(ok.files({{"/etc/motd", "two"}}));
+    CHECK(ok.sync(dry).refusal.empty());
+}
+
 TEST_CASE("plan: a commit that changes nothing makes no generation; a check naming no container is the commit's") {
     Applied h;
     h.repo.commit(h.files({{"/etc/motd", "one"}}));

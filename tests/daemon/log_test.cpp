@@ -168,3 +168,20 @@ TEST_CASE("the logger holds back repeats by its clock") {
     CHECK(std::count(out.begin(), out.end(), '\n') == 3);
     CHECK(out.find(" error fetch failed (repeated 4 more times in 60 s)\n") != std::string::npos);
 }
+
+TEST_CASE("repeats still counted are told when fjordd stops (flush), once") {
+    Pipe p;
+    RepeatLimiter::Time now{};
+    Logger l(std::make_shared<FdSink>(p.fd[1]), LogLevel::info, [&] { return now; });
+    for (int i = 0; i < 4; ++i) {
+        l.log(entry(LogLevel::error, "fetch failed"));
+        now += 5s;
+    }
+    l.log(entry(LogLevel::warning, "registry slow"));
+    l.flush();
+    l.flush(); // nothing left to tell
+    std::string out = p.drain();
+    CHECK(std::count(out.begin(), out.end(), '\n') == 3);
+    CHECK(out.find(" error fetch failed (repeated 3 more times in 60 s)\n") != std::string::npos);
+    CHECK(out.find("registry slow (repeated") == std::string::npos);
+}

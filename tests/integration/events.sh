@@ -108,6 +108,18 @@ kill "$FOLLOW" 2>/dev/null
 in_c pkill -f 'fjordctl events --follow' 2>/dev/null
 wait "$FOLLOW" 2>/dev/null
 
+# A user who writes an entry with fjord's MESSAGE_ID into the journal does not make an event:
+# fjordctl events reads only entries written by root (_UID, set by journald).
+printf 'MESSAGE_ID=%s\nMESSAGE=forged by nobody\nGENERATION=99\n' "$APPLIED" |
+  in_c setpriv --reuid=65534 --regid=65534 --clear-groups logger --journald 2>"$T/forge.err"
+for _ in $(seq 30); do in_c journalctl --no-pager MESSAGE_ID=$APPLIED | has "forged by nobody" && break; sleep 0.1; done
+if in_c journalctl --no-pager MESSAGE_ID=$APPLIED | has "forged by nobody" && ! ctl events | has "forged by nobody" &&
+  ! ctl events --json | has "forged"; then
+  pass "an entry with fjord's MESSAGE_ID written by another user is in the journal, not in fjordctl events"
+else
+  fail "forged event" "$(cat "$T/forge.err"; in_c journalctl --no-pager MESSAGE_ID=$APPLIED | tail -3; ctl events | tail -3)"
+fi
+
 # --since: from a time on; every form it documents, and a bad one refused.
 ctl events --since "@$t_before" >"$T/since" 2>&1
 if grep -qE " applied +2 " "$T/since" && ! grep -qE " applied +1 " "$T/since"; then
