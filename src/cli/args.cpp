@@ -46,7 +46,8 @@ constexpr const char *json_help = "print JSON";
 // clang-format off
 const std::vector<VerbSpec> &verbs() {
     static const std::vector<VerbSpec> v{
-        {"status", "status [--json]", {"source, commit (age, subject), generation, last sync and error,", "next poll, paused or not, drift, prerequisites"},
+        {"status", "status [--json]", {"source, remote head, commit applied and last attempted (its", "outcome and reason), generation, last sync and error, next poll,",
+                                       "paused or not, drift, prerequisites; exit 0 running and on the", "newest good state, 1 failed/refused/paused, 3 fjordd not running"},
          "[--json]", {{"--json", nullptr, json_help}}},
         {"sync", "sync [--dry-run] [--accept-rewrite] [--allow-deletions N] [--retry]",
          {"reconcile now and print what happened (at a terminal,", "progress while it applies and checks)"},
@@ -63,8 +64,11 @@ const std::vector<VerbSpec> &verbs() {
          {{"--stat", nullptr, "one line a change, without content"},
           {"--exit-code", nullptr, "exit 1 when there are changes, 0 when none, 2 on an error (as git diff)"},
           {"--local", "DIR", "preview the checkout DIR (its source.path folder) against this host; writes nothing"}}},
-        {"history", "history [--json]", {"generations: number, commit, time, changes (files added,", "changed, removed; units restarted), outcome"},
+        {"history", "history [--json]", {"generations and commits that never became one: number, commit,", "time, changes (files added, changed, removed; units restarted),", "outcome, note (cut to the terminal's width)"},
          "[--json]", {{"--json", nullptr, json_help}}},
+        {"show", "show [GEN|COMMIT] [--json]", {"one history entry in full (default the newest): outcome and whole", "reason, files, units and containers changed, checks and hooks with",
+                                                "results and output, timings; COMMIT: 7 or more hex digits"},
+         "[GEN|COMMIT] [--json]", {{"--json", nullptr, json_help}}, 0, 1, "GEN|COMMIT"},
         {"events", "events [--follow] [--since TIME] [--json]",
          {"fjord's journal events (applied, refused, rolled back, drift,", "image updates...), one line each; --follow waits for new ones;",
           "TIME: \"2026-12-04 10:00\", \"1h ago\", \"-30m\", \"@EPOCH\", \"today\""},
@@ -109,7 +113,8 @@ constexpr const char *usage_tail = "\n"
                                    "  -h, --help               this text; VERB --help: that verb's usage and options\n"
                                    "  --version                print the version\n"
                                    "Exit status: 0 success, 1 the operation failed, 2 usage or config error,\n"
-                                   "3 a preview (diff, sync --dry-run) of a commit an apply would refuse.\n";
+                                   "3 a preview (diff, sync --dry-run) of a commit an apply would refuse, or (status)\n"
+                                   "fjordd not running (status: 1 when it runs but is not on the newest good state).\n";
 
 const VerbSpec *find_verb(const std::string &name) {
     auto v = std::find_if(verbs().begin(), verbs().end(), [&](const VerbSpec &s) { return name == s.name; });

@@ -16,6 +16,7 @@
 #include "config/own_paths.hpp"
 #include "control/control.hpp"
 #include "util/host.hpp"
+#include "util/fs.hpp"
 #include "util/parse.hpp"
 #include <algorithm>
 #include <cstdio>
@@ -133,9 +134,28 @@ int run_cli(int argc, char **argv) {
     }
     Diagnostics problems;
     auto cfg = config_for(config_file, explicit_config, &problems);
-    if (!cfg) { // every problem of the file, a line each
-        for (const auto &e : problems.empty() ? std::vector<Error>{cfg.error()} : problems.errors())
-            std::fprintf(stderr, "fjordctl: %s\n", tty_lines(e.message).c_str());
+    // Every problem of the file, a line each (a warning for status).
+    auto each_problem = [&](const Error &first, const char *prefix) {
+        for (const auto &e : problems.empty() ? std::vector<Error>{first} : problems.errors())
+            std::fprintf(stderr, "fjordctl: %s%s\n", prefix, tty_lines(e.message).c_str());
+    };
+    // status asks fjordd, which runs the last good config: a typo on disk is a warning, and the
+    // daemon is asked at the default places (control socket, state dir).
+    if (!cfg && verb == "status" && ::access(config_file.c_str(), F_OK) == 0) { // a file that is there but does not load
+        Error why = cfg.error();
+        cfg = parse_config("", config_file, HostFacts{host_name(), machine_id()});
+        if (cfg)
+            if (auto text = read_file(config_file, 1 << 20); text)
+                if (auto dir = salvage_state_dir(*text); !dir.empty()) cfg->state.dir = dir;
+        if (cfg) {
+            each_problem(why, "warning: ");
+            std::fprintf(stderr, "fjordctl: warning: the configuration does not load; fjordd keeps running the last good one "
+                                 "(asking it at %s)\n",
+                         tty(control_socket_path(*cfg)).c_str());
+        }
+    }
+    if (!cfg) {
+        each_problem(cfg.error(), "");
         return 2;
     }
 
@@ -143,6 +163,7 @@ int run_cli(int argc, char **argv) {
     if (verb == "check") return run_check(*cfg, a.words);
     if (verb == "identity") return run_identity(*cfg, a.words);
     if (verb == "history") return run_history(*cfg, a.has("--json"));
+    if (verb == "show") return run_show(*cfg, a.positional.empty() ? "" : a.positional.front(), a.has("--json"));
     if (verb == "sync" || verb == "diff") {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},
                            {"retry", a.has("--retry")}, {"progress", verb == "sync" && ::isatty(STDOUT_FILENO)}};

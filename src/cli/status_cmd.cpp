@@ -5,11 +5,16 @@
 #include "cli/tty.hpp"
 #include "config/own_paths.hpp"
 #include "control/control.hpp"
+#include "control/report.hpp"
 #include "control/status.hpp"
 #include "util/parse.hpp"
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 namespace fjord {
 namespace {
@@ -94,10 +99,11 @@ int run_status(const Config &cfg, bool json) {
     j["source"] = {{"url", cfg.source.url}, {"branch", cfg.source.tag.empty() ? cfg.source.branch : ""},
                    {"tag", cfg.source.tag}, {"path", cfg.source.path}};
     add_prereq_status(cfg, j);
+    int code = status_exit_code(running, j.value("last_result", ""), j.value("suspended", ""), j.value("attempted_outcome", ""));
     if (json) {
         j.erase("ok");
         std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-        return 0;
+        return code;
     }
     std::int64_t now = std::time(nullptr);
     auto i64 = [&](const char *k) { return j.value(k, std::int64_t{0}); };
@@ -107,6 +113,21 @@ int run_status(const Config &cfg, bool json) {
     std::printf("fjordd:      %s\n", running ? "running" : "not running (systemctl start fjord)");
     std::printf("source:      %s\n", source_line(cfg).c_str());
     std::printf("commit:      %s\n", commit.c_str());
+    // How far Git is ahead: the remote's head at the last poll, and the last commit judged.
+    if (std::string head = j.value("remote_head", ""); !head.empty())
+        std::printf("remote head: %s%s\n", short_id(head).c_str(), head == j.value("commit", "") ? " (applied)" : "");
+    if (std::string att = j.value("attempted_commit", ""); !att.empty()) {
+        std::string line = short_id(att) + " " + j.value("attempted_outcome", "") + " (" + relative_time(i64("attempted_time"), now) + ")";
+        if (auto g = j.value("attempted_generation", 0ull)) line += ", generation " + std::to_string(g);
+        std::printf("attempted:   %s\n", tty(line).c_str());
+        // The first line of the reason; `fjordctl show` has the whole of it.
+        std::string why = j.value("attempted_reason", "");
+        if (!why.empty()) {
+            auto nl = why.find('\n');
+            std::printf("reason:      %s%s\n", tty(why.substr(0, nl)).c_str(),
+                        nl == std::string::npos ? "" : (" (more: fjordctl show " + att.substr(0, 12) + ")").c_str());
+        }
+    }
     std::printf("generation:  %llu (%zu paths)\n", static_cast<unsigned long long>(j.value("generation", 0ull)),
                 j.value("managed", std::size_t{0}));
     std::printf("last sync:   %s, %s (%s)\n", j.value("last_result", "-").c_str(), relative_time(i64("last_sync"), now).c_str(),
@@ -123,7 +144,66 @@ int run_status(const Config &cfg, bool json) {
     if (!j.value("registry_error", "").empty()) std::printf("registry:    %s\n", tty_field(j, "registry_error").c_str());
     print_prereq_status(j);
     if (!j.value("note", "").empty()) std::printf("note:        %s\n", tty_field(j, "note").c_str());
-    return 0;
+    return code;
+}
+
+int status_exit_code(bool running, std::string_view last_result, std::string_view suspended, std::string_view attempted_outcome) {
+    if (!running) return 3;
+    auto bad = [](std::string_view o) { return o == "failed" || o == "refused" || o == "rolled-back"; };
+    return bad(last_result) || bad(attempted_outcome) || !suspended.empty() ? 1 : 0;
+}
+
+std::string fit(std::string_view note, std::size_t room) {
+    if (room == 0) return std::string(note);
+    // Count code points: a continuation byte (10xxxxxx) starts none.
+    auto points = [](std::string_view s) {
+        return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    };
+    if (points(note) <= room) return std::string(note);
+    std::size_t keep = room > 3 ? room - 3 : 0, seen = 0, i = 0;
+    for (; i < note.size(); ++i) {
+        if ((static_cast<unsigned char>(note[i]) & 0xC0) != 0x80 && seen++ == keep) break;
+    }
+    return std::string(note.substr(0, i)) + std::string("...").substr(0, room - keep);
+}
+
+std::string salvage_state_dir(std::string_view text) {
+    std::string table, dir;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+        return v;
+    };
+    for (std::size_t i = 0; i <= text.size();) {
+        std::size_t nl = std::min(text.find('\n', i), text.size());
+        std::string_view line = trim(text.substr(i, nl - i));
+        i = nl + 1;
+        if (line.starts_with("[")) {
+            auto end = line.find(']');
+            table = std::string(trim(line.substr(1, end == std::string_view::npos ? 0 : end - 1)));
+            continue;
+        }
+        if (table != "state" || !line.starts_with("dir")) continue;
+        std::string_view rest = trim(line.substr(3));
+        if (!rest.starts_with("=")) continue;
+        rest = trim(rest.substr(1));
+        // A basic or literal string without escapes, as the packaged config writes it.
+        if (rest.size() < 2 || (rest[0] != '"' && rest[0] != '\'')) continue;
+        auto close = rest.find(rest[0], 1);
+        if (close == std::string_view::npos) continue;
+        std::string_view v = rest.substr(1, close - 1);
+        if (v.starts_with("/") && v.find('\\') == std::string_view::npos) dir = std::string(v);
+    }
+    return dir;
+}
+
+std::size_t terminal_width() {
+    if (!::isatty(STDOUT_FILENO)) return 0;
+    if (const char *c = std::getenv("COLUMNS"); c && *c)
+        if (auto n = parse_uint(c, 1, 100000)) return static_cast<std::size_t>(*n);
+    struct winsize w {};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+    return 80;
 }
 
 int run_history(const Config &cfg, bool json) {
@@ -137,24 +217,68 @@ int run_history(const Config &cfg, bool json) {
         std::fprintf(stderr, "fjordctl: %s\n", hist.error().message.c_str());
         return 1;
     }
+    // Commits judged that never became a generation (a render failure, a refusal before the host
+    // was touched), interleaved by time; a damaged attempts file costs them, not the history.
+    auto attempts = read_attempts(cfg.state.dir);
+    if (!attempts) std::fprintf(stderr, "fjordctl: warning: %s\n", tty(attempts.error().message).c_str());
+    std::vector<Report> none;
+    const std::vector<Report> &att = attempts ? *attempts : none;
+    auto entries = history_entries(*hist, att);
     auto cur = store->current();
     if (json) {
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto &g : *hist)
-            arr.push_back({{"generation", g.number}, {"commit", g.commit}, {"time", g.time},
-                           {"outcome", outcome_name(g.outcome)}, {"message", g.message},
-                           {"changes", changes_json(g.changes)}, {"current", cur && *cur == g.number}});
+        for (const auto &e : entries) {
+            if (e.generation) {
+                const auto &g = *std::find_if(hist->begin(), hist->end(), [&](const GenerationInfo &i) { return i.number == e.generation; });
+                arr.push_back({{"generation", g.number}, {"commit", g.commit}, {"time", g.time},
+                               {"outcome", outcome_name(g.outcome)}, {"message", g.message},
+                               {"changes", changes_json(g.changes)}, {"current", cur && *cur == g.number}});
+            } else {
+                const Report &a = att[e.attempt];
+                arr.push_back({{"generation", nullptr}, {"commit", a.commit}, {"time", a.time}, {"outcome", a.outcome},
+                               {"message", a.reason}, {"changes", nullptr}, {"current", false}, {"stage", a.stage},
+                               {"repeats", a.repeats}});
+            }
+        }
         std::printf("%s\n", arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return 0;
     }
     // CHANGES: files +added ~changed -removed, and units started or restarted; "-" for
-    // generations written before fjord kept the summary.
+    // generations written before fjord kept the summary, and for attempts (nothing changed).
+    // NOTE is cut to the terminal's width; piped, it is whole.
+    std::size_t width = terminal_width(), lead = 5 + 1 + 12 + 1 + 25 + 1 + 17 + 1 + 12 + 1;
+    std::size_t room = width == 0 ? 0 : std::max<std::size_t>(width > lead ? width - lead : 0, 10);
     std::printf("%-5s %-12s %-25s %-17s %-12s %s\n", "GEN", "COMMIT", "TIME", "CHANGES", "OUTCOME", "NOTE");
-    for (const auto &g : *hist)
-        std::printf("%-5llu %-12s %-25s %-17s %-12s %s%s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
-                    format_time(g.time).c_str(), g.changes.empty() ? "-" : g.changes.c_str(), outcome_name(g.outcome),
-                    cur && *cur == g.number ? "(current) " : "", tty(g.message).c_str());
+    for (const auto &e : entries) {
+        if (e.generation) {
+            const auto &g = *std::find_if(hist->begin(), hist->end(), [&](const GenerationInfo &i) { return i.number == e.generation; });
+            std::string note = std::string(cur && *cur == g.number ? "(current) " : "") + tty(g.message);
+            std::printf("%-5llu %-12s %-25s %-17s %-12s %s\n", static_cast<unsigned long long>(g.number), short_id(g.commit).c_str(),
+                        format_time(g.time).c_str(), g.changes.empty() ? "-" : g.changes.c_str(), outcome_name(g.outcome),
+                        fit(note, room).c_str());
+        } else {
+            const Report &a = att[e.attempt];
+            std::string note = (a.repeats > 1 ? "(" + std::to_string(a.repeats) + " times) " : std::string()) + a.stage + ": " + tty(a.reason);
+            std::printf("%-5s %-12s %-25s %-17s %-12s %s\n", "-", short_id(a.commit).c_str(), format_time(a.time).c_str(), "-",
+                        a.outcome.c_str(), fit(note, room).c_str());
+        }
+    }
     return 0;
+}
+
+std::vector<EntryRef> history_entries(const std::vector<GenerationInfo> &gens, const std::vector<Report> &attempts) {
+    std::vector<EntryRef> out;
+    // In the order fjord judged them: an attempt goes after the generation that was the newest
+    // then (times have seconds only; several judgements may share one).
+    std::vector<std::pair<std::uint64_t, EntryRef>> keyed;
+    for (const auto &g : gens) keyed.push_back({g.number, {g.number, 0, g.commit, g.time}});
+    for (std::size_t i = 0; i < attempts.size(); ++i) keyed.push_back({attempts[i].after, {0, i, attempts[i].commit, attempts[i].time}});
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto &a, const auto &b) {
+        if (a.first != b.first) return a.first < b.first;
+        return a.second.generation != 0 && b.second.generation == 0; // the generation before its attempts
+    });
+    for (auto &k : keyed) out.push_back(std::move(k.second));
+    return out;
 }
 
 } // namespace fjord

@@ -19,7 +19,10 @@ std::string status_to_json(const AgentStatus &s) {
                         {"last_image_update", s.last_image_update}, {"registry_error", s.registry_error},
                         {"last_registry_check", s.last_registry_check}, {"image_updates_total", s.image_updates_total},
                         {"registry_errors_total", s.registry_errors_total}, {"renders_total", s.renders_total},
-                        {"partial_renders_total", s.partial_renders_total}};
+                        {"partial_renders_total", s.partial_renders_total}, {"remote_head", s.remote_head},
+                        {"attempted_commit", s.attempted_commit}, {"attempted_outcome", s.attempted_outcome},
+                        {"attempted_reason", s.attempted_reason}, {"attempted_time", s.attempted_time},
+                        {"attempted_generation", s.attempted_generation}};
     // A commit subject is the operator's text: invalid UTF-8 is replaced, never a throw. A
     // checksum over the rest (as the reader will see it) tells damage at rest from content: a
     // flipped digit of synced_commit would otherwise become the base of the force-push check.
@@ -75,6 +78,12 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     num("registry_errors_total", s.registry_errors_total);
     num("renders_total", s.renders_total);
     num("partial_renders_total", s.partial_renders_total);
+    str("remote_head", s.remote_head);
+    str("attempted_commit", s.attempted_commit);
+    str("attempted_outcome", s.attempted_outcome);
+    str("attempted_reason", s.attempted_reason);
+    num("attempted_time", s.attempted_time);
+    num("attempted_generation", s.attempted_generation);
     if (auto it = j.find("poll_errors"); it != j.end() && it->is_object())
         for (const auto &[k, v] : it->items())
             if (v.is_number_unsigned()) s.poll_errors[k] = v.get<std::uint64_t>();

@@ -40,6 +40,14 @@ struct AgentStatus {
     std::uint64_t registry_errors_total = 0; ///< containers whose registry could not be asked, per check
     std::uint64_t renders_total = 0;         ///< renders of a commit in the sandboxed child
     std::uint64_t partial_renders_total = 0; ///< of those, renders of only what changed since the current generation
+    // How far Git is ahead: the remote's head at the last poll, and the last commit fjord judged
+    // (applied, failed, refused) with why. A failure's reason stays until a newer commit is judged.
+    std::string remote_head;
+    std::string attempted_commit;
+    std::string attempted_outcome;  ///< "applied", "up-to-date", "failed", "rolled-back", "refused" ("" = none yet)
+    std::string attempted_reason;   ///< the whole reason of a failure or refusal (bounded), "" otherwise
+    std::int64_t attempted_time = 0;
+    std::uint64_t attempted_generation = 0; ///< the generation it became (0 = none)
 };
 
 /// Reads the status a running or stopped fjordd last saved.

@@ -12,6 +12,7 @@
 #include "util/deadline.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include <chrono>
 #include <ctime>
 #include <malloc.h>
 #include <unistd.h>
@@ -86,12 +87,17 @@ SyncResult Engine::run(Run &r) {
     Stage s = r.start;
     const Transition *last = nullptr;
     while (s != Stage::done) {
+        auto started = std::chrono::steady_clock::now();
         Event e = stage(s, r);
+        r.stages.push_back({std::string(stage_name(s)),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()});
         last = &transition(s, e);
         log_debug(std::string(stage_name(s)) + " -> " + std::string(event_name(e)));
         apply_marks(*last, r);
         s = last->next;
     }
+    if (last && judges_commit(last->stage) && !r.dry_run && !r.commit.empty())
+        if (auto ci = repo().commit_info(r.commit)) r.subject = ci->subject;
     return rec_.record(*last, r);
 }
 

@@ -101,10 +101,12 @@ Event Engine::guard_stage(Run &r) {
             plan.next.info.outcome = Outcome::refused;
             plan.next.info.message = s.error().message;
             if (auto w = store_.save(plan.next); !w) log_warning("record refused generation: " + w.error().message + ", ignoring");
-            r.generation = plan.next.info.number;
+            r.generation = r.attempt = plan.next.info.number; // its report goes beside it
             return refuse(s.error(), Event::validate_failed);
         }
-        if (auto s = run_hooks(desired.hooks, "pre-apply", hook_env(plan.next, cur, "pending", cfg_.apply.root)); !s)
+        HookEnv pre = hook_env(plan.next, cur, "pending", cfg_.apply.root);
+        pre.steps = &r.steps;
+        if (auto s = run_hooks(desired.hooks, "pre-apply", pre); !s)
             return refuse(Error{s.error().code, s.error().message + "; nothing was changed (tried again at the next poll)"}, Event::hook_refused);
     }
     // The loop detector: attempts on this commit that never finished (fjordd killed mid-apply)
@@ -147,15 +149,20 @@ Event Engine::transact_stage(Run &r) {
             count_passing_checks(r.checks, [&](std::size_t n, std::size_t total) {
                 if (on_progress) on_progress("checking generation " + gen + ": checks " + std::to_string(n) + "/" + std::to_string(total) + " passing");
             });
+            CheckTally tally;
             s = run_checks(r.checks, ports_.clock(), cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
                 log_debug("generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
+                tally.seen(c, res);
             });
+            tally.add_to(r.steps, "check", has_secrets(plan.next) || has_secrets(cur));
         }
         // A failing post-apply hook counts as a failed health check. A rollback runs the
         // target's checks, never its hooks.
-        if (s && !r.rollback)
-            s = run_hooks(desired.hooks, "post-apply",
-                          hook_env(plan.next, cur, "applied", cfg_.apply.root));
+        if (s && !r.rollback) {
+            HookEnv post = hook_env(plan.next, cur, "applied", cfg_.apply.root);
+            post.steps = &r.steps;
+            s = run_hooks(desired.hooks, "post-apply", post);
+        }
         if (!s) health_error = s.error().message;
         return s;
     };

@@ -189,9 +189,13 @@ bool Engine::recheck_restored(Run &r, const Generation &restored, const Generati
         if (!checks) return fail(checks.error().context("generation " + gen));
         if (checks->empty()) return {};
         if (on_progress) on_progress("checking restored generation " + gen + ": " + std::to_string(checks->size()) + " health checks");
-        return run_checks(*checks, ports_.clock(), cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
+        CheckTally tally;
+        auto s = run_checks(*checks, ports_.clock(), cfg_.health.timeout, [&](const Check &c, const ProbeResult &res) {
             log_debug("restored generation " + gen + ": check " + c.name + ": " + c.probe->target() + ": " + res.detail);
+            tally.seen(c, res);
         });
+        tally.add_to(r.steps, "check of restored generation " + gen, has_secrets(restored));
+        return s;
     }();
     // Only checks that ran and failed halt the host; a re-check that could not run (the render
     // sandbox's limits, I/O) says so and leaves applies going.
@@ -212,7 +216,9 @@ void Engine::after_failed_apply(Run &r) {
     if (!info || info->outcome != Outcome::rolled_back) return; // it never touched the host
     // Logged only: the rollback is done, and a failing hook must not undo it. With secret files
     // on either side (the restored generation's are back in place), output stays hidden.
-    (void)run_hooks(r.desired->hooks, "post-rollback", hook_env(r.plan->next, *r.cur, "rolled-back", cfg_.apply.root));
+    HookEnv env = hook_env(r.plan->next, *r.cur, "rolled-back", cfg_.apply.root);
+    env.steps = &r.steps;
+    (void)run_hooks(r.desired->hooks, "post-rollback", env);
 }
 
 void Engine::after_good(const Plan &plan, const ApplyReport &report) {

@@ -23,6 +23,7 @@ Status run_hooks(const std::vector<HookSpec> &hooks, std::string_view when, cons
         cmd.env = hook_variables(env);
         auto r = run_command(cmd);
         std::string gen = std::to_string(env.generation);
+        if (!r && env.steps) env.steps->push_back({"hook " + std::string(when), shown_argv(h.exec), "not started", 0, bounded(r.error().message, max_output_bytes)});
         if (!r) {
             log_msg(LogLevel::error, msgid::hook, name + ": " + r.error().message, {{"COMMIT", env.commit}, {"GENERATION", gen}});
             return fail(when == "pre-apply" ? Errc::refused : Errc::invalid, name + ": " + r.error().message);
@@ -30,6 +31,9 @@ Status run_hooks(const std::vector<HookSpec> &hooks, std::string_view when, cons
         // A hook may print a secret it read: with secret files in the generation its output is
         // never logged, kept in history or status, or sent anywhere.
         std::string out = env.hide_output ? (r->output.empty() ? "" : std::string("(") + secret_output_hidden + ")") : r->shown_output();
+        if (env.steps)
+            env.steps->push_back({"hook " + std::string(when), shown_argv(h.exec), r->status(), static_cast<std::int64_t>(r->took.count()),
+                                  bounded(out, max_output_bytes)});
         log_msg(r->ok() ? LogLevel::info : LogLevel::error, msgid::hook,
                 name + ": " + r->status() + (r->end == CommandResult::End::timed_out ? "" : " in " + std::to_string(r->took.count()) + " ms") +
                     (out.empty() ? "" : ":\n" + out),
@@ -39,6 +43,28 @@ Status run_hooks(const std::vector<HookSpec> &hooks, std::string_view when, cons
                                                               command_failure(h.exec, *r, env.hide_output && !r->output.empty() ? secret_output_hidden : ""));
     }
     return {};
+}
+
+void CheckTally::seen(const Check &c, const ProbeResult &res) {
+    std::string name = c.name + " " + c.probe->target();
+    auto it = std::find_if(seen_.begin(), seen_.end(), [&](const One &o) { return o.name == name; });
+    if (it == seen_.end()) {
+        One o;
+        o.name = name;
+        it = seen_.insert(seen_.end(), std::move(o));
+    }
+    ++it->attempts;
+    it->ok = res.ok;
+    it->detail = res.detail;
+    it->ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void CheckTally::add_to(std::vector<StepRecord> &steps, const std::string &kind, bool hide) const {
+    for (const auto &o : seen_) {
+        std::string tries = o.attempts == 1 ? "1 attempt" : std::to_string(o.attempts) + " attempts";
+        std::string out = hide && !o.detail.empty() ? std::string("(") + secret_output_hidden + ")" : bounded(o.detail, max_output_bytes);
+        steps.push_back({kind, o.name, (o.ok ? "passed (" : "failed (") + tries + ")", o.ms, std::move(out)});
+    }
 }
 
 std::vector<std::string> hook_variables(const HookEnv &env) {

@@ -1,9 +1,12 @@
 #pragma once
 // [[hook]]s: the operator's own commands around an apply (pre-apply, post-apply, post-rollback),
 // run through util/command and logged to the journal with their output (MESSAGE_ID hook).
+#include "control/report.hpp"
+#include "health/check.hpp"
 #include "manifest/desired_state.hpp"
 #include "plan/generation.hpp"
 #include "util/result.hpp"
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +21,29 @@ struct HookEnv {
     std::string result;          ///< FJORD_RESULT: pending (pre-apply), applied (post-apply), rolled-back
     std::string root = "/";      ///< FJORD_ROOT: apply.root
     bool hide_output = false;    ///< the generation has secret files: output never logged or kept
+    std::vector<StepRecord> *steps = nullptr; ///< when given, each hook run is added (the generation's report)
+};
+
+/// The results of a run of health checks, as the generation's report keeps them: each check's
+/// last result, its attempts, the time until it passed or last failed, its bounded output.
+class CheckTally {
+  public:
+    /// One attempt of check `c` (run_checks' on_attempt).
+    void seen(const Check &c, const ProbeResult &res);
+    /// The checks seen, in the order first seen, added to `steps` as kind `kind`; `hide`: the
+    /// generation has secret files (their outputs are not kept).
+    void add_to(std::vector<StepRecord> &steps, const std::string &kind, bool hide) const;
+
+  private:
+    struct One {
+        std::string name;
+        std::size_t attempts = 0;
+        bool ok = false;
+        std::string detail;
+        std::int64_t ms = 0;
+    };
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::vector<One> seen_;
 };
 
 /// True when any file of generation `g` is a secret (decrypted from .age).

@@ -4,6 +4,7 @@
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include <ctime>
 
 namespace fjord {
@@ -78,7 +79,11 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
             (void)store_.save_info(*info);
         }
 
+    // The report of the commit judged: beside its generation, or (none made) in the attempts.
+    keep_report(t, r);
+
     // The status fjordctl shows, and with it the metrics.
+    if (!r.head.commit.empty()) status_.remote_head = r.head.commit;
     status_.last_sync = std::time(nullptr);
     status_.last_result = sync_state_name(t.state);
     if (t.state == SyncState::failed || t.state == SyncState::refused) status_.last_error = r.message;
@@ -110,6 +115,54 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
         notifier_->send(NotifyEvent{notify, r.commit, r.generation, std::time(nullptr), r.message,
                                     t.state != SyncState::applied && !r.rolled_back, t.state == SyncState::applied});
     return out;
+}
+
+void Recorder::keep_report(const Transition &t, const Run &r) {
+    bool judged = judges_commit(t.stage) && !r.dry_run && !r.commit.empty();
+    bool bad = t.state == SyncState::failed || t.state == SyncState::refused;
+    Report rep;
+    rep.commit = r.commit;
+    rep.subject = r.subject;
+    rep.time = std::time(nullptr);
+    rep.stage = std::string(stage_name(t.stage));
+    rep.outcome = r.rolled_back ? "rolled-back" : sync_state_name(t.state);
+    rep.reason = bad ? bounded(r.message, max_reason_bytes) : "";
+    rep.stages = r.stages;
+    rep.steps = r.steps;
+    std::string outcome = rep.outcome; // for status, as the sync ended (applied, failed, ...)
+    if (r.attempt && (judged || t.stage == Stage::rollback || t.stage == Stage::image_update))
+        if (auto info = store_.load_info(r.attempt)) {
+            rep.generation = r.attempt;
+            rep.outcome = outcome_name(info->outcome); // the generation's own (good, rolled-back, refused)
+            if (auto s = write_generation_report(store_.dir(), rep); !s) log_warning("keep the report of generation " + std::to_string(r.attempt) + ": " + s.error().message + ", ignoring");
+        }
+    // A commit judged bad before it became a generation: an attempt (a failure before the
+    // transaction's journal leaves no generation either).
+    if (!rep.generation && judged && bad) {
+        if (auto next = store_.next_number(); next && *next > 0) rep.after = *next - 1;
+        auto log = read_attempts(store_.dir());
+        if (!log) log_warning("attempts: " + log.error().message + ", starting them afresh");
+        auto s = write_attempts(store_.dir(), add_attempt(log ? std::move(*log) : std::vector<Report>{}, rep));
+        if (!s) log_warning("keep the attempt on " + short_id(r.commit) + ": " + s.error().message + ", ignoring");
+    }
+    // The remote went back to the applied commit (a failed commit reverted by a force-push):
+    // the host is on the newest good state again, and the failure is no longer the news.
+    if (!judged && t.state == SyncState::up_to_date && !r.head.commit.empty() && r.head.commit == status_.commit &&
+        status_.attempted_commit != r.head.commit) {
+        status_.attempted_commit = r.head.commit;
+        status_.attempted_outcome = sync_state_name(t.state);
+        status_.attempted_reason.clear();
+        status_.attempted_time = rep.time;
+        status_.attempted_generation = status_.generation;
+    }
+    // The last commit judged, for status: its reason stays until a newer judgement replaces it.
+    if (judged) {
+        status_.attempted_commit = r.commit;
+        status_.attempted_outcome = outcome;
+        status_.attempted_reason = rep.reason;
+        status_.attempted_time = rep.time;
+        status_.attempted_generation = rep.generation;
+    }
 }
 
 void Recorder::applying(const std::string &commit, std::uint64_t generation, const std::string &what) {

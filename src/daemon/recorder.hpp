@@ -44,6 +44,9 @@ class Recorder {
     void reconfigure(const Config &cfg);
 
   private:
+    /// The report of the commit `r` judged (control/report.hpp) and the status' attempted_*.
+    void keep_report(const Transition &t, const Run &r);
+
     const Config *cfg_;
     Store &store_;
     std::unique_ptr<Notifier> notifier_;

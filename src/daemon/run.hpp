@@ -2,6 +2,7 @@
 // One run of the engine through its transition table: what was asked, and what each stage
 // found on the way. Stages fill it; the recorder reads it at the end.
 #include "apply/transaction.hpp"
+#include "control/report.hpp"
 #include "health/check.hpp"
 #include "images/image_updates.hpp"
 #include "daemon/transitions.hpp"
@@ -65,6 +66,9 @@ struct Run {
     std::string history_note;               ///< added to the attempted generation's history line
     std::string history_prefix;             ///< put before it ("web: 1.2.1 -> 1.2.2 (glob:1.2.*)")
     std::vector<std::pair<const char *, std::string>> fields; ///< more journal fields (CONTAINER=, IMAGE=)
+    std::string subject;                    ///< the commit's subject, for its report
+    std::vector<StageTime> stages;          ///< how long each stage took, in order
+    std::vector<StepRecord> steps;          ///< checks and hooks run, with results and bounded output
 };
 
 } // namespace fjord

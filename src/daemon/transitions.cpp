@@ -139,6 +139,10 @@ std::string_view stage_name(Stage s) {
     return "?";
 }
 
+bool judges_commit(Stage s) {
+    return s == S::verify || s == S::render || s == S::plan || s == S::guard || s == S::transact;
+}
+
 std::string_view event_name(Event e) {
     switch (e) {
 #define FJORD_EVENT(x) case E::x: return #x;

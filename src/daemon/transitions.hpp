@@ -82,6 +82,10 @@ struct Transition {
 
 /// Names for logs, tests and docs.
 [[nodiscard]] std::string_view stage_name(Stage s);
+/// Whether a run that ended in stage `s` judged its commit (verify to transact): its outcome is
+/// the commit's attempt, in status and history. The gates only repeat an earlier judgement;
+/// poll and fetch failures are the remote's.
+[[nodiscard]] bool judges_commit(Stage s);
 [[nodiscard]] std::string_view event_name(Event e);
 [[nodiscard]] const char *sync_state_name(SyncState s);
 

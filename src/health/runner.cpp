@@ -53,11 +53,11 @@ Status run_checks(std::vector<Check> &checks, Clock &clock, std::chrono::millise
         Check &c = checks[next];
         ProbeResult res = c.probe->run(c.timeout);
         CheckState &s = st[next];
+        if (on_attempt) on_attempt(c, res);
         if (res.ok) {
             s.passed = true;
             continue;
         }
-        if (on_attempt) on_attempt(c, res);
         s.last = res.detail;
         ++s.failures;
         if (s.failures >= c.failure_threshold)

@@ -919,3 +919,85 @@ TEST_CASE("drift: a correction that fails outright is said as such") {
     auto ev = h.events();
     CHECK(std::count(ev.begin(), ev.end(), "drift") == 0); // a failed correction is logged, not sent
 }
+
+// ---- the recorder's reports: reasons that stay (issue 19) ---------------------------------------
+
+TEST_CASE("recorder: a commit that fails to render is an attempt with its whole reason; status keeps it until the remote is back on the applied commit") {
+    Applied h;
+    auto c2 = h.repo.commit(h.files({{"/etc/motd", "two"}}), "bad one");
+    h.repo.commits[c2].render_error = Error{Errc::invalid, "hosts/h/files/a.tmpl:3: undefined variable \"x\"\nhosts/h/files/b.tmpl:1: a second error"};
+    for (int i = 0; i < 3; ++i) CHECK(h.sync().state == SyncState::failed); // judged once, then "failed before"
+    auto att = read_attempts(h.cfg.state.dir);
+    REQUIRE(att);
+    REQUIRE(att->size() == 1);
+    const Report &a = att->front();
+    CHECK(a.commit == c2);
+    CHECK(a.subject == "bad one");
+    CHECK(a.outcome == "failed");
+    CHECK(a.stage == "render");
+    CHECK(a.generation == 0);
+    CHECK(a.after == 1);
+    CHECK(has(a.reason, "a second error")); // the whole text, every line
+    CHECK(!a.stages.empty());
+    CHECK(Store::open(h.cfg.state.dir)->next_number().value() == 2); // no generation number taken
+    auto st = read_status(h.cfg.state.dir);
+    REQUIRE(st);
+    CHECK(st->remote_head == c2);
+    CHECK(st->commit == h.c1);
+    CHECK(st->attempted_commit == c2);
+    CHECK(st->attempted_outcome == "failed");
+    CHECK(has(st->attempted_reason, "a second error"));
+    // The remote goes back to the applied commit: the host is on the newest good state again.
+    h.repo.head = h.c1;
+    CHECK(h.sync().state == SyncState::up_to_date);
+    st = read_status(h.cfg.state.dir);
+    CHECK(st->attempted_commit == h.c1);
+    CHECK(st->attempted_outcome == "up-to-date");
+    CHECK(st->attempted_reason.empty());
+}
+
+TEST_CASE("recorder: a generation keeps its report: checks with their results, stage timings; a rolled-back one its reason") {
+    Applied h;
+    DesiredState d = h.files({{"/etc/motd", "two"}});
+    d.checks = {check("web")};
+    h.probes["web"] = {true};
+    h.repo.commit(d, "good one");
+    auto r = h.sync();
+    REQUIRE(r.state == SyncState::applied);
+    auto rep = read_generation_report(h.cfg.state.dir, r.generation);
+    REQUIRE(rep);
+    CHECK(rep->outcome == "good");
+    CHECK(rep->subject == "good one");
+    auto web = [](const Report &x) {
+        return std::find_if(x.steps.begin(), x.steps.end(), [](const StepRecord &s) { return s.name.starts_with("web "); });
+    };
+    REQUIRE(web(*rep) != rep->steps.end()); // beside the built-in ones (source)
+    CHECK(web(*rep)->kind == "check");
+    CHECK(web(*rep)->result == "passed (1 attempt)");
+    CHECK(web(*rep)->output == "fine");
+    CHECK(rep->stages.back().stage == "transact");
+    auto st = read_status(h.cfg.state.dir);
+    CHECK(st->attempted_outcome == "applied");
+    CHECK(st->attempted_generation == r.generation);
+
+    DesiredState bad = h.files({{"/etc/motd", "three"}});
+    bad.checks = {check("web")};
+    h.probes["web"] = {false};
+    auto c3 = h.repo.commit(bad, "bad one");
+    auto f = h.sync();
+    REQUIRE(f.state == SyncState::failed);
+    auto gen3 = Store::open(h.cfg.state.dir)->next_number().value() - 1;
+    rep = read_generation_report(h.cfg.state.dir, gen3);
+    REQUIRE(rep);
+    CHECK(rep->commit == c3);
+    CHECK(rep->outcome == "rolled-back");
+    CHECK(has(rep->reason, "check web"));
+    REQUIRE(web(*rep) != rep->steps.end());
+    CHECK(web(*rep)->result.starts_with("failed"));
+    CHECK(web(*rep)->output == "status 500, want 200");
+    CHECK(read_attempts(h.cfg.state.dir)->empty()); // it became a generation: no attempt besides
+    st = read_status(h.cfg.state.dir);
+    CHECK(st->attempted_commit == c3);
+    CHECK(st->attempted_outcome == "rolled-back");
+    CHECK(st->attempted_generation == gen3);
+}

@@ -138,7 +138,7 @@ rc=$?
 # status and history: times carry their zone; history --json carries numbers.
 ctl history >"$T/history" 2>&1
 grep -qE "^2 +${c2:0:12} [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2} \+0 ~1 -0, 0 units +good" "$T/history" &&
-  ctl status | has -E '^last sync: .*\([0-9-]{10}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2}\)$' &&
+  { ctl status || true; } | has -E '^last sync: .*\([0-9-]{10}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2}\)$' &&
   pass "history's TIME and status' last sync carry the zone's offset" || fail "times with zone" "$(cat "$T/history"; ctl status)"
 ctl history --json >"$T/history.json" 2>&1
 python3 - "$T/history.json" <<'PY' >"$T/hj.out" 2>&1 && pass "history --json: time in epoch seconds, changes as numbers" || fail "history --json" "$(cat "$T/hj.out")"

@@ -66,7 +66,7 @@ timed_sync() {
 # --- bad [[notify]] events are a config error with file:line:col --------------------------------
 cp "$CFG" "$T/bad.toml"
 sed -i 's/^events = \["applied",/events = ["aplied",/' "$T/bad.toml"
-"$FJORDCTL" --config "$T/bad.toml" status >"$T/bad.out" 2>&1
+"$FJORDCTL" --config "$T/bad.toml" history >"$T/bad.out" 2>&1
 rc=$?
 if [ $rc = 2 ] && grep -qE "bad.toml:[0-9]+:[0-9]+: notify\[0\]\.events\[0\]: unknown event \"aplied\"" "$T/bad.out"; then
   pass "an unknown [[notify]] event is a config error naming file:line:col"
