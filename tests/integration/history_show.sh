@@ -85,23 +85,23 @@ ctl sync >"$T/sync3" 2>&1
 ctl sync >"$T/sync3b" 2>&1 # a later poll: "failed before and is not retried"
 ctl sync >"$T/sync3c" 2>&1
 ctl history >"$T/hist3" 2>&1
-if grep -qE "^-     ${C3:0:12} [0-9T:+-]{25} -  +failed +render: commit ${C3:0:12}: .*bad.conf.tmpl:3: undefined variable .?\"prot" "$T/hist3" &&
+if grep -qE "^-     ${C3:0:12} [0-9T:+-]{25} -  +failed +render: commit ${C3:0:12}: .*bad.conf.tmpl:3:6: undefined variable .?\"prot" "$T/hist3" &&
   [ "$(grep -c "${C3:0:12}" "$T/hist3")" = 1 ]; then
   pass "a render failure is in history (GEN -, failed, the stage and the reason), once however often it was polled"
 else fail "history render failure" "$(cat "$T/sync3" "$T/sync3b" "$T/hist3")"; fi
 ctl show "${C3:0:9}" >"$T/show3" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q "^attempt on commit $C3 (no generation" "$T/show3" && grep -q '^outcome:     failed (in stage render)$' "$T/show3" &&
-  grep -q 'hosts/web1/files/etc/app/bad.conf.tmpl:3: undefined variable' "$T/show3" && grep -q '^subject:     third: a bad template$' "$T/show3" &&
+  grep -q 'hosts/web1/files/etc/app/bad.conf.tmpl:3:6: undefined variable' "$T/show3" && grep -q '^subject:     third: a bad template$' "$T/show3" &&
   pass "show COMMIT-PREFIX of the render failure: its whole reason" || fail "show render failure" "rc=$rc $(cat "$T/show3")"
 ctl show "$C3" --json >"$T/show3.json" 2>&1
 python3 - "$T/show3.json" "$C3" <<'PY' >"$T/s3sj.out" 2>&1 && pass "show --json of an attempt: generation null, outcome, stage, reason" || fail "show attempt --json" "$(cat "$T/s3sj.out")"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["generation"] is None and j["commit"] == sys.argv[2] and j["outcome"] == "failed" and j["stage"] == "render", j
-assert "bad.conf.tmpl:3: undefined variable" in j["reason"] and j["repeats"] == 1 and isinstance(j["stages"], list), j
+assert "bad.conf.tmpl:3:6: undefined variable" in j["reason"] and j["repeats"] == 1 and isinstance(j["stages"], list), j
 PY
 ctl status >"$T/st3" 2>&1; rc=$?
-[ $rc = 1 ] && grep -qE "^attempted:   ${C3:0:12} failed " "$T/st3" && grep -q '^reason:      commit .*bad.conf.tmpl:3: undefined variable' "$T/st3" &&
+[ $rc = 1 ] && grep -qE "^attempted:   ${C3:0:12} failed " "$T/st3" && grep -q '^reason:      commit .*bad.conf.tmpl:3:6: undefined variable' "$T/st3" &&
   grep -q "^remote head: ${C3:0:12}$" "$T/st3" &&
   pass "status keeps the failure's reason across later polls, exit 1 (the newest commit failed)" || fail "status keeps reason" "rc=$rc $(cat "$T/st3")"
 ctl status --json >"$T/st3.json" 2>/dev/null
