@@ -221,6 +221,8 @@ Status ChunkDir::put(const std::vector<std::pair<std::string, std::string>> &chu
     return {};
 }
 
+Status ChunkDir::sync() const { return fsync_dir(dir_); }
+
 bool ChunkDir::stored(const std::string &id, std::size_t size) const {
     return valid_chunk_id(id) && whole_file(path(id), size) && whole_file(path(id) + ".copy", size);
 }

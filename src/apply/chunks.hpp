@@ -68,6 +68,8 @@ class ChunkDir {
     /// temp files, their data made durable, renamed, then one fsync of the folder. The number
     /// of files written is added to `*written` (for tests and measurements).
     [[nodiscard]] Status put(const std::vector<std::pair<std::string, std::string>> &chunks, std::size_t *written = nullptr);
+    /// Makes the folder's entries durable (one fsync of the folder).
+    [[nodiscard]] Status sync() const;
     /// Both copies of a chunk are there whole (their size; bytes are checked when read and by
     /// heal()): put() would write neither again.
     [[nodiscard]] bool stored(const std::string &id, std::size_t size) const;

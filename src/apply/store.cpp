@@ -312,6 +312,10 @@ Status Store::save(const Generation &g, std::size_t *chunks_written) {
     if (!split) return fail(std::move(split.error()));
     std::string().swap(text);
     FJORD_TRY(chunks_.put(split->chunks, chunks_written));
+    // Every chunk it names was there already: their names are made durable all the same, once.
+    // A save whose chunk renames went through and whose folder fsync failed left them whole but
+    // perhaps not durable, and the index about to name them must not be durable before they are.
+    if (split->chunks.empty() && !split->index.ids().empty()) FJORD_TRY(chunks_.sync());
     std::string index = sealed(serialize_index(split->index)), info = sealed(serialize_info(g.info));
     FJORD_TRY(write_copies({d + "/files", d + "/files.copy"}, index));
     FJORD_TRY(write_copies({d + "/info", d + "/info.copy"}, info));

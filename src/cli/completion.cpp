@@ -120,6 +120,8 @@ std::string zsh_completion(const CliInfo &info) {
            "  _arguments -C \\\n";
     for (const auto &o : info.options) {
         if (o.names.back() == "--config") out += "    " + zsh_option(o) + " \\\n";
+        // zsh expands {a,b} into one spec a name; a single name takes no braces ({--version} stays as is).
+        else if (o.names.size() == 1) out += "    " + quoted("(- *)" + o.names.front() + "[" + o.help + "]") + " \\\n";
         else out += "    " + quoted("(- *)") + "{" + join(o.names, ",") + "}" + quoted("[" + o.help + "]") + " \\\n";
     }
     out += "    '1:verb:->verb' \\\n"

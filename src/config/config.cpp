@@ -3,6 +3,7 @@
 #include "util/fs.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -208,13 +209,21 @@ std::string notify_url_form_rule(NotifyFormat f, std::string_view url) {
 }
 
 /// A token goes only over https, or over http to this host itself (tests, a local relay).
+/// The host is read as libcurl reads it: the authority ends at '/', '?' or '#' (so
+/// "http://evil.example?@127.0.0.1/" goes to evil.example), user info before the last '@' is
+/// dropped, and only "localhost", [::1] and an IPv4 address of 127.0.0.0/8 are this host.
 bool token_may_travel(std::string_view url) {
     if (url.starts_with("https://")) return true;
-    std::string_view auth = authority_of(url.substr(url.find("://") + 3));
-    auth = auth.substr(auth.rfind('@') + 1);
-    if (auth.starts_with("[::1]")) return true;
-    auth = auth.substr(0, auth.find(':'));
-    return auth == "localhost" || auth.starts_with("127.");
+    auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) return false;
+    std::string_view auth = url.substr(scheme + 3);
+    auth = auth.substr(0, auth.find_first_of("/?#"));
+    if (auto at = auth.rfind('@'); at != std::string_view::npos) auth.remove_prefix(at + 1);
+    if (auth == "[::1]" || auth.starts_with("[::1]:")) return true;
+    std::string host(auth.substr(0, auth.find(':')));
+    if (host == "localhost") return true;
+    in_addr a{};
+    return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 /// source.path after expansion: relative, inside the repo. Returns "" when fine.

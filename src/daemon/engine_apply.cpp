@@ -135,7 +135,9 @@ Event Engine::transact_stage(Run &r) {
         std::string what = "applying generation " + gen + ": " + std::to_string(plan.writes + plan.deletions + plan.restores) + " files, " +
                            std::to_string(units) + " units" + (plan.containers.empty() ? "" : ", " + std::to_string(plan.containers.size()) + " containers");
         if (on_progress) on_progress(what);
-        rec_.applying(r.commit, plan.next.info.number, what); // a pending commit status while it applies and checks
+        // A pending commit status while a new commit applies and checks; a rollback or an image
+        // update judges no commit (the recorder sends no verdict for them either).
+        if (!r.rollback && !r.image) rec_.applying(r.commit, plan.next.info.number, what);
     }
     ApplyContext ctx{store_, fs_, repo().blobs(), cfg_.apply.max_file_size};
     secrets_.give(ctx);

@@ -37,7 +37,9 @@ curl_socket_t open_socket(void *, curlsocktype, curl_sockaddr *a) {
 
 /// A token file's text, refused when others may read it (as the age identity is).
 Result<std::string> read_token_file(const std::string &path) {
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    // O_NONBLOCK: a FIFO put in its place opens at once (and is refused below) instead of
+    // hanging the notifier's thread, and fjordd's stop with it.
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) return fail_errno(path);
     struct stat st;
     if (::fstat(fd.get(), &st) < 0) return fail_errno(path);

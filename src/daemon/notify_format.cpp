@@ -230,8 +230,9 @@ std::optional<NotifyRequest> notify_request(const NotifyConfig &t, const NotifyE
     case NotifyFormat::gitlab:
     case NotifyFormat::gitea: {
         if (!is_sha(e.commit) || e.event == "drift") return std::nullopt;
-        // An operator's rollback names the commit it went back to, which did nothing wrong.
-        if (e.event == "rolled_back" && e.now_running) return std::nullopt;
+        // An operator's rollback names the commit it went back to, an image update the commit
+        // the host runs: neither says anything of that commit.
+        if (!e.judges_commit) return std::nullopt;
         json body = {{"state", status_state(t.format, e.event)}, {"description", status_description(e)}};
         // GitLab calls the context "name" (and takes "context" as its alias).
         body[t.format == NotifyFormat::gitlab ? "name" : "context"] = "fjord/" + host;

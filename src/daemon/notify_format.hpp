@@ -21,9 +21,10 @@ struct NotifyEvent {
     std::int64_t time = 0;    ///< seconds since the epoch
     std::string summary;
     bool dedupe = false;      ///< skip when it repeats the previous deduped event (a failing poll every minute)
-    /// The host now runs `commit` (an operator's rollback to it): a rolled_back event that says
-    /// nothing against that commit, so no commit status is written for it.
-    bool now_running = false;
+    /// False when the event is no verdict on `commit`: an operator's rollback (back to a commit
+    /// that did nothing wrong) or an image update (of the commit the host runs). Commit-status
+    /// formats write nothing for it; chat formats still tell it.
+    bool judges_commit = true;
 };
 
 /// One HTTP request to a receiver.

@@ -113,7 +113,8 @@ SyncResult Recorder::record(const Transition &t, const Run &r) {
     // [[notify]]: the same refusal or failure poll after poll is sent once.
     if (notify && notifier_)
         notifier_->send(NotifyEvent{notify, r.commit, r.generation, std::time(nullptr), r.message,
-                                    t.state != SyncState::applied && !r.rolled_back, t.state == SyncState::applied});
+                                    t.state != SyncState::applied && !r.rolled_back,
+                                    t.stage != Stage::rollback && t.stage != Stage::image_update});
     return out;
 }
 

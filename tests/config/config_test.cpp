@@ -392,6 +392,16 @@ TEST_CASE("[[notify]] format and token_file") {
     CHECK(error_of("[[notify]]\nurl = \"http://hooks.example.net/x\"\ntoken_file = \"/t\"") ==
           file + ":3:14: notify[0].token_file: the token would travel in clear text: url must be https:// (http:// only to localhost)");
     CHECK(parse("[[notify]]\nurl = \"http://localhost:9/x\"\ntoken_file = \"/t\""));
+    CHECK(parse("[[notify]]\nurl = \"http://127.0.0.1:9/x\"\ntoken_file = \"/t\""));
+    CHECK(parse("[[notify]]\nurl = \"http://[::1]:9/x\"\ntoken_file = \"/t\""));
+    // Hosts that only look local: libcurl would send the token elsewhere, in clear.
+    for (const char *url : {"http://hooks.example.net?@127.0.0.1/x", "http://hooks.example.net#@127.0.0.1/x",
+                            "http://127.evil.example/x", "http://localhost.evil.example/x", "http://[::1].evil/x"}) {
+        CAPTURE(url);
+        auto r = parse(std::string("[[notify]]\nurl = \"") + url + "\"\ntoken_file = \"/t\"");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find("the token would travel in clear text") != std::string::npos);
+    }
     CHECK(parse("[[notify]]\nurl = \"http://[::1]:9/x\"\ntoken_file = \"/t\""));
 }
 

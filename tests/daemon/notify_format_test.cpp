@@ -165,8 +165,14 @@ TEST_CASE("notify: a commit status needs a commit; drift is no commit's outcome"
         // An operator's rollback names the commit the host went back to: no failure on it. An
         // automatic rollback names the commit that failed: a failure there.
         NotifyEvent to = ev("rolled_back", "rolled back to generation 7 by the operator");
-        to.now_running = true;
+        to.judges_commit = false;
         CHECK_FALSE(notify_request(t, to, "web1", "x"));
+        // Nor does an image update, whatever its outcome, or a failed rollback.
+        for (const char *what : {"applying", "applied", "rolled_back", "failed"}) {
+            NotifyEvent img = ev(what, "image update nginx 1.25.4");
+            img.judges_commit = false;
+            CHECK_FALSE(notify_request(t, img, "web1", "x"));
+        }
         auto failed = notify_request(t, ev("rolled_back", "health check http failed"), "web1", "x");
         REQUIRE(failed);
         CHECK(failed->body.find("fail") != std::string::npos);

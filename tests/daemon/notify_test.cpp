@@ -2,7 +2,11 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <future>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace fjord;
 using namespace std::chrono_literals;
@@ -178,3 +182,24 @@ TEST_CASE("notify: a repeated failure or refusal is sent once; anything else in 
     CHECK(rx.count() == 3);
 }
 
+
+TEST_CASE("a FIFO as token_file is refused at once, never read (it would hang the notifier)") {
+    char dir[] = "/tmp/fjord-notify-XXXXXX";
+    REQUIRE(::mkdtemp(dir));
+    std::string fifo = std::string(dir) + "/token";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    NotifyRequest req;
+    req.url = "http://127.0.0.1:9/x"; // never reached
+    req.auth = "Authorization: Bearer ";
+    req.token_file = fifo;
+    auto sent = std::async(std::launch::async, [&] { return curl_send(req, std::chrono::milliseconds(2000), [] { return false; }); });
+    bool at_once = sent.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+    CHECK(at_once);
+    if (!at_once) ::close(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK)); // a writer lets the blocked open return
+    SendResult r = sent.get();
+    CHECK_FALSE(r.ok);
+    CHECK_FALSE(r.retry);
+    CHECK(r.detail.find("not a regular file") != std::string::npos);
+    ::unlink(fifo.c_str());
+    ::rmdir(dir);
+}

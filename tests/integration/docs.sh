@@ -287,6 +287,9 @@ if command -v zsh >/dev/null; then
   missing_c=""
   for v in $verbs; do grep -qE "^ +'$v:|^ +$v\)" "$zcomp" || missing_c+=" $v"; done
   [ -z "$missing_c" ] && pass "zsh completion knows every verb" || fail "zsh completion verbs" "missing:$missing_c"
+  # zsh expands only braces with a comma: '{--version}' would reach _arguments as it is.
+  lone=$(grep -oE "\{-[^,}]*\}" "$zcomp" | tr '\n' ' ')
+  [ -z "$lone" ] && pass "zsh completion: no option spec in braces of one name" || fail "zsh option braces" "$lone"
 fi
 
 # fjordd: every flag.
