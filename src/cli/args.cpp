@@ -355,13 +355,38 @@ CliParse parse_cli(int argc, const char *const *argv) {
             a.config_file = f;
         }
     // The verb's own words, for the verbs that read them again: everything after the verb but
-    // --config and its value.
-    bool after = false;
+    // --config and its value, in one spelling (CLI11 took "--host=web1", "-rKEY" and "-ar KEY";
+    // the verbs read "--host web1", "-r KEY", "-a -r KEY").
+    bool after = false, rest_positional = false;
+    auto takes_value = [&](const std::string &name) {
+        for (const auto &o : s->spec->options)
+            for (const auto &n : split_names(o.names))
+                if (n == name) return o.value != nullptr;
+        return false;
+    };
+    auto add_word = [&](const std::string &w) {
+        if (rest_positional || !is_option(w)) return a.words.push_back(w);
+        if (w == "--") return void(rest_positional = true);
+        if (w.rfind("--", 0) == 0) {
+            auto eq = w.find('=');
+            a.words.push_back(w.substr(0, eq));
+            if (eq != std::string::npos) a.words.push_back(w.substr(eq + 1));
+            return;
+        }
+        for (std::size_t k = 1; k < w.size(); ++k) { // a cluster of short options
+            std::string name = std::string("-") + w[k];
+            a.words.push_back(name);
+            if (takes_value(name)) {
+                if (k + 1 < w.size()) a.words.push_back(w.substr(k + 1));
+                return;
+            }
+        }
+    };
     for (int i = 1; i < argc; ++i) {
         std::string w = argv[i];
-        if (w == "--config") ++i;
-        else if (w.rfind("--config=", 0) == 0) continue;
-        else if (after) a.words.push_back(w);
+        if (!rest_positional && w == "--config") ++i;
+        else if (!rest_positional && w.rfind("--config=", 0) == 0) continue;
+        else if (after) add_word(w);
         else if (!is_option(w)) after = true;
     }
     if (a.verb == "help") {

@@ -233,4 +233,22 @@ rc=$?
 [ "$rc" = 1 ] && has -F 'hosts/\x1b[1mweb3: ok (1 files)' "$T/validate" && has -F 'a\rb: names with line breaks are refused' "$T/validate" &&
   ! raw_controls "$T/validate" >/dev/null && pass "validate escapes folder and file names" || fail "validate escapes" "exit $rc: $(cat -v "$T/validate")"
 
+# Every spelling the parser takes, the verb takes too: --opt=VALUE, -rKEY, -ar KEY.
+H4=$T/h4
+mkdir -p "$H4/files/etc"
+printf 'name = "{{host.name}}" x = "{{x}}"\n' >"$H4/files/etc/who.tmpl"
+"$FJORDCTL" --config "$CFG" render "$H4" --host=web9 --var=x=7 >"$T/render=" 2>&1 &&
+  "$FJORDCTL" --config "$CFG" render --host web9 --var x=7 "$H4" >"$T/render_" 2>&1 &&
+  has 'name = "web9" x = "7"' "$T/render=" && cmp -s "$T/render=" "$T/render_" &&
+  pass "render --host=NAME --var=K=V is render --host NAME --var K=V" || fail "render --opt=VALUE" "$(cat "$T/render=")"
+RCPT=$("$FJORDCTL" --config "$CFG" identity recipient 2>/dev/null)
+for spelling in "--recipient=$RCPT" "-r$RCPT" "-ar $RCPT" "-a --recipient $RCPT"; do
+  # shellcheck disable=SC2086 # the spelling is the words it splits into
+  if echo hi | "$FJORDCTL" encrypt $spelling >"$T/enc" 2>"$T/enc.err" && head -1 "$T/enc" | grep -q '^age-encryption.org/v1\|^-----BEGIN AGE'; then
+    pass "encrypt $spelling"
+  else
+    fail "encrypt $spelling" "$(cat "$T/enc.err")"
+  fi
+done
+
 finish
