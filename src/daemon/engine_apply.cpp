@@ -243,7 +243,9 @@ Event Engine::rollback_stage(Run &r) {
     }
     if (auto kept = store_.check_kept(gen); !kept) return refuse(kept.error().message);
     auto target = store_.load(gen);
-    if (!target) return refuse("generation " + std::to_string(gen) + " cannot be read: " + target.error().message);
+    if (!target)
+        return refuse("generation " + std::to_string(gen) + " is damaged and cannot be a rollback target (" + target.error().message +
+                      "); `fjordctl repair` says what is damaged and what it would do");
     if (target->info.outcome != Outcome::good)
         return refuse("generation " + std::to_string(gen) + " is " + outcome_name(target->info.outcome) + ", not a good generation");
     auto cur = current_generation(*cur_n);

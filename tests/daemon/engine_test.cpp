@@ -704,8 +704,15 @@ TEST_CASE("rollback: refused for a generation not kept; a failing check leaves t
     auto none = h.engine->rollback(7);
     CHECK(none.state == SyncState::failed);
     CHECK(has(none.message, "generation 7"));
+    // A generation folder whose header is lost (an apply cut short): damaged, and repair is named.
+    std::filesystem::create_directories(h.cfg.state.dir + "/generations/8");
+    auto headless = h.engine->rollback(8);
+    CHECK(headless.state == SyncState::failed);
+    CHECK(has(headless.message, "generation 8 is damaged and cannot be a rollback target ("));
+    CHECK(has(headless.message, "`fjordctl repair`"));
+    std::filesystem::remove(h.cfg.state.dir + "/generations/8");
     auto ev = h.events();
-    CHECK(std::count(ev.begin(), ev.end(), "failed") == 1); // told to [[notify]] too
+    CHECK(std::count(ev.begin(), ev.end(), "failed") == 2); // each told to [[notify]] too
     DesiredState d2 = h.files({{"/etc/motd", "two"}});
     h.repo.commit(d2);
     REQUIRE(h.sync().state == SyncState::applied);
