@@ -127,9 +127,8 @@ int run_cli(int argc, char **argv) {
     // events (cli/events_cmd.cpp) needs no config either: it reads the journal.
     if (verb == "events") {
         auto since = std::find(a.words.begin(), a.words.end(), "--since");
+        // The words come in one spelling (args.cpp): "--since=X" is "--since" "X" here.
         std::string when = since == a.words.end() || std::next(since) == a.words.end() ? "" : *std::next(since);
-        for (const auto &w : a.words)
-            if (w.starts_with("--since=")) when = w.substr(8);
         return run_events(a.has("--follow"), when, a.has("--json"));
     }
     Diagnostics problems;
