@@ -516,6 +516,26 @@ else
 fi
 kill -TERM "$BGPID"; wait "$BGPID" 2>/dev/null; BGPID=
 
+# ---- the operator's records (issue 19): attempts, generation reports, a notifier's token ------
+new_case "attempts.json and a generation's report.json replaced by garbage"
+head -c 4096 /dev/urandom >"$STATE/attempts.json"
+printf '{"not": "a report"' >"$STATE/generations/1/report.json"
+echo "{{ undefined_here }}" >"$H/files/etc/app/broken.tmpl"
+commit_all "$REPO" "bad: an undefined template variable"
+bad_run "a render failure over a damaged attempts log: refused, root as before" "undefined"
+check "the failure is in the attempts log again, readable" python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert a and "undefined" in a[-1]["reason"]' "$STATE/attempts.json"
+check "status and history still answer" sh -c '"$1" --config "$2" history >/dev/null 2>&1; [ $? -le 1 ]' sh "$FJORDCTL" "$CFG"
+recovers
+
+new_case "a notifier whose token_file is a FIFO"
+mkfifo "$C/token"
+printf '[[notify]]\nurl = "http://127.0.0.1:9/hook"\ntoken_file = "%s"\nevents = ["applied", "failed"]\n' "$C/token" >>"$CFG"
+good_commit
+timeout 60 "$FJORDD" --config "$CFG" --once >"$C/fifo.log" 2>&1
+RC=$?
+check "fjordd --once ends (exit $RC, not the 124 of a hang) and names the token file" sh -c '[ "$1" != 124 ] && grep -q "not a regular file" "$2"' sh "$RC" "$C/fifo.log"
+recovers
+
 # ---- small damage that still parses -----------------------------------------------------------
 # One character changed in a state file that still reads as valid: fjord must not take the
 # damaged value for the truth (a false "history rewritten", a drift "correction" to content
