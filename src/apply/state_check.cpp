@@ -99,6 +99,27 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
         }
     }
 
+    // Inside a transaction `current` names the generation it started from, or the one it made
+    // once that is marked good (a crash between moving `current` and removing the journal).
+    // Anything else is a damaged `current` (a flipped digit naming an older generation, or the
+    // pending one): left so, recovery would put the host back to the journal's `from` while
+    // fjord goes on from the generation `current` names, and the next apply would adopt as the
+    // host's own every file fjord wrote since.
+    auto j = store.journal();
+    if (j && *j && *cur != (*j)->from) {
+        const Journal &t = **j;
+        auto to_info = t.to != t.from && *cur == t.to ? store.load_info(t.to) : Result<GenerationInfo>(fail(Errc::not_found, ""));
+        bool committed = to_info && to_info->outcome == Outcome::good;
+        auto from_info = t.from ? store.load_info(t.from) : Result<GenerationInfo>(fail(Errc::not_found, ""));
+        if (!committed && (t.from == 0 || (from_info && from_info->outcome == Outcome::good && store.check(t.from)))) {
+            FJORD_TRY(t.from ? store.set_current(t.from) : store.clear_current());
+            out.rebuilt.push_back(store.path("current") + " named generation " + std::to_string(*cur) + ", but the unfinished transaction in " +
+                                  store.path("journal") + " started from generation " + std::to_string(t.from) + "; set to " +
+                                  std::to_string(t.from));
+            cur = t.from;
+        }
+    }
+
     if (*cur != 0) {
         std::string n = std::to_string(*cur);
         bool present = std::find(numbers->begin(), numbers->end(), *cur) != numbers->end();
@@ -134,7 +155,6 @@ Result<StateCheck> check_state(Store &store, const std::string &commit_hint) {
     // it has just marked good, and every later generation is either good (and current) or
     // failed. Outside a transaction (which settles it itself), anything else is a damaged
     // `current` (a flipped digit naming an older or a failed generation).
-    auto j = store.journal();
     if (j && !*j && *cur != 0) {
         std::uint64_t m = newest_intact_good(store, *numbers, 0);
         auto info = store.load_info(*cur);

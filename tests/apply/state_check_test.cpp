@@ -128,6 +128,37 @@ TEST_CASE("state check: `current` naming a missing generation; with nothing inta
     CHECK(check_state(f.s)->damage.empty());
 }
 
+TEST_CASE("state check: mid-transaction, `current` is the journal's `from` unless the pending generation committed") {
+    // A pending generation 4 (3 -> 4) with its journal, and `current` flipped to another number.
+    auto pending = [](Fixture &f, Outcome o) {
+        Generation g;
+        g.info = {4, "c4", 1, o, ""};
+        REQUIRE(f.s.save(g));
+        REQUIRE(f.s.write_journal(Journal{3, 4, "apply", {"/etc/f3"}}));
+    };
+    for (std::uint64_t named : {1, 2, 4}) {
+        CAPTURE(named);
+        Fixture f;
+        pending(f, Outcome::pending);
+        REQUIRE(f.s.set_current(named));
+        auto c = check_state(f.s);
+        REQUIRE(c);
+        CHECK(c->damage.empty());
+        REQUIRE(c->rebuilt.size() == 1);
+        CHECK(c->rebuilt[0].find("started from generation 3; set to 3") != std::string::npos);
+        CHECK(*f.s.current() == 3);
+    }
+    SUBCASE("a generation marked good before the crash is the committed one") {
+        Fixture f;
+        pending(f, Outcome::good);
+        REQUIRE(f.s.set_current(4));
+        auto c = check_state(f.s);
+        REQUIRE(c);
+        CHECK(c->rebuilt.empty());
+        CHECK(*f.s.current() == 4);
+    }
+}
+
 TEST_CASE("state check: flags that make no sense are put right") {
     Fixture f;
     REQUIRE(f.s.set_flag("pinned", "seven"));

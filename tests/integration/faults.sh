@@ -24,6 +24,7 @@
 # files indexes name (chunks/ whole; a chunk of each, one copy, the other, and both: ITEM+copy),
 # objects/ whole and the adopted original's object, the Git cache repo/ whole and in part
 # (objects/pack, HEAD, refs, config), age/identity. Absent files are only filled with garbage.
+# `current` is also set to the number of another generation (older good, rolled back, pending).
 # Then a bounded random part: TRIALS (200) trials flip random bytes in 1-3 random state files,
 # at rest or mid-apply, with the same rule (seeded: SEED=N repeats a run).
 # Usage: faults.sh BUILD_DIR   (env: TRIALS=200 SEED=<random> VERBOSE=1 ONLY=REGEX (fixed cases
@@ -253,6 +254,8 @@ inject() {
       [ -f "$p" ] && [ -f "$p.copy" ] || return 1
       perl -e 'for my $i (0, 1) { my $f = $ARGV[$i]; open(my $h, "+<:raw", $f) or die; my $n = -s $f;
         for my $at (int($n * (1 + $i) / 3), int($n * (1 + $i) / 3) + 7) { seek($h, $at, 0); read($h, my $c, 1); seek($h, $at, 0); print $h chr(ord($c) ^ 4) } close $h }' "$p" "$p.copy" ;;
+    set:*) # a plausible value: the number of another generation (a flipped digit)
+      [ -f "$p" ] || return 1; echo "${2#set:}" >"$p" ;;
   esac
   return 0
 }
@@ -340,6 +343,8 @@ generations/2/info generations/2/files $C3 $C3.copy $C1 $C1+copy $C2.copy $C2+co
 objects objects/${ORIG_ID:0:2}/${ORIG_ID:2} repo repo/objects/pack repo/HEAD repo/refs repo/config age/identity"
 LOST_ITEMS="chunks $C3+copy generations/3/files+copy"
 for item in $ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
+# `current` naming another generation that exists: the older good one, the rolled-back one.
+for fault in set:1 set:2; do scenario rest current "$fault"; done
 LOST=1
 for item in $LOST_ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
 LOST=0
@@ -355,6 +360,9 @@ if [ "$mid_ok" = 1 ]; then
   for item in $ITEMS generations/4/info generations/4/files $C4 $C4.copy; do
     for fault in delete truncate garbage; do scenario mid "$item" "$fault"; done
   done
+  # Mid-apply, `current` naming the older good generation, the rolled-back one or the pending
+  # one (random trials found the first: recovery went back to 3 while fjord went on from 1).
+  for fault in set:1 set:2 set:4; do scenario mid current "$fault"; done
   LOST=1
   for item in $LOST_ITEMS $C4+copy generations/4/files+copy; do
     for fault in delete truncate garbage; do scenario mid "$item" "$fault"; done
