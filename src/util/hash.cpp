@@ -20,8 +20,10 @@ using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
 // SHA-1 of "blob LEN\0" + data, as `git hash-object` computes it, with libcrypto (so util
 // links no libgit2). SHA-1 from the default provider fails only when memory runs out; an id
 // that silently differed would mark every file changed, so that stops the process instead.
-std::string blob_id(std::string_view data) {
-    const std::string header = "blob " + std::to_string(data.size()) + '\0';
+std::string blob_id(std::string_view data) { return git_object_id("blob", data); }
+
+std::string git_object_id(std::string_view type, std::string_view data) {
+    const std::string header = std::string(type) + " " + std::to_string(data.size()) + '\0';
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     md_ctx_ptr ctx(EVP_MD_CTX_new());

@@ -10,6 +10,8 @@ namespace fjord {
 
 /// The Git blob id of a buffer, as 40 hex digits.
 [[nodiscard]] std::string blob_id(std::string_view data);
+/// The Git id of an object of `type` ("blob", "commit", "tree") whose content is `data`.
+[[nodiscard]] std::string git_object_id(std::string_view type, std::string_view data);
 /// The Git blob id of what an open file holds (read from its start).
 [[nodiscard]] Result<std::string> blob_id_fd(int fd);
 

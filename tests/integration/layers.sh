@@ -29,6 +29,7 @@ MAY_USE = {
     "util":     set(),
     "config":   {"util"},
     "control":  {"util", "config"},
+    "fleet":    {"util", "config", "source"},
     "secrets":  {"util"},
     "source":   {"util", "config"},
     "images":   {"util"},
@@ -36,14 +37,14 @@ MAY_USE = {
     "plan":     {"util", "manifest"},
     "host":     {"util", "manifest"},
     "apply":    {"util", "manifest", "plan", "host"},
-    "sandbox":  {"util", "config", "source", "manifest"},
+    "sandbox":  {"util", "config", "source", "manifest", "fleet"},
     "prereq":   {"util", "config"},
     "facts":    {"util", "config", "manifest", "prereq"},
     "health":   {"util", "manifest", "plan", "host"},
     "daemon":   {"util", "config", "control", "secrets", "source", "images", "manifest", "plan", "host",
-                 "apply", "sandbox", "prereq", "facts", "health"},
+                 "apply", "sandbox", "prereq", "facts", "health", "fleet"},
     "cli":      {"util", "config", "control", "secrets", "manifest", "plan", "apply", "sandbox", "prereq",
-                 "facts"},
+                 "facts", "fleet"},
 }
 # Arrows that ran the wrong way once (issue 17), each said by name.
 NEVER = [("cli", "daemon"), ("health", "apply"), ("manifest", "source")]
