@@ -1,5 +1,5 @@
 #pragma once
-// The status repository's ref layout (issue 20; docs/fleet.md): every host pushes
+// The status repository's ref layout (issue 20): every host pushes
 //   refs/fjord/hosts/<host>          its report (a root commit holding report.json), and
 //   refs/fjord/waves/<wave>/<host>   a marker naming the commit it is on and its state there.
 // Markers are deterministic commits: every host computes the same id for (commit, state), so a
