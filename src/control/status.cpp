@@ -22,7 +22,8 @@ std::string status_to_json(const AgentStatus &s) {
                         {"partial_renders_total", s.partial_renders_total}, {"remote_head", s.remote_head},
                         {"attempted_commit", s.attempted_commit}, {"attempted_outcome", s.attempted_outcome},
                         {"attempted_reason", s.attempted_reason}, {"attempted_time", s.attempted_time},
-                        {"attempted_generation", s.attempted_generation}};
+                        {"attempted_generation", s.attempted_generation}, {"wave", s.wave}, {"rollout", s.rollout},
+                        {"rollout_commit", s.rollout_commit}, {"rollout_reason", s.rollout_reason}};
     // A commit subject is the operator's text: invalid UTF-8 is replaced, never a throw. A
     // checksum over the rest (as the reader will see it) tells damage at rest from content: a
     // flipped digit of synced_commit would otherwise become the base of the force-push check.
@@ -84,6 +85,10 @@ Result<AgentStatus> read_status(const std::string &state_dir) {
     str("attempted_reason", s.attempted_reason);
     num("attempted_time", s.attempted_time);
     num("attempted_generation", s.attempted_generation);
+    str("wave", s.wave);
+    str("rollout", s.rollout);
+    str("rollout_commit", s.rollout_commit);
+    str("rollout_reason", s.rollout_reason);
     if (auto it = j.find("poll_errors"); it != j.end() && it->is_object())
         for (const auto &[k, v] : it->items())
             if (v.is_number_unsigned()) s.poll_errors[k] = v.get<std::uint64_t>();

@@ -48,6 +48,11 @@ struct AgentStatus {
     std::string attempted_reason;   ///< the whole reason of a failure or refusal (bounded), "" otherwise
     std::int64_t attempted_time = 0;
     std::uint64_t attempted_generation = 0; ///< the generation it became (0 = none)
+    // Fleet rollouts (fleet/, issue 20): the engine's gate writes these, reports read them.
+    std::string wave;           ///< this host's wave for remote_head ("" = no rollout policy applies)
+    std::string rollout;        ///< "" (not held back) | "waiting" | "halted"
+    std::string rollout_commit; ///< the commit held back
+    std::string rollout_reason; ///< why, e.g. "wave early needs canary 3/5 good (web3: failed)"
 };
 
 /// Reads the status a running or stopped fjordd last saved.
