@@ -67,6 +67,9 @@ Result<std::uint64_t> Store::current() const {
     auto r = std::from_chars(s.data(), s.data() + s.size(), n);
     if (r.ec != std::errc{} || r.ptr != s.data() + s.size())
         return fail(Errc::invalid, path("current") + ": not a generation number");
+    // Generations count from 1 and no generation at all is a missing file: a 0 in it is damage
+    // (a flipped digit), which left so would make fjord start afresh over what it wrote.
+    if (n == 0) return fail(Errc::invalid, path("current") + ": names generation 0, which fjord never writes");
     return n;
 }
 

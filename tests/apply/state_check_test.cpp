@@ -40,12 +40,12 @@ TEST_CASE("state check: a sound state dir is left as it is") {
 }
 
 TEST_CASE("state check: a lost or garbage `current` is the newest good generation again") {
-    for (const char *fault : {"delete", "garbage", "empty"}) {
+    for (const char *fault : {"delete", "garbage", "empty", "zero"}) {
         CAPTURE(fault);
         Fixture f;
         std::string cur = f.t.path + "/current";
         if (std::string(fault) == "delete") std::filesystem::remove(cur);
-        else spit(cur, std::string(fault) == "garbage" ? "\x7f\x01zz" : "");
+        else spit(cur, std::string(fault) == "garbage" ? "\x7f\x01zz" : std::string(fault) == "zero" ? "0\n" : "");
         auto c = check_state(f.s);
         REQUIRE(c);
         CHECK(c->damage.empty());

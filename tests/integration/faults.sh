@@ -24,7 +24,7 @@
 # files indexes name (chunks/ whole; a chunk of each, one copy, the other, and both: ITEM+copy),
 # objects/ whole and the adopted original's object, the Git cache repo/ whole and in part
 # (objects/pack, HEAD, refs, config), age/identity. Absent files are only filled with garbage.
-# `current` is also set to the number of another generation (older good, rolled back, pending).
+# `current` is also set to the number of another generation (older good, rolled back, pending) or 0.
 # Then a bounded random part: TRIALS (200) trials flip random bytes in 1-3 random state files,
 # at rest or mid-apply, with the same rule (seeded: SEED=N repeats a run).
 # Usage: faults.sh BUILD_DIR   (env: TRIALS=200 SEED=<random> VERBOSE=1 ONLY=REGEX (fixed cases
@@ -344,7 +344,7 @@ objects objects/${ORIG_ID:0:2}/${ORIG_ID:2} repo repo/objects/pack repo/HEAD rep
 LOST_ITEMS="chunks $C3+copy generations/3/files+copy"
 for item in $ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
 # `current` naming another generation that exists: the older good one, the rolled-back one.
-for fault in set:1 set:2; do scenario rest current "$fault"; done
+for fault in set:0 set:1 set:2; do scenario rest current "$fault"; done
 LOST=1
 for item in $LOST_ITEMS; do for fault in delete truncate garbage; do scenario rest "$item" "$fault"; done; done
 LOST=0
@@ -362,7 +362,7 @@ if [ "$mid_ok" = 1 ]; then
   done
   # Mid-apply, `current` naming the older good generation, the rolled-back one or the pending
   # one (random trials found the first: recovery went back to 3 while fjord went on from 1).
-  for fault in set:1 set:2 set:4; do scenario mid current "$fault"; done
+  for fault in set:0 set:1 set:2 set:4; do scenario mid current "$fault"; done
   LOST=1
   for item in $LOST_ITEMS $C4+copy generations/4/files+copy; do
     for fault in delete truncate garbage; do scenario mid "$item" "$fault"; done
