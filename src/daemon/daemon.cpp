@@ -117,6 +117,7 @@ class Daemon {
         std::string text;
         if (st.last_result == "not-configured") text = "inactive: source.url is not set in " + rec_->config().file;
         else if (!st.suspended.empty()) text = "suspended: " + at + "; " + st.suspended;
+        else if (!st.rollout.empty()) text = st.rollout_reason + " (" + at + ")";
         else if (st.last_result == "refused") text = "refusing: " + st.last_error;
         else if (st.last_result == "failed") text = "failed: " + st.last_error + " (" + at + ")";
         else text = "idle: " + at + (wait > 0 ? ", next poll in " + std::to_string(wait) + "s" : "");
@@ -340,6 +341,7 @@ class Daemon {
             o.accept_rewrite = flag(req, "accept_rewrite");
             o.retry = flag(req, "retry");
             o.manual = true;
+            o.skip_waves = flag(req, "skip_waves");
             if (auto it = req.find("allow_deletions"); it != req.end() && it->is_number_unsigned())
                 o.allow_deletions = static_cast<std::uint32_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), UINT32_MAX));
             if (!o.dry_run) {
@@ -347,7 +349,7 @@ class Daemon {
                 if (!drift) log_error("drift pass: " + drift.error().message);
             }
             auto r = do_sync(o);
-            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date ||
+            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date || r.state == SyncState::waiting ||
                       (r.state == SyncState::dry_run && r.refusal.empty());
             return sync_reply(r, ok);
         }
@@ -485,8 +487,10 @@ int run_daemon(const DaemonOptions &opts) {
         // Drift left in place (reported, or beyond reach) means the host is not on its good
         // state; drift the pass could not correct and the apply wrote again is gone.
         bool drift_ok = opts.dry_run || (drift_ran && r.status().drifted == 0);
+        // A commit a wave gate holds back (waiting) leaves the host on its good generation where
+        // its rollout policy wants it: success. A halted commit is a refusal: 1.
         bool ok = drift_ok && (res.state == SyncState::applied || res.state == SyncState::up_to_date ||
-                               res.state == SyncState::dry_run);
+                               res.state == SyncState::dry_run || res.state == SyncState::waiting);
         if (res.state == SyncState::up_to_date) log_info(res.message); // the recorder logs it at debug level
         // The preview (the changes with content) is the output of a dry run; a commit an apply
         // would refuse is shown all the same, then why, and exits 3.

@@ -100,8 +100,13 @@ std::string render_metrics(const AgentStatus &s, const std::vector<prereq::Check
         w.sample("fjord_poll_errors_total", std::string("reason=\"") + r + "\"", std::to_string(it == s.poll_errors.end() ? 0 : it->second));
     }
     w.family("fjord_last_sync_result", "gauge", "The result of the last sync (1 for the current one).");
-    for (const char *r : {"up-to-date", "applied", "dry-run", "refused", "failed", "suspended", "not-configured"})
+    for (const char *r : {"up-to-date", "applied", "dry-run", "refused", "failed", "suspended", "not-configured", "waiting"})
         w.sample("fjord_last_sync_result", std::string("result=\"") + r + "\"", s.last_result == r ? "1" : "0");
+    // fleet.toml's wave gate: 1 while the newest commit waits for an earlier wave or is halted;
+    // the reason is in status (fjordctl status, STATUS=).
+    w.family("fjord_fleet_waiting", "gauge", "1 while a rollout wave gate holds the newest commit back (waiting or halted).");
+    w.sample("fjord_fleet_waiting", "commit=\"" + label(s.rollout_commit) + "\",wave=\"" + label(s.wave) + "\",state=\"" + label(s.rollout) + "\"",
+             s.rollout.empty() ? "0" : "1");
     if (!prereqs.empty()) {
         w.family("fjord_prerequisite_status", "gauge", "Host prerequisite checks: 0 pass, 1 warn, 2 fail.");
         for (const auto &p : prereqs)

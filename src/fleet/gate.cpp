@@ -3,6 +3,7 @@
 #include "fleet/marker.hpp"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace fjord::fleet {
 namespace {
@@ -33,6 +34,43 @@ const Halt *GateMemory::halt_of(std::string_view c) const {
     for (const auto &h : halts)
         if (h.commit == c) return &h;
     return nullptr;
+}
+
+Result<GateMemory> parse_gate_memory(std::string_view text) {
+    if (text.size() > max_fleet_json_bytes) return fail(Errc::invalid, "larger than " + std::to_string(max_fleet_json_bytes / 1024) + " KiB");
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid, "not a JSON object");
+    GateMemory m;
+    auto g = j.find("gate");
+    if (g == j.end()) return m;
+    auto bad = [](const char *why) { return fail(Errc::invalid, std::string("gate: ") + why); };
+    if (!g->is_object()) return bad("not an object");
+    if (auto c = g->find("commit"); c != g->end()) {
+        if (!c->is_string()) return bad("commit is not a string");
+        m.commit = c->get<std::string>();
+    }
+    if (auto t = g->find("satisfied_since"); t != g->end()) {
+        if (!t->is_number_integer()) return bad("satisfied_since is not a number");
+        m.satisfied_since = t->get<std::int64_t>();
+    }
+    if (auto h = g->find("halts"); h != g->end()) {
+        if (!h->is_array() || h->size() > GateMemory::max_halts) return bad("halts is not a list of at most 32");
+        for (const auto &e : *h) {
+            if (!e.is_object() || !e.contains("commit") || !e["commit"].is_string() || !e.contains("reason") || !e["reason"].is_string())
+                return bad("a halt is not {commit, reason}");
+            m.halts.push_back({e["commit"].get<std::string>(), e["reason"].get<std::string>()});
+        }
+    }
+    return m;
+}
+
+std::string gate_memory_json(const GateMemory &m, std::string_view old) {
+    auto j = nlohmann::json::parse(old, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) j = nlohmann::json::object();
+    auto halts = nlohmann::json::array();
+    for (const auto &h : m.halts) halts.push_back({{"commit", h.commit}, {"reason", h.reason}});
+    j["gate"] = {{"commit", m.commit}, {"satisfied_since", m.satisfied_since}, {"halts", halts}};
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string short_commit(std::string_view c) { return std::string(c.substr(0, 7)); }

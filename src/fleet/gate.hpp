@@ -52,6 +52,13 @@ struct GateInput {
 /// Decides and updates `memory` (first-satisfied time, a new halt).
 [[nodiscard]] Decision evaluate_gate(const GateInput &in, GateMemory &memory);
 
+/// STATE/fleet.json, the gate's part ("gate": {commit, satisfied_since, halts}); other keys
+/// (the reports' own) are kept as they are. Errc::invalid when the text is not such a file.
+inline constexpr std::size_t max_fleet_json_bytes = 64 * 1024;
+[[nodiscard]] Result<GateMemory> parse_gate_memory(std::string_view json);
+/// `old` (the file as it was, "" for none) with the gate's part replaced by `memory`.
+[[nodiscard]] std::string gate_memory_json(const GateMemory &memory, std::string_view old);
+
 /// "abc1234" for a 40-hex id.
 [[nodiscard]] std::string short_commit(std::string_view c);
 

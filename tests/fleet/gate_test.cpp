@@ -173,3 +173,24 @@ TEST_CASE("gate: more than three hosts behind are counted, not listed") {
     for (int i = 1; i <= 6; ++i) f.mark("canary", "c" + std::to_string(i), MarkState::waiting);
     CHECK(f.at(1, 1).reason == "waiting: wave early needs canary 6/6 good, has 0 (c1: waiting, c2: waiting, c3: waiting and 3 more)");
 }
+
+TEST_CASE("gate memory: STATE/fleet.json keeps the gate's part and leaves the rest alone") {
+    GateMemory m;
+    m.commit = C;
+    m.satisfied_since = 1234;
+    m.halts.push_back({Old, "halted: commit 0ld0000 failed in wave canary (c1)"});
+    std::string text = gate_memory_json(m, R"({"marker_ref": "refs/fjord/waves/canary/web1", "gate": {"commit": "x"}})");
+    auto back = parse_gate_memory(text);
+    REQUIRE(back);
+    CHECK(back->commit == C);
+    CHECK(back->satisfied_since == 1234);
+    REQUIRE(back->halts.size() == 1);
+    CHECK(back->halts[0].reason == m.halts[0].reason);
+    CHECK(text.find("\"marker_ref\": \"refs/fjord/waves/canary/web1\"") != std::string::npos);
+    CHECK(parse_gate_memory("{}")->commit.empty());
+    for (const char *bad : {"", "[]", "{\"gate\": 3}", "{\"gate\": {\"satisfied_since\": \"x\"}}", "{\"gate\": {\"halts\": [1]}}"}) {
+        CAPTURE(bad);
+        CHECK(!parse_gate_memory(bad));
+    }
+    CHECK(!parse_gate_memory(std::string(max_fleet_json_bytes + 1, ' ')));
+}

@@ -1,7 +1,7 @@
 // Driver for tests/integration/ls_refs.sh: lists refs under prefixes of a real Git server
 // through fleet::ls_refs (in process) or ls_refs_isolated (the sandboxed child fjordd uses).
 // Prints "v2 BYTES" (or v0) and then "ID REF" lines; an error goes to stderr with exit 1.
-#include "sandbox/ls_refs_isolated.hpp"
+#include "sandbox/fleet_isolated.hpp"
 
 #include <cstdio>
 #include <cstring>

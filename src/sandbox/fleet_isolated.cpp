@@ -1,4 +1,4 @@
-#include "sandbox/ls_refs_isolated.hpp"
+#include "sandbox/fleet_isolated.hpp"
 
 #include "sandbox/sandbox.hpp"
 #include <optional>
@@ -64,6 +64,37 @@ Result<fleet::LsRefsAnswer> ls_refs_isolated(const fleet::LsRefsRequest &req) {
         out.refs.emplace(std::move(ref), std::string(l->substr(0, sp)));
     }
     return out;
+}
+
+Result<std::optional<std::string>> root_file_isolated(GitSource &source, const std::string &commit, const std::string &name,
+                                                     std::uint64_t max) {
+    SandboxLimits l;
+    l.timeout = std::chrono::seconds(60);
+    l.max_output = max + 1;
+    l.no_file_writes = true;
+    // The answer: "-" (no such file) or "+" and the content.
+    auto answer = run_sandboxed("read " + name, SeccompProfile::render, l, [&]() -> Result<std::string> {
+        auto tree = source.tree(commit);
+        if (!tree) return fail(std::move(tree.error()));
+        auto entries = (*tree)->list("");
+        if (!entries) return fail(std::move(entries.error()));
+        for (const auto &e : *entries) {
+            if (e.name != name) continue;
+            if (e.kind != EntryKind::file) return fail(Errc::invalid, name + ": not a regular file");
+            auto size = (*tree)->blob_size(e.id);
+            if (!size) return fail(std::move(size.error()));
+            if (*size > max) return fail(Errc::invalid, name + ": larger than " + std::to_string(max) + " bytes");
+            auto text = (*tree)->read_blob(e.id, max);
+            if (!text) return fail(std::move(text.error()));
+            return "+" + *text;
+        }
+        return std::string("-");
+    });
+    if (!answer) return fail(std::move(answer.error()));
+    if (answer->empty() || ((*answer)[0] != '-' && (*answer)[0] != '+') || (*answer == "-") != ((*answer)[0] == '-'))
+        return fail(Errc::internal, "read " + name + " sandbox: invalid answer");
+    if ((*answer)[0] == '-') return std::optional<std::string>{};
+    return std::optional<std::string>(answer->substr(1));
 }
 
 } // namespace fjord
