@@ -173,8 +173,10 @@ int run_validate(const Config &cfg, const std::vector<std::string> &args) {
             auto policy = text ? fleet::parse_fleet_toml(*text, ft.lexically_normal().string(), &all)
                                : Result<fleet::FleetPolicy>(tl::make_unexpected(text.error()));
             if (policy) {
-                std::printf("%s: ok (%zu wave%s%s)\n", tty(ft.lexically_normal().string()).c_str(), policy->waves.size(),
-                            policy->waves.size() == 1 ? "" : "s", policy->mode == fleet::FleetMode::all ? ", mode all" : "");
+                std::size_t n = policy->waves.size() - (policy->waves.back().implicit ? 1 : 0);
+                std::printf("%s: ok (%zu wave%s%s%s)\n", tty(ft.lexically_normal().string()).c_str(), n, n == 1 ? "" : "s",
+                            policy->waves.back().implicit ? ", then \"rest\" for hosts in none" : "",
+                            policy->mode == fleet::FleetMode::all ? "; mode all: no gate" : "");
             } else {
                 rc = 1;
                 auto list = all.empty() ? std::vector<Error>{policy.error()} : all.errors();

@@ -66,7 +66,7 @@ require = "100%"
 TOML
 out=$("$FJORDCTL" --config "$T/web2/fjord.toml" validate "$R" 2>&1)
 rc=$?
-[ $rc = 0 ] && grep -q "fleet.toml: ok (2 waves)" <<<"$out" && pass "validate: a good fleet.toml" || fail "validate good" "rc=$rc $out"
+[ $rc = 0 ] && grep -qF "fleet.toml: ok (2 waves, then \"rest\" for hosts in none)" <<<"$out" && pass "validate: a good fleet.toml" || fail "validate good" "rc=$rc $out"
 cp "$R/fleet.toml" "$T/fleet.good"
 printf '[[wave]]\nname = "canary"\nafter = "1m"\nspeed = 3\n' >"$R/fleet.toml"
 out=$("$FJORDCTL" --config "$T/web2/fjord.toml" validate "$R" 2>&1)
