@@ -34,13 +34,6 @@ std::string shown(std::string_view s, std::size_t max = 160) {
     return out;
 }
 
-bool hex_id(std::string_view s) {
-    if (s.size() != 40 && s.size() != 64) return false;
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
 std::string pkt(std::string_view payload) {
     static const char hex[] = "0123456789abcdef";
     std::size_t n = payload.size() + 4;
@@ -130,7 +123,7 @@ bool under(const LsRefsRequest &req, std::string_view ref) {
 Status add_ref(const LsRefsRequest &req, PktReader &r, std::string_view line, LsRefsAnswer &out, std::size_t &listed) {
     if (++listed > req.max_refs) return fail(Errc::network, req.url + ": the server listed more than " + std::to_string(req.max_refs) + " refs");
     auto sp = line.find(' ');
-    if (sp == std::string_view::npos || !hex_id(line.substr(0, sp))) return r.garbage("a ref line \"" + shown(line) + "\"");
+    if (sp == std::string_view::npos || !is_object_id(line.substr(0, sp))) return r.garbage("a ref line \"" + shown(line) + "\"");
     std::string_view name = line.substr(sp + 1);
     name = name.substr(0, std::min(name.find(' '), name.find('\0')));
     if (name.empty() || name.size() > 1024 || has_control(name)) return r.garbage("a ref name \"" + shown(name) + "\"");
@@ -140,6 +133,13 @@ Status add_ref(const LsRefsRequest &req, PktReader &r, std::string_view line, Ls
 }
 
 } // namespace
+
+bool is_object_id(std::string_view s) {
+    if (s.size() != 40 && s.size() != 64) return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
 
 Result<LsRefsEndpoint> parse_ls_refs_url(const std::string &url) {
     auto bad = [&](const std::string &why) { return fail(Errc::invalid, "status URL \"" + shown(url) + "\": " + why); };

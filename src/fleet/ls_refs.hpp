@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fjord::fleet {
@@ -34,6 +35,9 @@ struct LsRefsAnswer {
     std::uint64_t bytes_read = 0;            ///< from the server, pkt-line framing included
     bool v0 = false;                         ///< the server spoke v0: its whole advertisement was read
 };
+
+/// A Git object id as a server lists it: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
+[[nodiscard]] bool is_object_id(std::string_view s);
 
 /// A parsed URL.
 struct LsRefsEndpoint {

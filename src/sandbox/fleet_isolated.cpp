@@ -5,17 +5,6 @@
 #include <string>
 
 namespace fjord {
-namespace {
-
-bool hex_id(std::string_view s) {
-    if (s.size() != 40 && s.size() != 64) return false;
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
-} // namespace
-
 Result<fleet::LsRefsAnswer> ls_refs_isolated(const fleet::LsRefsRequest &req) {
     auto t = fleet::LsRefsTransport::open(req);
     if (!t) return fail(t.error());
@@ -54,7 +43,7 @@ Result<fleet::LsRefsAnswer> ls_refs_isolated(const fleet::LsRefsRequest &req) {
         auto l = line();
         if (!l) return bad();
         auto sp = l->find(' ');
-        if (sp == std::string_view::npos || !hex_id(l->substr(0, sp))) return bad();
+        if (sp == std::string_view::npos || !fleet::is_object_id(l->substr(0, sp))) return bad();
         std::string ref(l->substr(sp + 1));
         bool under = req.prefixes.empty();
         for (const auto &p : req.prefixes) under = under || ref.rfind(p, 0) == 0;
