@@ -54,6 +54,7 @@ std::optional<Event> Engine::wave_gate(Run &r) {
         return std::nullopt;
     };
     if (r.rollback || r.image || r.commit.empty()) return std::nullopt; // the current commit's own generations
+    if (r.wave_gate_asked) return std::nullopt;                          // the gates stage found it open
     if (cfg_.report.url.empty()) return let_through("");
     auto text = repo().root_file(r.commit, std::string(fleet::fleet_toml_name), fleet::max_fleet_toml_bytes);
     if (!text) {

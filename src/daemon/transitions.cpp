@@ -26,6 +26,7 @@ const std::vector<Transition> table = {
     {S::gates,        E::backing_off,              S::done,      mark::none,              R::failed,         msgid::failed,       "failed", true},
     {S::gates,        E::refused_before,           S::done,      mark::none,              R::refused,        msgid::refused,      "refused", true},
     {S::gates,        E::prerequisites_block,      S::done,      mark::none,              R::refused,        msgid::refused,      "refused", true},
+    {S::gates,        E::wave_waiting,             S::done,      mark::none,              R::waiting,        nullptr,             nullptr, true},
     {S::gates,        E::gates_open,               S::fetch,     mark::none,              R::failed,         nullptr,             nullptr},
 
     // The commit into the Git cache. A damaged cache is cloned again and the step runs again

@@ -78,9 +78,13 @@ TEST_CASE("fleet gate: wave 0 applies at once; a later wave keeps its generation
     CHECK(h.engine->status().last_result == "waiting");
     REQUIRE(h.listings.size() == 1);
     CHECK(h.listings[0] == std::vector<std::string>{"refs/fjord/waves/canary/"});
-    // One gate check a poll, and only while the commit waits.
+    // One gate check a poll, and only while the commit waits; asked before the fetch, so a
+    // waiting host renders nothing again.
+    int renders = h.repo.renders, fetches = h.repo.fetches;
     CHECK(h.sync().state == SyncState::waiting);
     CHECK(h.listings.size() == 2);
+    CHECK(h.repo.renders == renders);
+    CHECK(h.repo.fetches == fetches);
 
     h.mark("canary", "c1", MarkState::good, c);
     h.mark("canary", "c2", MarkState::good, c);
@@ -90,8 +94,10 @@ TEST_CASE("fleet gate: wave 0 applies at once; a later wave keeps its generation
     h.wall += 599;
     CHECK(h.sync().state == SyncState::waiting);
     h.wall += 1;
+    auto asked = h.listings.size();
     r = h.sync();
     CHECK(r.state == SyncState::applied);
+    CHECK(h.listings.size() == asked + 1); // open at the gates stage: the guard does not ask again
     CHECK(h.read("/etc/motd") == "two");
     CHECK(h.engine->status().rollout.empty());
     CHECK(h.engine->status().rollout_reason.empty());
