@@ -138,6 +138,7 @@ void Reporter::update(const AgentStatus &s) {
     {
         std::lock_guard lk(mu_);
         latest_ = s;
+        state_.judged = add_judged(std::move(state_.judged), s); // here, so none is missed while pushes fail
     }
     cv_.notify_all();
 }
@@ -175,7 +176,6 @@ void Reporter::run() {
 
 void Reporter::attempt(std::unique_lock<std::mutex> &lk, const AgentStatus &s) {
     const std::int64_t now = std::time(nullptr);
-    state_.judged = add_judged(state_.judged, s);
     ReportPush p;
     auto report = build_report(cfg_.report, cfg_.state.dir, s, state_.judged, now);
     p.report_json = fleet::report_json(report);
