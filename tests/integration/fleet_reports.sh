@@ -196,4 +196,37 @@ w2_after=$(git --git-dir="$SSH_STATUS" for-each-ref refs/fjord/hosts/web2 refs/f
   pass "a second host's push adds its refs and leaves the first host's alone" ||
   fail "second host" "$w2_before / $w2_after / $(git --git-dir="$SSH_STATUS" for-each-ref) $(cat "$T/web3/log")"
 
+# 8. fjordd running: the status repository down at its start is logged once however often the
+# push is retried (the backoff is cut to a 2 s heartbeat here), once when it works again; a new
+# commit is reported without waiting for the heartbeat, and heartbeats replace the report.
+host_config web4 "$GIT_URL" 'heartbeat = "2s"'
+sed -i "s|hosts/web4|hosts/web1|" "$T/web4/fjord.toml"
+stop_gitd
+"$FJORDD" --config "$T/web4/fjord.toml" >"$T/web4/daemon.log" 2>&1 &
+DPID=$!
+PIDS+=($DPID)
+# until CMD (at most 20 s)
+until_ok() { for _ in $(seq 200); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+until_ok '[ "$(cat "$T/web4/root/etc/motd" 2>/dev/null)" = v3 ]' && sleep 5
+fails=$(grep -c "warning report: push to $GIT_URL" "$T/web4/daemon.log")
+tries=$(sed -n 's/^fjord_report_push_failures_total //p' "$T/web4/prom/fjord-report.prom" 2>/dev/null)
+[ "$fails" = 1 ] && [ "${tries:-0}" -ge 2 ] &&
+  pass "fjordd: the status repository down, $tries failed pushes, logged once" ||
+  fail "daemon down" "fails=$fails tries=$tries $(cat "$T/web4/daemon.log")"
+start_gitd
+until_ok '[ "$(ref_of "$STATUS" refs/fjord/waves/all/web4)" = "$(marker "$C4" good)" ]' &&
+  [ "$(grep -c "report: push to $GIT_URL works again" "$T/web4/daemon.log")" = 1 ] &&
+  pass "fjordd: back again, pushed and logged once" || fail "daemon back" "$(cat "$T/web4/daemon.log")"
+first=$(ref_of "$STATUS" refs/fjord/hosts/web4)
+until_ok '[ "$(ref_of "$STATUS" refs/fjord/hosts/web4)" != "$first" ]' &&
+  [ "$(git --git-dir="$STATUS" rev-list --count refs/fjord/hosts/web4)" = 1 ] &&
+  pass "fjordd: a heartbeat replaces the report (still one root commit)" || fail "heartbeat" "$(cat "$T/web4/daemon.log")"
+echo v5 >"$R/hosts/web1/files/etc/motd"
+commit_all "$R" v5
+C5=$(git -C "$R" rev-parse HEAD)
+until_ok '[ "$(ref_of "$STATUS" refs/fjord/waves/all/web4)" = "$(marker "$C5" good)" ]' &&
+  [ "$(cat "$T/web4/root/etc/motd")" = v5 ] &&
+  pass "fjordd: a new commit applied is reported at once" || fail "daemon new commit" "$(cat "$T/web4/daemon.log")"
+kill -TERM "$DPID"; wait "$DPID" 2>/dev/null
+
 finish
