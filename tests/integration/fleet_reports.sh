@@ -196,6 +196,21 @@ w2_after=$(git --git-dir="$SSH_STATUS" for-each-ref refs/fjord/hosts/web2 refs/f
   pass "a second host's push adds its refs and leaves the first host's alone" ||
   fail "second host" "$w2_before / $w2_after / $(git --git-dir="$SSH_STATUS" for-each-ref) $(cat "$T/web3/log")"
 
+# 7b. A status repository on this machine (a path, and file://): the push child may write there
+# (and, by Landlock where the kernel has it, only there and into its own cache).
+mkdir -p "$T/local"
+git init -q --bare "$T/local/status.git"
+host_config web5 "$T/local/status.git"
+sed -i "s|hosts/web5|hosts/web1|" "$T/web5/fjord.toml"
+once web5
+host_config web6 "file://$T/local/status.git"
+sed -i "s|hosts/web6|hosts/web1|" "$T/web6/fjord.toml"
+once web6
+[ "$(ref_of "$T/local/status.git" refs/fjord/waves/all/web5)" = "$(marker "$C4" good)" ] &&
+  [ "$(ref_of "$T/local/status.git" refs/fjord/waves/all/web6)" = "$(marker "$C4" good)" ] &&
+  pass "a local status repository, as a path and as file://, receives both hosts' reports" ||
+  fail "local status repository" "$(cat "$T/web5/log" "$T/web6/log")"
+
 # 8. fjordd running: the status repository down at its start is logged once however often the
 # push is retried (the backoff is cut to a 2 s heartbeat here), once when it works again; a new
 # commit is reported without waiting for the heartbeat, and heartbeats replace the report.
