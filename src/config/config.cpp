@@ -453,7 +453,9 @@ std::string report_url_rule(std::string_view url) {
     if (t == Transport::https || t == Transport::http)
         return "must be an ssh://, git:// or file:// URL, user@host:path, or an absolute path (reports are pushed "
                "with the report key; https is not supported)";
-    return source_url_rule(url);
+    std::string why = source_url_rule(url);
+    if (why.starts_with("must not carry a password")) return "must not carry a password (reports are pushed with report.ssh_key)";
+    return why;
 }
 
 /// A URL compared with another the way an operator means it: without trailing slashes or ".git".

@@ -126,4 +126,27 @@ Status write_metrics(const std::string &path, const std::string &state_dir, cons
     return write_file_atomic(path, render_metrics(s, prereqs), 0644, false);
 }
 
+std::string report_metrics_path(const std::string &metrics_textfile) {
+    if (metrics_textfile.empty()) return {};
+    std::string base = metrics_textfile.ends_with(".prom") ? metrics_textfile.substr(0, metrics_textfile.size() - 5) : metrics_textfile;
+    return base + "-report.prom";
+}
+
+std::string render_report_metrics(std::uint64_t push_failures_total, std::int64_t last_push) {
+    Writer w;
+    w.family("fjord_report_push_failures_total", "counter", "Fleet report pushes to the status repository that failed.");
+    w.sample("fjord_report_push_failures_total", "", std::to_string(push_failures_total));
+    w.family("fjord_report_last_push_timestamp_seconds", "gauge", "When the last fleet report push worked (0 = never).");
+    w.sample("fjord_report_last_push_timestamp_seconds", "", std::to_string(last_push));
+    return w.take();
+}
+
+Status write_report_metrics(const std::string &metrics_textfile, std::uint64_t push_failures_total, std::int64_t last_push) {
+    std::string path = report_metrics_path(metrics_textfile);
+    if (path.empty()) return {};
+    struct stat st;
+    if (::stat(dirname_of(path).c_str(), &st) < 0) return {}; // node_exporter is not installed
+    return write_file_atomic(path, render_report_metrics(push_failures_total, last_push), 0644, false);
+}
+
 } // namespace fjord

@@ -59,6 +59,20 @@ class Fields {
     std::optional<Error> error_;
 };
 
+/// Reads the object `o` (when there is one) with `read`, its problems named "key.field" and
+/// kept in `f`; false when `o` is there and no object.
+template <class Read> bool nested(Fields &f, const json *o, const std::string &where, const std::string &key, Read read) {
+    if (!o) return true;
+    if (!o->is_object()) {
+        f.bad(key, "must be an object");
+        return false;
+    }
+    Fields inner(*o, where + key + ".");
+    read(inner);
+    if (inner.error() && !f.error()) f.error() = inner.error();
+    return true;
+}
+
 bool commit_or_empty(std::string_view s) { return s.empty() || is_commit_id(s); }
 bool ref_name_or_empty(std::string_view s) { return s.empty() || check_ref_name(s, "").has_value(); }
 bool ref_name(std::string_view s) { return check_ref_name(s, "").has_value(); }
@@ -112,43 +126,28 @@ Result<HostReport> parse_report(std::string_view text, std::string_view ref) {
     f.str("wave", r.wave, 63, ref_name_or_empty, "a wave name as refs use it");
     f.str("state", r.state, 16, report_state, "good, failed, waiting or halted");
     f.str("reason", r.reason, max_report_reason);
-    if (const json *h = f.find("health")) {
-        if (!h->is_object()) f.bad("health", "must be an object");
-        else {
-            Fields hf(*h, where + "health.");
-            hf.num("passed", r.health_passed);
-            hf.num("failed", r.health_failed);
-            if (hf.error() && !f.error()) f.error() = hf.error();
-        }
-    }
-    if (const json *p = f.find("prerequisites")) {
-        if (!p->is_object()) f.bad("prerequisites", "must be an object");
-        else {
-            Fields pf(*p, where + "prerequisites.");
-            pf.num("pass", r.prereq_pass);
-            pf.num("warn", r.prereq_warn);
-            pf.num("fail", r.prereq_fail);
-            if (pf.error() && !f.error()) f.error() = pf.error();
-        }
-    }
+    nested(f, f.find("health"), where, "health", [&](Fields &h) {
+        h.num("passed", r.health_passed);
+        h.num("failed", r.health_failed);
+    });
+    nested(f, f.find("prerequisites"), where, "prerequisites", [&](Fields &p) {
+        p.num("pass", r.prereq_pass);
+        p.num("warn", r.prereq_warn);
+        p.num("fail", r.prereq_fail);
+    });
     if (const json *js = f.find("judged")) {
         if (!js->is_array()) f.bad("judged", "must be an array");
         else if (js->size() > max_judged) f.bad("judged", "more than " + std::to_string(max_judged) + " entries");
         else
             for (std::size_t i = 0; i < js->size(); ++i) {
-                const json &e = (*js)[i];
-                std::string at = "judged[" + std::to_string(i) + "]";
-                if (!e.is_object()) {
-                    f.bad(at, "must be an object");
-                    break;
-                }
                 Judged jd;
-                Fields jf(e, where + at + ".");
-                jf.str("commit", jd.commit, 40, is_commit_id, "a 40-digit commit id");
-                jf.str("outcome", jd.outcome, 16, judged_state, "good, failed or refused");
-                jf.str("reason", jd.reason, max_report_reason);
-                jf.num("time", jd.time);
-                if (jf.error() && !f.error()) f.error() = jf.error();
+                bool object = nested(f, &(*js)[i], where, "judged[" + std::to_string(i) + "]", [&](Fields &jf) {
+                    jf.str("commit", jd.commit, 40, is_commit_id, "a 40-digit commit id");
+                    jf.str("outcome", jd.outcome, 16, judged_state, "good, failed or refused");
+                    jf.str("reason", jd.reason, max_report_reason);
+                    jf.num("time", jd.time);
+                });
+                if (!object) break;
                 r.judged.push_back(std::move(jd));
             }
     }

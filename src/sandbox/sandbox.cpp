@@ -222,7 +222,7 @@ Result<std::string> run_sandboxed(const std::string &what, SeccompProfile profil
     void *mem = ::mmap(nullptr, sizeof(Report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return fail_errno(who + ": mmap");
     shared.p = new (mem) Report;
-    auto ruleset = landlock_ruleset(limits.writable_dir);
+    auto ruleset = landlock_ruleset(limits.writable_dir, limits.more_writable_dirs);
     if (!ruleset) return fail(std::move(ruleset.error()).context(who));
     if (auto ok = above_stdio(*ruleset); !ok) return fail(std::move(ok.error()).context(who));
 

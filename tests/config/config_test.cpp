@@ -566,6 +566,8 @@ TEST_CASE("[report]: defaults from [state] and [source], %H, and every bad value
     CHECK(error_of("[source]\nurl = \"/srv/fleet.git\"\n[report]\nurl = \"file:///srv/fleet\"").find("report.url: names the same repository as source.url") != std::string::npos);
     CHECK(error_of("[report]\nurl = \"https://h/status.git\"").starts_with(file + ":2:7: report.url: must be an ssh://, git:// or file:// URL"));
     CHECK(error_of("[report]\nurl = \"status\"").starts_with(file + ":2:7: report.url: must be"));
+    CHECK(error_of("[report]\nurl = \"ssh://u:pw@h/s.git\"") ==
+          file + ":2:7: report.url: must not carry a password (reports are pushed with report.ssh_key)");
     CHECK(error_of("[report]\nurl = \"/s\"\nhost = \"web/1\"") ==
           file + ":3:8: report.host: \"web/1\": only letters, digits, '.', '_' and '-' may be used (it names a Git ref)");
     CHECK(error_of("[report]\nhost = \"x.lock\"").find("report.host: \"x.lock\": may not end in") != std::string::npos);
