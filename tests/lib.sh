@@ -70,11 +70,36 @@ stop_receiver() {
   [ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null && wait "$RX_PID" 2>/dev/null
   RX_PID=""
 }
+# start_sshd DIR USER: an sshd of its own on a free loopback port ($SSHD_PORT) that lets USER
+# (made with git-shell when missing; needs root) in with the keys in DIR/authorized_keys, its
+# host key DIR/host_ed25519 and a known_hosts file for it, DIR/known_hosts. cleanup_dirs stops it.
+SSHD_PID="" SSHD_PORT=""
+start_sshd() {
+  local d=$1 user=$2
+  id "$user" >/dev/null 2>&1 || useradd -m -s /usr/bin/git-shell "$user"
+  usermod -p '*' "$user" # '*' is no password but not locked; sshd refuses a locked account
+  mkdir -p /run/sshd "$d"
+  ssh-keygen -q -N '' -C '' -t ed25519 -f "$d/host_ed25519"
+  touch "$d/authorized_keys"
+  chmod 644 "$d/authorized_keys"
+  SSHD_PORT=$(free_port)
+  printf '%s\n' "Port $SSHD_PORT" "ListenAddress 127.0.0.1" "HostKey $d/host_ed25519" "PidFile $d/sshd.pid" \
+    "AuthorizedKeysFile $d/authorized_keys" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+    "UsePAM no" "StrictModes no" "AllowUsers $user" >"$d/sshd_config"
+  /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>"$d/sshd.log" &
+  SSHD_PID=$!
+  echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$d/known_hosts"
+  wait_port "$SSHD_PORT" "$SSHD_PID"
+}
+stop_sshd() {
+  [ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
+  SSHD_PID=""
+}
 finish() { echo "RESULT passed=$PASSED failed=$FAILED"; [ "$FAILED" -eq 0 ]; }
 
 # A scratch folder removed when the test exits.
 T=$(mktemp -d /tmp/fjord-it-XXXXXX)
-cleanup_dirs() { stop_git_daemon; stop_receiver; rm -rf "$T"; }
+cleanup_dirs() { stop_git_daemon; stop_receiver; stop_sshd; rm -rf "$T"; }
 trap cleanup_dirs EXIT
 
 # write_config FILE URL ROOT STATE [extra TOML lines...]

@@ -165,7 +165,7 @@ int run_cli(int argc, char **argv) {
     if (verb == "show") return run_show(*cfg, a.positional.empty() ? "" : a.positional.front(), a.has("--json"));
     if (verb == "sync" || verb == "diff") {
         nlohmann::json req{{"cmd", verb}, {"dry_run", a.has("--dry-run")}, {"accept_rewrite", a.has("--accept-rewrite")},
-                           {"retry", a.has("--retry")}, {"progress", verb == "sync" && ::isatty(STDOUT_FILENO)}};
+                           {"retry", a.has("--retry")}, {"skip_waves", a.has("--skip-waves")}, {"progress", verb == "sync" && ::isatty(STDOUT_FILENO)}};
         if (a.has("--allow-deletions")) req["allow_deletions"] = a.numbers.at("--allow-deletions");
         if (verb == "sync") return via_daemon(*cfg, req, 3'600'000, [&] { return not_running(verb); });
         bool stat = a.has("--stat"), exit_code = a.has("--exit-code");

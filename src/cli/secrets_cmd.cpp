@@ -68,16 +68,17 @@ Status write_stdout(std::string_view data) {
     return {};
 }
 
-/// The public half of the deploy key, or why there is none.
-Result<std::string> ssh_public_key(const Config &cfg) {
-    std::string pub = cfg.source.ssh_key + ".pub";
-    if (::access(pub.c_str(), F_OK) < 0)
-        return fail(Errc::not_found, "none: " + pub + " does not exist (make one with ssh-keygen -t ed25519; README, Quick start)");
+/// The public half of an ssh key (the deploy key, or the report key), or why there is none.
+Result<std::string> ssh_public_key(const std::string &key_path, const char *make_it) {
+    std::string pub = key_path + ".pub";
+    if (::access(pub.c_str(), F_OK) < 0) return fail(Errc::not_found, "none: " + pub + " does not exist (" + make_it + ")");
     auto text = read_file(pub, 64 * 1024);
     if (!text) return fail(std::move(text.error()));
     while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
     return *text;
 }
+
+constexpr const char *deploy_key_hint = "make one with ssh-keygen -t ed25519; README, Quick start";
 
 } // namespace
 
@@ -88,7 +89,7 @@ int run_identity(const Config &cfg, const std::vector<std::string> &args) {
         return 2;
     }
     if (only == "ssh") {
-        auto key = ssh_public_key(cfg);
+        auto key = ssh_public_key(cfg.source.ssh_key, deploy_key_hint);
         if (!key) return failed("ssh deploy key: " + key.error().message);
         std::printf("%s\n", key->c_str());
         return 0;
@@ -101,9 +102,14 @@ int run_identity(const Config &cfg, const std::vector<std::string> &args) {
         std::printf("%s\n", id->recipient().encode().c_str());
         return 0;
     }
-    auto key = ssh_public_key(cfg);
+    auto key = ssh_public_key(cfg.source.ssh_key, deploy_key_hint);
     std::printf("age recipient:  %s\n", id->recipient().encode().c_str());
     std::printf("ssh deploy key: %s\n", key ? key->c_str() : key.error().message.c_str());
+    // The key reports are pushed with (fleets): give it write access to the status repository.
+    if (!cfg.report.url.empty()) {
+        auto rk = ssh_public_key(cfg.report.ssh_key, "fjordd makes it at its start");
+        std::printf("report key:     %s\n", rk ? rk->c_str() : rk.error().message.c_str());
+    }
     return 0;
 }
 

@@ -135,6 +135,11 @@ int run_status(const Config &cfg, bool json) {
     if (!j.value("last_error", "").empty()) std::printf("last error:  %s\n", tty_field(j, "last_error").c_str());
     if (running) std::printf("next poll:   %s\n", relative_time(i64("next_poll"), now).c_str());
     std::printf("applying:    %s\n", j.value("suspended", "").empty() ? "active" : ("paused: " + tty_field(j, "suspended")).c_str());
+    // fleet.toml's waves: this host's wave, and why the newest commit is held back here.
+    if (!j.value("wave", "").empty()) std::printf("wave:        %s\n", tty_field(j, "wave").c_str());
+    if (!j.value("rollout", "").empty())
+        std::printf("rollout:     %s (commit %s; fjordctl sync --skip-waves applies it now)\n", tty_field(j, "rollout_reason").c_str(),
+                    short_id(j.value("rollout_commit", "")).c_str());
     std::printf("drift:       %zu drifted (last pass %s), %llu corrected in all\n", j.value("drifted", std::size_t{0}),
                 relative_time(i64("last_drift"), now).c_str(), static_cast<unsigned long long>(j.value("drift_corrections_total", 0ull)));
     if (!j.value("last_image_update", "").empty() || i64("last_registry_check") > 0)

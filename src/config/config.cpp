@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -446,6 +447,51 @@ void read_source(Section s, SourceConfig &c, const HostFacts &facts) {
     s.finish();
 }
 
+std::string report_url_rule(std::string_view url) {
+    if (url.empty()) return {};
+    Transport t = url_transport(url);
+    if (t == Transport::https || t == Transport::http)
+        return "must be an ssh://, git:// or file:// URL, user@host:path, or an absolute path (reports are pushed "
+               "with the report key; https is not supported)";
+    std::string why = source_url_rule(url);
+    if (why.starts_with("must not carry a password")) return "must not carry a password (reports are pushed with report.ssh_key)";
+    return why;
+}
+
+/// A URL compared with another the way an operator means it: without trailing slashes or ".git".
+std::string same_repo_key(std::string_view url) {
+    std::string u(url);
+    while (u.size() > 1 && u.back() == '/') u.pop_back();
+    if (u.ends_with(".git")) u.resize(u.size() - 4);
+    if (u.starts_with("file://")) u.erase(0, 7);
+    return u;
+}
+
+/// [report]; read after [source] and [state], whose values are its defaults.
+void read_report(Section s, ReportConfig &c, const Config &whole, const HostFacts &facts) {
+    c.ssh_key = whole.state.dir + "/ssh/report_ed25519";
+    c.known_hosts = whole.source.known_hosts;
+    const toml::node *url = s.string("url", c.url, report_url_rule);
+    if (url && !c.url.empty() && !whole.source.url.empty() && same_repo_key(c.url) == same_repo_key(whole.source.url))
+        s.bad(*url, "url", "names the same repository as source.url (\"" + whole.source.url +
+                               "\"); reports go to a separate status repository, never the config repo");
+    s.string("ssh_key", c.ssh_key, absolute_path_rule);
+    s.string("known_hosts", c.known_hosts, absolute_path_rule);
+    const toml::node *host = s.string("host", c.host_template);
+    // Without reports no name is needed (so a hostname that cannot be a ref breaks nothing).
+    if (host || !c.url.empty()) {
+        auto expanded = expand_path_template(c.host_template, facts);
+        std::string why = expanded ? ref_component_problem(*expanded) : expanded.error().message;
+        std::string shown = expanded ? "\"" + expanded->substr(0, 80) + "\": " : std::string{};
+        if (why.empty()) c.host = *expanded;
+        else if (host) s.bad(*host, "host", shown + why);
+        else if (url) s.bad(*url, "host", "%H gives " + shown + why + "; set report.host");
+    }
+    s.duration("heartbeat", c.heartbeat, Duration{1000});
+    s.duration("timeout", c.timeout, Duration{1000});
+    s.finish();
+}
+
 void read_apply(Section s, ApplyConfig &c) {
     if (s.string("root", c.root, absolute_path_rule)) c.root = normal_path(c.root);
     s.boolean("prune", c.prune);
@@ -619,6 +665,7 @@ Result<Config> parse_config(std::string_view text, const std::string &file, cons
         s.integer("keep_generations", c.state.keep_generations, 1);
         s.finish();
     }
+    read_report(section("report"), c.report, c, facts);
     {
         Section s = section("log");
         s.choice("level", c.log_level,
@@ -633,7 +680,7 @@ Result<Config> parse_config(std::string_view text, const std::string &file, cons
     if (const toml::node *n = root.get("notify")) read_notify(problems, *n, c.notify);
 
     static constexpr std::string_view known[] = {"source",  "apply",  "health",  "prerequisites", "systemd", "podman",
-                                                 "secrets", "state",  "log",     "metrics",       "notify"};
+                                                 "secrets", "state",  "report",  "log",           "metrics", "notify"};
     for (auto &&[k, v] : root) {
         if (std::find(std::begin(known), std::end(known), k.str()) != std::end(known)) continue;
         bool table = v.is_table();

@@ -103,6 +103,19 @@ struct StateConfig {
     friend bool operator==(const StateConfig &, const StateConfig &) = default;
 };
 
+/// [report]: the fleet status repository this host pushes its report to (issue 20).
+struct ReportConfig {
+    std::string url;         ///< ssh://, git://, file:// or a path; "" = no reports
+    std::string ssh_key = "/var/lib/fjord/ssh/report_ed25519"; ///< default state.dir/ssh/report_ed25519, made at fjordd's start
+    std::string known_hosts = "/etc/fjord/known_hosts";         ///< default source.known_hosts
+    std::string host; ///< the name in refs, %H already expanded (default: the hostname); "" while url is ""
+    std::string host_template = "%H";
+    Duration heartbeat{900'000};
+    Duration timeout{30'000}; ///< one push, connection included, then the child is killed
+
+    friend bool operator==(const ReportConfig &, const ReportConfig &) = default;
+};
+
 /// log.level: the lowest level logged.
 enum class LogLevel { debug, info, warning, error };
 
@@ -137,6 +150,7 @@ struct Config {
     PodmanConfig podman;
     SecretsConfig secrets;
     StateConfig state;
+    ReportConfig report;
     LogLevel log_level = LogLevel::info;
     std::string metrics_textfile = "/var/lib/prometheus/node-exporter/fjord.prom";
     std::vector<NotifyConfig> notify;

@@ -4,6 +4,7 @@
 #include "control/control.hpp"
 #include "daemon/log.hpp"
 #include "daemon/engine.hpp"
+#include "daemon/reporter.hpp"
 #include "daemon/watchdog.hpp"
 #include "prereq/monitor.hpp"
 #include "sandbox/landlock.hpp"
@@ -30,6 +31,20 @@ bool flag(const nlohmann::json &req, const char *key);
 
 namespace {
 
+/// The reporter of [report] (nullptr without it), its key made first; a problem is logged and
+/// leaves the host without reports, never without applies.
+std::unique_ptr<Reporter> start_reporter(const Config &cfg) {
+    if (cfg.report.url.empty()) return nullptr;
+    if (auto made = ensure_report_key(cfg.report); !made) log_warning(made.error().message + ", ignoring");
+    else if (!made->empty()) log_info("report: " + *made);
+    auto r = Reporter::start(cfg);
+    if (!r) {
+        log_error(r.error().message + "; no reports are pushed until it is fixed (systemctl reload fjord)");
+        return nullptr;
+    }
+    return std::move(*r);
+}
+
 HostFacts facts() { return {host_name(), machine_id()}; }
 
 std::uint64_t usec(Duration d) { return static_cast<std::uint64_t>(d.count()) * 1000; }
@@ -48,8 +63,8 @@ bool log_prereq_changes(prereq::Monitor &m) {
 
 class Daemon {
   public:
-    Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Engine> rec)
-        : opts_(std::move(opts)), rec_(std::move(rec)), prereq_(cfg), rng_(std::random_device{}()) {
+    Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Engine> rec, std::unique_ptr<Reporter> reporter)
+        : opts_(std::move(opts)), rec_(std::move(rec)), reporter_(std::move(reporter)), prereq_(cfg), rng_(std::random_device{}()) {
         rec_->set_apply_gate([this] { return prereq_.gate(); });
     }
 
@@ -112,11 +127,13 @@ class Daemon {
     // The one line `systemctl status fjord` shows: idle, suspended, refusing or failing.
     void notify_status() {
         const auto &st = rec_->status();
+        if (reporter_) reporter_->update(st); // pushed by its own thread: never waited for here
         std::string at = "generation " + std::to_string(st.generation) + (st.commit.empty() ? "" : " at " + st.commit.substr(0, 7));
         std::int64_t wait = st.next_poll - std::time(nullptr);
         std::string text;
         if (st.last_result == "not-configured") text = "inactive: source.url is not set in " + rec_->config().file;
         else if (!st.suspended.empty()) text = "suspended: " + at + "; " + st.suspended;
+        else if (!st.rollout.empty()) text = st.rollout_reason + " (" + at + ")";
         else if (st.last_result == "refused") text = "refusing: " + st.last_error;
         else if (st.last_result == "failed") text = "failed: " + st.last_error + " (" + at + ")";
         else text = "idle: " + at + (wait > 0 ? ", next poll in " + std::to_string(wait) + "s" : "");
@@ -268,6 +285,7 @@ class Daemon {
         auto cfg = load_config(d->opts_.config_file, facts(), &problems);
         const SourceConfig old_source = d->rec_->config().source;
         const Duration old_registry_interval = d->rec_->config().podman.registry_poll_interval;
+        const ReportConfig old_report = d->rec_->config().report;
         if (!cfg) {
             // Every problem, so one reload names every typo; the last line says what was kept.
             auto errors = problems.errors();
@@ -285,6 +303,10 @@ class Daemon {
                 src.path != old_source.path)
                 d->rearm(d->poll_timer_, 0);
             if (cfg->podman.registry_poll_interval != old_registry_interval) d->rearm(d->registry_timer_, d->registry_delay());
+            if (cfg->report != old_report) { // waits for a push in flight, at most report.timeout
+                d->reporter_.reset();
+                d->reporter_ = start_reporter(*cfg);
+            }
             // Checks turned on, or other paths to judge: measure now rather than in an hour.
             if (d->prereq_.reconfigure(*cfg)) {
                 if (!d->round_open_) d->rearm(d->prereq_timer_, 0);
@@ -340,6 +362,7 @@ class Daemon {
             o.accept_rewrite = flag(req, "accept_rewrite");
             o.retry = flag(req, "retry");
             o.manual = true;
+            o.skip_waves = flag(req, "skip_waves");
             if (auto it = req.find("allow_deletions"); it != req.end() && it->is_number_unsigned())
                 o.allow_deletions = static_cast<std::uint32_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), UINT32_MAX));
             if (!o.dry_run) {
@@ -347,7 +370,7 @@ class Daemon {
                 if (!drift) log_error("drift pass: " + drift.error().message);
             }
             auto r = do_sync(o);
-            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date ||
+            bool ok = r.state == SyncState::applied || r.state == SyncState::up_to_date || r.state == SyncState::waiting ||
                       (r.state == SyncState::dry_run && r.refusal.empty());
             return sync_reply(r, ok);
         }
@@ -379,6 +402,7 @@ class Daemon {
 
     DaemonOptions opts_;
     std::unique_ptr<Engine> rec_;
+    std::unique_ptr<Reporter> reporter_; ///< [report]; nullptr without one
     /// Feeds WatchdogSec= while one callback runs a long step (daemon/watchdog.hpp).
     WatchdogFeeder watchdog_{WatchdogFeeder::from_environment()};
     prereq::Monitor prereq_; ///< made after rec_, which holds the state lock
@@ -485,8 +509,10 @@ int run_daemon(const DaemonOptions &opts) {
         // Drift left in place (reported, or beyond reach) means the host is not on its good
         // state; drift the pass could not correct and the apply wrote again is gone.
         bool drift_ok = opts.dry_run || (drift_ran && r.status().drifted == 0);
+        // A commit a wave gate holds back (waiting) leaves the host on its good generation where
+        // its rollout policy wants it: success. A halted commit is a refusal: 1.
         bool ok = drift_ok && (res.state == SyncState::applied || res.state == SyncState::up_to_date ||
-                               res.state == SyncState::dry_run);
+                               res.state == SyncState::dry_run || res.state == SyncState::waiting);
         if (res.state == SyncState::up_to_date) log_info(res.message); // the recorder logs it at debug level
         // The preview (the changes with content) is the output of a dry run; a commit an apply
         // would refuse is shown all the same, then why, and exits 3.
@@ -499,9 +525,16 @@ int run_daemon(const DaemonOptions &opts) {
         // and checked. A registry not answering leaves the host's state unknown: exit 1.
         ImageRound images = r.check_images(opts.dry_run);
         ok = ok && images.failed == 0 && images.errors == 0;
+        // The report last, one attempt at most report.timeout long: a status repository that is
+        // down is logged and changes neither what was applied nor the exit status.
+        if (!opts.dry_run)
+            if (auto reporter = start_reporter(*cfg)) {
+                reporter->update(r.status());
+                reporter->finish();
+            }
         return ok ? 0 : 1;
     }
-    Daemon d(opts, *cfg, std::move(*rec));
+    Daemon d(opts, *cfg, std::move(*rec), start_reporter(*cfg));
     return d.run();
 }
 

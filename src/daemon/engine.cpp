@@ -203,7 +203,16 @@ SyncResult Engine::sync(const SyncOptions &opts) {
     r.allow_deletions = opts.allow_deletions;
     r.retry = opts.retry;
     r.manual = opts.manual;
-    return run(r);
+    r.skip_waves = opts.skip_waves;
+    SyncResult res = run(r);
+    // On the newest commit (applied, or nothing to do): no rollout holds this host back.
+    if (res.state == SyncState::applied || res.state == SyncState::up_to_date) {
+        auto &st = rec_.status();
+        st.rollout.clear();
+        st.rollout_commit.clear();
+        st.rollout_reason.clear();
+    }
+    return res;
 }
 
 SyncResult Engine::rollback(std::uint64_t gen) {

@@ -16,6 +16,7 @@
 #include "daemon/recorder.hpp"
 #include "daemon/repo.hpp"
 #include "daemon/transitions.hpp"
+#include "fleet/ls_refs.hpp"
 #include "health/check.hpp"
 #include "health/probes.hpp"
 #include <functional>
@@ -46,6 +47,10 @@ struct Ports {
     std::function<VarTable()> facts;
     /// Where [[notify]] events go (real: a Notifier's worker thread).
     std::function<std::unique_ptr<Notifier>(const Config &)> notifier;
+    /// The gate check's listing of the status repo (real: ls-refs in a sandboxed child).
+    std::function<Result<fleet::LsRefsAnswer>(const fleet::LsRefsRequest &)> ls_refs;
+    /// Wall-clock seconds, for the wave gate's `after` (real: time()).
+    std::function<std::int64_t()> now;
 
     /// The real ones.
     [[nodiscard]] static Ports real();
@@ -58,6 +63,7 @@ struct SyncOptions {
     std::optional<std::uint32_t> allow_deletions; ///< fjordctl sync --allow-deletions N
     bool retry = false;                          ///< apply a commit marked bad again
     bool manual = false;                         ///< asked for by the operator: refusals are looked at again
+    bool skip_waves = false;                     ///< fjordctl sync --skip-waves: this sync ignores fleet.toml's wave gate
 };
 
 /// What one round of image automation did.
@@ -118,6 +124,9 @@ class Engine {
     Event render_stage(Run &r);
     Event plan_stage(Run &r);
     Event guard_stage(Run &r);
+    /// fleet.toml's wave gate of the commit (engine_fleet.cpp): nullopt lets it through, else
+    /// wave_waiting or wave_halted (or a failure reading the policy).
+    std::optional<Event> wave_gate(Run &r);
     Event transact_stage(Run &r);
     Event rollback_stage(Run &r);
     Event image_stage(Run &r);

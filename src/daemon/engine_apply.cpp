@@ -35,6 +35,8 @@ DesiredState desired_from(const Generation &g, std::vector<CheckSpec> checks) {
 } // namespace
 
 Event Engine::guard_stage(Run &r) {
+    // fleet.toml's wave gate first: a commit held back leaves the host untouched.
+    if (auto held = wave_gate(r)) return *held;
     const DesiredState &desired = *r.desired;
     const Generation &cur = *r.cur;
     Plan &plan = *r.plan;

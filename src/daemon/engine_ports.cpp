@@ -5,6 +5,8 @@
 #include "host/systemd.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/notify.hpp"
+#include "sandbox/fleet_isolated.hpp"
+#include <ctime>
 
 namespace fjord {
 
@@ -20,6 +22,8 @@ Ports Ports::real() {
     p.registry = [](const Config &c) { return make_registry_client_for(c.podman.registry_auth_file); };
     p.facts = [] { return host_facts(); };
     p.notifier = [](const Config &c) { return std::make_unique<Notifier>(c.notify); };
+    p.ls_refs = [](const fleet::LsRefsRequest &req) { return ls_refs_isolated(req); };
+    p.now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
     return p;
 }
 

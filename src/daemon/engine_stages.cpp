@@ -101,6 +101,14 @@ Event Engine::gates_stage(Run &r) {
         r.message = why;
         return Event::prerequisites_block;
     }
+    // A commit fleet.toml's wave gate held back at the last poll: the gate is asked again
+    // here, before anything is fetched or rendered again (a poll of a waiting host costs one
+    // ls-refs). Open, halted or unreadable: the sync goes on, and the guard does not ask twice.
+    if (!r.manual && !r.dry_run && st.rollout == "waiting" && st.rollout_commit == r.commit) {
+        auto held = wave_gate(r);
+        if (held == Event::wave_waiting) return Event::wave_waiting;
+        r.wave_gate_asked = !held;
+    }
     return Event::gates_open;
 }
 

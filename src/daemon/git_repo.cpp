@@ -1,5 +1,6 @@
 #include "daemon/repo.hpp"
 
+#include "sandbox/fleet_isolated.hpp"
 #include "sandbox/isolated.hpp"
 #include "daemon/log.hpp"
 #include <cerrno>
@@ -32,6 +33,10 @@ class GitRepo final : public Repo {
     Result<DesiredState> render(const std::string &commit, const RenderOptions &opts) override {
         FJORD_TRY(open());
         return render_isolated(*git_, commit, opts);
+    }
+    Result<std::optional<std::string>> root_file(const std::string &commit, const std::string &name, std::uint64_t max) override {
+        FJORD_TRY(open());
+        return root_file_isolated(*git_, commit, name, max);
     }
     Result<Signer> signer(const std::string &commit, const std::string &allowed_signers) override {
         FJORD_TRY(open());

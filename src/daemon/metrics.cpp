@@ -100,8 +100,13 @@ std::string render_metrics(const AgentStatus &s, const std::vector<prereq::Check
         w.sample("fjord_poll_errors_total", std::string("reason=\"") + r + "\"", std::to_string(it == s.poll_errors.end() ? 0 : it->second));
     }
     w.family("fjord_last_sync_result", "gauge", "The result of the last sync (1 for the current one).");
-    for (const char *r : {"up-to-date", "applied", "dry-run", "refused", "failed", "suspended", "not-configured"})
+    for (const char *r : {"up-to-date", "applied", "dry-run", "refused", "failed", "suspended", "not-configured", "waiting"})
         w.sample("fjord_last_sync_result", std::string("result=\"") + r + "\"", s.last_result == r ? "1" : "0");
+    // fleet.toml's wave gate: 1 while the newest commit waits for an earlier wave or is halted;
+    // the reason is in status (fjordctl status, STATUS=).
+    w.family("fjord_fleet_waiting", "gauge", "1 while a rollout wave gate holds the newest commit back (waiting or halted).");
+    w.sample("fjord_fleet_waiting", "commit=\"" + label(s.rollout_commit) + "\",wave=\"" + label(s.wave) + "\",state=\"" + label(s.rollout) + "\"",
+             s.rollout.empty() ? "0" : "1");
     if (!prereqs.empty()) {
         w.family("fjord_prerequisite_status", "gauge", "Host prerequisite checks: 0 pass, 1 warn, 2 fail.");
         for (const auto &p : prereqs)
@@ -119,6 +124,29 @@ Status write_metrics(const std::string &path, const std::string &state_dir, cons
     if (auto saved = prereq::read_saved(state_dir)) prereqs = std::move(saved->results);
     // Read by node_exporter while fjordd runs and written again at every save: never fsynced.
     return write_file_atomic(path, render_metrics(s, prereqs), 0644, false);
+}
+
+std::string report_metrics_path(const std::string &metrics_textfile) {
+    if (metrics_textfile.empty()) return {};
+    std::string base = metrics_textfile.ends_with(".prom") ? metrics_textfile.substr(0, metrics_textfile.size() - 5) : metrics_textfile;
+    return base + "-report.prom";
+}
+
+std::string render_report_metrics(std::uint64_t push_failures_total, std::int64_t last_push) {
+    Writer w;
+    w.family("fjord_report_push_failures_total", "counter", "Fleet report pushes to the status repository that failed.");
+    w.sample("fjord_report_push_failures_total", "", std::to_string(push_failures_total));
+    w.family("fjord_report_last_push_timestamp_seconds", "gauge", "When the last fleet report push worked (0 = never).");
+    w.sample("fjord_report_last_push_timestamp_seconds", "", std::to_string(last_push));
+    return w.take();
+}
+
+Status write_report_metrics(const std::string &metrics_textfile, std::uint64_t push_failures_total, std::int64_t last_push) {
+    std::string path = report_metrics_path(metrics_textfile);
+    if (path.empty()) return {};
+    struct stat st;
+    if (::stat(dirname_of(path).c_str(), &st) < 0) return {}; // node_exporter is not installed
+    return write_file_atomic(path, render_report_metrics(push_failures_total, last_push), 0644, false);
 }
 
 } // namespace fjord

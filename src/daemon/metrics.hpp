@@ -25,4 +25,13 @@ void count_poll_error(AgentStatus &s, Errc code);
 /// A missing folder (no node_exporter) is not an error.
 [[nodiscard]] Status write_metrics(const std::string &path, const std::string &state_dir, const AgentStatus &s);
 
+/// The reporter's own textfile beside metrics.textfile ("fjord.prom" -> "fjord-report.prom"):
+/// its thread rewrites it after every push attempt, so the main file's writer never races it.
+[[nodiscard]] std::string report_metrics_path(const std::string &metrics_textfile);
+/// fjord_report_push_failures_total and fjord_report_last_push_timestamp_seconds.
+[[nodiscard]] std::string render_report_metrics(std::uint64_t push_failures_total, std::int64_t last_push);
+/// Writes them to report_metrics_path(metrics_textfile) ("" = off; a missing folder is no error).
+[[nodiscard]] Status write_report_metrics(const std::string &metrics_textfile, std::uint64_t push_failures_total,
+                                          std::int64_t last_push);
+
 } // namespace fjord

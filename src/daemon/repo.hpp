@@ -9,6 +9,7 @@
 #include "util/tree.hpp"
 #include "util/result.hpp"
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fjord {
@@ -31,6 +32,10 @@ class Repo {
     [[nodiscard]] virtual Result<DesiredState> render(const std::string &commit, const RenderOptions &opts) = 0;
     /// Who signed `commit`, checked against the allowed-signers file. Errc::refused when nobody allowed did.
     [[nodiscard]] virtual Result<Signer> signer(const std::string &commit, const std::string &allowed_signers) = 0;
+    /// The file `name` at the root of the repo in `commit` (fleet.toml), at most `max` bytes;
+    /// nullopt when there is none. Read in a sandboxed child.
+    [[nodiscard]] virtual Result<std::optional<std::string>> root_file(const std::string &commit, const std::string &name,
+                                                                       std::uint64_t max) = 0;
     /// Subject and time of a fetched commit (for status).
     [[nodiscard]] virtual Result<CommitInfo> commit_info(const std::string &commit) = 0;
     /// Keeps a kept generation's commit reachable in the cache (and lets it go).

@@ -35,7 +35,8 @@ struct SyncResult {
 struct Run {
     Stage start = Stage::poll;
     // Asked for.
-    bool dry_run = false, accept_rewrite = false, retry = false, manual = false;
+    bool dry_run = false, accept_rewrite = false, retry = false, manual = false, skip_waves = false;
+    bool wave_gate_asked = false;           ///< gates: fleet.toml's wave gate was asked this run and is open
     std::optional<std::uint32_t> allow_deletions;
     std::uint64_t rollback_to = 0;          ///< an operator's rollback: the generation (0 = the previous good)
     std::optional<ImageUpdate> image;       ///< an image update: the tag to deploy

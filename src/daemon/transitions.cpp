@@ -26,6 +26,7 @@ const std::vector<Transition> table = {
     {S::gates,        E::backing_off,              S::done,      mark::none,              R::failed,         msgid::failed,       "failed", true},
     {S::gates,        E::refused_before,           S::done,      mark::none,              R::refused,        msgid::refused,      "refused", true},
     {S::gates,        E::prerequisites_block,      S::done,      mark::none,              R::refused,        msgid::refused,      "refused", true},
+    {S::gates,        E::wave_waiting,             S::done,      mark::none,              R::waiting,        nullptr,             nullptr, true},
     {S::gates,        E::gates_open,               S::fetch,     mark::none,              R::failed,         nullptr,             nullptr},
 
     // The commit into the Git cache. A damaged cache is cloned again and the step runs again
@@ -67,6 +68,10 @@ const std::vector<Transition> table = {
     {S::guard,        E::guard_failed,             S::done,      mark::backoff,           R::failed,         msgid::failed,       "failed"},
     {S::guard,        E::hook_refused,             S::done,      mark::none,              R::refused,        msgid::refused,      "refused", true},
     {S::guard,        E::loop_detected,            S::done,      mark::halt,              R::refused,        msgid::refused,      "refused"},
+    // fleet.toml's waves: an earlier wave not yet good (the host keeps its generation and asks
+    // again at the next poll), or a failure there that halts the commit for this host for good.
+    {S::guard,        E::wave_waiting,             S::done,      mark::none,              R::waiting,        nullptr,             nullptr, true},
+    {S::guard,        E::wave_halted,              S::done,      mark::remember_refused,  R::refused,        msgid::refused,      "refused", true},
     {S::guard,        E::guard_passed,             S::transact,  mark::none,              R::failed,         nullptr,             nullptr},
 
     // The transaction and, inside it, the health checks: good, or reversed whole.
@@ -154,7 +159,7 @@ std::string_view event_name(Event e) {
     FJORD_EVENT(bad_content) FJORD_EVENT(renderer_killed) FJORD_EVENT(renderer_killed_again) FJORD_EVENT(render_failed)
     FJORD_EVENT(rendered) FJORD_EVENT(guardrail) FJORD_EVENT(inconsistent) FJORD_EVENT(host_in_the_way)
     FJORD_EVENT(plan_failed) FJORD_EVENT(dry_run) FJORD_EVENT(no_change) FJORD_EVENT(planned) FJORD_EVENT(validate_failed)
-    FJORD_EVENT(hook_refused) FJORD_EVENT(guard_failed) FJORD_EVENT(loop_detected) FJORD_EVENT(guard_passed) FJORD_EVENT(applied)
+    FJORD_EVENT(hook_refused) FJORD_EVENT(guard_failed) FJORD_EVENT(loop_detected) FJORD_EVENT(wave_waiting) FJORD_EVENT(wave_halted) FJORD_EVENT(guard_passed) FJORD_EVENT(applied)
     FJORD_EVENT(transient_nothing_changed) FJORD_EVENT(transient_rolled_back) FJORD_EVENT(checks_failed)
     FJORD_EVENT(restored_fails_too) FJORD_EVENT(apply_failed) FJORD_EVENT(rolled_back_to) FJORD_EVENT(rollback_refused)
     FJORD_EVENT(rollback_failed) FJORD_EVENT(image_deployed) FJORD_EVENT(image_running) FJORD_EVENT(image_tag_failed)
@@ -174,6 +179,7 @@ const char *sync_state_name(SyncState s) {
     case R::failed: return "failed";
     case R::suspended: return "suspended";
     case R::not_configured: return "not-configured";
+    case R::waiting: return "waiting";
     }
     return "?";
 }

@@ -27,7 +27,7 @@ enum class Event {
     // plan
     guardrail, inconsistent, host_in_the_way, plan_failed, dry_run, no_change, planned,
     // guard
-    validate_failed, hook_refused, guard_failed, loop_detected, guard_passed,
+    validate_failed, hook_refused, guard_failed, loop_detected, wave_waiting, wave_halted, guard_passed,
     // transact (the checks run inside it, before the transaction commits)
     applied, transient_nothing_changed, transient_rolled_back, checks_failed, restored_fails_too, apply_failed,
     // an operator's rollback
@@ -39,7 +39,8 @@ enum class Event {
 };
 
 /// How a run ended, as the operator is told (status's last result, the journal's FJORD_RESULT).
-enum class SyncState { up_to_date, applied, dry_run, refused, failed, suspended, not_configured };
+/// waiting: fleet.toml's wave gate holds the newest commit back; the host keeps its generation.
+enum class SyncState { up_to_date, applied, dry_run, refused, failed, suspended, not_configured, waiting };
 
 /// What the engine does to its own state when a row is taken, besides recording the outcome.
 /// A row may take several (a bit set).

@@ -1,6 +1,7 @@
 #include "fleet/marker.hpp"
 
 #include "util/hash.hpp"
+#include "util/strings.hpp"
 #include <openssl/evp.h>
 
 namespace fjord::fleet {
@@ -26,16 +27,9 @@ std::string marker_body(std::string_view commit, MarkState s) {
 std::string marker_id(std::string_view commit, MarkState s) { return git_object_id("commit", marker_body(commit, s)); }
 
 Status check_ref_name(std::string_view name, std::string_view what) {
-    auto bad = [&](const std::string &why) { return fail(Errc::invalid, std::string(what) + " \"" + std::string(name.substr(0, 80)) + "\": " + why); };
-    if (name.empty()) return bad("empty");
-    if (name.size() > 63) return bad("longer than 63 characters");
-    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
-    if (!alnum(name[0])) return bad("must start with a letter or digit");
-    for (char c : name)
-        if (!alnum(c) && c != '.' && c != '_' && c != '-') return bad("only letters, digits, '.', '_' and '-' may be used (it names a Git ref)");
-    if (name.back() == '.' || (name.size() >= 5 && name.substr(name.size() - 5) == ".lock") || name.find("..") != std::string_view::npos)
-        return bad("may not end in '.' or \".lock\" or hold \"..\" (Git refuses such ref names)");
-    return {};
+    std::string why = ref_component_problem(name);
+    if (why.empty()) return {};
+    return fail(Errc::invalid, std::string(what) + " \"" + std::string(name.substr(0, 80)) + "\": " + why);
 }
 
 std::string host_ref(std::string_view host) { return "refs/fjord/hosts/" + std::string(host); }

@@ -43,7 +43,7 @@ int landlock_abi() {
     return abi;
 }
 
-Result<unique_fd> landlock_ruleset(const std::string &writable_dir) {
+Result<unique_fd> landlock_ruleset(const std::string &writable_dir, const std::vector<std::string> &more_dirs) {
     const int abi = landlock_abi();
     if (abi < 1) return unique_fd();
     std::uint64_t writes = fs_write_file | fs_remove_dir | fs_remove_file | fs_make_char | fs_make_dir | fs_make_reg |
@@ -57,12 +57,14 @@ Result<unique_fd> landlock_ruleset(const std::string &writable_dir) {
     if (abi >= 6) attr.scoped = scope_abstract_unix | scope_signal, size = sizeof attr;
     unique_fd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0)));
     if (!ruleset) return fail_errno("landlock: create a ruleset");
-    if (!writable_dir.empty()) {
-        unique_fd dir(::open(writable_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!dir) return fail_errno("landlock: open " + writable_dir);
+    std::vector<std::string> dirs = more_dirs;
+    if (!writable_dir.empty()) dirs.insert(dirs.begin(), writable_dir);
+    for (const auto &d : dirs) {
+        unique_fd dir(::open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) return fail_errno("landlock: open " + d);
         PathBeneathAttr rule{writes, dir.get()};
         if (::syscall(SYS_landlock_add_rule, ruleset.get(), rule_path_beneath, &rule, 0) < 0)
-            return fail_errno("landlock: allow writes beneath " + writable_dir);
+            return fail_errno("landlock: allow writes beneath " + d);
     }
     return ruleset;
 }

@@ -5,6 +5,7 @@
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 #include <string>
+#include <vector>
 
 namespace fjord {
 
@@ -14,10 +15,10 @@ namespace fjord {
 
 /// A ruleset that denies every file-system write (writing, truncating, creating, removing,
 /// renaming, linking files and folders, ioctl on devices) except beneath `writable_dir` (none
-/// when empty), and, where the ABI has them, TCP bind, abstract unix sockets and signals
+/// when empty) and each of `more_dirs`, and, where the ABI has them, TCP bind, abstract unix sockets and signals
 /// outside the sandbox. An empty descriptor when Landlock is unavailable. Made in the parent;
 /// the child only enforces it.
-[[nodiscard]] Result<unique_fd> landlock_ruleset(const std::string &writable_dir);
+[[nodiscard]] Result<unique_fd> landlock_ruleset(const std::string &writable_dir, const std::vector<std::string> &more_dirs = {});
 
 /// In the child: restricts the calling thread (and what it starts) to `ruleset`. Needs
 /// no_new_privs. Async-signal-safe; returns 0 or an errno value.

@@ -287,4 +287,50 @@ Status GitSource::fetch(const RemoteHead &head) {
     return {};
 }
 
+namespace {
+
+/// The remote's verdict on each ref of a push, gathered by push_update_reference.
+struct PushVerdicts {
+    std::vector<std::string> refused; ///< "REF (REASON)"
+};
+
+int on_push_update(const char *ref, const char *status, void *payload) noexcept {
+    if (!status) return 0; // accepted
+    try {
+        static_cast<PushVerdicts *>(payload)->refused.push_back(std::string(ref ? ref : "?") + " (" + std::string(status).substr(0, 200) + ")"); // made printable by the sandbox
+    } catch (...) {
+    }
+    return 0;
+}
+
+} // namespace
+
+Status GitSource::push(const std::vector<std::string> &refspecs) {
+    Impl &m = *impl_;
+    m.begin();
+    git_push_options opts;
+    git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+    opts.callbacks = m.callbacks();
+    // The ref callback's payload is the callbacks' one: this Impl. Verdicts go beside it.
+    PushVerdicts verdicts;
+    m.push_verdicts = &verdicts;
+    opts.callbacks.push_update_reference = [](const char *ref, const char *status, void *payload) noexcept {
+        auto *impl = static_cast<Impl *>(payload);
+        return impl->push_verdicts ? on_push_update(ref, status, impl->push_verdicts) : 0;
+    };
+    std::vector<char *> specs;
+    std::vector<std::string> copies = refspecs;
+    for (auto &c : copies) specs.push_back(c.data());
+    git_strarray arr{specs.data(), specs.size()};
+    int rc = git_remote_push(m.remote.get(), &arr, &opts);
+    m.push_verdicts = nullptr;
+    if (rc < 0) return fail(m.failure("push to", rc));
+    if (!verdicts.refused.empty()) {
+        std::string list;
+        for (const auto &r : verdicts.refused) list += (list.empty() ? "" : ", ") + r;
+        return fail(Errc::refused, "push to " + m.url.shown + ": the remote refused " + list);
+    }
+    return {};
+}
+
 } // namespace fjord

@@ -311,6 +311,32 @@ Status GitSource::keep(const std::string &name, const std::string &commit) {
     return {};
 }
 
+Result<std::string> GitSource::write_object(std::string_view type, std::string_view data) {
+    git_object_t t = git_object_string2type(std::string(type).c_str());
+    if (t != GIT_OBJECT_BLOB && t != GIT_OBJECT_TREE && t != GIT_OBJECT_COMMIT)
+        return fail(Errc::invalid, "write object: unknown type " + std::string(type));
+    git_odb *raw = nullptr;
+    if (git_repository_odb(&raw, impl_->repo->repo.get()) < 0) return fail(Errc::io, std::string("write object: ") + git_last_message());
+    git_odb_ptr odb(raw);
+    git_oid oid;
+    if (git_odb_write(&oid, odb.get(), data.data(), data.size(), t) < 0)
+        return fail(Errc::io, "write " + std::string(type) + " into " + impl_->cache_dir + ": " + git_last_message());
+    return oid_hex(oid);
+}
+
+Status GitSource::set_ref(const std::string &ref, const std::string &id) {
+    int valid = 0;
+    if (!ref.starts_with("refs/fjord/") || git_reference_name_is_valid(&valid, ref.c_str()) < 0 || !valid)
+        return fail(Errc::invalid, "set ref: '" + ref + "' is not a refs/fjord/ ref name");
+    auto oid = parse_oid(id, "object");
+    if (!oid) return fail(oid.error());
+    git_reference *raw = nullptr;
+    if (git_reference_create(&raw, impl_->repo->repo.get(), ref.c_str(), &*oid, 1, "fjord: set") < 0)
+        return fail(Errc::io, "set " + ref + ": " + git_last_message());
+    git_reference_ptr r(raw);
+    return {};
+}
+
 Status GitSource::unkeep(const std::string &name) {
     std::string ref = "refs/fjord/keep/" + name;
     int rc = git_reference_remove(impl_->repo->repo.get(), ref.c_str());

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fjord {
 
@@ -56,6 +57,15 @@ class GitSource : public BlobReader {
     [[nodiscard]] Status verify_refs();
     /// Keeps `commit` reachable from refs/fjord/keep/NAME, so content of kept generations stays.
     [[nodiscard]] Status keep(const std::string &name, const std::string &commit);
+    /// Writes an object ("blob", "tree" or "commit") into the cache and answers its id (the
+    /// fleet report and marker, built by fleet/report.hpp).
+    [[nodiscard]] Result<std::string> write_object(std::string_view type, std::string_view data);
+    /// Points the local ref `ref` (refs/fjord/...) at object `id`, replacing what it named.
+    [[nodiscard]] Status set_ref(const std::string &ref, const std::string &id);
+    /// One push of `refspecs` ("+refs/local:refs/remote", ":refs/remote" deletes) to the remote,
+    /// with the same credentials and host key checks as a fetch. A ref the remote refuses fails
+    /// it, naming the ref and the remote's reason. Errc::network / Errc::auth / Errc::refused.
+    [[nodiscard]] Status push(const std::vector<std::string> &refspecs);
     /// Drops refs/fjord/keep/NAME.
     [[nodiscard]] Status unkeep(const std::string &name);
     /// Removes the lock files a fetch or keep killed mid-way leaves (refs/fjord/*.lock,

@@ -57,6 +57,7 @@ struct GitSource::Impl {
     int token_offers = 0;
     std::optional<Error> callback_error; // why a callback refused; libgit2's text says less
     std::string token;                   // scrubbed from every message
+    void *push_verdicts = nullptr;       // the push in flight's verdicts (git_remote.cpp)
 
     // The network operation in flight (git_remote.cpp).
     void begin();

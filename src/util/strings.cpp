@@ -44,4 +44,16 @@ int natural_compare(std::string_view a, std::string_view b) {
     return a.size() - i < b.size() - j ? -1 : 1;
 }
 
+std::string ref_component_problem(std::string_view name) {
+    if (name.empty()) return "empty";
+    if (name.size() > 63) return "longer than 63 characters";
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    if (!alnum(name[0])) return "must start with a letter or digit";
+    for (char c : name)
+        if (!alnum(c) && c != '.' && c != '_' && c != '-') return "only letters, digits, '.', '_' and '-' may be used (it names a Git ref)";
+    if (name.back() == '.' || name.ends_with(".lock") || name.find("..") != std::string_view::npos)
+        return "may not end in '.' or \".lock\" or hold \"..\" (Git refuses such ref names)";
+    return {};
+}
+
 } // namespace fjord

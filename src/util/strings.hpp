@@ -14,5 +14,9 @@ namespace fjord {
 [[nodiscard]] int natural_compare(std::string_view a, std::string_view b);
 /// A commit id as logs show it: its first 12 hex digits.
 [[nodiscard]] inline std::string short_id(std::string_view commit) { return std::string(commit.substr(0, 12)); }
+/// Why `name` cannot be one component of a fleet ref (a host or wave name in the status
+/// repository): [A-Za-z0-9][A-Za-z0-9._-]{0,62}, not ending in "." or ".lock"; "" when it can.
+/// Here rather than in fleet/ because config/ checks report.host with it too.
+[[nodiscard]] std::string ref_component_problem(std::string_view name);
 
 } // namespace fjord

@@ -23,6 +23,8 @@ TEST_CASE("a generation's change summary becomes numbers for --json") {
 TEST_CASE("status' exit code follows systemctl status: 0 running and good, 1 failed or paused, 3 not running") {
     CHECK(status_exit_code(true, "up-to-date", "", "applied") == 0);
     CHECK(status_exit_code(true, "applied", "", "") == 0);
+    // A wave gate holding the newest commit back: the host is where its rollout wants it.
+    CHECK(status_exit_code(true, "waiting", "", "waiting") == 0);
     CHECK(status_exit_code(false, "applied", "", "applied") == 3);
     CHECK(status_exit_code(false, "failed", "", "failed") == 3);
     CHECK(status_exit_code(true, "failed", "", "applied") == 1);

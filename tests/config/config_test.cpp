@@ -94,9 +94,11 @@ accept_history_rewrite = true
     CHECK(c->source.token_file == "/k/token");
     CHECK(c->source.allowed_signers == "/k/signers");
     CHECK(c->source.accept_history_rewrite);
-    // Everything else stays at its default.
+    // Everything else stays at its default; report.known_hosts follows source.known_hosts.
+    CHECK(c->report.known_hosts == "/k/known");
     Config rest = *c;
     rest.source = defaults().source;
+    rest.report.known_hosts = defaults().report.known_hosts;
     CHECK(rest == defaults());
 }
 
@@ -470,6 +472,7 @@ TEST_CASE("the packaged config/fjord.toml parses to the defaults") {
         {"[podman]", {"socket", "registry_poll_interval", "registry_auth_file"}},
         {"[secrets]", {"identity"}},
         {"[state]", {"dir", "keep_generations"}},
+        {"[report]", {"url", "ssh_key", "known_hosts", "host", "heartbeat", "timeout"}},
         {"[log]", {"level"}},
         {"[metrics]", {"textfile"}},
         {"[[notify]]", {"url", "events", "format", "token_file"}},
@@ -535,4 +538,48 @@ TEST_CASE("every problem of a config is reported, in file order (issue 19)") {
     auto e = capped.errors();
     REQUIRE(e.size() == Diagnostics::max_per_file + 1);
     CHECK(e.back().message == "... and 200 more errors not shown (at most 100 are shown per file and 1000 in all)");
+}
+
+TEST_CASE("[report]: defaults from [state] and [source], %H, and every bad value names its key") {
+    auto c = parse("[state]\ndir = \"/srv/fj\"\n[source]\nurl = \"git://h/fleet.git\"\nknown_hosts = \"/k/kh\"\n"
+                   "[report]\nurl = \"ssh://git@h/status.git\"\n");
+    REQUIRE(c);
+    CHECK(c->report.url == "ssh://git@h/status.git");
+    CHECK(c->report.ssh_key == "/srv/fj/ssh/report_ed25519");
+    CHECK(c->report.known_hosts == "/k/kh");
+    CHECK(c->report.host == "web1");
+    CHECK(c->report.heartbeat == 15min);
+    CHECK(c->report.timeout == 30s);
+    CHECK(parse("")->report.host.empty()); // no reports, no name
+    auto set = parse("[report]\nurl = \"/srv/status.git\"\nhost = \"%H-blue\"\nssh_key = \"/k/r\"\n"
+                     "known_hosts = \"/k/r_kh\"\nheartbeat = \"2m\"\ntimeout = \"5s\"\n");
+    REQUIRE(set);
+    CHECK(set->report.host == "web1-blue");
+    CHECK(set->report.ssh_key == "/k/r");
+    CHECK(set->report.known_hosts == "/k/r_kh");
+    CHECK(set->report.heartbeat == 2min);
+    CHECK(set->report.timeout == 5s);
+
+    CHECK(error_of("[source]\nurl = \"git://h/fleet.git\"\n[report]\nurl = \"git://h/fleet.git/\"") ==
+          file + ":4:7: report.url: names the same repository as source.url (\"git://h/fleet.git\"); reports go to a "
+                 "separate status repository, never the config repo");
+    CHECK(error_of("[source]\nurl = \"/srv/fleet.git\"\n[report]\nurl = \"file:///srv/fleet\"").find("report.url: names the same repository as source.url") != std::string::npos);
+    CHECK(error_of("[report]\nurl = \"https://h/status.git\"").starts_with(file + ":2:7: report.url: must be an ssh://, git:// or file:// URL"));
+    CHECK(error_of("[report]\nurl = \"status\"").starts_with(file + ":2:7: report.url: must be"));
+    CHECK(error_of("[report]\nurl = \"ssh://u:pw@h/s.git\"") ==
+          file + ":2:7: report.url: must not carry a password (reports are pushed with report.ssh_key)");
+    CHECK(error_of("[report]\nurl = \"/s\"\nhost = \"web/1\"") ==
+          file + ":3:8: report.host: \"web/1\": only letters, digits, '.', '_' and '-' may be used (it names a Git ref)");
+    CHECK(error_of("[report]\nhost = \"x.lock\"").find("report.host: \"x.lock\": may not end in") != std::string::npos);
+    CHECK(error_of("[report]\nhost = \"%x\"") == file + ":2:8: report.host: unknown \"%x\" in \"%x\" (use %H, %m or %%)");
+    CHECK(error_of("[report]\nssh_key = \"rel\"") == file + ":2:11: report.ssh_key: must be an absolute path");
+    CHECK(error_of("[report]\nknown_hosts = 3") == file + ":2:15: report.known_hosts: must be a string");
+    CHECK(error_of("[report]\nheartbeat = \"often\"").starts_with(file + ":2:13: report.heartbeat: "));
+    CHECK(error_of("[report]\ntimeout = \"0s\"").starts_with(file + ":2:11: report.timeout: "));
+    CHECK(error_of("[report]\nurll = \"/s\"") == file + ":2:1: report.urll: unknown key");
+    // The default %H on a host whose name cannot be a ref: named, with what to do.
+    auto odd = parse_config("[report]\nurl = \"/s\"", file, HostFacts{"web_1:x", ""});
+    REQUIRE_FALSE(odd);
+    CHECK(odd.error().message == file + ":2:7: report.host: %H gives \"web_1:x\": only letters, digits, '.', '_' and '-' may be "
+                                        "used (it names a Git ref); set report.host");
 }

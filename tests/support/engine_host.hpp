@@ -46,6 +46,10 @@ struct EngineHost {
     std::vector<std::string> sent;                  ///< webhook bodies, in order
     std::mutex sent_mutex;
     bool units_active = false;                      ///< systemd is asked (else unit files are only written)
+    std::map<std::string, std::string> status_refs; ///< the status repo's refs (ref -> id), for the wave gate
+    std::optional<Error> status_error;              ///< the status repo cannot be listed
+    std::vector<std::vector<std::string>> listings; ///< the prefixes of each gate check, in order
+    std::int64_t wall = 1'000'000;                  ///< the wave gate's clock (unix seconds)
     Config cfg;
     std::unique_ptr<Engine> engine;
 
@@ -83,6 +87,16 @@ struct EngineHost {
             set_var(f, "host.name", VarValue::string("web1"));
             return f;
         };
+        p.ls_refs = [this](const fleet::LsRefsRequest &req) -> Result<fleet::LsRefsAnswer> {
+            listings.push_back(req.prefixes);
+            if (status_error) return fail(*status_error);
+            fleet::LsRefsAnswer a;
+            for (const auto &[ref, id] : status_refs)
+                for (const auto &pre : req.prefixes)
+                    if (ref.rfind(pre, 0) == 0) a.refs[ref] = id;
+            return a;
+        };
+        p.now = [this] { return wall; };
         p.notifier = [this](const Config &c) {
             NotifyOptions o;
             o.attempts = 1;
@@ -100,7 +114,7 @@ struct EngineHost {
         engine.reset();
         if (units_active) cfg.systemd.bus = "unix:path=/fake";
         auto e = Engine::open(cfg, ports());
-        REQUIRE(e);
+        REQUIRE_MESSAGE(e, e.error().message);
         engine = std::move(*e);
         return *engine;
     }

@@ -35,6 +35,7 @@ class FakeRepo final : public BlobReader {
     std::string signer = "SHA256:fake";  ///< who signed, when no signer_error
     int polls = 0, fetches = 0, renders = 0, resets = 0, verifies = 0;
     std::map<std::string, std::string> kept; ///< keep refs: name -> commit
+    std::map<std::string, std::string> root_files; ///< "COMMIT:NAME" -> content at the repo's root (fleet.toml)
 
     /// A file spec whose content the cache holds.
     FileSpec file(const std::string &path, const std::string &content, unsigned mode = 0644) {
@@ -109,6 +110,11 @@ class RepoProxy final : public Repo {
                 if (p == own || p.rfind(own + "/", 0) == 0)
                     return fail(Errc::refused, f.origin + ": " + p + " is fjord's own " + own + ": a commit can never write it");
         return it->second.state;
+    }
+    Result<std::optional<std::string>> root_file(const std::string &commit, const std::string &name, std::uint64_t) override {
+        auto it = f_.root_files.find(commit + ":" + name);
+        if (it == f_.root_files.end()) return std::optional<std::string>{};
+        return std::optional<std::string>(it->second);
     }
     Result<Signer> signer(const std::string &, const std::string &) override {
         if (f_.signer_error) return fail(*f_.signer_error);
