@@ -1,0 +1,54 @@
+# Shell functions the benchmarks share (bench/run.sh, bench/fleet/run.sh): source it.
+
+# stop_pid PID: TERM, up to 5 s, then KILL (nothing for an empty PID).
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# free_port: a port nobody answers on now; the server binds it next.
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# wait_port PORT PID: until PORT accepts (at most 10 s), or PID died.
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# sshd_config DIR PORT USER: the lines of an own sshd's config on 127.0.0.1:PORT with DIR's
+# host_ed25519 and authorized_keys, public keys only, for USER alone. KexAlgorithms: curve25519
+# for both clients (OpenSSH's default, sntrup761x25519, costs the client ~80 ms CPU here;
+# libssh2 1.10 has no sntrup and prefers curve25519 anyway). SetEnv SHLVL=1: the login shell is
+# bash, which sources ~/.bashrc when run by sshd at shell level 1; a heavy one (pyenv init:
+# ~0.5 s here) would land in every connection's wall time. Callers add their own lines.
+sshd_config() {
+    cat <<EOC
+Port $2
+ListenAddress 127.0.0.1
+HostKey $1/host_ed25519
+PidFile $1/sshd.pid
+AuthorizedKeysFile $1/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+AllowUsers $3
+KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org
+SetEnv SHLVL=1
+EOC
+}
