@@ -52,3 +52,20 @@ KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org
 SetEnv SHLVL=1
 EOC
 }
+
+# own_netns SCRIPT ARG...: as root, runs SCRIPT again in a network namespace of its own (only lo,
+# brought up there; FJORD_BENCH_NETNS=1 in it) and does not return; otherwise (not root, no
+# unshare/ip, or already inside) returns 1 when not inside one, 0 when inside. Call it with NETNS
+# set; `[ -n "${FJORD_BENCH_NETNS:-}" ]` says afterwards where the run is.
+own_netns() {
+    local script=$1
+    shift
+    if [ -n "${FJORD_BENCH_NETNS:-}" ]; then
+        ip link set lo up
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
+        exec env FJORD_BENCH_NETNS=1 unshare --net -- bash "$script" "$@"
+    fi
+    return 1
+}

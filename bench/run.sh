@@ -46,7 +46,7 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config
+. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config, own_netns
 PROJECT=$(dirname "$BENCH")
 SIZES=1000,10000,100000
 RUNS=3
@@ -124,14 +124,10 @@ EOF
 [ "$BUILDTYPE" = release ] || echo "warning: $BUILD is a '${BUILDTYPE:-unknown}' build, not release; numbers will be pessimistic" >&2
 
 # --- an own network namespace: lo only, the servers and fjord inside it ------------------------
-if [ -n "$NETNS" ] && [ -z "${FJORD_BENCH_NETNS:-}" ]; then
-    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
-        exec env FJORD_BENCH_NETNS=1 unshare --net -- bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
-    fi
+if [ -n "$NETNS" ] && ! own_netns "${BASH_SOURCE[0]}" "${ARGS[@]}"; then
     echo "warning: not root (or no unshare/ip): running in the host's network namespace" >&2
     NETNS=""
 fi
-[ -z "${FJORD_BENCH_NETNS:-}" ] || ip link set lo up
 
 # --- scratch space and cleanup ------------------------------------------------------------------
 W=$(mktemp -d /var/tmp/fjord-bench-XXXXXX)

@@ -53,7 +53,7 @@ FLEET=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$FLEET")
 PROJECT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config
+. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config, own_netns
 SIZES=1000,10000 RUNS=20 FETCH_RUNS=3 REMOTES=git,ssh LOOSE=1 QUICK="" OUT=$BENCH/results.md OUT_SET="" KEEP="" NETNS=1
 ARGS=("$@")
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
@@ -84,14 +84,10 @@ for t in git python3 cc awk /usr/sbin/sshd ssh ssh-keygen; do
     command -v "$t" >/dev/null || { echo "needs $t (tests/deps.sh --test installs it)" >&2; exit 2; }
 done
 
-if [ -n "$NETNS" ] && [ -z "${FJORD_BENCH_NETNS:-}" ]; then
-    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
-        exec env FJORD_BENCH_NETNS=1 unshare --net -- bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
-    fi
+if [ -n "$NETNS" ] && ! own_netns "${BASH_SOURCE[0]}" "${ARGS[@]}"; then
     echo "warning: not root (or no unshare/ip): the host's network namespace; bytes include other traffic on lo" >&2
     NETNS=""
 fi
-[ -z "${FJORD_BENCH_NETNS:-}" ] || ip link set lo up
 
 W=$(mktemp -d /var/tmp/fjord-fleetbench-XXXXXX)
 GITD_PID="" SSHD_PID=""
