@@ -4,6 +4,8 @@
 #include "cli/tty.hpp"
 #include "facts/host_facts.hpp"
 #include "facts/render_options.hpp"
+#include "fleet/fleet_toml.hpp"
+#include "util/fs.hpp"
 #include "sandbox/isolated.hpp"
 #include "manifest/manifest_toml.hpp"
 #include "manifest/render.hpp"
@@ -163,6 +165,22 @@ int run_validate(const Config &cfg, const std::vector<std::string> &args) {
             rc = failed(arg + ": not a folder");
             ++errors;
             continue;
+        }
+        // The fleet repo's root holds fleet.toml, the rollout policy of its commits.
+        if (fs::path ft = fs::path(arg) / fleet::fleet_toml_name; fs::exists(fs::symlink_status(ft, ec))) {
+            Diagnostics all;
+            auto text = read_file(ft.string(), fleet::max_fleet_toml_bytes + 1);
+            auto policy = text ? fleet::parse_fleet_toml(*text, ft.lexically_normal().string(), &all)
+                               : Result<fleet::FleetPolicy>(tl::make_unexpected(text.error()));
+            if (policy) {
+                std::printf("%s: ok (%zu wave%s%s)\n", tty(ft.lexically_normal().string()).c_str(), policy->waves.size(),
+                            policy->waves.size() == 1 ? "" : "s", policy->mode == fleet::FleetMode::all ? ", mode all" : "");
+            } else {
+                rc = 1;
+                auto list = all.empty() ? std::vector<Error>{policy.error()} : all.errors();
+                for (const auto &e : list) std::fprintf(stderr, "fjordctl: %s\n", tty_lines(e.message).c_str());
+                errors += list.size();
+            }
         }
         auto found = find_hosts(arg);
         if (found.empty()) {

@@ -93,15 +93,16 @@ void close_if_not_file(int fd) noexcept {
 }
 
 /// fds 0-2 become /dev/null, and every inherited descriptor that is not a file or folder is
-/// closed, except `keep1` and `keep2` (the answer pipe, the Landlock ruleset). Async-signal-safe.
-void quiet_descriptors(int keep1, int keep2) noexcept {
+/// closed, except `keep1`, `keep2` and `keep3` (the answer pipe, the Landlock ruleset, limits.keep_fd).
+/// Async-signal-safe.
+void quiet_descriptors(int keep1, int keep2, int keep3) noexcept {
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd <= 2; ++fd) {
         if (fd == null) continue;
         if (null < 0 || ::dup2(null, fd) < 0) ::close(fd);
     }
     if (null > 2) ::close(null);
-    auto skip = [&](long fd) { return fd <= 2 || fd == keep1 || fd == keep2; };
+    auto skip = [&](long fd) { return fd <= 2 || fd == keep1 || fd == keep2 || fd == keep3; };
     int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) { // no /proc: try every number up to the limit (bounded)
         rlimit rl{};
@@ -142,7 +143,7 @@ void quiet_descriptors(int keep1, int keep2) noexcept {
     if (limits.cpu_seconds) set_limit(RLIMIT_CPU, limits.cpu_seconds);
     if (limits.no_file_writes) set_limit(RLIMIT_FSIZE, 0);
     // Nothing of fjordd's to talk to: the answer travels over `out` and `report` only.
-    quiet_descriptors(out, ruleset);
+    quiet_descriptors(out, ruleset, limits.keep_fd);
 
     // A crash is the kernel's to report (the parent names the signal): inherited handlers (a
     // test framework's, say) would run outside the filter's allow-list.

@@ -23,6 +23,9 @@ struct SandboxLimits {
     /// Landlock, where the kernel has it: file writes only beneath this folder (the Git cache);
     /// empty: none anywhere. Reads are not restricted.
     std::string writable_dir;
+    /// A descriptor the child keeps besides its answer pipe (-1: none): the socket to a
+    /// transport process fjordd spawned for it (the gate check's ssh or git-upload-pack).
+    int keep_fd = -1;
 };
 
 /// The work a child does: its answer as bytes, or an error (code and message travel back).
