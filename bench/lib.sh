@@ -69,3 +69,49 @@ own_netns() {
     fi
     return 1
 }
+
+# Server CPU: each server in its own cgroup (cgroup v2 cpu.stat usage_usec, or v1 cpuacct.usage,
+# ns: the listener and every process it forks, no reaping needed), where root can make one;
+# otherwise the listener's own and reaped children's CPU from /proc/PID/stat, in 10 ms ticks.
+# Call server_cgroup right after starting the server, before it forks; remove_cgroups at the end,
+# once the servers have ended.
+CG_ROOT="" CG_KIND="" CGROUPS=()
+if [ "$(id -u)" = 0 ]; then
+    if [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+        CG_ROOT=/sys/fs/cgroup CG_KIND=v2
+    elif [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+        CG_ROOT=/sys/fs/cgroup/cpuacct CG_KIND=v1
+    fi
+fi
+# server_cgroup NAME PID: puts PID into a cgroup of its own (nothing if none can be made)
+server_cgroup() {
+    [ -n "$CG_ROOT" ] || return 0
+    local d=$CG_ROOT/fjord-bench-$$-$1
+    mkdir "$d" 2>/dev/null && echo "$2" >"$d/cgroup.procs" 2>/dev/null && { CGROUPS+=("$d"); return 0; }
+    rmdir "$d" 2>/dev/null || true
+    echo "warning: no cgroup for $1: server CPU from /proc/PID/stat in 10 ms ticks" >&2
+}
+# server_us NAME PID: the server's CPU so far in µs
+server_us() {
+    local d=$CG_ROOT/fjord-bench-$$-$1
+    if [ -n "$CG_ROOT" ] && [ -d "$d" ]; then
+        case $CG_KIND in
+        v2) awk '$1 == "usage_usec" { print $2 }' "$d/cpu.stat" ;;
+        v1) echo $(($(cat "$d/cpuacct.usage") / 1000)) ;;
+        esac
+    else
+        awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13 + $14 + $15) * 1000000 / hz }' "/proc/$2/stat"
+    fi
+}
+# server_cpu_source NAME: how server_us reads NAME's CPU, for the report
+server_cpu_source() {
+    local d=$CG_ROOT/fjord-bench-$$-$1
+    if [ -n "$CG_ROOT" ] && [ -d "$d" ]; then echo "its own cgroup ($CG_KIND, $([ "$CG_KIND" = v2 ] && echo cpu.stat usage_usec || echo cpuacct.usage)): the listener and every process it forked, ns resolution"
+    else echo "/proc/PID/stat of the listener (utime+stime+cutime+cstime: its reaped children), 10 ms ticks"; fi
+}
+# remove_cgroups: the cgroups server_cgroup made (their processes must have ended)
+remove_cgroups() {
+    local d
+    for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || echo "warning: cannot remove the cgroup $d" >&2; done
+    CGROUPS=()
+}

@@ -9,8 +9,9 @@
 # Per operation, over git:// and ssh://, for each size and ref layout:
 #   gate         the gate check of a host in wave rest: ONE protocol v2 ls-refs with
 #                `ref-prefix refs/fjord/waves/canary/` and `.../early/`, no object fetched
-#                (bench/fleet/lsrefs.py, a pkt-line client in Python: fjord's own C++ client,
-#                src/fleet/ls_refs on branch wip-gates, did not exist when this was written)
+#                (bench/fleet/lsrefs.py, a pkt-line client in Python)
+#   gate-fjord   the same through fjord's own client, src/fleet/ls_refs in the sandboxed child
+#                fjordd runs it in (BUILD_DIR/tests/ls_refs_probe --isolated 1), if it is built
 #   v0-adv       the alternative a v0 client (libgit2 1.5) has: `git -c protocol.version=0 ls-remote`
 #                (every ref advertised)
 #   v2-all       `git ls-remote` with protocol v2 and no ref-prefix (what git's ls-remote sends)
@@ -35,8 +36,11 @@
 # TCP/IP headers and, for ssh, the handshake and encryption -- in the run's own network namespace
 # (only this run's traffic; as root), and for lsrefs.py the Git payload it counted itself.
 #
-# Usage: bench/fleet/run.sh [--sizes 1000,10000] [--runs 10] [--fetch-runs 3] [--remote git,ssh]
-#                           [--no-loose] [--quick] [--out FILE] [--keep] [--no-netns]
+# Usage: bench/fleet/run.sh [--sizes 1000,10000] [--runs 20] [--fetch-runs 3] [--remote git,ssh]
+#                           [--no-loose] [--quick] [--out FILE] [--keep] [--no-netns] [BUILD_DIR]
+#   BUILD_DIR       first argument, or $BUILD, or build/ in the project root: its
+#                   tests/ls_refs_probe measures fjord's gate client (skipped when not built:
+#                   ninja -C BUILD_DIR tests/ls_refs_probe; a release build)
 #   --runs N        runs of each cheap operation (default 20); --fetch-runs N: of fetch-all (3)
 #   --no-loose      only the packed-refs repos
 #   --quick         smoke test (~1 minute): --sizes 1000 --runs 3 --fetch-runs 1, report on stdout
@@ -53,8 +57,8 @@ FLEET=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$FLEET")
 PROJECT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config, own_netns
-SIZES=1000,10000 RUNS=20 FETCH_RUNS=3 REMOTES=git,ssh LOOSE=1 QUICK="" OUT=$BENCH/results.md OUT_SET="" KEEP="" NETNS=1
+. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config, own_netns, server_cgroup, server_us
+SIZES=1000,10000 RUNS=20 FETCH_RUNS=3 REMOTES=git,ssh LOOSE=1 QUICK="" OUT=$BENCH/results.md OUT_SET="" KEEP="" NETNS=1 BUILD_ARG=""
 ARGS=("$@")
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 while [ $# -gt 0 ]; do
@@ -69,7 +73,8 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift ;;
     --no-netns) NETNS=""; shift ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "unknown argument $1" >&2; usage >&2; exit 2 ;;
+    -*) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
+    *) BUILD_ARG=$1; shift ;;
     esac
 done
 [ -z "$QUICK" ] || [ -n "$OUT_SET" ] || OUT=""
@@ -88,6 +93,14 @@ if [ -n "$NETNS" ] && ! own_netns "${BASH_SOURCE[0]}" "${ARGS[@]}"; then
     echo "warning: not root (or no unshare/ip): the host's network namespace; bytes include other traffic on lo" >&2
     NETNS=""
 fi
+BUILD=${BUILD_ARG:-${BUILD:-$PROJECT/build}}
+PROBE_SRC=$BUILD/tests/ls_refs_probe
+if [ -x "$PROBE_SRC" ]; then
+    PROBE_INFO="fjord's client: $PROBE_SRC ($(python3 -c 'import json, sys; print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "buildtype"][0])' "$BUILD/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?') build)"
+else
+    echo "warning: no $PROBE_SRC: fjord's own gate client is not measured (ninja -C BUILD_DIR tests/ls_refs_probe)" >&2
+    PROBE_SRC="" PROBE_INFO="fjord's client: not measured (no tests/ls_refs_probe in $BUILD)"
+fi
 
 W=$(mktemp -d /var/tmp/fjord-fleetbench-XXXXXX)
 GITD_PID="" SSHD_PID=""
@@ -95,8 +108,7 @@ cleanup() {
     trap - EXIT INT TERM HUP
     stop_pid "$GITD_PID"
     stop_pid "$SSHD_PID"
-    local d
-    for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || echo "warning: cannot remove the cgroup $d" >&2; done
+    remove_cgroups
     if [ -n "$KEEP" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -110,7 +122,8 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 mkdir -p "$W/bin" "$W/srv"
 RUSAGE=$W/bin/rusage
 cc -O2 -o "$RUSAGE" "$FLEET/rusage.c"
-HZ=$(getconf CLK_TCK)
+PROBE=""
+[ -z "$PROBE_SRC" ] || { PROBE=$W/bin/ls_refs_probe; cp "$PROBE_SRC" "$PROBE"; } # a rebuild mid-run changes nothing
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 STAT_START=$(head -1 /proc/stat)
 T_START=$(date +%s)
@@ -122,42 +135,6 @@ LOG=$W/run.log
 die() { echo "error: $*" >&2; tail -n 20 "$LOG" >&2; exit 1; }
 
 lo_bytes() { awk '$1 == "lo:" { print $2 }' /proc/net/dev; }
-# Server CPU: each server in its own cgroup (cgroup v2 cpu.stat usage_usec, or v1 cpuacct.usage,
-# ns: the listener and every process it forks, no reaping needed), where root can make one;
-# otherwise the listener's own and reaped children's CPU from /proc/PID/stat, in 10 ms ticks.
-CG_ROOT="" CG_KIND="" CGROUPS=()
-if [ "$(id -u)" = 0 ]; then
-    if [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
-        CG_ROOT=/sys/fs/cgroup CG_KIND=v2
-    elif [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
-        CG_ROOT=/sys/fs/cgroup/cpuacct CG_KIND=v1
-    fi
-fi
-# server_cgroup NAME PID: puts PID into a cgroup of its own (nothing if none can be made)
-server_cgroup() {
-    [ -n "$CG_ROOT" ] || return 0
-    local d=$CG_ROOT/fjord-fleetbench-$$-$1
-    mkdir "$d" 2>/dev/null && echo "$2" >"$d/cgroup.procs" 2>/dev/null && { CGROUPS+=("$d"); return 0; }
-    rmdir "$d" 2>/dev/null || true
-    echo "warning: no cgroup for $1: server CPU from /proc/PID/stat in 10 ms ticks" >&2
-}
-# server_us NAME PID: the server's CPU so far in µs
-server_us() {
-    local d=$CG_ROOT/fjord-fleetbench-$$-$1
-    if [ -n "$CG_ROOT" ] && [ -d "$d" ]; then
-        case $CG_KIND in
-        v2) awk '$1 == "usage_usec" { print $2 }' "$d/cpu.stat" ;;
-        v1) echo $(($(cat "$d/cpuacct.usage") / 1000)) ;;
-        esac
-    else
-        awk -v hz="$HZ" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13 + $14 + $15) * 1000000 / hz }' "/proc/$2/stat"
-    fi
-}
-server_cpu_source() {
-    local d=$CG_ROOT/fjord-fleetbench-$$-$1
-    if [ -n "$CG_ROOT" ] && [ -d "$d" ]; then echo "its own cgroup ($CG_KIND, $([ "$CG_KIND" = v2 ] && echo cpu.stat usage_usec || echo cpuacct.usage)): the listener and every process it forked, ns resolution"
-    else echo "/proc/PID/stat of the listener (utime+stime+cutime+cstime: its reaped children), 10 ms ticks"; fi
-}
 
 # --- repos --------------------------------------------------------------------------------------
 for N in "${SIZE_LIST[@]}"; do
@@ -245,9 +222,12 @@ batch() {
         "$RUSAGE" -o "$W/client.tsv" -- "${cmd[@]}" >"$out" 2>>"$LOG" || die "$op ($rm, $size, $refs) exited $?: ${cmd[*]}"
         b1=$(lo_bytes)
         js=$(tail -n 1 "$out" | grep '^{' || true)
+        if [ -z "$js" ] && [[ $(head -n 1 "$out") =~ ^v[02]\ ([0-9]+)$ ]]; then # ls_refs_probe: "v2 BYTES", then the refs
+            js="{\"sent\": 0, \"received\": ${BASH_REMATCH[1]}, \"refs\": $(($(wc -l <"$out") - 1))}"
+        fi
         read -r wall user sys rss rc <"$W/client.tsv"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rm" "$size" "$refs" "$op" "$i" "$wall" "$user" "$sys" "$rss" "$rc" "$((b1 - b0))" \
-            "$( [ -z "$js" ] && echo '-	-	-' || "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print("%d\t%d\t%d" % (j["sent"], j["received"], j["refs"]))' "$js")" >>"$OPS"
+            "$( [ -z "$js" ] && echo '-	-	-' || "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print("%s\t%d\t%d" % (j["sent"] or "-", j["received"], j["refs"]))' "$js")" >>"$OPS"
     done
     [ -n "$spid" ] || { printf '%s\t%s\t%s\t%s\t%s\t-\t-\t0\n' "$rm" "$size" "$refs" "$op" "$runs" >>"$BATCH"; return; }
     sleep 0.3 # the last connection's processes end (and are reaped: /proc/PID/stat counts them then)
@@ -291,6 +271,13 @@ want = g["waves"]["canary"] + g["waves"]["early"]
 if r["refs"] != want or r["markers"]["good"] != want:
     sys.exit("gate check: %d refs, %d good; the repo has %d canary+early hosts, all good" % (r["refs"], r["markers"]["good"], want))
 EOF
+            if [ -n "$PROBE" ]; then
+                PARGS=()
+                [ "$RM" != ssh ] || PARGS=(--key "$S/id_ed25519" --known-hosts "$KNOWN_HOSTS")
+                batch "$RM" "$N" "$REFS" gate-fjord "$RUNS" "$PROBE" --url "$U" --prefix refs/fjord/waves/canary/ \
+                    --prefix refs/fjord/waves/early/ --isolated 1 "${PARGS[@]}"
+                [ "$(head -c 3 "$W/out.gate-fjord")" = "v2 " ] || die "fjord's ls-refs fell back to v0 over $RM://"
+            fi
             batch "$RM" "$N" "$REFS" v0-adv "$RUNS" git -c protocol.version=0 ls-remote "$U"
             batch "$RM" "$N" "$REFS" v2-all "$RUNS" git -c protocol.version=2 ls-remote "$U"
             for i in $(seq "$FETCH_RUNS"); do rm -rf "$W/fetch.$i"; git init -q --bare "$W/fetch.$i"; done
@@ -331,7 +318,7 @@ busy=$(awk -v a="$STAT_START" -v b="$STAT_END" 'BEGIN {
     echo "- network: $([ -n "${FJORD_BENCH_NETNS:-}" ] && echo "the run's own network namespace (only lo): the byte counts are this run's traffic alone" || echo "the host's network namespace (--no-netns): byte counts include other loopback traffic")"
     echo "- load average $LOAD_START at the start, $LOAD_END at the end; over the run's $ELAPSED s the machine's CPUs were $busy (/proc/stat; other jobs share this machine)"
     echo "- server CPU: git daemon from $(server_cpu_source gitd); sshd from $(server_cpu_source sshd)"
-    echo "- tools: $(git --version), $(ssh -V 2>&1 | cut -d, -f1), $("$PY" --version); client: bench/fleet/lsrefs.py (Python) for the gate check and the receive-pack advertisement, git for the rest"
+    echo "- tools: $(git --version), $(ssh -V 2>&1 | cut -d, -f1), $("$PY" --version); client: bench/fleet/lsrefs.py (Python) for the gate check and the receive-pack advertisement, git for the rest; $PROBE_INFO"
     echo "- run: sizes $SIZES, remotes $REMOTES, ref layouts packed$([ -z "$LOOSE" ] || echo ", loose"), $RUNS runs per operation ($FETCH_RUNS for fetch-all)"
 } >"$W/env.md"
 "$PY" "$FLEET/report.py" --ops "$OPS" --batch "$BATCH" --gen "$GEN" --env "$W/env.md" ${OUT:+--out "$OUT"}
