@@ -12,10 +12,10 @@
 #            the obvious alternative, and the floor for the time to the last host
 # The section "## Fleet rollout (issue 20)" of bench/results.md is (re)written.
 #
-# NOT YET RUN against a fjord with fleets: it needs the [report] keys and fleet.toml's gate
-# (branches wip-reports and wip-gates, issue 20). With a fjordd that refuses the [report] table it
-# stops and says so; --no-fleet runs the harness without [report] and gates (the "all" rollout
-# alone, fleet.toml ignored), which is how the harness itself was tried.
+# It needs a fjord with the [report] keys and fleet.toml's gate (issue 20: branches wip-reports
+# and wip-gates; bench/results.md's run used a scratch merge of the two, named there). With a
+# fjordd that refuses the [report] table it stops and says so; --no-fleet runs the harness without
+# [report] and gates (the "all" rollout alone, fleet.toml ignored).
 #
 # Usage: bench/fleet/rollout.sh [--hosts 50] [--poll 5s] [--after 10s] [--remote git|ssh]
 #                               [--timeout 600] [--no-fleet] [--out FILE] [--keep] [--no-netns] [BUILD_DIR]
@@ -135,7 +135,9 @@ commit() { # MODE MESSAGE: a new commit changing /etc/motd, with fleet.toml in M
     git -C "$WORK" commit -qm "$2"
     git -C "$WORK" rev-parse HEAD
 }
-C0=$(commit all "start")
+# The start commit rolls out in the same waves, so that every host has a marker in its own wave
+# before the measured push: the gate's denominator is the hosts with a marker in the previous wave.
+C0=$(commit waves "start")
 git clone -q --bare "$WORK" "$W/srv/fleet"
 git -C "$W/srv/fleet" config gc.auto 0
 
@@ -193,7 +195,7 @@ MODES=(all)
 [ -z "$FLEETMODE" ] || MODES=(waves all)
 for mode in "${MODES[@]}"; do
     echo "== rollout: $mode" >&2
-    # Every host starts from C0 applied (mode "all"), its report pushed, from a fresh state.
+    # Every host starts from C0 applied (through the waves), its report pushed, from a fresh state.
     for h in $HOSTLIST; do rm -rf "$W/hosts/$h/state" "$W/hosts/$h/root"; mkdir -p "$W/hosts/$h/state" "$W/hosts/$h/root"; done
     git -C "$W/srv/fleet" update-ref refs/heads/main "$C0"
     rm -rf "$W/srv/status"
@@ -222,7 +224,9 @@ done
     [ -n "$FLEETMODE" ] || echo "**Not yet run with fleets** (reports and wave gates are on branches wip-reports and wip-gates, not merged when this was written): this is \`--no-fleet\`, the harness alone, every host at its next poll. Once they are merged, \`bench/fleet/rollout.sh\` adds the rollout in waves to this table." && echo ""
     echo "\`bench/fleet/rollout.sh\`: $HOSTS fjordd instances on this machine (own apply roots, state dirs and host names), poll_interval $POLL, one fleet repo$([ -z "$FLEETMODE" ] || echo " and one status repo") over $RM:// on 127.0.0.1; a commit changing one file pushed$([ -z "$FLEETMODE" ] || echo "; the waves' \`after\` $AFTER")."
     echo ""
-    echo "- source: $(git -C "$PROJECT" describe --always --dirty 2>/dev/null || echo unknown); fjord $("$FJORDD" --version | awk '{ print $2 }'); $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)); load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(($(date +%s) - T_START)) s"
+    src=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' "$BUILD/meson-info/meson-info.json" 2>/dev/null || true)
+    echo "- fjord: $("$FJORDD" --version | awk '{ print $2 }') (\`fjordd --version\`) from $BUILD$([ -z "$src" ] || echo ", built from $src at $(git -C "$src" log -1 --format='%h "%s"' 2>/dev/null || echo '?')")"
+    echo "- this script: $(git -C "$PROJECT" describe --always --dirty 2>/dev/null || echo unknown); $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)); load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(($(date +%s) - T_START)) s"
     echo "- Git server CPU, from the push until the last host applied: $(server_cpu_source "$SERVER")"
     echo ""
     echo "| rollout | hosts | push to last host | Git server CPU | fjordd CPU (all hosts) | result |"
