@@ -221,7 +221,7 @@ done
 {
     echo "## Fleet rollout (issue 20)"
     echo ""
-    [ -n "$FLEETMODE" ] || echo "**Not yet run with fleets** (reports and wave gates are on branches wip-reports and wip-gates, not merged when this was written): this is \`--no-fleet\`, the harness alone, every host at its next poll. Once they are merged, \`bench/fleet/rollout.sh\` adds the rollout in waves to this table." && echo ""
+    if [ -z "$FLEETMODE" ]; then echo "**Not yet run with fleets** (reports and wave gates are on branches wip-reports and wip-gates, not merged when this was written): this is \`--no-fleet\`, the harness alone, every host at its next poll. Once they are merged, \`bench/fleet/rollout.sh\` adds the rollout in waves to this table."; echo ""; fi
     echo "\`bench/fleet/rollout.sh\`: $HOSTS fjordd instances on this machine (own apply roots, state dirs and host names), poll_interval $POLL, one fleet repo$([ -z "$FLEETMODE" ] || echo " and one status repo") over $RM:// on 127.0.0.1; a commit changing one file pushed$([ -z "$FLEETMODE" ] || echo "; the waves' \`after\` $AFTER")."
     echo ""
     src=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' "$BUILD/meson-info/meson-info.json" 2>/dev/null || true)
