@@ -292,8 +292,15 @@ def main() -> None:
     text = "\n".join(out) + "\n"
     print(text, end="")
     if a.out:
+        # bench/fleet/run.sh's "## Fleets" section (its own run) is kept, at the end.
+        try:
+            with open(a.out) as f:
+                old = f.read()
+        except FileNotFoundError:
+            old = ""
+        at = old.find("\n## Fleets")
         with open(a.out, "w") as f:
-            f.write(text)
+            f.write(text + (old[at:] if at >= 0 else ""))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ set -euo pipefail
 export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh" # stop_pid, free_port, wait_port, sshd_config, own_netns
 PROJECT=$(dirname "$BENCH")
 SIZES=1000,10000,100000
 RUNS=3
@@ -122,25 +124,14 @@ EOF
 [ "$BUILDTYPE" = release ] || echo "warning: $BUILD is a '${BUILDTYPE:-unknown}' build, not release; numbers will be pessimistic" >&2
 
 # --- an own network namespace: lo only, the servers and fjord inside it ------------------------
-if [ -n "$NETNS" ] && [ -z "${FJORD_BENCH_NETNS:-}" ]; then
-    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
-        exec env FJORD_BENCH_NETNS=1 unshare --net -- bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
-    fi
+if [ -n "$NETNS" ] && ! own_netns "${BASH_SOURCE[0]}" "${ARGS[@]}"; then
     echo "warning: not root (or no unshare/ip): running in the host's network namespace" >&2
     NETNS=""
 fi
-[ -z "${FJORD_BENCH_NETNS:-}" ] || ip link set lo up
 
 # --- scratch space and cleanup ------------------------------------------------------------------
 W=$(mktemp -d /var/tmp/fjord-bench-XXXXXX)
 DAEMON_PID="" GITD_PID="" SSHD_PID="" PROBE_PID=""
-stop_pid() { # PID: TERM, up to 5 s, then KILL
-    [ -n "$1" ] || return 0
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 stop_daemon() { stop_pid "$DAEMON_PID"; DAEMON_PID=""; }
 cleanup() {
     trap - EXIT INT TERM HUP
@@ -324,25 +315,6 @@ fresh_baseline() {
     git -C "$CLONE" remote add origin "$URL"
 }
 
-# A port nobody answers on now; the server binds it next.
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    return 1
-}
-# wait_port PORT PID: until PORT accepts (at most 10 s), or PID died.
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # mem_row WHAT: VmRSS, RssAnon, RssFile, VmHWM, Private_Dirty, Private_Clean and Pss
 # (KiB) of the running daemon as a line of $IDLE.
 mem_row() {
@@ -436,26 +408,8 @@ if [[ ,$REMOTES, == *,ssh,* ]]; then
     SSH_USER=$(id -un)
     SSH_PORT=$(free_port) || { echo "no free port" >&2; exit 1; }
     [ "$(id -u)" != 0 ] || mkdir -p /run/sshd # the privilege separation directory
-    # KexAlgorithms: curve25519 for both clients (OpenSSH's default, sntrup761x25519, costs the
-    # client ~80 ms CPU here; libssh2 1.10 has no sntrup and prefers curve25519 anyway).
-    # SetEnv SHLVL=1: the login shell is bash, which sources ~/.bashrc when run by sshd at shell
-    # level 1; a heavy one (pyenv init: ~0.5 s here) would land in every connection's wall time.
-    cat >"$S/sshd_config" <<EOF
-Port $SSH_PORT
-ListenAddress 127.0.0.1
-HostKey $S/host_ed25519
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-AllowUsers $SSH_USER
-KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org
-SetEnv SHLVL=1
-LogLevel DEBUG1
-EOF
+    # sshd_config (bench/lib.sh) says why curve25519 and SHLVL=1.
+    { sshd_config "$S" "$SSH_PORT" "$SSH_USER"; echo "LogLevel DEBUG1"; } >"$S/sshd_config"
     /usr/sbin/sshd -D -f "$S/sshd_config" -E "$S/sshd.log" &
     SSHD_PID=$!
     wait_port "$SSH_PORT" "$SSHD_PID" || { cat "$S/sshd.log" >&2; SSHD_PID=""; echo "sshd did not start" >&2; exit 1; }
