@@ -5,6 +5,7 @@
 #include "cli/completion.hpp"
 #include "cli/diff_cmd.hpp"
 #include "cli/events_cmd.hpp"
+#include "cli/fleet_cmd.hpp"
 #include "cli/offline_cmd.hpp"
 #include "cli/render_cmd.hpp"
 #include "cli/secrets_cmd.hpp"
@@ -191,6 +192,14 @@ int run_cli(int argc, char **argv) {
     if (verb == "repair") {
         bool yes = a.has("--yes");
         return via_daemon(*cfg, {{"cmd", "repair"}, {"yes", yes}}, 3'600'000, [&] { return repair_offline(*cfg, yes); });
+    }
+    if (verb == "fleet") {
+        // The words come in one spelling (args.cpp): "--url=X" is "--url" "X" here.
+        auto value = [&](const char *opt) {
+            auto it = std::find(a.words.begin(), a.words.end(), opt);
+            return it == a.words.end() || std::next(it) == a.words.end() ? std::string() : *std::next(it);
+        };
+        return run_fleet(*cfg, value("--url"), value("--commit"), a.has("--json"));
     }
     if (verb == "validate") return run_validate(*cfg, a.words);
     if (verb == "render") return run_render(*cfg, a.words);

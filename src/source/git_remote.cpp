@@ -333,4 +333,21 @@ Status GitSource::push(const std::vector<std::string> &refspecs) {
     return {};
 }
 
+Status GitSource::fetch_status_refs() {
+    Impl &m = *impl_;
+    m.begin();
+    git_fetch_options opts;
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    opts.callbacks = m.callbacks();
+    opts.prune = GIT_FETCH_PRUNE;
+    opts.update_fetchhead = 0;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    std::string spec = "+refs/fjord/*:refs/status/*";
+    char *specs[] = {spec.data()};
+    git_strarray refspecs{specs, 1};
+    int rc = git_remote_fetch(m.remote.get(), &refspecs, &opts, "fjord: fleet");
+    if (rc < 0) return fail(m.failure("fetch the reports from", rc));
+    return {};
+}
+
 } // namespace fjord

@@ -356,6 +356,24 @@ Status GitSource::clear_stale_locks() {
     return {};
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> GitSource::refs(const std::string &prefix, std::size_t max) const {
+    git_reference_iterator *it = nullptr;
+    if (git_reference_iterator_new(&it, impl_->repo->repo.get()) < 0) return fail(Errc::io, std::string("list refs: ") + git_last_message());
+    git_reference_iterator_ptr own(it);
+    std::vector<std::pair<std::string, std::string>> out;
+    git_reference *ref = nullptr;
+    while (git_reference_next(&ref, it) == 0) {
+        git_reference_ptr r(ref);
+        std::string name = git_reference_name(ref);
+        const git_oid *oid = git_reference_target(ref);
+        if (!name.starts_with(prefix) || !oid) continue;
+        if (out.size() == max) return fail(Errc::refused, "more than " + std::to_string(max) + " refs under " + prefix);
+        out.emplace_back(std::move(name), git_detail::oid_hex(*oid));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 Result<std::string> GitSource::read_blob(const std::string &id, std::uint64_t max) const {
     return read_blob_in(impl_->repo->repo.get(), id, max);
 }

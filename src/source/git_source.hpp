@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fjord {
@@ -71,6 +72,13 @@ class GitSource : public BlobReader {
     /// Removes the lock files a fetch or keep killed mid-way leaves (refs/fjord/*.lock,
     /// packed-refs.lock), which would fail every later fetch. Only while holding the state lock.
     [[nodiscard]] Status clear_stale_locks();
+    /// Fetches every ref under refs/fjord/ of the remote (a fleet's status repository: reports
+    /// and markers, fleet/marker.hpp) into refs/status/ of the cache, pruning those gone. Bounded
+    /// as fetch() is.
+    [[nodiscard]] Status fetch_status_refs();
+    /// The cache's refs whose names start with `prefix`, sorted, name -> object id; Errc::refused
+    /// past `max` of them.
+    [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> refs(const std::string &prefix, std::size_t max) const;
     [[nodiscard]] Result<std::string> read_blob(const std::string &id, std::uint64_t max) const override;
     /// The cache folder given to open(): the only place a fetch writes to.
     [[nodiscard]] const std::string &cache_dir() const;

@@ -18,6 +18,7 @@ using git_odb_ptr = std::unique_ptr<git_odb, git_deleter<git_odb_free>>;
 using git_object_ptr = std::unique_ptr<git_object, git_deleter<git_object_free>>;
 using git_reference_ptr = std::unique_ptr<git_reference, git_deleter<git_reference_free>>;
 using git_diff_ptr = std::unique_ptr<git_diff, git_deleter<git_diff_free>>;
+using git_reference_iterator_ptr = std::unique_ptr<git_reference_iterator, git_deleter<git_reference_iterator_free>>;
 
 /// The message of libgit2's last error, or a fallback.
 inline const char *git_last_message() {
