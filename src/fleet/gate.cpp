@@ -135,6 +135,11 @@ Decision evaluate_gate(const GateInput &in, GateMemory &memory) {
         else behind.push_back(h + ": " + std::string(seen_name(s)));
     }
     auto needed = std::size_t(std::ceil(ours.require * double(n) / 100.0 - 1e-9));
+    // `after` is how long the previous wave has been good without a break: a wave that falls
+    // short again (a host more reports, one goes back) starts it afresh. Otherwise a wave met
+    // once at a fleet's start, when nobody had reported yet, would let this one go at once
+    // later, when its previous wave had only just become good (fleet_rollout.sh found it).
+    if (ok < needed) memory.satisfied_since = 0;
     if (ok < needed)
         return {Verdict::wait, "waiting: wave " + ours.name + " needs " + waves[prev].name + " " + std::to_string(needed) + "/" +
                                    std::to_string(n) + " good, has " + std::to_string(ok) + " (" + some(behind) + ")"};

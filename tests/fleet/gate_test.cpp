@@ -80,6 +80,23 @@ TEST_CASE("gate: require counts the previous wave's good markers for C; after ru
     CHECK(f.at(1, 1500).verdict == Verdict::wait);
 }
 
+TEST_CASE("gate: after runs from when the previous wave became good without a break") {
+    Fixture f;
+    // Nobody has reported: met at once (only `after` holds), first seen at 100.
+    CHECK(f.at(1, 100).verdict == Verdict::wait);
+    CHECK(f.mem.satisfied_since == 100);
+    // The canaries report, not yet good: the wave falls short, and the clock starts afresh.
+    f.mark("canary", "c1", MarkState::waiting);
+    CHECK(f.at(1, 200).verdict == Verdict::wait);
+    CHECK(f.mem.satisfied_since == 0);
+    // Good at 5000: due 10 minutes later, not at once (100 + 10m has long passed).
+    f.mark("canary", "c1", MarkState::good);
+    auto d = f.at(1, 5000);
+    CHECK(d.verdict == Verdict::wait);
+    CHECK(d.reason.find("due in 10m") != std::string::npos);
+    CHECK(f.at(1, 5600).verdict == Verdict::apply);
+}
+
 TEST_CASE("gate: a share below 100% and hosts that never reported") {
     Fixture f;
     f.mark("early", "e1", MarkState::good);
