@@ -1,14 +1,37 @@
 #include "cli/fleet_cmd.hpp"
 
 #include "cli/tty.hpp"
+#include "fleet/fleet_toml.hpp"
 #include "fleet/status_read.hpp"
+#include "sandbox/fleet_isolated.hpp"
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <unistd.h>
 
 namespace fjord {
+
+namespace {
+
+/// The wave names of `commit`'s fleet.toml, read from the host's Git cache in a sandboxed child;
+/// empty when there is no cache, no such commit or no (valid) fleet.toml.
+std::vector<std::string> wave_order(const Config &cfg, const std::string &commit) {
+    std::string cache = cfg.state.dir + "/repo";
+    if (::access((cache + "/HEAD").c_str(), R_OK) != 0) return {}; // never made here
+    auto src = GitSource::open(cfg.source, cache);
+    if (!src) return {};
+    auto text = root_file_isolated(**src, commit, std::string(fleet::fleet_toml_name), fleet::max_fleet_toml_bytes);
+    if (!text || !*text) return {};
+    auto policy = fleet::parse_fleet_toml(**text, std::string(fleet::fleet_toml_name));
+    if (!policy) return {};
+    std::vector<std::string> names;
+    for (const auto &w : policy->waves) names.push_back(w.name);
+    return names;
+}
+
+} // namespace
 
 int run_fleet(const Config &cfg, const std::string &url, const std::string &commit, bool json) {
     SourceConfig remote;
@@ -38,7 +61,17 @@ int run_fleet(const Config &cfg, const std::string &url, const std::string &comm
         return 1;
     }
     std::int64_t now = std::time(nullptr);
-    auto view = fleet::build_view(*read, now, std::chrono::duration_cast<std::chrono::seconds>(cfg.report.heartbeat).count(), 3, commit);
+    auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(cfg.report.heartbeat).count();
+    auto view = fleet::build_view(*read, now, heartbeat, 3, commit);
+    // Waves in rollout order: the newest commit's fleet.toml, when this machine's Git cache has
+    // it (on a host); otherwise by name, and said so.
+    if (view && !view->commits.empty()) {
+        auto order = wave_order(cfg, view->commits.front().commit);
+        if (!order.empty()) view = fleet::build_view(*read, now, heartbeat, 3, commit, order);
+        else if (view->commits.front().waves.size() > 1)
+            view->problems.push_back("waves are listed by name: fleet.toml of commit " + view->commits.front().commit.substr(0, 7) +
+                                     " is not in this machine's Git cache (" + cfg.state.dir + "/repo), so their order is not known");
+    }
     if (!view) {
         std::fprintf(stderr, "fjordctl: fleet: %s\n", tty_lines(view.error().message).c_str());
         return view.error().code == Errc::invalid ? 2 : 1;

@@ -78,5 +78,22 @@ out=$("$FJORDCTL" --config "$T/plain.toml" fleet --url "$URL" 2>&1); rc=$?
 port=$(free_port)
 out=$("$FJORDCTL" --config "$CFG" fleet --url "git://127.0.0.1:$port/status.git" 2>&1); rc=$?
 [ "$rc" = 1 ] && echo "$out" | has "127.0.0.1:$port" && pass "fleet: an unreachable status repository: exit 1, named" || fail "fleet unreachable" "exit $rc: $out"
+# Waves in rollout order: fleet.toml of the newest commit, from this machine's Git cache (a
+# host's state.dir/repo) when it has it; by name, and said so, when it does not.
+W=$T/w
+new_repo "$W"
+printf '[[wave]]\nname = "rest"\nhosts = ["w*"]\n[[wave]]\nname = "canary"\n' >"$W/fleet.toml"
+commit_all "$W" waves
+F=$(git -C "$W" rev-parse HEAD)
+report c1 "$(rj c1 "$F" canary good $((NOW + 5)) "[{\"commit\":\"$F\",\"outcome\":\"good\",\"reason\":\"\",\"time\":$((NOW + 5))}]")"
+out=$("$FJORDCTL" --config "$CFG" fleet --commit "${F:0:7}" 2>&1)
+echo "$out" | has "waves are listed by name: fleet.toml of commit ${F:0:7} is not in this machine's Git cache" &&
+  [ "$(echo "$out" | grep -oE '^  wave [a-z]+' | tr '\n' ' ')" = "  wave canary   wave rest " ] &&
+  pass "fleet: without the commit in a Git cache, waves by name, and it says so" || fail "fleet: wave order without cache" "$out"
+git init -q --bare "$T/state/repo"
+git -C "$W" push -q "$T/state/repo" HEAD:refs/fjord/remote
+out=$("$FJORDCTL" --config "$CFG" fleet --commit "${F:0:7}" 2>&1)
+[ "$(echo "$out" | grep -oE '^  wave [a-z]+' | tr '\n' ' ')" = "  wave rest   wave canary " ] && ! echo "$out" | has "listed by name" &&
+  pass "fleet: with the commit in the host's Git cache, waves in fleet.toml's order" || fail "fleet: wave order from fleet.toml" "$out"
 ls -d /tmp/fjord-fleet-* >/dev/null 2>&1 && fail "fleet: scratch cache removed" "$(ls -d /tmp/fjord-fleet-*)" || pass "fleet: its scratch cache is gone after"
 finish
