@@ -55,7 +55,7 @@ int run_fleet(const Config &cfg, const std::string &url, const std::string &comm
             std::filesystem::remove_all(dir, ec);
         }
     } scratch{tmpl};
-    auto read = fleet::read_status_repo(remote, scratch.dir + "/cache");
+    auto read = read_status_repo_isolated(remote, scratch.dir);
     if (!read) {
         std::fprintf(stderr, "fjordctl: fleet: %s\n", tty_lines(read.error().message).c_str());
         return 1;

@@ -124,13 +124,24 @@ Decision evaluate_gate(const GateInput &in, GateMemory &memory) {
     }
 
     // The previous wave that has hosts reporting (an empty wave is passed over; hosts that
-    // never reported do not block) must have met `require`.
+    // never reported do not block) must have met `require`. But some earlier wave must have
+    // hosts reporting: with none at all (a fleet.toml just added, a wave renamed or its members
+    // changed, a status repo wiped) nothing has been seen to work, and the commit waits.
     std::size_t prev = in.wave - 1;
     while (prev > 0 && seen[prev].empty()) --prev;
     const auto &hosts = seen[prev];
-    std::size_t n = hosts.size(), ok = 0;
+    if (hosts.empty()) {
+        memory.satisfied_since = 0;
+        return {Verdict::wait, "waiting: no host of wave " + waves[in.wave - 1].name + (in.wave > 1 ? " or an earlier wave" : "") +
+                                   " has reported (markers under " + wave_prefix(waves[in.wave - 1].name) + "); wave " + ours.name +
+                                   " goes once one is good with commit " + short_commit(in.commit)};
+    }
+    // Failures tolerated by max_failures (more would have halted above) are not waited for.
+    std::size_t n = 0, ok = 0;
     std::vector<std::string> behind;
     for (const auto &[h, s] : hosts) {
+        if (s == Seen::failed) continue;
+        ++n;
         if (s == Seen::good) ++ok;
         else behind.push_back(h + ": " + std::string(seen_name(s)));
     }

@@ -146,11 +146,20 @@ Result<LsRefsEndpoint> parse_ls_refs_url(const std::string &url) {
     if (has_control(url)) return bad("holds control characters");
     LsRefsEndpoint ep;
     std::string rest;
+    bool scp = false;
     if (url.rfind("git://", 0) == 0) ep.kind = LsRefsEndpoint::Kind::git, rest = url.substr(6);
     else if (url.rfind("ssh://", 0) == 0) ep.kind = LsRefsEndpoint::Kind::ssh, rest = url.substr(6);
     else if (url.rfind("file://", 0) == 0) ep.path = url.substr(7);
     else if (!url.empty() && url[0] == '/') ep.path = url;
-    else return bad("not git://, ssh://, file:// or an absolute path");
+    else if (auto colon = url.find(':'); colon != std::string::npos && colon > 0 && url.find('/') > colon && url.find("://") == std::string::npos) {
+        // scp-like "[user@]host:path", as git (and report.url) take it: ssh, the path as given
+        // (relative to the account's home when it does not start with '/').
+        ep.kind = LsRefsEndpoint::Kind::ssh;
+        std::string path = url.substr(colon + 1);
+        if (path.empty() || path[0] == '-') return bad("bad path after the host");
+        rest = url.substr(0, colon) + (path[0] == '/' ? "" : "/~/") + path;
+        scp = true;
+    } else return bad("not git://, ssh://, [user@]host:path, file:// or an absolute path");
     if (ep.kind != LsRefsEndpoint::Kind::file) {
         auto slash = rest.find('/');
         if (slash == std::string::npos) return bad("no path after the host");
@@ -178,7 +187,9 @@ Result<LsRefsEndpoint> parse_ls_refs_url(const std::string &url) {
         if (ep.host.empty() || ep.host[0] == '-' || ep.host.find(' ') != std::string::npos) return bad("bad host");
         if (!ep.port.empty() && (ep.port.size() > 5 || ep.port.find_first_not_of("0123456789") != std::string::npos)) return bad("bad port");
     }
-    if (ep.path.empty() || ep.path[0] != '/' || ep.path.size() > 4096) return bad("the path must be absolute");
+    if (scp && ep.path.rfind("/~/", 0) == 0) ep.path.erase(0, 3); // relative to the home, as ssh runs it
+    else if (ep.path.empty() || ep.path[0] != '/') return bad("the path must be absolute");
+    if (ep.path.empty() || ep.path.size() > 4096) return bad("the path must be absolute");
     return ep;
 }
 

@@ -1,6 +1,9 @@
 #include "sandbox/fleet_isolated.hpp"
 
+#include "fleet/status_read.hpp"
 #include "sandbox/sandbox.hpp"
+#include <charconv>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -38,7 +41,8 @@ Result<fleet::LsRefsAnswer> ls_refs_isolated(const fleet::LsRefsRequest &req) {
     out.v0 = head->substr(0, 3) == "v0 ";
     for (char c : head->substr(3))
         if (c < '0' || c > '9') return bad();
-    out.bytes_read = std::stoull(std::string(head->substr(3)));
+    auto digits = head->substr(3);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), out.bytes_read).ptr != digits.data() + digits.size()) return bad();
     while (!rest.empty()) {
         auto l = line();
         if (!l) return bad();
@@ -84,6 +88,50 @@ Result<std::optional<std::string>> root_file_isolated(GitSource &source, const s
         return fail(Errc::internal, "read " + name + " sandbox: invalid answer");
     if ((*answer)[0] == '-') return std::optional<std::string>{};
     return std::optional<std::string>(answer->substr(1));
+}
+
+Result<fleet::StatusRead> read_status_repo_isolated(const SourceConfig &remote, const std::string &scratch_dir) {
+    SandboxLimits l;
+    l.timeout = std::chrono::minutes(5);
+    l.max_output = 64ull << 20;
+    l.writable_dir = scratch_dir; // Landlock: the scratch cache only
+    // The cache is made here: making a repository probes the filesystem (symlink) in ways the
+    // fetch filter refuses, and there is nothing untrusted in it yet.
+    auto cache = GitSource::open(remote, scratch_dir + "/cache");
+    if (!cache) return fail(std::move(cache.error()));
+    auto answer = run_sandboxed("status repository read", SeccompProfile::fetch, l, [&]() -> Result<std::string> {
+        auto read = fleet::read_status_repo(**cache);
+        if (!read) return fail(std::move(read.error()));
+        nlohmann::json hosts = nlohmann::json::array(), markers = nlohmann::json::array();
+        for (const auto &h : read->hosts) hosts.push_back({h.ref, h.text, h.error});
+        for (const auto &[ref, id] : read->markers) markers.push_back({ref, id});
+        return nlohmann::json{{"hosts", hosts}, {"markers", markers}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    });
+    if (!answer) return fail(std::move(answer.error()));
+    // The child read untrusted objects: its answer is checked again, shape and bounds.
+    auto bad = [] { return fail(Errc::internal, "status repository read sandbox: invalid answer"); };
+    auto j = nlohmann::json::parse(*answer, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("hosts") || !j.contains("markers") || !j["hosts"].is_array() ||
+        !j["markers"].is_array() || j["hosts"].size() > fleet::max_status_refs || j["markers"].size() > fleet::max_status_refs)
+        return bad();
+    fleet::StatusRead out;
+    auto str = [](const nlohmann::json &v, std::size_t max, std::string &to) {
+        if (!v.is_string() || v.get_ref<const std::string &>().size() > max) return false;
+        to = v.get<std::string>();
+        return true;
+    };
+    for (const auto &h : j["hosts"]) {
+        fleet::StatusRead::HostEntry e;
+        if (!h.is_array() || h.size() != 3 || !str(h[0], 1024, e.ref) || !str(h[1], fleet::max_report_bytes, e.text) || !str(h[2], 4096, e.error))
+            return bad();
+        out.hosts.push_back(std::move(e));
+    }
+    for (const auto &m : j["markers"]) {
+        std::string ref, id;
+        if (!m.is_array() || m.size() != 2 || !str(m[0], 1024, ref) || !str(m[1], 40, id)) return bad();
+        out.markers.emplace_back(std::move(ref), std::move(id));
+    }
+    return out;
 }
 
 } // namespace fjord

@@ -82,15 +82,16 @@ TEST_CASE("gate: require counts the previous wave's good markers for C; after ru
 
 TEST_CASE("gate: after runs from when the previous wave became good without a break") {
     Fixture f;
-    // Nobody has reported: met at once (only `after` holds), first seen at 100.
+    // c1 good: met, first seen at 100.
+    f.mark("canary", "c1", MarkState::good);
     CHECK(f.at(1, 100).verdict == Verdict::wait);
     CHECK(f.mem.satisfied_since == 100);
-    // The canaries report, not yet good: the wave falls short, and the clock starts afresh.
-    f.mark("canary", "c1", MarkState::waiting);
+    // c2 reports, not yet good: the wave falls short, and the clock starts afresh.
+    f.mark("canary", "c2", MarkState::waiting);
     CHECK(f.at(1, 200).verdict == Verdict::wait);
     CHECK(f.mem.satisfied_since == 0);
     // Good at 5000: due 10 minutes later, not at once (100 + 10m has long passed).
-    f.mark("canary", "c1", MarkState::good);
+    f.mark("canary", "c2", MarkState::good);
     auto d = f.at(1, 5000);
     CHECK(d.verdict == Verdict::wait);
     CHECK(d.reason.find("due in 10m") != std::string::npos);
@@ -123,10 +124,30 @@ TEST_CASE("gate: an empty previous wave is passed over to the one before it") {
     auto d = f.at(2, 10);
     CHECK(d.verdict == Verdict::wait);
     CHECK(d.reason == "waiting: wave late needs canary 1/1 good, has 0 (c1: waiting)");
-    // Nobody ever reported: nothing blocks but `after`.
+    // Nobody in any earlier wave has reported (a fleet.toml just added, a wave renamed, a status
+    // repo wiped): nothing was seen to work, so the commit waits, however long.
     Fixture none;
-    CHECK(none.at(1, 50).verdict == Verdict::wait);
-    CHECK(none.at(1, 650).verdict == Verdict::apply);
+    auto n = none.at(2, 50);
+    CHECK(n.verdict == Verdict::wait);
+    CHECK(n.reason == "waiting: no host of wave early or an earlier wave has reported (markers under refs/fjord/waves/early/); "
+                      "wave late goes once one is good with commit c0ffee0");
+    CHECK(none.at(2, 50 + 86400).verdict == Verdict::wait);
+    CHECK(none.at(1, 50 + 86400).verdict == Verdict::wait);
+    // Markers under the wave names of an older fleet.toml (here "all") are not this commit's waves.
+    none.mark("all", "c1", MarkState::good);
+    CHECK(none.at(1, 90000).verdict == Verdict::wait);
+}
+
+TEST_CASE("gate: a failure max_failures tolerates is not waited for") {
+    Fixture f;
+    f.mark("early", "e1", MarkState::good);
+    f.mark("early", "e2", MarkState::failed);
+    f.mark("canary", "c1", MarkState::good);
+    // late tolerates one failure and needs 50 % of early: e1 of the hosts not failed.
+    auto d = f.at(2, 10);
+    CHECK(d.verdict == Verdict::wait);
+    CHECK(d.reason.find("due in 5m") != std::string::npos);
+    CHECK(f.at(2, 310).verdict == Verdict::apply);
 }
 
 TEST_CASE("gate: max_failures, and a halt is sticky for its commit only") {

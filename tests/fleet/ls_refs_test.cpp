@@ -164,8 +164,20 @@ TEST_CASE("ls-refs URLs") {
     REQUIRE(f);
     CHECK(f->path == "/srv/s.git");
     CHECK(parse_ls_refs_url("/srv/s.git"));
+    // scp-like, as report.url takes it (and pushes go to it): ssh, the path as given.
+    auto scp = parse_ls_refs_url("git@git.example.net:ops/status.git");
+    REQUIRE(scp);
+    CHECK(scp->kind == LsRefsEndpoint::Kind::ssh);
+    CHECK(scp->user == "git");
+    CHECK(scp->host == "git.example.net");
+    CHECK(scp->port.empty());
+    CHECK(scp->path == "ops/status.git");
+    auto abs = parse_ls_refs_url("example.net:/srv/status.git");
+    REQUIRE(abs);
+    CHECK(abs->user.empty());
+    CHECK(abs->path == "/srv/status.git");
     for (const char *bad : {"https://x/y", "git://x", "ssh://-oProxyCommand=x/y", "ssh://a:b@x/y", "git://u@x/y", "git://x:9x/y", "rel/path",
-                            "file://rel", "git://x/a\nb"}) {
+                            "file://rel", "git://x/a\nb", "-oProxyCommand=x:y", "host:-upload", "host:", ":path"}) {
         CAPTURE(bad);
         auto e = parse_ls_refs_url(bad);
         REQUIRE(!e);
