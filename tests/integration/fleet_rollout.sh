@@ -14,6 +14,8 @@
 #     later waves keep their generation and say so; back again, reports resume and it rolls on;
 #   - bad reports (garbage refs, a forged marker over a canary's, an oversize report) never make
 #     a host apply early beyond the trust rule, never crash it, and are named;
+#   - a failing commit that renames the first wave: later waves wait while nobody in it has
+#     reported, and never apply it;
 #   - --skip-waves applies at once.
 # Usage: fleet_rollout.sh BUILD_DIR
 set -u
@@ -213,6 +215,25 @@ echo "$out" | has "warning: refs/fjord/hosts/zz-junk" && echo "$out" | has "warn
 "$FJORDD" --config "$(cfg c1)" --once >>"$T/h/c1/once.log" 2>&1
 round; sleep 3.5; round; round; sleep 3.5; round
 hosts_on r3 $ALL && pass "bad reports: once c1's marker is its own again, r3 rolls through" || fail "bad reports: r3" "$WHO"
+
+# ---- a failing commit that renames the first wave: nobody in it has reported yet ----
+# Markers sit under the wave names of the commit each host last dealt with; the later waves
+# poll first and must wait, not take "nobody reported" for "nothing failed".
+commit pilot-bad "${WAVES/\"canary\"/\"pilot\"}" bad
+PB=$COMMIT
+for i in 1 2; do
+  for h in $EARLY $REST; do "$FJORDD" --config "$(cfg "$h")" --once >>"$T/h/$h/once.log" 2>&1; done
+  sleep 3.5
+done
+st=$(status_of e2)
+echo "$st" | has "no host of wave pilot has reported" && pass "renamed first wave: an early host waits while nobody in it has reported" ||
+  fail "renamed first wave: status" "$(echo "$st" | grep -iE 'rollout|wait|halt' | head -3)"
+for h in $CANARY; do "$FJORDD" --config "$(cfg "$h")" --once >>"$T/h/$h/once.log" 2>&1; done
+round; sleep 3.5; round
+ever_had c1 "$PB" || fail "renamed first wave: setup" "c1 has no generation of the failing commit"
+later=""
+for h in $EARLY $REST; do ever_had "$h" "$PB" && later+=" $h"; done
+[ -z "$later" ] && pass "renamed first wave: the failing commit never reached a later wave" || fail "renamed first wave reached later waves" "$later"
 
 # ---- --skip-waves ----
 commit r4 "$WAVES"
