@@ -90,6 +90,19 @@ std::string trim(std::string s) {
 
 } // namespace
 
+int GitSource::Impl::fetch_refspec(std::string spec, bool prune, const char *reflog) {
+    begin();
+    git_fetch_options opts;
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    opts.callbacks = callbacks();
+    opts.prune = prune ? GIT_FETCH_PRUNE : GIT_FETCH_NO_PRUNE;
+    opts.update_fetchhead = 0;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    char *specs[] = {spec.data()};
+    git_strarray refspecs{specs, 1};
+    return git_remote_fetch(remote.get(), &refspecs, &opts, reflog);
+}
+
 void GitSource::Impl::begin() {
     key_offers = token_offers = 0;
     callback_error.reset();
@@ -268,18 +281,8 @@ Status GitSource::fetch(const RemoteHead &head) {
     if (!head.ref.starts_with("refs/") || git_reference_name_is_valid(&valid, head.ref.c_str()) < 0 || !valid)
         return fail(Errc::invalid, "fetch: '" + head.ref + "' is not a ref name");
 
-    m.begin();
-    git_fetch_options opts;
-    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-    opts.callbacks = m.callbacks();
-    opts.prune = GIT_FETCH_NO_PRUNE;
-    opts.update_fetchhead = 0;
-    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     // Only the followed ref, into one local ref that keeps the newest fetch reachable.
-    std::string spec = "+" + head.ref + ":refs/fjord/remote";
-    char *specs[] = {spec.data()};
-    git_strarray refspecs{specs, 1};
-    int rc = git_remote_fetch(m.remote.get(), &refspecs, &opts, "fjord: fetch");
+    int rc = m.fetch_refspec("+" + head.ref + ":refs/fjord/remote", false, "fjord: fetch");
     if (rc < 0) return fail(m.failure("fetch " + head.ref + " from", rc));
     if (!m.has_commit(*oid))
         return fail(Errc::network, "fetch " + head.ref + " from " + m.url.shown + ": the remote no longer has " +
@@ -335,17 +338,7 @@ Status GitSource::push(const std::vector<std::string> &refspecs) {
 
 Status GitSource::fetch_status_refs() {
     Impl &m = *impl_;
-    m.begin();
-    git_fetch_options opts;
-    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-    opts.callbacks = m.callbacks();
-    opts.prune = GIT_FETCH_PRUNE;
-    opts.update_fetchhead = 0;
-    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-    std::string spec = "+refs/fjord/*:refs/status/*";
-    char *specs[] = {spec.data()};
-    git_strarray refspecs{specs, 1};
-    int rc = git_remote_fetch(m.remote.get(), &refspecs, &opts, "fjord: fleet");
+    int rc = m.fetch_refspec("+refs/fjord/*:refs/status/*", true, "fjord: fleet");
     if (rc < 0) return fail(m.failure("fetch the reports from", rc));
     return {};
 }

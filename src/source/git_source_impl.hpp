@@ -61,6 +61,9 @@ struct GitSource::Impl {
 
     // The network operation in flight (git_remote.cpp).
     void begin();
+    /// One fetch of `spec` with fjord's callbacks, no tags, no FETCH_HEAD (prune: drop local
+    /// refs the spec maps that the remote no longer has); libgit2's return code.
+    int fetch_refspec(std::string spec, bool prune, const char *reflog);
     git_remote_callbacks callbacks();
     int refuse(Error e, int rc);
     int credential(git_credential **out, std::string user, unsigned int allowed);
