@@ -4,7 +4,8 @@
 # daemon), whose wave markers this test writes with git itself (as the report pusher would).
 # Wave 0 applies at once; a later wave waits until the markers say good and `after` passed; a
 # failed marker halts the commit for good; mode = "all" and fjordctl sync --skip-waves apply at
-# once; an unreachable status repo only delays; fjordctl validate checks fleet.toml.
+# once; an unreachable status repo only delays; fjordctl validate checks fleet.toml; a commit
+# with a broken fleet.toml is refused and the next good commit applies (liveness).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -154,5 +155,22 @@ rc=$?
 st=$("$FJORDCTL" --config "$T/web4/fjord.toml" status 2>&1)
 [ $rc = 0 ] && [ "$(motd web4)" != four ] && grep -q "waiting: status repository unreachable: git://127.0.0.1:1/status.git: connect" <<<"$st" &&
   pass "an unreachable status repo only delays" || fail "unreachable" "$(motd web4) $st"
+
+# 7. Liveness: a commit whose fleet.toml does not parse is refused on a host with [report] (the
+# root untouched, the file named), and the next good commit applies in one run.
+echo five >"$R/hosts/web1/files/etc/motd"
+printf 'mode = "sometimes"\n' >"$R/fleet.toml"
+commit_all "$R" bad-fleet-toml
+before=$(motd web3)
+once web3
+rc=$?
+[ $rc != 0 ] && [ "$(motd web3)" = "$before" ] && grep -q "fleet.toml" "$T/web3/log" &&
+  pass "a commit with a broken fleet.toml is refused, naming it, the root untouched" || fail "broken fleet.toml" "rc=$rc $(motd web3) $(tail -3 "$T/web3/log")"
+printf 'mode = "all"\n' >"$R/fleet.toml"
+echo six >"$R/hosts/web1/files/etc/motd"
+commit_all "$R" fixed-fleet-toml
+once web3
+rc=$?
+[ $rc = 0 ] && [ "$(motd web3)" = six ] && pass "the next good commit applies after a broken fleet.toml" || fail "after broken fleet.toml" "rc=$rc $(motd web3) $(tail -3 "$T/web3/log")"
 
 finish
