@@ -75,12 +75,12 @@ std::string command_failure(const std::vector<std::string> &argv, const CommandR
 }
 
 Status validate_files(const ValidateContext &ctx, const Plan &plan, const DesiredState &desired) {
-    std::vector<const FileSpec *> todo;
+    std::vector<FileSpec> todo; // copies: a generation's table builds its entries when read
     for (const auto &a : plan.actions) {
         if (a.kind != ActionKind::write) continue;
         auto it = plan.next.files.find(a.path);
         if (it != plan.next.files.end() && it->second.spec.kind == FileKind::file && !it->second.spec.validate.empty())
-            todo.push_back(&it->second.spec);
+            todo.push_back(it->second.spec);
     }
     if (todo.empty()) return {};
     // A folder a crash left behind may hold a secret: it goes first.
@@ -90,25 +90,25 @@ Status validate_files(const ValidateContext &ctx, const Plan &plan, const Desire
     FJORD_TRY(mkdir_p(dirname_of(dir.path), 0700));
     if (::mkdir(dir.path.c_str(), 0700) != 0) return fail_errno("make " + dir.path);
     std::size_t n = 0;
-    for (const FileSpec *f : todo) {
+    for (const FileSpec &f : todo) {
         // One folder per file, so the staged file keeps its own name (some validators look at it).
         std::string sub = dir.path + "/" + std::to_string(++n);
         if (::mkdir(sub.c_str(), 0700) != 0) return fail_errno("make " + sub);
-        std::string staged = sub + "/" + f->path.substr(f->path.rfind('/') + 1);
-        auto data = staged_content(ctx, desired, *f);
-        if (!data) return fail(data.error().context("validate " + f->path));
+        std::string staged = sub + "/" + f.path.substr(f.path.rfind('/') + 1);
+        auto data = staged_content(ctx, desired, f);
+        if (!data) return fail(data.error().context("validate " + f.path));
         auto w = write_staged(staged, *data);
-        if (f->secret) explicit_bzero(data->data(), data->size());
-        if (!w) return fail(w.error().context("validate " + f->path));
+        if (f.secret) explicit_bzero(data->data(), data->size());
+        if (!w) return fail(w.error().context("validate " + f.path));
         Command cmd;
-        cmd.argv = substitute(f->validate, staged);
-        cmd.env = {"FJORD_PATH=" + f->path, "FJORD_ROOT=" + ctx.root};
+        cmd.argv = substitute(f.validate, staged);
+        cmd.env = {"FJORD_PATH=" + f.path, "FJORD_ROOT=" + ctx.root};
         cmd.timeout = guard_command_timeout;
         auto r = run_command(cmd);
         ::unlink(staged.c_str());
-        if (!r) return fail(r.error().context("validate " + f->path + ": " + shown_argv(f->validate)));
+        if (!r) return fail(r.error().context("validate " + f.path + ": " + shown_argv(f.validate)));
         if (!r->ok())
-            return fail(Errc::invalid, "validate " + f->path + " (" + f->origin + "): " + command_failure(f->validate, *r, f->secret ? "output not shown: the file is a secret" : ""));
+            return fail(Errc::invalid, "validate " + f.path + " (" + f.origin + "): " + command_failure(f.validate, *r, f.secret ? "output not shown: the file is a secret" : ""));
     }
     return {};
 }

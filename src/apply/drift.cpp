@@ -53,16 +53,21 @@ Result<bool> secret_matches(FolderWalk &walk, const FileSpec &spec, const Secret
 
 // The owner and group ids of the previous file: most files of a host share them.
 struct Owners {
-    const FileSpec *last = nullptr;
+    // The names, not a pointer to the spec: a generation's entries are built as they are read
+    // and live only as long as the loop step that reads them.
+    std::string owner, group;
+    bool resolved = false;
     bool known = false; ///< false: the names are not on this host, ownership is not judged
     uid_t uid = 0;
     gid_t gid = 0;
     void resolve(const FileSpec &spec) {
-        if (last && last->owner == spec.owner && last->group == spec.group) return;
+        if (resolved && owner == spec.owner && group == spec.group) return;
         auto r = resolve_owner(spec.owner, spec.group);
         known = bool(r);
         if (r) std::tie(uid, gid) = *r;
-        last = &spec;
+        owner = spec.owner;
+        group = spec.group;
+        resolved = true;
     }
 };
 

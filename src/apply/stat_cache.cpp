@@ -149,10 +149,10 @@ void StatCache::update(const StampMap &stamps) {
     set(std::move(r));
 }
 
-void StatCache::keep_only(const std::map<std::string, AppliedFile> &files) {
+void StatCache::keep_only(const FileTable &files) {
     std::vector<Record> keys;
     keys.reserve(files.size());
-    for (const auto &f : files) keys.push_back({key_of(f.first), {}});
+    for (auto it = files.begin(); it != files.end(); ++it) keys.push_back({key_of(it.path()), {}});
     sort_unique(keys); // a key two paths share keeps no stamp
     std::size_t out = 0;
     for (const auto &r : records_)

@@ -49,7 +49,7 @@ class StatCache {
     /// Sets the stamps of the files a transaction wrote.
     void update(const StampMap &stamps);
     /// Drops the stamps of paths `files` does not hold (a new generation's).
-    void keep_only(const std::map<std::string, AppliedFile> &files);
+    void keep_only(const FileTable &files);
 
     /// True when a record changed since the cache was read (or last saved): only then is it
     /// written again.

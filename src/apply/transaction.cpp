@@ -245,13 +245,18 @@ Result<ApplyReport> apply_plan(ApplyContext &ctx, const Generation &prev, Plan &
             return fail(Errc::not_found, a.path + ": its original " + prev.files.at(a.path).orig.id +
                                              " is missing from fjord's object store; nothing was changed");
         if (a.kind != ActionKind::write) continue;
-        const auto &spec = next.files.at(a.path).spec;
-        if (spec.kind != FileKind::file) continue;
-        if (a.adopt) FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, spec.secret));
+        auto af = next.files.at(a.path);
+        if (af.spec.kind != FileKind::file || !a.adopt) continue;
+        FJORD_TRY(adopt(ctx, a.path, af.orig, af.spec.secret));
+        next.files.insert_or_assign(a.path, af);
     }
-    for (const auto &a : plan.actions)
-        if (a.kind == ActionKind::write && a.adopt && next.files.at(a.path).spec.kind == FileKind::symlink)
-            FJORD_TRY(adopt(ctx, a.path, next.files.at(a.path).orig, false));
+    for (const auto &a : plan.actions) {
+        if (a.kind != ActionKind::write || !a.adopt) continue;
+        auto af = next.files.at(a.path);
+        if (af.spec.kind != FileKind::symlink) continue;
+        FJORD_TRY(adopt(ctx, a.path, af.orig, false));
+        next.files.insert_or_assign(a.path, af);
+    }
 
     // Images are pulled and pinned by digest before the journal: a failed pull changes nothing.
     // Only a plan that changes containers asks podman: files and units of a host whose
@@ -335,6 +340,13 @@ Status recover(ApplyContext &ctx, const Journal &j, bool units_ran, std::vector<
     std::size_t failed = 0;
     for (const auto &path : j.paths) {
         if (!to_known && !from->files.count(path) && !from->dirs.count(path)) {
+            // The path is left, but not fjord's own temp file beside it (a write the crash cut
+            // short): that was never the host's.
+            if (auto t = ctx.fs.remove_temp(path); !t && t.error().code != Errc::refused) {
+                if (!first) first = t.error();
+                ++failed;
+                continue;
+            }
             if (left_alone) left_alone->push_back(path);
             continue;
         }

@@ -294,6 +294,7 @@ Status parse_files(const std::vector<std::string_view> &pieces, Generation &g, c
         if (keep_paths) g.files.emplace(path, std::move(af));
     }
     if (!header) return fail(Errc::invalid, where + ": empty generation file");
+    g.files.shrink_to_fit();
     return {};
 }
 

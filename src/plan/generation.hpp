@@ -2,6 +2,7 @@
 // A generation: what fjord applied for one commit, path by path, with the record of what each
 // path held before fjord first wrote it. Generations are the unit of history and rollback.
 #include "manifest/desired_state.hpp"
+#include "plan/file_table.hpp"
 #include "plan/containers.hpp"
 #include "util/result.hpp"
 #include <array>
@@ -13,27 +14,6 @@
 #include <vector>
 
 namespace fjord {
-
-/// What a host path held before fjord first wrote it. `existed == false` means fjord created
-/// the path, so fjord may delete it; otherwise the original comes back when Git drops the path.
-struct Original {
-    bool existed = false;
-    FileKind kind = FileKind::file;
-    std::string id;      ///< content id in the object store (files)
-    std::string target;  ///< link target (symlinks)
-    unsigned mode = 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
-    bool sealed = false; ///< content stored age-encrypted to the host: the original of a secret's path
-
-    friend bool operator==(const Original &, const Original &) = default;
-};
-
-/// One managed path of a generation.
-struct AppliedFile {
-    FileSpec spec;
-    Original orig;
-};
 
 /// How a generation ended. `refused`: stopped before anything touched the host (a validate
 /// command failed); recorded so that history shows why.
@@ -52,7 +32,7 @@ struct GenerationInfo {
 /// A whole generation: its header, its files and the folders fjord created for them.
 struct Generation {
     GenerationInfo info;
-    std::map<std::string, AppliedFile> files;
+    FileTable files;                ///< path -> what fjord applied there (compact: plan/file_table.hpp)
     std::set<std::string> dirs;     ///< folders fjord created (removed again when empty and unused)
     std::map<std::string, UnitSpec> units; ///< units and how systemd should run them
     std::map<std::string, AppliedContainer> containers; ///< containers, each with its image pinned by digest

@@ -159,10 +159,8 @@ TEST_CASE("stat cache: set, update and keep_only keep the records sorted and uni
     StatCache g;
     g.update({{"/a", {1, 1, 1, 1}}, {"/b", {2, 2, 2, 2}}, {"/c", {3, 3, 3, 3}}});
     g.mark_saved();
-    std::map<std::string, AppliedFile> files;
-    files["/a"];
-    files["/c"];
-    files["/d"];
+    FileTable files;
+    for (const char *p : {"/a", "/c", "/d"}) files.emplace(p, {});
     g.keep_only(files);
     CHECK(g.changed());
     CHECK(g.size() == 2);

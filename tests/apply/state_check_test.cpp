@@ -19,7 +19,7 @@ struct Fixture {
             FileSpec f;
             f.path = "/etc/f" + std::to_string(n);
             f.id = blob_id("f" + std::to_string(n));
-            g.files[f.path] = AppliedFile{f, {}};
+            g.files.insert_or_assign(f.path, AppliedFile{f, {}});
             g.dirs.insert("/etc");
             REQUIRE(s.save(g));
         }
@@ -177,8 +177,8 @@ TEST_CASE("full recovery journal: every path of both generations") {
     FileSpec a, b;
     a.path = "/etc/a";
     b.path = "/srv/b";
-    from.files["/etc/a"] = AppliedFile{a, {}};
-    to.files["/srv/b"] = AppliedFile{b, {}};
+    from.files.insert_or_assign("/etc/a", AppliedFile{a, {}});
+    to.files.insert_or_assign("/srv/b", AppliedFile{b, {}});
     to.dirs.insert("/srv");
     Journal j = full_recovery_journal(from, &to);
     CHECK(j.from == 3);

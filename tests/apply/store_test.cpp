@@ -99,7 +99,7 @@ Generation many(std::uint64_t n, std::size_t paths, const std::string &salt = ""
         f.mode = 0644;
         Original o;
         if (i % 7 == 3) o = {true, FileKind::file, blob_id(std::string("orig ") + name), "", 0640, 0, 0};
-        g.files[name] = AppliedFile{f, o};
+        g.files.insert_or_assign(name, AppliedFile{f, o});
         g.dirs.insert(std::string(name).substr(0, 11));
     }
     UnitSpec u;
@@ -183,7 +183,7 @@ TEST_CASE("store: files text is cut into chunks of about 64 path lines that give
         FileSpec f;
         f.path = p;
         f.id = blob_id(p);
-        flat.files[p] = AppliedFile{f, {}};
+        flat.files.insert_or_assign(p, AppliedFile{f, {}});
     }
     auto cut = split_files(serialize_files(flat));
     REQUIRE(cut);
@@ -250,7 +250,9 @@ TEST_CASE("store: a one-path change writes one chunk, twice; the rest is shared 
 
     Generation g2 = g1;
     g2.info.number = 2;
-    g2.files.at("/etc/app10/file 0200.conf").spec.id = blob_id("changed");
+    auto changed = g2.files.at("/etc/app10/file 0200.conf");
+    changed.spec.id = blob_id("changed");
+    g2.files.insert_or_assign(changed.spec.path, changed);
     written = 0;
     REQUIRE(s.save(g2, &written));
     CHECK(written == 2); // the changed path's chunk and its copy
@@ -303,13 +305,13 @@ TEST_CASE("store: a path added writes two chunks at most, a path removed one; a 
         FileSpec f;
         f.path = p;
         f.id = blob_id(p);
-        more.files[p] = AppliedFile{f, {}};
+        more.files.insert_or_assign(p, AppliedFile{f, {}});
         CHECK(save(more) <= 4);
     }
     for (std::size_t i : {0, 7, 500, 1999}) {
         CAPTURE(i);
         Generation fewer = g;
-        fewer.files.erase(std::next(fewer.files.begin(), std::ptrdiff_t(i)));
+        fewer.files.erase(std::string(std::next(fewer.files.begin(), std::ptrdiff_t(i)).path()));
         CHECK(save(fewer) <= 2);
     }
     Generation grown = g;
@@ -318,7 +320,7 @@ TEST_CASE("store: a path added writes two chunks at most, a path removed one; a 
         FileSpec f;
         f.path = p;
         f.id = blob_id(p);
-        grown.files[p] = AppliedFile{f, {}};
+        grown.files.insert_or_assign(p, AppliedFile{f, {}});
     }
     std::size_t written = save(grown);
     CHECK(written >= 2 * 10);
@@ -441,7 +443,9 @@ TEST_CASE("store: a save copies only the chunks not stored yet") {
     ChunkDir dir(t.path + "/chunks");
     auto it = g.files.begin();
     std::advance(it, 2'500);
-    it->second.spec.id = blob_id("changed");
+    auto changed = it->second;
+    changed.spec.id = blob_id("changed");
+    g.files.insert_or_assign(changed.spec.path, changed);
     std::string text = serialize_files(g);
     auto all = split_files(text);
     auto fresh = split_files(text, [&](const std::string &id, std::size_t size) { return dir.stored(id, size); });
@@ -496,7 +500,7 @@ TEST_CASE("store: prune removes the chunks and objects no kept generation uses, 
         FileSpec f;
         f.path = "/etc/x";
         f.id = n == 1 ? gone : keep;
-        g.files["/etc/x"] = AppliedFile{f, n == 3 ? Original{true, FileKind::file, orig, "", 0644, 0, 0} : Original{}};
+        g.files.insert_or_assign("/etc/x", AppliedFile{f, n == 3 ? Original{true, FileKind::file, orig, "", 0644, 0, 0} : Original{}});
         REQUIRE(s.save(g));
     }
     REQUIRE(s.set_current(3));
@@ -529,7 +533,7 @@ TEST_CASE("store: while a kept generation's record cannot be read, prune removes
         FileSpec f;
         f.path = "/etc/x";
         f.id = gone;
-        if (n == 1) g.files["/etc/x"] = AppliedFile{f, {}};
+        if (n == 1) g.files.insert_or_assign("/etc/x", AppliedFile{f, {}});
         REQUIRE(s.save(g));
     }
     REQUIRE(s.set_current(4));
@@ -560,7 +564,7 @@ TEST_CASE("store: generations written whole (before chunks) still load, heal, an
     FileSpec f;
     f.path = "/etc/old";
     f.id = used;
-    old.files["/etc/old"] = AppliedFile{f, {}};
+    old.files.insert_or_assign("/etc/old", AppliedFile{f, {}});
     // As fjord wrote it before: the whole text, sealed, twice, and the objects list.
     std::filesystem::create_directories(t.path + "/generations/1");
     std::string text = sealed(serialize_files(old));

@@ -140,6 +140,8 @@ TEST_CASE("recovery without the pending generation's record leaves what it canno
     REQUIRE(h.store.write_journal(j));
     spit(h.root.path + "/etc/a", "a2");
     spit(h.root.path + "/etc/new", "n");
+    // Killed while writing /etc/new again: its temp file is fjord's, whatever the record says.
+    spit(h.root.path + "/etc/" + RootedFs::temp_name("new"), "half");
     spit(h.state.path + "/s/generations/2/files", "damaged");
     spit(h.state.path + "/s/generations/2/files.copy", "damaged too");
     std::vector<std::string> left;
@@ -147,6 +149,7 @@ TEST_CASE("recovery without the pending generation's record leaves what it canno
     CHECK(slurp(h.root.path + "/etc/a") == "a1");
     CHECK(slurp(h.root.path + "/etc/new") == "n"); // maybe adopted: never deleted blindly
     CHECK(left == std::vector<std::string>{"/etc/new"});
+    CHECK_FALSE(std::filesystem::exists(h.root.path + "/etc/" + RootedFs::temp_name("new")));
 }
 
 TEST_CASE("a symlink planted on the host never leads a write outside the root") {

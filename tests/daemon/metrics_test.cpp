@@ -55,8 +55,8 @@ TEST_CASE("metrics: counters, gauges, every poll error reason, prerequisites, es
 
 TEST_CASE("history: the change summary counts added, changed and removed files and units") {
     Generation prev;
-    prev.files["/etc/a"] = {};
-    prev.files["/etc/b"] = {};
+    prev.files.insert_or_assign("/etc/a", {});
+    prev.files.insert_or_assign("/etc/b", {});
     Plan p;
     p.actions = {{ActionKind::write, "/etc/a"}, {ActionKind::write, "/etc/new"}, {ActionKind::write, "/etc/new2", true},
                  {ActionKind::remove, "/etc/b"}, {ActionKind::mkdir, "/etc/d"}, {ActionKind::restore, "/etc/c"}};

@@ -59,13 +59,13 @@ TEST_CASE("unchanged paths cost nothing; changed ones are written; dropped ones 
     FakeHost host;
     Generation prev;
     prev.info.number = 4;
-    prev.files["/a"] = {file("/a", "1"), {}};
-    prev.files["/b"] = {file("/b", "2"), {}};
+    prev.files.insert_or_assign("/a", {file("/a", "1"), {}});
+    prev.files.insert_or_assign("/b", {file("/b", "2"), {}});
     Original orig;
     orig.existed = true;
     orig.id = "9";
-    prev.files["/c"] = {file("/c", "3"), orig};
-    prev.files["/d"] = {file("/d", "4"), {}};
+    prev.files.insert_or_assign("/c", {file("/c", "3"), orig});
+    prev.files.insert_or_assign("/d", {file("/d", "4"), {}});
     auto plan = make_plan(prev, desired({file("/a", "1"), file("/b", "2", 0600)}), host, {});
     REQUIRE(plan);
     using A = ActionKind;
@@ -89,7 +89,7 @@ TEST_CASE("the plan text escapes control characters of file names") {
     FakeHost host;
     host.live = {{"/etc", LiveKind::dir}};
     Generation prev;
-    prev.files["/etc/gone\x7f"] = {file("/etc/gone\x7f", "1"), {}};
+    prev.files.insert_or_assign("/etc/gone\x7f", {file("/etc/gone\x7f", "1"), {}});
     auto plan = make_plan(prev, desired({file("/etc/\x1b[31mred", "a"), file("/etc/d\x01r/a\rb", "b")}), host, {});
     REQUIRE(plan);
     std::string text = describe(*plan, prev);
@@ -103,7 +103,7 @@ TEST_CASE("originals travel with later generations") {
     Original orig;
     orig.existed = true;
     orig.id = "abc";
-    prev.files["/etc/motd"] = {file("/etc/motd", "1"), orig};
+    prev.files.insert_or_assign("/etc/motd", {file("/etc/motd", "1"), orig});
     auto plan = make_plan(prev, desired({file("/etc/motd", "2")}), host, {});
     REQUIRE(plan);
     CHECK(plan->next.files.at("/etc/motd").orig == orig);
@@ -113,7 +113,7 @@ TEST_CASE("originals travel with later generations") {
 TEST_CASE("folders fjord made are removed when nothing needs them") {
     FakeHost host;
     Generation prev;
-    prev.files["/opt/x/y/f"] = {file("/opt/x/y/f", "1"), {}};
+    prev.files.insert_or_assign("/opt/x/y/f", {file("/opt/x/y/f", "1"), {}});
     prev.dirs = {"/opt/x", "/opt/x/y"};
     auto plan = make_plan(prev, desired({}), host, {});
     REQUIRE(plan);
@@ -149,7 +149,7 @@ TEST_CASE("generation files round-trip, with awkward paths") {
     o.id = "abababababababababababababababababababab";
     o.mode = 0600;
     o.uid = 33;
-    g.files[s.path] = {s, o};
+    g.files.insert_or_assign(s.path, {s, o});
     FileSpec l;
     l.path = "/etc/link";
     l.kind = FileKind::symlink;
@@ -159,7 +159,7 @@ TEST_CASE("generation files round-trip, with awkward paths") {
     lo.existed = true;
     lo.kind = FileKind::symlink;
     lo.target = "old target";
-    g.files[l.path] = {l, lo};
+    g.files.insert_or_assign(l.path, {l, lo});
     g.dirs = {"/etc/with space"};
     Generation back;
     REQUIRE(parse_files(serialize_files(g), back, "x"));
@@ -189,7 +189,7 @@ TEST_CASE("a generation file parsed in pieces (chunks) reads as the whole text, 
     Generation g;
     for (int i = 0; i < 40; ++i) {
         FileSpec f = file("/etc/f" + std::to_string(i), "0123456789012345678901234567890123456789", 0644);
-        g.files[f.path] = {f, {}};
+        g.files.insert_or_assign(f.path, {f, {}});
     }
     g.dirs = {"/etc"};
     std::string text = serialize_files(g);
@@ -302,7 +302,7 @@ TEST_CASE("a change of checks or hooks alone makes a generation (it keeps them)"
     host.live["/etc"] = LiveKind::dir;
     Generation prev;
     prev.info.number = 1;
-    prev.files["/etc/a"] = AppliedFile{file("/etc/a", "1"), {}};
+    prev.files.insert_or_assign("/etc/a", AppliedFile{file("/etc/a", "1"), {}});
     DesiredState d = desired({file("/etc/a", "1")});
     auto same = make_plan(prev, d, host, {});
     REQUIRE(same);

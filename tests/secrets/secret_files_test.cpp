@@ -310,8 +310,9 @@ TEST_CASE("generation files keep a secret's digest, and refuse anything else in 
     CHECK_FALSE(parse_files(bad, back, "t"));
 
     // An original kept sealed says so; an unknown marker is refused.
-    AppliedFile &af = g.files.at("/etc/x");
+    AppliedFile af = g.files.at("/etc/x");
     af.orig = Original{true, FileKind::file, std::string(40, 'c'), "", 0600, 0, 0, true};
+    g.files.insert_or_assign("/etc/x", af);
     REQUIRE(parse_files(serialize_files(g), back, "t"));
     CHECK(back.files.at("/etc/x").orig == af.orig);
     std::string odd = serialize_files(g);
