@@ -90,38 +90,52 @@ std::set<std::string> ChunkIndex::ids() const {
 
 bool ends_chunk(std::string_view escaped_path) { return (path_hash(escaped_path) & 63) == 0; }
 
+ChunkSplitter::ChunkSplitter(ChunkStored stored) : stored_(std::move(stored)) {}
+
+std::string ChunkSplitter::add(std::string &&content) {
+    if (content.empty()) return {};
+    std::string id = blob_id(content);
+    if (!stored_ || !stored_(id, content.size())) out_.chunks.emplace_back(id, std::move(content));
+    return id;
+}
+
+Status ChunkSplitter::line(std::string_view line) {
+    if (!header_) {
+        if (!line.starts_with("fjord-files ")) return fail(Errc::internal, "not a files text");
+        out_.index.header = std::string(line);
+        header_ = true;
+        return {};
+    }
+    if (line.empty()) return {};
+    auto path = path_field(line);
+    std::string &to = path ? part_ : meta_;
+    to.append(line);
+    to += '\n'; // the chunks keep each line whole, '\n' included
+    if (path && (ends_chunk(*path) || ++lines_ == max_chunk_lines)) {
+        out_.index.paths.push_back(add(std::move(part_)));
+        part_.clear();
+        lines_ = 0;
+    }
+    return {};
+}
+
+Result<SplitFiles> ChunkSplitter::finish() {
+    if (!header_) return fail(Errc::internal, "not a files text");
+    if (!part_.empty()) out_.index.paths.push_back(add(std::move(part_)));
+    out_.index.meta = add(std::move(meta_));
+    return std::move(out_);
+}
+
 Result<SplitFiles> split_files(std::string_view text, const ChunkStored &stored) {
-    auto nl = text.find('\n');
-    if (nl == std::string_view::npos || !text.starts_with("fjord-files ")) return fail(Errc::internal, "not a files text");
-    SplitFiles out;
-    out.index.header = std::string(text.substr(0, nl));
-    auto add = [&](std::string &&content) -> std::string {
-        if (content.empty()) return {};
-        std::string id = blob_id(content);
-        if (!stored || !stored(id, content.size())) out.chunks.emplace_back(id, std::move(content));
-        return id;
-    };
-    std::string part, meta;
-    std::size_t lines = 0;
-    for (std::size_t at = nl + 1; at < text.size();) {
+    if (text.find('\n') == std::string_view::npos) return fail(Errc::internal, "not a files text");
+    ChunkSplitter split(stored);
+    for (std::size_t at = 0; at < text.size();) {
         auto end = text.find('\n', at);
         if (end == std::string_view::npos) end = text.size();
-        std::string_view line = text.substr(at, end - at);
+        FJORD_TRY(split.line(text.substr(at, end - at)));
         at = end + 1;
-        if (line.empty()) continue;
-        auto path = path_field(line);
-        std::string &to = path ? part : meta;
-        to.append(line);
-        to += '\n'; // the chunks keep each line whole, '\n' included
-        if (path && (ends_chunk(*path) || ++lines == max_chunk_lines)) {
-            out.index.paths.push_back(add(std::move(part)));
-            part.clear();
-            lines = 0;
-        }
     }
-    if (!part.empty()) out.index.paths.push_back(add(std::move(part)));
-    out.index.meta = add(std::move(meta));
-    return out;
+    return split.finish();
 }
 
 bool is_chunk_index(std::string_view body) { return body.starts_with(index_tag); }

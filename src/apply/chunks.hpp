@@ -49,6 +49,22 @@ inline constexpr std::size_t max_chunk_lines = 1024;
 /// stored already is named in the index but not copied into `chunks` (a one-file change copies
 /// one chunk, not the whole record).
 [[nodiscard]] Result<SplitFiles> split_files(std::string_view text, const ChunkStored &stored = {});
+/// split_files fed a line at a time (serialize_files' lines, without their '\n', the header
+/// first): a record saved this way is never held whole (~14 MB at 100,000 files).
+class ChunkSplitter {
+  public:
+    explicit ChunkSplitter(ChunkStored stored = {});
+    [[nodiscard]] Status line(std::string_view line);
+    [[nodiscard]] Result<SplitFiles> finish();
+
+  private:
+    std::string add(std::string &&content);
+    ChunkStored stored_;
+    SplitFiles out_;
+    std::string part_, meta_;
+    std::size_t lines_ = 0;
+    bool header_ = false;
+};
 
 /// True when a files record's body is an index (the form since issue 18) rather than the text.
 [[nodiscard]] bool is_chunk_index(std::string_view body);
@@ -59,7 +75,12 @@ inline constexpr std::size_t max_chunk_lines = 1024;
 /// The folder of chunks (STATE/chunks): each chunk as ID and ID.copy, written durably before any
 /// index names it, never rewritten while present. Chunks read (and checked) or written are kept in
 /// memory, about one generation's worth: a chunk's content never changes, so the several loads of
-/// one run read each chunk file once. Not thread-safe, like the Store that owns it.
+/// one run read each chunk file once. Up to max_kept_chunks: a bigger record (~30,000 files and
+/// more) is let go once parsed, and read again when loaded again (memory over CPU on big hosts).
+/// Not thread-safe, like the Store that owns it.
+/// The most chunk content a ChunkDir keeps in memory after a read.
+inline constexpr std::size_t max_kept_chunks = 4u << 20;
+
 class ChunkDir {
   public:
     explicit ChunkDir(std::string dir) : dir_(std::move(dir)) {}
@@ -86,6 +107,15 @@ class ChunkDir {
     /// Reads both copies of a chunk from disk and rewrites a damaged or missing one from the sound
     /// one (or both, mended from each other); true when it did.
     bool heal(const std::string &id);
+    /// Drops the chunks kept in memory (a later read reads and checks them from disk again).
+    void forget() const {
+        cache_.clear();
+        cache_bytes_ = 0;
+    }
+    /// forget() when more than `max` bytes are kept.
+    void bound(std::size_t max) const {
+        if (cache_bytes_ > max) forget();
+    }
     /// Removes every chunk not in `live` (all: none) and leftover temp files.
     void remove_unused(const std::set<std::string> &live, bool keep_all);
 

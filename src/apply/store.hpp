@@ -67,6 +67,9 @@ class Store {
     /// "generation 7 is not kept (pruned); kept: 3, 12-31", "generation 40 does not exist
     /// (the newest is 31); kept: 12-31". For rollback GEN, before load(GEN).
     [[nodiscard]] Status check_kept(std::uint64_t n) const;
+    /// Drops what reading generations keeps in memory (the chunks of the last record read, kept
+    /// for the next read and the prune after a save): an idle daemon holds none of it.
+    void release_memory() const { chunks_.forget(); }
     /// Writes generation N: the chunks of its files record not yet stored (apply/chunks.hpp),
     /// then its files index and header, each sealed (util/hash.hpp) and twice (NAME and
     /// NAME.copy): damage at rest is told from content, and one damaged copy loses nothing. It
@@ -74,9 +77,12 @@ class Store {
     /// `chunks_written` (tests, measurements): the number of chunk files written is added.
     [[nodiscard]] Status save(const Generation &g, std::size_t *chunks_written = nullptr);
     [[nodiscard]] Status save_info(const GenerationInfo &info);
-    /// Removes the oldest generations beyond `keep` (never `current` or `pinned`), and the chunks
-    /// and objects no generation left refers to (it reads each chunk they use once).
-    [[nodiscard]] Status prune(std::uint32_t keep);
+    /// Removes the oldest generations beyond `keep` (never `current` or `pinned`), the chunks no
+    /// generation left names (read from their indexes) and the objects none names (which reads
+    /// every chunk they use: O(paths)). `every` > 1 sweeps objects only when a generation whose
+    /// number is a multiple of `every` goes: an apply prunes one generation, so the daemon pays
+    /// that read once in `every` applies, and unused content stays at most that much longer.
+    [[nodiscard]] Status prune(std::uint32_t keep, std::uint32_t every = 1);
 
     /// Stores content under its id (0600); a present object is not rewritten. `durable`: fsynced
     /// now; otherwise sync_objects() makes it durable later, once for many objects.

@@ -265,6 +265,7 @@ Status Engine::reconfigure(const Config &cfg) {
 
 void Engine::release_memory() {
     cur_cache_.reset();
+    store_.release_memory();
     ::malloc_trim(0);
 }
 

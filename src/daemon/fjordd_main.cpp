@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <malloc.h>
 
 namespace {
 
@@ -18,6 +19,10 @@ int usage_error(const std::string &msg) {
 } // namespace
 
 int main(int argc, char **argv) {
+    // Blocks of 128 KiB and more (a generation's table, a record's text) are mapped and given
+    // back when freed. glibc's default raises that bar after each large free, so a run's big
+    // blocks came from the heap and stayed resident after: 100,000 files peaked 17 MB higher.
+    ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     fjord::DaemonOptions opts;
     CLI::App app{"fjordd: the fjord agent", "fjordd"};
     app.set_help_flag();

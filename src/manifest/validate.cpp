@@ -150,42 +150,32 @@ Status check_link(const std::string &path, const std::string &target, const std:
 // A symlink whose target walks through another managed symlink as a folder is refused: the
 // lexical check of each link alone cannot see that "l2 -> l1/../.." with "l1 -> .." leaves the
 // root once the kernel resolves l1.
+Error link_chain_error(const std::string &origin, const std::string &target, const std::string &here) {
+    return Error{Errc::invalid, origin + ": symlink target \"" + target + "\" goes through the managed symlink " + here +
+                                    "; chains of symlinks are refused (they can resolve outside apply.root)"};
+}
+
 Status check_link_chains(const std::map<std::string, FileSpec> &files) {
     for (const auto &[path, f] : files) {
         if (f.kind != FileKind::symlink) continue;
-        std::vector<std::string> parts;
-        for (std::size_t i = 1, j; i < path.rfind('/') + 1; i = j + 1) {
-            j = path.find('/', i);
-            parts.push_back(path.substr(i, j - i));
-        }
-        std::size_t end = f.target.size();
-        for (std::size_t i = 0, j; i < end; i = j + 1) {
-            j = std::min(f.target.find('/', i), end);
-            std::string seg = f.target.substr(i, j - i);
-            if (seg.empty() || seg == ".") continue;
-            if (seg == "..") {
-                if (!parts.empty()) parts.pop_back();
-                continue;
-            }
-            parts.push_back(seg);
-            if (j == end) break; // the last component may be a link; only folders on the way matter
-            std::string here;
-            for (const auto &p : parts) here += "/" + p;
-            auto it = files.find(here);
-            if (it != files.end() && it->second.kind == FileKind::symlink)
-                return fail(Errc::invalid, f.origin + ": symlink target \"" + f.target + "\" goes through the managed symlink " +
-                                               here + "; chains of symlinks are refused (they can resolve outside apply.root)");
-        }
+        auto here = link_on_the_way(path, f.target, [&files](const std::string &p) {
+            auto it = files.find(p);
+            return it != files.end() && it->second.kind == FileKind::symlink;
+        });
+        if (!here.empty()) return fail(link_chain_error(f.origin, f.target, here));
     }
     return {};
+}
+
+Error parents_error(const std::string &below_origin, const std::string &path, const FileSpec &f) {
+    return Error{Errc::invalid, below_origin + ": needs " + path + " to be a folder, but " + f.origin + " makes it a " +
+                                    (f.kind == FileKind::symlink ? "symlink" : "file")};
 }
 
 Status check_parents(const std::map<std::string, FileSpec> &files) {
     for (const auto &[path, f] : files) {
         auto below = files.lower_bound(path + "/");
-        if (below != files.end() && starts_with(below->first, path + "/"))
-            return fail(Errc::invalid, below->second.origin + ": needs " + path + " to be a folder, but " + f.origin +
-                                           " makes it a " + (f.kind == FileKind::symlink ? "symlink" : "file"));
+        if (below != files.end() && starts_with(below->first, path + "/")) return fail(parents_error(below->second.origin, path, f));
     }
     return {};
 }

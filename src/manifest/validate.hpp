@@ -5,6 +5,7 @@
 #include "manifest/render.hpp"
 #include "manifest/units.hpp"
 #include "util/result.hpp"
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -36,9 +37,39 @@ namespace fjord {
 
 /// Refuses a symlink whose target walks through another managed symlink as a folder.
 [[nodiscard]] Status check_link_chains(const std::map<std::string, FileSpec> &files);
+/// The managed symlink that the link at `path` to `target` goes through on its way (a folder
+/// on the way, not its last part), or "" when none; `is_link(p)` tells whether p is one.
+template <class IsLink>
+std::string link_on_the_way(const std::string &path, const std::string &target, IsLink is_link) {
+    std::vector<std::string> parts;
+    for (std::size_t i = 1, j; i < path.rfind('/') + 1; i = j + 1) {
+        j = path.find('/', i);
+        parts.push_back(path.substr(i, j - i));
+    }
+    std::size_t end = target.size();
+    for (std::size_t i = 0, j; i < end; i = j + 1) {
+        j = std::min(target.find('/', i), end);
+        std::string seg = target.substr(i, j - i);
+        if (seg.empty() || seg == ".") continue;
+        if (seg == "..") {
+            if (!parts.empty()) parts.pop_back();
+            continue;
+        }
+        parts.push_back(seg);
+        if (j == end) break; // the last component may be a link; only folders on the way matter
+        std::string here;
+        for (const auto &p : parts) here += "/" + p;
+        if (is_link(here)) return here;
+    }
+    return "";
+}
+/// check_link_chains' message for a link at `origin` to `target` through the link `here`.
+[[nodiscard]] Error link_chain_error(const std::string &origin, const std::string &target, const std::string &here);
 
 /// Refuses a path that one folder makes a file (or link) while another puts files below it.
 [[nodiscard]] Status check_parents(const std::map<std::string, FileSpec> &files);
+/// check_parents' message: `below_origin` needs `path` to be a folder, but `f` makes it a file.
+[[nodiscard]] Error parents_error(const std::string &below_origin, const std::string &path, const FileSpec &f);
 
 /// Checks a whole DesiredState as fjordd receives it from a render child: the commit is
 /// `commit`; every host path absolute, normalised and not protected; kinds, modes, link targets,

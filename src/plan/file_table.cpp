@@ -8,6 +8,10 @@ namespace fjord {
 
 std::string_view FileTable::const_iterator::path() const { return t_->str(t_->recs_[i_].path); }
 
+FileKind FileTable::const_iterator::kind() const {
+    return t_->recs_[i_].flags & symlink ? FileKind::symlink : FileKind::file;
+}
+
 const FileTable::value_type &FileTable::const_iterator::load() const {
     if (!cur_) cur_.emplace(t_->entry(i_));
     return *cur_;
@@ -24,6 +28,32 @@ FileTable::Str FileTable::put(std::string_view s) {
     return out;
 }
 
+bool FileTable::put_id(std::string_view id, Str &out) {
+    auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    char bytes[20];
+    bool hex = id.size() == 40;
+    for (std::size_t i = 0; hex && i < 20; ++i) {
+        int hi = nibble(id[2 * i]), lo = nibble(id[2 * i + 1]);
+        hex = hi >= 0 && lo >= 0;
+        bytes[i] = static_cast<char>(hi << 4 | lo);
+    }
+    out = hex ? put(std::string_view(bytes, 20)) : put(id);
+    return hex;
+}
+
+std::string FileTable::id_of(Str s, bool bin) const {
+    if (!bin) return std::string(str(s));
+    static const char *digits = "0123456789abcdef";
+    std::string out(40, '0');
+    auto raw = str(s);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        auto b = static_cast<unsigned char>(raw[i]);
+        out[2 * i] = digits[b >> 4];
+        out[2 * i + 1] = digits[b & 15];
+    }
+    return out;
+}
+
 FileTable::Str FileTable::intern(std::string_view s) {
     if (s.empty()) return {};
     if (auto it = interned_.find(std::string(s)); it != interned_.end()) return it->second;
@@ -37,7 +67,7 @@ FileTable::Rec FileTable::encode(std::string_view path, const AppliedFile &af) {
     const Original &o = af.orig;
     Rec r;
     r.path = put(path);
-    r.id = put(s.id);
+    if (put_id(s.id, r.id)) r.flags |= id_bin;
     r.target = put(s.target);
     r.owner = intern(s.owner);
     r.group = intern(s.group);
@@ -51,7 +81,7 @@ FileTable::Rec FileTable::encode(std::string_view path, const AppliedFile &af) {
         r.origin = put(origin);
     }
     r.secret_mac = put(s.secret_mac);
-    r.orig_id = put(o.id);
+    if (put_id(o.id, r.orig_id)) r.flags |= orig_id_bin;
     r.orig_target = put(o.target);
     if (!s.validate.empty()) {
         validates_.push_back(s.validate);
@@ -76,7 +106,7 @@ FileTable::value_type FileTable::entry(std::size_t i) const {
     FileSpec &s = v.second.spec;
     s.path = v.first;
     s.kind = r.flags & symlink ? FileKind::symlink : FileKind::file;
-    s.id = str(r.id);
+    s.id = id_of(r.id, r.flags & id_bin);
     s.target = str(r.target);
     s.mode = r.mode;
     s.owner = str(r.owner);
@@ -89,7 +119,7 @@ FileTable::value_type FileTable::entry(std::size_t i) const {
     Original &o = v.second.orig;
     o.existed = r.flags & existed;
     o.kind = r.flags & orig_symlink ? FileKind::symlink : FileKind::file;
-    o.id = str(r.orig_id);
+    o.id = id_of(r.orig_id, r.flags & orig_id_bin);
     o.target = str(r.orig_target);
     o.mode = r.orig_mode;
     o.uid = r.orig_uid;
@@ -98,25 +128,25 @@ FileTable::value_type FileTable::entry(std::size_t i) const {
     return v;
 }
 
-std::size_t FileTable::lower_bound(std::string_view path) const {
+std::size_t FileTable::index_of(std::string_view path) const {
     auto it = std::lower_bound(recs_.begin(), recs_.end(), path,
                                [this](const Rec &r, std::string_view p) { return str(r.path) < p; });
     return static_cast<std::size_t>(it - recs_.begin());
 }
 
 FileTable::const_iterator FileTable::find(std::string_view path) const {
-    auto i = lower_bound(path);
+    auto i = index_of(path);
     return i < recs_.size() && str(recs_[i].path) == path ? const_iterator{this, i} : end();
 }
 
 const AppliedFile FileTable::at(std::string_view path) const {
-    auto i = lower_bound(path);
+    auto i = index_of(path);
     if (i == recs_.size() || str(recs_[i].path) != path) throw std::out_of_range("FileTable::at: " + std::string(path));
     return entry(i).second;
 }
 
 std::pair<FileTable::const_iterator, bool> FileTable::emplace(std::string_view path, const AppliedFile &af) {
-    std::size_t i = recs_.empty() || str(recs_.back().path) < path ? recs_.size() : lower_bound(path);
+    std::size_t i = recs_.empty() || str(recs_.back().path) < path ? recs_.size() : index_of(path);
     if (i < recs_.size() && str(recs_[i].path) == path) return {{this, i}, false};
     Rec r = encode(path, af);
     recs_.insert(recs_.begin() + static_cast<std::ptrdiff_t>(i), r);
@@ -124,13 +154,13 @@ std::pair<FileTable::const_iterator, bool> FileTable::emplace(std::string_view p
 }
 
 void FileTable::insert_or_assign(std::string_view path, const AppliedFile &af) {
-    auto i = lower_bound(path);
+    auto i = index_of(path);
     if (i < recs_.size() && str(recs_[i].path) == path) recs_[i] = encode(path, af); // the old strings stay in the arena until clear()
     else emplace(path, af);
 }
 
 std::size_t FileTable::erase(std::string_view path) {
-    auto i = lower_bound(path);
+    auto i = index_of(path);
     if (i == recs_.size() || str(recs_[i].path) != path) return 0;
     recs_.erase(recs_.begin() + static_cast<std::ptrdiff_t>(i));
     return 1;

@@ -71,8 +71,9 @@ public:
             return old;
         }
         friend bool operator==(const const_iterator &a, const const_iterator &b) { return a.i_ == b.i_; }
-        /// The entry's path, without building the entry.
+        /// The entry's path and kind, without building the entry.
         [[nodiscard]] std::string_view path() const;
+        [[nodiscard]] FileKind kind() const;
 
     private:
         friend class FileTable;
@@ -90,6 +91,8 @@ public:
     [[nodiscard]] bool empty() const { return recs_.empty(); }
 
     [[nodiscard]] const_iterator find(std::string_view path) const;
+    /// The first entry whose path is not less than `path`.
+    [[nodiscard]] const_iterator lower_bound(std::string_view path) const { return {this, index_of(path)}; }
     [[nodiscard]] std::size_t count(std::string_view path) const { return find(path) != end() ? 1 : 0; }
     [[nodiscard]] bool contains(std::string_view path) const { return count(path) != 0; }
     /// The entry of `path`; std::out_of_range when there is none (as std::map::at).
@@ -120,7 +123,16 @@ private:
     struct Str {
         std::uint32_t off = 0, len = 0;
     };
-    enum Flags : std::uint8_t { secret = 1, existed = 2, sealed = 4, origin_prefix = 8, symlink = 16, orig_symlink = 32 };
+    enum Flags : std::uint8_t {
+        secret = 1,
+        existed = 2,
+        sealed = 4,
+        origin_prefix = 8,
+        symlink = 16,
+        orig_symlink = 32,
+        id_bin = 64,       ///< id is 40 hex digits, kept as its 20 bytes
+        orig_id_bin = 128, ///< the same for orig.id
+    };
     struct Rec {
         Str path, id, target, owner, group, origin, secret_mac, orig_id, orig_target;
         std::uint32_t validate = 0; ///< 1 + index into validates_; 0 = none
@@ -130,10 +142,13 @@ private:
 
     [[nodiscard]] std::string_view str(Str s) const { return {arena_.data() + s.off, s.len}; }
     Str put(std::string_view s);
+    /// A 40-hex-digit id as its 20 bytes (true), or as it is.
+    bool put_id(std::string_view id, Str &out);
+    [[nodiscard]] std::string id_of(Str s, bool bin) const;
     Str intern(std::string_view s);
     Rec encode(std::string_view path, const AppliedFile &af);
     [[nodiscard]] value_type entry(std::size_t i) const;
-    [[nodiscard]] std::size_t lower_bound(std::string_view path) const;
+    [[nodiscard]] std::size_t index_of(std::string_view path) const;
 
     std::vector<Rec> recs_;
     std::string arena_;

@@ -7,6 +7,7 @@
 #include "util/result.hpp"
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -71,6 +72,8 @@ struct Fields {
 
 /// The manifest part of a generation (files and dirs) as text, one path a line.
 [[nodiscard]] std::string serialize_files(const Generation &g);
+/// The same text a line at a time, each without its '\n', the header first.
+void serialize_files(const Generation &g, const std::function<void(std::string_view)> &emit);
 /// Parses serialize_files' text into g.files and g.dirs; `where` names the file in errors.
 /// `keep_paths` false checks every line the same way but keeps no path (g.files and g.dirs stay
 /// empty): whether a generation can be read, without the memory of its paths.

@@ -1,5 +1,6 @@
 #include "plan/plan.hpp"
 
+#include "manifest/units.hpp"
 #include "manifest/validate.hpp"
 
 #include <algorithm>
@@ -32,9 +33,21 @@ Result<Plan> plan_for(const Generation &prev, Desired &desired, const HostProbe 
     plan.next.info.commit = desired.commit;
     std::vector<Action> removes, writes;
 
+    // A partial render (DesiredState::partial) holds what it rendered again; the base's other
+    // paths (those of `prev`: the render's base is the current generation) stay as they are,
+    // taken from `prev` here rather than copied into `desired` first. The base's unit files are
+    // not kept: the render lists today's.
+    const bool partial = desired.partial;
+    const std::set<std::string> base_units = partial ? unit_file_paths(prev.units) : std::set<std::string>{};
+    auto kept = [&](const std::string &path) { // a path of prev, not in desired.files
+        return partial && !desired.touched.count(path) && !base_units.count(path);
+    };
+
     // Paths Git dropped: delete what fjord created, give adopted paths their original back.
-    for (const auto &[path, af] : prev.files) {
-        if (desired.files.count(path)) continue;
+    for (auto p = prev.files.begin(); p != prev.files.end(); ++p) {
+        std::string path(p.path());
+        if (desired.files.count(path) || kept(path)) continue;
+        const AppliedFile &af = p->second;
         // Giving an adopted file its original back deletes nothing, so it happens even with
         // prune off; only files fjord created stay behind, unmanaged.
         if (!opts.prune && !af.orig.existed) continue;
@@ -48,16 +61,9 @@ Result<Plan> plan_for(const Generation &prev, Desired &desired, const HostProbe 
     }
 
     std::set<std::string> needed_dirs;
-    plan.next.files.reserve(desired.files.size());
-    // Taking the specs, each is dropped from `desired` once in plan.next: the two are never
-    // both whole (at 100,000 files a map of FileSpec is ~40 MB).
-    auto advance = [&desired](auto d) {
-        if constexpr (take) return desired.files.erase(d);
-        else return std::next(d);
-    };
-    for (auto d = desired.files.begin(); d != desired.files.end(); d = advance(d)) {
-        const std::string &path = d->first;
-        auto &spec = d->second;
+    plan.next.files.reserve(desired.files.size() + (partial ? prev.files.size() : 0));
+    // One desired path: written when new to fjord or changed on the host's terms.
+    auto plan_one = [&](const std::string &path, auto &spec) -> Status {
         add_parents(path, needed_dirs);
         auto it = prev.files.find(path);
         if (it != prev.files.end()) {
@@ -67,7 +73,7 @@ Result<Plan> plan_for(const Generation &prev, Desired &desired, const HostProbe 
                 writes.push_back({ActionKind::write, path});
                 ++plan.writes;
             }
-            continue;
+            return {};
         }
         auto live = host.kind(path);
         if (!live) return fail(std::move(live.error()));
@@ -86,6 +92,33 @@ Result<Plan> plan_for(const Generation &prev, Desired &desired, const HostProbe 
         }
         ++plan.writes;
         plan.next.files.emplace(path, AppliedFile{spec_of(spec), Original{}});
+        return {};
+    };
+    // Taking the specs, each is dropped from `desired` once in plan.next: the two are never
+    // both whole (at 100,000 files a map of FileSpec is ~40 MB). The desired paths and the
+    // base's kept ones are merged in path order, so plan.next is built by appending.
+    auto advance = [&desired](auto d) {
+        if constexpr (take) return desired.files.erase(d);
+        else return std::next(d);
+    };
+    auto p = prev.files.begin();
+    for (auto d = desired.files.begin(); d != desired.files.end() || (partial && p != prev.files.end());) {
+        if (d == desired.files.end() || (p != prev.files.end() && p.path() < std::string_view(d->first))) {
+            std::string path(p.path());
+            if (partial && kept(path)) {
+                add_parents(path, needed_dirs);
+                plan.next.files.emplace(path, p->second);
+                if (opts.rewrite.count(path)) {
+                    writes.push_back({ActionKind::write, path});
+                    ++plan.writes;
+                }
+            }
+            ++p;
+            continue;
+        }
+        if (p != prev.files.end() && p.path() == std::string_view(d->first)) ++p; // rendered again
+        FJORD_TRY(plan_one(d->first, d->second));
+        d = advance(d);
     }
 
     // Folders: keep the ones fjord made that are still needed, make the missing ones, and
@@ -148,6 +181,10 @@ Result<Plan> plan_for(const Generation &prev, Desired &desired, const HostProbe 
         if (a.kind == ActionKind::write || a.kind == ActionKind::remove || a.kind == ActionKind::restore) changed.insert(a.path);
     plan.units = plan_units(prev, plan.next, changed, opts.converge_units);
     plan.next.files.shrink_to_fit();
+    if constexpr (take) {
+        desired.partial = false; // its files are in plan.next, whole
+        desired.touched.clear();
+    }
     return plan;
 }
 
@@ -159,6 +196,58 @@ Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, cons
 
 Result<Plan> make_plan(const Generation &prev, DesiredState &&desired, const HostProbe &host, const PlanOptions &opts) {
     return plan_for(prev, desired, host, opts);
+}
+
+Status check_partial(const DesiredState &d, const Generation &base, const RenderOptions &opts) {
+    const std::set<std::string> base_units = unit_file_paths(base.units);
+    auto kept = [&](const std::string &p) {
+        return !d.files.count(p) && !d.touched.count(p) && !base_units.count(p) && base.files.contains(p);
+    };
+    // As the renderer counts: every file and unit file, not fjord's own limits drop-ins (the
+    // base's are among its unit files, never kept).
+    std::uint64_t count = 0;
+    for (const auto &[path, f] : d.files) count += f.origin.starts_with("limits of unit ") ? 0 : 1;
+    std::set<std::string> dropped; // the base's paths not kept
+    for (const auto *paths : {&d.touched, &base_units})
+        for (const auto &p : *paths)
+            if (base.files.contains(p)) dropped.insert(p);
+    for (const auto &[p, f] : d.files)
+        if (base.files.contains(p)) dropped.insert(p);
+    count += base.files.size() - dropped.size();
+    if (count > opts.max_files)
+        return fail(Errc::refused, opts.host_path + ": " + std::to_string(count) +
+                                       " files with its includes, more than apply.max_files (" + std::to_string(opts.max_files) + ")");
+
+    for (const auto &[path, f] : d.files) {
+        // Below it: a path the render gave, or one the base keeps.
+        const std::string dir = path + "/";
+        if (auto b = d.files.lower_bound(dir); b != d.files.end() && b->first.starts_with(dir))
+            return fail(parents_error(b->second.origin, path, f));
+        for (auto b = base.files.lower_bound(dir); b != base.files.end() && b.path().starts_with(dir); ++b)
+            if (kept(std::string(b.path()))) return fail(parents_error(b->second.spec.origin, path, f));
+        // Above it: a path the base keeps (one the render gave finds it below itself).
+        for (auto pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1))
+            if (std::string up = path.substr(0, pos); kept(up)) return fail(parents_error(f.origin, up, base.files.at(up).spec));
+    }
+
+    auto is_link = [&](const std::string &p) {
+        if (auto it = d.files.find(p); it != d.files.end()) return it->second.kind == FileKind::symlink;
+        return kept(p) && base.files.find(p).kind() == FileKind::symlink;
+    };
+    bool links = false;
+    for (const auto &[path, f] : d.files) {
+        if (f.kind != FileKind::symlink) continue;
+        links = true;
+        if (auto here = link_on_the_way(path, f.target, is_link); !here.empty()) return fail(link_chain_error(f.origin, f.target, here));
+    }
+    // A link the base keeps may go through one the render added.
+    if (links)
+        for (auto b = base.files.begin(); b != base.files.end(); ++b) {
+            if (b.kind() != FileKind::symlink || !kept(std::string(b.path()))) continue;
+            const FileSpec &f = b->second.spec;
+            if (auto here = link_on_the_way(f.path, f.target, is_link); !here.empty()) return fail(link_chain_error(f.origin, f.target, here));
+        }
+    return {};
 }
 
 Status check_plan(const Plan &plan, const DesiredState &desired, std::uint32_t limit, std::uint32_t configured) {

@@ -2,6 +2,7 @@
 // The plan: what must change on the host to go from the last applied generation to a desired
 // state. Pure: the live host is seen only through HostProbe, so tests use a fake.
 #include "manifest/desired_state.hpp"
+#include "manifest/render.hpp"
 #include "plan/generation.hpp"
 #include "plan/units.hpp"
 #include "util/result.hpp"
@@ -74,6 +75,14 @@ struct PlanOptions {
 /// planning reads plan.next (the specs are the same).
 [[nodiscard]] Result<Plan> make_plan(const Generation &prev, DesiredState &&desired, const HostProbe &host,
                                      const PlanOptions &opts);
+
+/// The checks complete_partial (manifest/validate.hpp) makes on a partial render, made against
+/// the base it is planned on (`base`: the current generation, the render's base) without
+/// copying the base's specs into `d`: apply.max_files over the whole set; a file or link where
+/// another path needs a folder, and links through managed links, wherever a path the render
+/// gave is involved (the base's other paths passed them together when it was made). `d` stays
+/// partial: make_plan takes the base's untouched paths from `prev`.
+[[nodiscard]] Status check_partial(const DesiredState &d, const Generation &base, const RenderOptions &opts);
 
 /// The plan's guardrail and consistency rules, refused even when nothing else changes (and in a
 /// dry run) so the operator hears of them: more deletions (files, and containers, which go with

@@ -523,6 +523,36 @@ TEST_CASE("store: prune removes the chunks and objects no kept generation uses, 
     REQUIRE(s.load(3));
 }
 
+TEST_CASE("store: prune sweeps unused objects only when a generation numbered a multiple of `every` goes") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    std::vector<std::string> ids;
+    for (std::uint64_t n = 1; n <= 6; ++n) {
+        ids.push_back(blob_id("v" + std::to_string(n)));
+        REQUIRE(s.put_object(ids.back(), "v" + std::to_string(n)));
+        Generation g;
+        g.info.number = n;
+        g.info.outcome = Outcome::good;
+        FileSpec f;
+        f.path = "/etc/x";
+        f.id = ids.back();
+        g.files.emplace(f.path, AppliedFile{f, {}});
+        REQUIRE(s.save(g));
+        REQUIRE(s.set_current(n));
+        REQUIRE(s.prune(2, 3)); // from generation 3 on, one goes at each save
+        CHECK(s.has_object(ids.back()));
+    }
+    // Generations 1-4 went; only 3 is a multiple of 3: its prune swept the content of 1, 2 and 3
+    // (4's stays until the next sweep), and the chunks of every pruned generation are gone.
+    CHECK_FALSE(s.has_object(ids[0]));
+    CHECK_FALSE(s.has_object(ids[1]));
+    CHECK_FALSE(s.has_object(ids[2]));
+    CHECK(s.has_object(ids[3]));
+    CHECK(s.has_object(ids[4]));
+    CHECK(s.has_object(ids[5]));
+    CHECK(count_files(t.path + "/chunks") == 2 * 2); // generations 5 and 6: a chunk each, twice
+}
+
 TEST_CASE("store: while a kept generation's record cannot be read, prune removes no chunk or object it may need") {
     TempDir t;
     auto s = *Store::open(t.path);
@@ -587,6 +617,23 @@ TEST_CASE("store: generations written whole (before chunks) still load, heal, an
     REQUIRE(s.prune(2));
     CHECK(s.has_object(used));
     CHECK(serialize_files(*s.load(1)) == serialize_files(old));
+}
+
+TEST_CASE("store: a record over max_kept_chunks is not kept in memory once read") {
+    TempDir t;
+    auto s = *Store::open(t.path);
+    Generation g = many(1, 60'000);
+    REQUIRE(serialize_files(g).size() > max_kept_chunks);
+    REQUIRE(s.save(g));
+    REQUIRE(s.load(1));
+    // Its chunks are read from disk again (a small record's are not: the test below): a chunk
+    // lost meanwhile is found missing, not served from memory.
+    std::string id = chunk_with(t.path, 1, "file%200042.conf");
+    std::filesystem::remove(t.path + "/chunks/" + id);
+    std::filesystem::remove(t.path + "/chunks/" + id + ".copy");
+    auto again = s.load(1);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().message.find(id) != std::string::npos);
 }
 
 TEST_CASE("store: a run reads each chunk once; damage at rest is met by the next run, which reads the disk") {
