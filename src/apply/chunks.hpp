@@ -50,7 +50,8 @@ inline constexpr std::size_t max_chunk_lines = 1024;
 /// one chunk, not the whole record).
 [[nodiscard]] Result<SplitFiles> split_files(std::string_view text, const ChunkStored &stored = {});
 /// split_files fed a line at a time (serialize_files' lines, without their '\n', the header
-/// first): a record saved this way is never held whole (~14 MB at 100,000 files).
+/// first): a save holds the chunks it must write, never the whole text (~14 MB at 100,000
+/// files, of which a one-file change writes one chunk).
 class ChunkSplitter {
   public:
     explicit ChunkSplitter(ChunkStored stored = {});

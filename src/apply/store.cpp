@@ -342,6 +342,7 @@ Status Store::save(const Generation &g, std::size_t *chunks_written) {
     auto split = splitter.finish();
     if (!split) return fail(std::move(split.error()));
     FJORD_TRY(chunks_.put(split->chunks, chunks_written));
+    chunks_.bound(max_kept_chunks); // a save writing most of a big record does not keep it all
     // Every chunk it names was there already: their names are made durable all the same, once.
     // A save whose chunk renames went through and whose folder fsync failed left them whole but
     // perhaps not durable, and the index about to name them must not be durable before they are.

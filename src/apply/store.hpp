@@ -80,8 +80,8 @@ class Store {
     /// Removes the oldest generations beyond `keep` (never `current` or `pinned`), the chunks no
     /// generation left names (read from their indexes) and the objects none names (which reads
     /// every chunk they use: O(paths)). `every` > 1 sweeps objects only when a generation whose
-    /// number is a multiple of `every` goes: an apply prunes one generation, so the daemon pays
-    /// that read once in `every` applies, and unused content stays at most that much longer.
+    /// number is a multiple of `every` goes: an apply that prunes drops one generation, so the
+    /// daemon pays that read about once in `every` such applies; unused content waits till then.
     [[nodiscard]] Status prune(std::uint32_t keep, std::uint32_t every = 1);
 
     /// Stores content under its id (0600); a present object is not rewritten. `durable`: fsynced

@@ -239,7 +239,8 @@ void Engine::after_good(const Plan &plan, const ApplyReport &report) {
     if (auto s = store_.save_stat_cache(stamps); !s) log_warning("save stat cache: " + s.error().message + ", ignoring");
     cur_cache_.reset(); // the next reader loads the new current generation
     auto before = store_.history();
-    // Unused content is swept once in 8 applies: finding it reads every path's record.
+    // Unused content is swept when a generation numbered a multiple of 8 goes (about once in 8
+    // applies): finding it reads every path's record.
     if (auto s = store_.prune(cfg_.state.keep_generations, 8); !s) log_warning("prune generations: " + s.error().message + ", ignoring");
     if (before) {
         auto after = store_.history();

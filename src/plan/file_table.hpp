@@ -44,14 +44,17 @@ struct AppliedFile {
 
 /// Path -> AppliedFile, ordered by path like std::map<std::string, ...>, with the parts of a
 /// map's interface fjord uses. Iterators hand out a built (path, AppliedFile) pair that lives
-/// as long as the iterator; any change to the table invalidates every iterator.
+/// as long as the iterator; any change to the table invalidates every iterator. A table over
+/// 4 GiB of strings throws std::length_error (make_plan refuses such a commit).
 class FileTable {
 public:
     using value_type = std::pair<std::string, AppliedFile>;
 
+    /// An input iterator: what it hands out lives inside it, so `*it` is not valid past `it`
+    /// (no std::reverse_iterator, no `const auto &x = *std::find_if(...)`).
     class const_iterator {
     public:
-        using iterator_category = std::forward_iterator_tag;
+        using iterator_category = std::input_iterator_tag;
         using value_type = FileTable::value_type;
         using difference_type = std::ptrdiff_t;
         using pointer = const value_type *;

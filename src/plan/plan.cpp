@@ -4,6 +4,7 @@
 #include "manifest/validate.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <type_traits>
 
 namespace fjord {
@@ -188,14 +189,25 @@ Result<Plan> plan_for(const Generation &prev, Desired &desired, const HostProbe 
     return plan;
 }
 
+// A generation's table holds at most 4 GiB of strings (FileTable): past that the commit is
+// refused, not the agent stopped (a throw out of fjordd would restart it into the same commit).
+template <class Desired>
+Result<Plan> plan_or_refuse(const Generation &prev, Desired &desired, const HostProbe &host, const PlanOptions &opts) {
+    try {
+        return plan_for(prev, desired, host, opts);
+    } catch (const std::length_error &) {
+        return fail(Errc::invalid, "the desired state's paths, ids and origins take over 4 GiB; fjord refuses it");
+    }
+}
+
 } // namespace
 
 Result<Plan> make_plan(const Generation &prev, const DesiredState &desired, const HostProbe &host, const PlanOptions &opts) {
-    return plan_for(prev, desired, host, opts);
+    return plan_or_refuse(prev, desired, host, opts);
 }
 
 Result<Plan> make_plan(const Generation &prev, DesiredState &&desired, const HostProbe &host, const PlanOptions &opts) {
-    return plan_for(prev, desired, host, opts);
+    return plan_or_refuse(prev, desired, host, opts);
 }
 
 Status check_partial(const DesiredState &d, const Generation &base, const RenderOptions &opts) {
