@@ -66,6 +66,7 @@ class Daemon {
     Daemon(DaemonOptions opts, Config cfg, std::unique_ptr<Engine> rec, std::unique_ptr<Reporter> reporter)
         : opts_(std::move(opts)), rec_(std::move(rec)), reporter_(std::move(reporter)), prereq_(cfg), rng_(std::random_device{}()) {
         rec_->set_apply_gate([this] { return prereq_.gate(); });
+        rec_->defer_time_saves(); // an idle poll writes no status.json; run() writes it at the end
     }
 
     int run() {
@@ -112,6 +113,7 @@ class Daemon {
         log_info("started; following " + describe_source());
         int r = sd_event_loop(event_.get());
         sd_notify(0, "STOPPING=1");
+        rec_->flush_status(); // the last poll's times, for fjordctl status while fjordd is stopped
         ::unlink(control_socket_path(rec_->config()).c_str());
         log_info("stopped");
         return r < 0 ? 1 : 0;

@@ -271,7 +271,7 @@ void Engine::release_memory() {
 
 void Engine::set_next_poll(std::int64_t t) {
     rec_.status().next_poll = t;
-    rec_.save();
+    rec_.times_changed();
 }
 
 ImageRound Engine::check_images(bool dry_run) {

@@ -104,6 +104,10 @@ class Engine {
     void release_memory();
     [[nodiscard]] const AgentStatus &status() const { return rec_.status(); }
     void set_next_poll(std::int64_t t);
+    /// fjordd's loop: status.json is not rewritten when only its times changed (Recorder::defer_times).
+    void defer_time_saves() { rec_.defer_times(true); }
+    /// Writes the times a deferred save left in memory (fjordd stopping).
+    void flush_status() { rec_.flush(); }
     /// Asked before a new commit is fetched; a non-empty answer refuses the sync.
     void set_apply_gate(std::function<std::string()> gate) { apply_gate_ = std::move(gate); }
     [[nodiscard]] const Config &config() const { return cfg_; }

@@ -35,16 +35,35 @@ void Recorder::loaded(const AgentStatus &s) {
 }
 
 void Recorder::save() {
-    // An idle poll changes only times (last sync, next poll): such a save is not fsynced, so a
-    // host that finds nothing new writes to its disk's cache, not through to the disk. A crash
-    // may bring back the status before, which differs in times only; a damaged one is rebuilt.
+    // An idle poll changes only times (last sync, next poll). In fjordd's loop such a save
+    // writes no status.json: a rename over it costs the disk a write (ext4 flushes a file
+    // renamed over another) at every poll, and fjordctl asks the running fjordd anyway. Where
+    // written, such a save is not fsynced: a crash may bring back the status before, which
+    // differs in times only; a damaged one is rebuilt.
     std::string key = timeless_key(status_);
     bool durable = key != durable_key_;
-    auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600, durable);
-    if (!r) log_warning("save status: " + r.error().message + ", ignoring");
-    if (r && durable) durable_key_ = std::move(key);
+    if (durable || !defer_times_) {
+        auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600, durable);
+        if (!r) log_warning("save status: " + r.error().message + ", ignoring");
+        if (r && durable) durable_key_ = std::move(key);
+        times_pending_ = !r;
+    } else {
+        times_pending_ = true;
+    }
     if (auto m = write_metrics(cfg_->metrics_textfile, cfg_->state.dir, status_); !m)
         log_warning("metrics: " + m.error().message + ", ignoring");
+}
+
+void Recorder::flush() {
+    if (!times_pending_) return;
+    auto r = write_file_atomic(store_.path("status.json"), status_to_json(status_) + "\n", 0600, false);
+    if (!r) log_warning("save status: " + r.error().message + ", ignoring");
+    times_pending_ = !r;
+}
+
+void Recorder::times_changed() {
+    if (defer_times_) times_pending_ = true;
+    else save();
 }
 
 void Recorder::note_commit(const std::string &commit, std::string subject, std::int64_t time) {

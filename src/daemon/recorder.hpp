@@ -34,8 +34,17 @@ class Recorder {
 
     [[nodiscard]] AgentStatus &status() { return status_; }
     [[nodiscard]] const AgentStatus &status() const { return status_; }
-    /// Writes status.json and the metrics textfile.
+    /// Writes status.json and the metrics textfile. With times deferred (defer_times), a save
+    /// that changes only times (an idle poll: last sync, next poll) writes the metrics alone.
     void save();
+    /// fjordd's loop: times-only saves stay in memory, where fjordctl status reads them over the
+    /// control socket; flush() writes them when fjordd stops. fjordd --once saves every time.
+    void defer_times(bool on) { defer_times_ = on; }
+    /// Writes status.json if a save left times unwritten.
+    void flush();
+    /// A change of times alone that the metrics do not show (next poll): saved, or with times
+    /// deferred only noted (no JSON made at all).
+    void times_changed();
     /// The status read from status.json at start: saves that change only its times are not fsynced.
     void loaded(const AgentStatus &s);
     /// Commit subject and time of the current generation's commit.
@@ -52,6 +61,8 @@ class Recorder {
     std::unique_ptr<Notifier> notifier_;
     AgentStatus status_;
     std::string durable_key_; ///< the status last made durable, times left out (save)
+    bool defer_times_ = false;
+    bool times_pending_ = false; ///< status.json lags the status in its times only
     // The last outcome logged: the same one poll after poll is logged once.
     SyncState last_state_ = SyncState::applied;
     std::string last_message_, last_commit_;

@@ -47,7 +47,10 @@ VarTable host_facts() {
     set_var(f, "host.machine_id", VarValue::string(machine_id()));
     set_var(f, "host.ipv4", VarValue::strings(addrs.ipv4));
     set_var(f, "host.ipv6", VarValue::strings(addrs.ipv6));
-    set_var(f, "host.virtualization", VarValue::string(virtualization_id(prereq::classify_virt(prereq::read_virt()))));
+    // Read once a process: the hypervisor does not change under a running fjordd, and reading
+    // it (a cpuid, which traps to the hypervisor, and four sysfs files) came at every poll.
+    static const std::string virt = virtualization_id(prereq::classify_virt(prereq::read_virt()));
+    set_var(f, "host.virtualization", VarValue::string(virt));
     return f;
 }
 

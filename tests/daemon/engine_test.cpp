@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace fjord;
 using namespace fjord::test;
@@ -152,6 +153,36 @@ TEST_CASE("gates: the head found, and nothing new is the idle path: nothing fetc
     CHECK(r.state == SyncState::up_to_date);
     CHECK(h.repo.fetches == fetches);
     CHECK(h.repo.renders == renders);
+}
+
+TEST_CASE("gates: in fjordd's loop an idle poll writes no status.json; a change and the stop do") {
+    Applied h;
+    h.engine->defer_time_saves();
+    const std::string path = h.cfg.state.dir + "/status.json";
+    // status.json is replaced by a rename at every write: a new inode.
+    auto inode = [&] {
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        return st.st_ino;
+    };
+    CHECK(h.sync().state == SyncState::up_to_date); // "applied" -> "up-to-date": written
+    auto before = inode();
+    h.engine->set_next_poll(std::time(nullptr) + 60);
+    CHECK(h.sync().state == SyncState::up_to_date);
+    h.engine->set_next_poll(std::time(nullptr) + 61);
+    CHECK(inode() == before);
+    CHECK(read_status(h.cfg.state.dir)->next_poll != h.engine->status().next_poll); // in memory only
+    h.engine->flush_status(); // fjordd stopping
+    CHECK(inode() != before);
+    CHECK(read_status(h.cfg.state.dir)->next_poll == h.engine->status().next_poll);
+    CHECK(read_status(h.cfg.state.dir)->last_sync == h.engine->status().last_sync);
+    before = inode();
+    h.engine->flush_status(); // nothing left to write
+    CHECK(inode() == before);
+    h.repo.commit(h.files({{"/etc/motd", "two"}}));
+    CHECK(h.sync().state == SyncState::applied);
+    CHECK(inode() != before);
+    CHECK(read_status(h.cfg.state.dir)->commit == h.engine->status().commit);
 }
 
 TEST_CASE("gates: suspended, pinned, halted") {

@@ -3,7 +3,8 @@
 # files, a poll that finds nothing new makes no fsync at all and writes into the state dir only
 # status.json (unsynced, times only); one changed file is rendered alone (a partial render),
 # written alone into the root, and costs the state dir a bounded number of fsyncs and bytes,
-# not a rewrite of every path; an idle daemon's polls make no fsync. strace counts the calls.
+# not a rewrite of every path; an idle daemon's polls make no fsync and write no status.json.
+# strace counts the calls.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh" "$1"
@@ -83,7 +84,9 @@ grep -q "applied" "$LOG" && [ "$after" = $((before + 1)) ] && pass "one changed 
 cmp -s "$ROOT/etc/app07/conf03/$f" "$R/hosts/web1/files/etc/app07/conf03/$f" && [ "$(cat "$ROOT/etc/tmpl/site.conf")" = "listen 8080 on $(hostname)" ] &&
   pass "the changed file and the template are right after the partial render" || fail "content after a partial render" "$(cat "$ROOT/etc/tmpl/site.conf")"
 
-# 3. An idle daemon: its polls (one a second) make no fsync in the state dir.
+# 3. An idle daemon: its polls (one a second) make no fsync in the state dir and write no
+# status.json (only times change: fjordctl asks the running fjordd for them, and fjordd writes
+# them when it stops); they read no /sys/class/dmi file (host.virtualization is read once).
 sed -i 's|^poll_interval = "1h"$|poll_interval = "1s"|' "$CFG"
 "$FJORDD" --config "$CFG" >"$T/daemon.log" 2>&1 &
 DAEMON_PID=$!
@@ -92,7 +95,7 @@ sleep 3
 # programs' interfaces do) is not idle: up to three windows are watched.
 for _ in 1 2 3; do
   r0=$(status_num renders_total)
-  strace -f -y -qq -p "$DAEMON_PID" -e trace=fsync,fdatasync,syncfs -o "$T/idle.strace" >/dev/null 2>&1 &
+  strace -f -y -qq -p "$DAEMON_PID" -e trace=fsync,fdatasync,syncfs,openat,rename,renameat,renameat2,clone,clone3 -o "$T/idle.strace" >/dev/null 2>&1 &
   SPID=$!
   sleep 4
   kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
@@ -100,10 +103,29 @@ for _ in 1 2 3; do
 done
 # The prerequisite monitor's first measurement at start (its fdatasync probe on an unlinked
 # temp file, "(deleted)", and prereq.json, saved once) is not a poll.
-in_state=$(grep -F "$STATE/" "$T/idle.strace" | grep -vE '\(deleted\)|prereq\.json' | head -3)
+in_state=$(grep -E '(fsync|fdatasync|syncfs)\(' "$T/idle.strace" | grep -F "$STATE/" | grep -vE '\(deleted\)|prereq\.json' | head -3)
+polls=$(grep -cE '^[0-9]+ +clone3?\(' "$T/idle.strace")
+status_writes=$(grep -F 'status.json' "$T/idle.strace" | grep -E 'O_WRONLY|O_RDWR|rename' | head -3)
+dmi=$(grep -cF '/sys/class/dmi/' "$T/idle.strace")
 if kill -0 "$DAEMON_PID" 2>/dev/null && [ -z "$in_state" ]; then
   pass "an idle daemon's polls make no fsync in the state dir"
 else
   fail "idle polls" "fsyncs in the state dir: $in_state; $(tail -3 "$T/daemon.log")"
 fi
+[ "$polls" -ge 2 ] && [ -z "$status_writes" ] && pass "an idle daemon's $polls polls write no status.json" ||
+  fail "idle polls write status.json" "$polls polls (sandbox children); $status_writes"
+[ "$polls" -ge 2 ] && [ "$dmi" = 0 ] && pass "an idle daemon's polls read no /sys/class/dmi file (the virtualization fact is read once)" ||
+  fail "idle polls read the virtualization again" "$dmi opens of /sys/class/dmi/ in $polls polls"
+# The last poll's time: fresh from the running fjordd, and in status.json once it stopped.
+shown=$("$FJORDCTL" --config "$CFG" status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("last_sync", 0))' 2>/dev/null)
+now=$(date +%s)
+[ "${shown:-0}" -ge $((now - 3)) ] && pass "fjordctl status shows the idle daemon's last poll ($((now - shown)) s ago)" ||
+  fail "last poll time" "fjordctl status says last_sync=${shown:-?}, now $now"
+kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+saved=$(status_num last_sync)
+[ "${saved:-0}" -ge "${shown:-1}" ] && pass "fjordd writes the last poll's time into status.json when it stops" ||
+  fail "status.json after stop" "last_sync $saved in status.json, fjordctl status showed ${shown:-?} before the stop"
+# Full RELRO: every symbol bound at start, so a child forked per poll binds none again.
+readelf -d "$FJORDD" 2>/dev/null | grep -qE 'FLAGS.*BIND_NOW|FLAGS_1.*NOW' && pass "fjordd is linked with -z now (full RELRO)" ||
+  fail "BIND_NOW" "$(readelf -d "$FJORDD" 2>&1 | grep -i flags)"
 echo "RESULT passed=$PASSED failed=$FAILED"
