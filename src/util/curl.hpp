@@ -1,6 +1,7 @@
 #pragma once
 // Owned libcurl handles, and the one place that sets what every fjord request sets. Header-only:
 // util links no libcurl; the layers that speak HTTP (host, health, images, daemon) do.
+#include "util/strings.hpp"
 #include <curl/curl.h>
 #include <memory>
 #include <string>
@@ -29,7 +30,10 @@ using curl_slist_ptr = std::unique_ptr<curl_slist, curl_deleter>;
     return c;
 }
 
-/// Why a transfer failed: libcurl's detailed message when it left one, else its code's text.
-[[nodiscard]] inline std::string curl_error(CURLcode rc, const char *err) { return err[0] ? err : curl_easy_strerror(rc); }
+/// Why a transfer failed: libcurl's detailed message when it left one, else its code's text;
+/// without the elapsed times libcurl puts in (util/strings.hpp without_elapsed).
+[[nodiscard]] inline std::string curl_error(CURLcode rc, const char *err) {
+    return without_elapsed(err[0] ? err : curl_easy_strerror(rc));
+}
 
 } // namespace fjord

@@ -56,4 +56,20 @@ std::string ref_component_problem(std::string_view name) {
     return {};
 }
 
+std::string without_elapsed(std::string message) {
+    for (std::size_t at = message.find(" after "); at != std::string::npos; at = message.find(" after ", at)) {
+        std::size_t end = at + 7, digits = end;
+        while (digits < message.size() && message[digits] >= '0' && message[digits] <= '9') ++digits;
+        std::size_t unit = 0;
+        for (std::string_view u : {" milliseconds", " ms"})
+            if (digits > end && message.compare(digits, u.size(), u) == 0) {
+                unit = u.size();
+                break;
+            }
+        if (unit) message.erase(at, digits + unit - at);
+        else ++at;
+    }
+    return message;
+}
+
 } // namespace fjord
